@@ -1,0 +1,48 @@
+# Vaidya: `make run` starts the app with a demo clinic; `make test` runs the whole test suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install lint format lock check-deploy clean-data
+
+$(BIN)/.installed: requirements/lock.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Vaidya needs Python 3.11 or newer (found " + sys.version.split()[0] + ").")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "Could not create a virtual environment: install python3-venv (Debian/Ubuntu: apt-get install python3-venv)."; exit 1; }
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --require-hashes -r requirements/lock.txt
+	@touch $@
+
+install: $(BIN)/.installed
+
+## Start Vaidya on the embedded default (SQLite, ORM task broker, local files) with a demo clinic.
+run: install
+	$(PY) manage.py check_system
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py sync_schedules
+	$(PY) manage.py seed_demo --if-missing
+	$(PY) manage.py run_local --host $(HOST) --port $(PORT)
+
+## Run the whole test suite (SQLite by default; set DATABASE_URL for PostgreSQL).
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Refresh the pinned lock file after changing dependencies in pyproject.toml.
+lock: install
+	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --strip-extras --allow-unsafe --upgrade -o requirements/lock.txt pyproject.toml
+
+## Django's deployment checks under production-like settings.
+check-deploy: install
+	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	ALLOWED_HOSTS=clinic.example.in SITE_URL=https://clinic.example.in \
+	$(PY) manage.py check --deploy --fail-level WARNING

@@ -1,0 +1,46 @@
+"""API authentication: clinic API keys (Bearer tokens) and the web session."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from clinics.models import ApiKey
+from clinics.services import API_KEY_PREFIX, api_key_digest
+from clinics.tenancy import scopes_disabled
+
+LAST_USED_EVERY_SECONDS = 300
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer vdy_...`. One indexed lookup by SHA-256 digest per request."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() not in ("bearer", "api-key") or not token.startswith(API_KEY_PREFIX):
+            return None
+        with scopes_disabled():
+            key = (
+                ApiKey.objects.select_related("clinic")
+                .filter(digest=api_key_digest(token.strip()))
+                .first()
+            )
+        if key is None or not key.is_active or not key.clinic.is_active:
+            raise exceptions.AuthenticationFailed("This API key is not valid or was revoked.")
+        if cache.add(f"api-key-used:{key.pk}", 1, LAST_USED_EVERY_SECONDS):
+            with scopes_disabled():
+                ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+        return key, key
+
+    def authenticate_header(self, request):
+        return f'{self.keyword} realm="api"'
+
+
+class ClinicSessionAuthentication(authentication.SessionAuthentication):
+    """The signed-in web user (CSRF enforced). The clinic comes from the X-Clinic header."""

@@ -1,0 +1,126 @@
+"""Base classes for clinic API views: tenant scope, strict input, idempotent creates."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from django.db import IntegrityError, transaction
+from rest_framework import exceptions, serializers, status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from clinics.context import actor_context, get_context
+from clinics.errors import DomainError
+from clinics.models import ApiKey, IdempotencyRecord
+from clinics.tenancy import clinic_scope
+
+
+class ClinicScopedAPIMixin:
+    """Runs the handler inside the caller's clinic scope, once `ClinicPermission` found it."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self._scope = clinic_scope(request.clinic)
+        self._scope.__enter__()
+        ctx = get_context()
+        self._actor_ctx = actor_context(ip=ctx.ip, user_agent=ctx.user_agent, via="api")
+        self._actor_ctx.__enter__()
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        for attr in ("_actor_ctx", "_scope"):
+            cm = getattr(self, attr, None)
+            if cm is not None:
+                setattr(self, attr, None)
+                cm.__exit__(None, None, None)
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class StrictInputSerializer(serializers.Serializer):
+    """An input serializer that refuses fields it does not know instead of ignoring them."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise exceptions.ValidationError(
+                {"non_field_errors": ["Send a JSON object."]}, code="invalid"
+            )
+        unknown = set(data) - {name for name, f in self.fields.items() if not f.read_only}
+        if unknown:
+            raise exceptions.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        return super().to_internal_value(data)
+
+
+_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def _principal(request) -> str:
+    actor = request.actor
+    return f"key:{actor.pk}" if isinstance(actor, ApiKey) else f"user:{actor.pk}"
+
+
+def _replay(record: IdempotencyRecord, request_hash: str, path: str) -> Response:
+    if record.request_hash != request_hash or record.path != path:
+        raise exceptions.ValidationError(
+            {
+                "non_field_errors": [
+                    "This Idempotency-Key was already used with a different "
+                    "request. Use a new key for a new request."
+                ]
+            },
+            code="idempotency_key_reused",
+        )
+    response = Response(record.response_body, status=record.status_code)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(handler):
+    """Make a POST handler safe to retry with an `Idempotency-Key` header.
+
+    The first successful answer is stored in the same transaction as the work it describes;
+    a retry with the same key and body gets that answer again (`Idempotent-Replayed: true`),
+    and the same key with another body gets 422. Two identical requests racing each other
+    both run, but the loser's transaction fails on the unique key and is rolled back, so the
+    work happens once, and the loser answers with the winner's response.
+    """
+
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return handler(self, request, *args, **kwargs)
+        if not _KEY_RE.match(key):
+            raise exceptions.ValidationError(
+                {"non_field_errors": ["Idempotency-Key must be 1 to 255 visible characters."]}
+            )
+        body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+        request_hash = hashlib.sha256(f"{request.method} {body}".encode()).hexdigest()
+        principal, path = _principal(request), request.path
+        lookup = {"principal": principal, "key": key}
+        try:
+            with transaction.atomic():
+                existing = IdempotencyRecord.objects.filter(**lookup).first()
+                if existing is not None:
+                    return _replay(existing, request_hash, path)
+                response = handler(self, request, *args, **kwargs)
+                if status.is_success(response.status_code):
+                    IdempotencyRecord.objects.create(
+                        clinic=request.clinic,
+                        method=request.method,
+                        path=path,
+                        request_hash=request_hash,
+                        status_code=response.status_code,
+                        response_body=json.loads(JSONRenderer().render(response.data)),
+                        **lookup,
+                    )
+                return response
+        except (IntegrityError, DomainError):
+            # A concurrent request with the same key won: answer as it did.
+            existing = IdempotencyRecord.objects.filter(**lookup).first()
+            if existing is None:
+                raise
+            return _replay(existing, request_hash, path)
+
+    wrapper.__name__ = handler.__name__
+    wrapper.__doc__ = handler.__doc__
+    return wrapper

@@ -1,0 +1,9 @@
+from clinics.roles import Perm
+
+
+def clinic(request):
+    return {
+        "clinic": getattr(request, "clinic", None),
+        "membership": getattr(request, "membership", None),
+        "Perm": Perm,
+    }

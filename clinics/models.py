@@ -1,0 +1,413 @@
+"""The tenant root: clinics, the people who work there, API keys and the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.timezone import now
+from phonenumber_field.modelfields import PhoneNumberField
+
+from clinics.roles import Role, perms_for
+from clinics.states import STATE_CHOICES, state_name
+from clinics.tenancy import ClinicScopedManager
+from clinics.validators import validate_gstin_format
+
+# ---------------------------------------------------------------------------------------------
+# People
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        if not email:
+            raise ValueError("An email address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in. Their access to a clinic comes from a Membership."""
+
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=150)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        "Django admin access", default=False, help_text="Superusers only; not clinic staff."
+    )
+    date_joined = models.DateTimeField(default=now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name"]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+# ---------------------------------------------------------------------------------------------
+# Clinics
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError("Unknown time zone. Use a name like Asia/Kolkata.")
+
+
+class Clinic(models.Model):
+    """A clinic: the tenant. Everything a clinic owns points here and is scoped to it."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    address = models.TextField(blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    pincode = models.CharField(max_length=6, blank=True)
+    state_code = models.CharField("state", max_length=2, choices=STATE_CHOICES)
+    phone = PhoneNumberField(blank=True)
+    email = models.EmailField(blank=True)
+    timezone = models.CharField(
+        max_length=64, default="Asia/Kolkata", validators=[validate_timezone]
+    )
+    gstin = models.CharField("GSTIN", max_length=15, blank=True, validators=[validate_gstin_format])
+    # Letterhead
+    letterhead_tagline = models.CharField(max_length=200, blank=True)
+    timings = models.CharField(
+        max_length=200, blank=True, help_text="For example: Mon-Sat 10:00-13:00, 17:00-20:00"
+    )
+    registration_details = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Clinical establishment registration number and authority.",
+    )
+    logo = models.ImageField(upload_to="clinic-logos/", blank=True)
+    require_two_factor = models.BooleanField(
+        default=False, help_text="Every staff member must use a two-factor code to sign in."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def state_name(self) -> str:
+        return state_name(self.state_code)
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Membership(models.Model):
+    """A person's role at one clinic. Deactivated memberships keep their history."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=now)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ClinicScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "user"], name="uniq_membership_clinic_user")
+        ]
+        ordering = ["clinic", "user__full_name"]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.clinic} ({self.get_role_display()})"
+
+    @property
+    def perms(self) -> frozenset[str]:
+        return perms_for(self.role) if self.is_active else frozenset()
+
+    def has_perm(self, perm: str) -> bool:
+        return perm in self.perms
+
+
+def signature_upload_to(instance: DoctorProfile, filename: str) -> str:
+    # No personal data in object keys: clinic id, kind and a random id only.
+    return f"clinics/{instance.clinic_id}/signatures/{uuid.uuid4().hex}.png"
+
+
+class DoctorProfile(models.Model):
+    """What the law asks a doctor's documents to carry (IMC regulations 1.4.2)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="doctor_profiles")
+    membership = models.OneToOneField(
+        Membership, on_delete=models.PROTECT, related_name="doctor_profile"
+    )
+    qualifications = models.CharField(max_length=200, help_text="For example: MBBS, MD (Medicine)")
+    medical_council = models.CharField(
+        max_length=120, help_text="For example: Karnataka Medical Council"
+    )
+    registration_number = models.CharField(max_length=40)
+    specialisation = models.CharField(max_length=120, blank=True)
+    signature = models.ImageField(upload_to=signature_upload_to, blank=True)
+
+    objects = ClinicScopedManager()
+
+    def __str__(self) -> str:
+        return f"Dr {self.membership.user} ({self.registration_number})"
+
+
+class Invitation(models.Model):
+    """An owner's invitation to join the clinic with a role. The link's token is stored hashed."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role.choices)
+    token_digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ClinicScopedManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email} to {self.clinic}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > now()
+
+
+class ApiKey(models.Model):
+    """A clinic's key for integrators. Only a SHA-256 digest of the token is kept.
+
+    The token is 256 bits of randomness, so a fast digest is as safe as a slow password hash
+    here and costs microseconds instead of tens of milliseconds on every request.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, help_text="The start of the token, to recognise it.")
+    digest = models.CharField(max_length=64, unique=True)
+    role = models.CharField(
+        max_length=20,
+        choices=Role.choices,
+        default=Role.FRONT_DESK,
+        help_text="The key may do what this role may do.",
+    )
+    read_only = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ClinicScopedManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}...)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def perms(self) -> frozenset[str]:
+        return perms_for(self.role, read_only=self.read_only) if self.is_active else frozenset()
+
+    def has_perm(self, perm: str) -> bool:
+        return perm in self.perms
+
+
+class ClinicCounter(models.Model):
+    """Per-clinic sequences (patient numbers, later invoice and certificate numbers)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=40)
+    value = models.BigIntegerField(default=0)
+
+    objects = ClinicScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "name"], name="uniq_counter_clinic_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST carrying an Idempotency-Key, replayed for retries."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    principal = models.CharField(max_length=40, help_text="key:<id> or user:<id>")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=300)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=now, db_index=True)
+
+    objects = ClinicScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "principal", "key"], name="uniq_idempotency_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit trail
+
+SEAL_FIELDS = frozenset({"seq", "prev_hash", "hash"})
+
+
+class AuditImmutableError(Exception):
+    """Audit events are append-only."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # Only the sealer may write, only the seal columns, and only on unsealed rows.
+        if set(kwargs) - SEAL_FIELDS:
+            raise AuditImmutableError("Audit events cannot be changed.")
+        return super().filter(hash="").update(**kwargs)
+
+    def delete(self):
+        raise AuditImmutableError("Audit events cannot be deleted.")
+
+    _raw_delete = delete
+
+
+class AuditEvent(models.Model):
+    """One privileged action. Append-only, and sealed into a per-clinic hash chain.
+
+    New events are written with no hash; `audit_seal` (a django-q2 schedule) gives them their
+    place (`seq`) and hash in batches, so a request never waits on a clinic-wide lock. `data`
+    holds ids and names of changed fields, not personal values, so erasing a patient does not
+    require rewriting the trail.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+    )
+    api_key = models.ForeignKey(
+        ApiKey,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    via = models.CharField(max_length=10, default="web")
+    action = models.CharField(max_length=80, db_index=True)
+    target_type = models.CharField(max_length=60, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    patient_id = models.BigIntegerField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    # Chain
+    seq = models.BigIntegerField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
+
+    objects = ClinicScopedManager(models.Manager.from_queryset(AuditEventQuerySet))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["clinic", "-created_at"], name="audit_clinic_time"),
+            models.Index(fields=["clinic", "patient_id", "-created_at"], name="audit_patient"),
+            models.Index(fields=["clinic", "actor", "-created_at"], name="audit_actor"),
+            models.Index(fields=["clinic", "seq"], name="audit_clinic_seq"),
+            models.Index(fields=["clinic", "hash"], name="audit_unsealed"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "seq"], name="uniq_audit_clinic_seq")
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.action} by {self.actor_label or 'system'} at {self.created_at:%Y-%m-%d %H:%M}"
+        )
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if not self._state.adding and not (update_fields and set(update_fields) <= SEAL_FIELDS):
+            raise AuditImmutableError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditImmutableError("Audit events cannot be deleted.")
+
+
+class AuditChainHead(models.Model):
+    """The last sealed link of a clinic's chain; also the lock the sealer takes."""
+
+    clinic = models.OneToOneField(Clinic, on_delete=models.PROTECT, related_name="+")
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True)
+    sealed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ClinicScopedManager()
+
+    def __str__(self) -> str:
+        return f"{self.clinic_id}: {self.last_seq}"
+
+
+# DRF treats whatever authenticated the request as `request.user`; an API key acts for its clinic.
+ApiKey.is_authenticated = True
+ApiKey.is_anonymous = False

@@ -1,0 +1,82 @@
+"""Reads for clinics, staff and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from django.db.models import QuerySet
+
+from clinics.models import ApiKey, AuditEvent, Clinic, Invitation, Membership, User
+from clinics.tenancy import scopes_disabled
+
+
+def user_memberships(user: User) -> list[Membership]:
+    """A user's active memberships across clinics (tenancy plumbing: read before any scope)."""
+    with scopes_disabled():
+        return list(
+            Membership.objects.filter(user=user, is_active=True, clinic__is_active=True)
+            .select_related("clinic")
+            .order_by("clinic__name")
+        )
+
+
+def membership_for(user: User, clinic_slug: str) -> Membership | None:
+    """The user's active membership at the clinic with this slug, or None (tenancy plumbing)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    with scopes_disabled():
+        return (
+            Membership.objects.select_related("clinic", "user")
+            .filter(user=user, clinic__slug=clinic_slug, is_active=True, clinic__is_active=True)
+            .first()
+        )
+
+
+def staff_list(*, include_inactive: bool = True) -> QuerySet[Membership]:
+    qs = Membership.objects.select_related("user", "doctor_profile").order_by(
+        "-is_active", "user__full_name"
+    )
+    return qs if include_inactive else qs.filter(is_active=True)
+
+
+def doctors() -> QuerySet[Membership]:
+    from clinics.roles import Role
+
+    return staff_list(include_inactive=False).filter(role__in=[Role.DOCTOR, Role.OWNER])
+
+
+def open_invitations() -> QuerySet[Invitation]:
+    from django.utils import timezone
+
+    return Invitation.objects.select_related("invited_by").filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+
+
+def api_keys() -> QuerySet[ApiKey]:
+    return ApiKey.objects.select_related("created_by").order_by("revoked_at", "-created_at")
+
+
+def audit_events(
+    *,
+    clinic: Clinic,
+    patient_id: int | None = None,
+    actor_id: int | None = None,
+    action: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[AuditEvent]:
+    """The clinic's audit trail, newest first, filtered. Dates are the clinic's local dates."""
+    qs = AuditEvent.objects.select_related("actor", "api_key").order_by("-created_at", "-id")
+    if patient_id:
+        qs = qs.filter(patient_id=patient_id)
+    if actor_id:
+        qs = qs.filter(actor_id=actor_id)
+    if action:
+        qs = qs.filter(action__startswith=action)
+    tz = clinic.tzinfo
+    if date_from:
+        qs = qs.filter(created_at__gte=datetime.combine(date_from, time.min, tzinfo=tz))
+    if date_to:
+        qs = qs.filter(created_at__lte=datetime.combine(date_to, time.max, tzinfo=tz))
+    return qs

@@ -1,0 +1,484 @@
+"""Writes for clinics, staff, invitations, API keys and two-factor sign-in."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from clinics.audit import Actions, audit_record
+from clinics.errors import Conflict, DomainError, NotAllowed, ValidationFailed
+from clinics.models import ApiKey, Clinic, DoctorProfile, Invitation, Membership, User
+from clinics.roles import Role
+from clinics.selectors import user_memberships
+from clinics.tenancy import clinic_scope, scopes_disabled
+
+CLINIC_EDITABLE_FIELDS = (
+    "name",
+    "address",
+    "city",
+    "pincode",
+    "state_code",
+    "phone",
+    "email",
+    "timezone",
+    "gstin",
+    "letterhead_tagline",
+    "timings",
+    "registration_details",
+    "require_two_factor",
+)
+
+
+def _full_clean(instance, exclude: list[str] | None = None) -> None:
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise ValidationFailed(exc.message_dict) from exc
+
+
+def _check_gstin_state(clinic: Clinic) -> None:
+    if clinic.gstin and clinic.gstin[:2] != clinic.state_code:
+        raise ValidationFailed(
+            {
+                "gstin": [
+                    "This GSTIN belongs to another state than the clinic's (its first two "
+                    "digits are the state code)."
+                ]
+            }
+        )
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "clinic"
+    slug, n = base, 1
+    while Clinic.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def clinic_create(*, name: str, state_code: str, owner: User, slug: str = "", **fields) -> Clinic:
+    """Create a clinic with `owner` as its first owner."""
+    if slug and Clinic.objects.filter(slug=slug).exists():
+        raise DomainError("Another clinic already uses this short name.", field="slug")
+    unknown = set(fields) - set(CLINIC_EDITABLE_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown clinic fields: {', '.join(sorted(unknown))}")
+    clinic = Clinic(name=name, state_code=state_code, slug=slug or _unique_slug(name), **fields)
+    clinic.gstin = (clinic.gstin or "").upper().replace(" ", "")
+    _full_clean(clinic)
+    _check_gstin_state(clinic)
+    clinic.save()
+    with clinic_scope(clinic):
+        membership = Membership.objects.create(clinic=clinic, user=owner, role=Role.OWNER)
+        audit_record(clinic=clinic, actor=owner, action=Actions.CLINIC_CREATED, target=clinic)
+        audit_record(
+            clinic=clinic,
+            actor=owner,
+            action=Actions.MEMBERSHIP_CREATED,
+            target=membership,
+            data={"role": Role.OWNER, "user_id": owner.pk},
+        )
+    return clinic
+
+
+@transaction.atomic
+def clinic_update(*, clinic: Clinic, actor: User, **changes) -> Clinic:
+    """Change a clinic's settings. Records which fields changed (not their values)."""
+    unknown = set(changes) - set(CLINIC_EDITABLE_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown clinic fields: {', '.join(sorted(unknown))}")
+    clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    changed = []
+    for field, value in changes.items():
+        if field == "gstin":
+            value = (value or "").upper().replace(" ", "")
+        if getattr(clinic, field) != value:
+            setattr(clinic, field, value)
+            changed.append(field)
+    if not changed:
+        return clinic
+    _full_clean(clinic)
+    _check_gstin_state(clinic)
+    clinic.save(update_fields=changed)
+    audit_record(
+        clinic=clinic,
+        actor=actor,
+        action=Actions.CLINIC_UPDATED,
+        target=clinic,
+        data={"fields": sorted(changed)},
+    )
+    return clinic
+
+
+def _ensure_an_owner_remains(membership: Membership, *, new_role: str | None, active: bool) -> None:
+    if membership.role != Role.OWNER or (active and new_role == Role.OWNER):
+        return
+    other_owners = (
+        Membership.objects.filter(role=Role.OWNER, is_active=True)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+    if not other_owners:
+        raise Conflict("A clinic needs at least one active owner. Make someone else owner first.")
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, actor: User, role: str) -> Membership:
+    """Give a staff member another role."""
+    if role not in Role.values:
+        raise DomainError("Choose one of the listed roles.", field="role")
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.role == role:
+        return membership
+    _ensure_an_owner_remains(membership, new_role=role, active=True)
+    old = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        clinic=membership.clinic_id,
+        actor=actor,
+        action=Actions.MEMBERSHIP_ROLE_CHANGED,
+        target=membership,
+        data={"from": old, "to": role, "user_id": membership.user_id},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_deactivate(*, membership: Membership, actor: User) -> Membership:
+    """Remove a staff member's access to the clinic; their history stays."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if not membership.is_active:
+        return membership
+    _ensure_an_owner_remains(membership, new_role=None, active=False)
+    membership.is_active = False
+    membership.deactivated_at = timezone.now()
+    membership.save(update_fields=["is_active", "deactivated_at"])
+    audit_record(
+        clinic=membership.clinic_id,
+        actor=actor,
+        action=Actions.MEMBERSHIP_DEACTIVATED,
+        target=membership,
+        data={"user_id": membership.user_id},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_reactivate(*, membership: Membership, actor: User) -> Membership:
+    """Give a deactivated staff member their access back, with the role they had."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.is_active:
+        return membership
+    membership.is_active = True
+    membership.deactivated_at = None
+    membership.save(update_fields=["is_active", "deactivated_at"])
+    audit_record(
+        clinic=membership.clinic_id,
+        actor=actor,
+        action=Actions.MEMBERSHIP_REACTIVATED,
+        target=membership,
+        data={"user_id": membership.user_id},
+    )
+    return membership
+
+
+@transaction.atomic
+def doctor_profile_update(
+    *,
+    membership: Membership,
+    actor: User,
+    qualifications: str,
+    medical_council: str,
+    registration_number: str,
+    specialisation: str = "",
+    signature=None,
+) -> DoctorProfile:
+    """Create or update the registration details a doctor's documents carry."""
+    if membership.role not in (Role.DOCTOR, Role.OWNER):
+        raise DomainError("Only doctors (or owners who practise) have a doctor profile.")
+    profile = DoctorProfile.objects.filter(membership=membership).first() or DoctorProfile(
+        clinic_id=membership.clinic_id, membership=membership
+    )
+    profile.qualifications = qualifications.strip()
+    profile.medical_council = medical_council.strip()
+    profile.registration_number = registration_number.strip()
+    profile.specialisation = specialisation.strip()
+    if signature is not None:
+        profile.signature = signature
+    _full_clean(profile, exclude=["membership", "clinic"])
+    profile.save()
+    audit_record(
+        clinic=membership.clinic_id,
+        actor=actor,
+        action=Actions.DOCTOR_PROFILE_UPDATED,
+        target=profile,
+        data={"user_id": membership.user_id, "signature_changed": signature is not None},
+    )
+    return profile
+
+
+# ---------------------------------------------------------------------------------------------
+# Invitations
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def invitation_create(*, clinic: Clinic, actor: User, email: str, role: str) -> Invitation:
+    """Invite someone by email to join the clinic with a role. Sends the link after commit."""
+    email = (email or "").strip().lower()
+    if role not in Role.values:
+        raise DomainError("Choose one of the listed roles.", field="role")
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise DomainError("Enter a valid email address.", field="email") from exc
+    if Membership.objects.filter(user__email=email, is_active=True).exists():
+        raise Conflict("This person already works at this clinic.", field="email")
+    now = timezone.now()
+    Invitation.objects.filter(
+        email=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now)
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        clinic=clinic,
+        email=email,
+        role=role,
+        token_digest=_digest(token),
+        invited_by=actor,
+        expires_at=now + timedelta(days=settings.INVITATION_VALID_DAYS),
+    )
+    audit_record(
+        clinic=clinic,
+        actor=actor,
+        action=Actions.INVITATION_CREATED,
+        target=invitation,
+        data={"role": role},
+    )
+    link = settings.SITE_URL + reverse("invitation-accept", args=[token])
+    role_label = Role(role).label
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"You are invited to {clinic.name} on Vaidya",
+            message=(
+                f"{actor.full_name} has invited you to join {clinic.name} on Vaidya as "
+                f"{role_label}.\n\nAccept the invitation here (valid for "
+                f"{settings.INVITATION_VALID_DAYS} days):\n{link}\n\n"
+                "If you did not expect this, ignore this email."
+            ),
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    invitation.token = token  # only on the returned object, for the caller to show once
+    return invitation
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    """Find an open invitation by its link token (before any clinic scope exists)."""
+    with scopes_disabled():
+        invitation = (
+            Invitation.objects.select_related("clinic", "invited_by")
+            .filter(token_digest=_digest(token))
+            .first()
+        )
+    return invitation if invitation and invitation.is_open else None
+
+
+@transaction.atomic
+def invitation_accept(
+    *, token: str, user: User | None = None, full_name: str = "", password: str = ""
+) -> Membership:
+    """Accept an invitation: as the signed-in user, or by creating an account for its email."""
+    invitation = invitation_for_token(token)
+    if invitation is None:
+        raise DomainError("This invitation link has expired, was revoked or was already used.")
+    if user is None:
+        with scopes_disabled():
+            if User.objects.filter(email=invitation.email).exists():
+                raise DomainError("An account with this email exists: sign in to accept.")
+        if not full_name.strip():
+            raise DomainError("Enter your full name.", field="full_name")
+        from django.contrib.auth.password_validation import validate_password
+
+        candidate = User(email=invitation.email, full_name=full_name.strip())
+        try:
+            validate_password(password, candidate)
+        except ValidationError as exc:
+            raise ValidationFailed({"password": exc.messages}) from exc
+        user = User.objects.create_user(invitation.email, password, full_name=full_name.strip())
+    elif user.email.lower() != invitation.email:
+        raise NotAllowed(
+            f"This invitation is for {invitation.email}. Sign in with that address to accept it."
+        )
+    with clinic_scope(invitation.clinic):
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if not invitation.is_open:
+            raise DomainError("This invitation was already used.")
+        membership = Membership.objects.filter(user=user).first()
+        if membership:
+            membership.role, membership.is_active, membership.deactivated_at = (
+                invitation.role,
+                True,
+                None,
+            )
+            membership.save(update_fields=["role", "is_active", "deactivated_at"])
+        else:
+            try:
+                with transaction.atomic():
+                    membership = Membership.objects.create(
+                        clinic=invitation.clinic, user=user, role=invitation.role
+                    )
+            except IntegrityError as exc:
+                raise Conflict("You already work at this clinic.") from exc
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+        audit_record(
+            clinic=invitation.clinic,
+            actor=user,
+            action=Actions.INVITATION_ACCEPTED,
+            target=membership,
+            data={"role": invitation.role, "invitation_id": invitation.pk},
+        )
+    return membership
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
+    """Withdraw an invitation that has not been used."""
+    if invitation.accepted_at:
+        raise DomainError("This invitation was already accepted.")
+    if invitation.revoked_at:
+        return invitation
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    audit_record(
+        clinic=invitation.clinic_id,
+        actor=actor,
+        action=Actions.INVITATION_REVOKED,
+        target=invitation,
+    )
+    return invitation
+
+
+# ---------------------------------------------------------------------------------------------
+# API keys
+
+API_KEY_PREFIX = "vdy_"
+
+
+def api_key_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_key_create(
+    *, clinic: Clinic, actor: User | None, name: str, role: str, read_only: bool
+) -> tuple[ApiKey, str]:
+    """Create an API key. Returns the key and its token; the token is not stored and is shown
+    only this once."""
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("Give the key a name, such as the system that will use it.", field="name")
+    if role not in Role.values:
+        raise DomainError("Choose one of the listed roles.", field="role")
+    token = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        clinic=clinic,
+        name=name[:100],
+        prefix=token[:12],
+        digest=api_key_digest(token),
+        role=role,
+        read_only=read_only,
+        created_by=actor,
+    )
+    audit_record(
+        clinic=clinic,
+        actor=actor,
+        action=Actions.API_KEY_CREATED,
+        target=key,
+        data={"role": role, "read_only": read_only},
+    )
+    return key, token
+
+
+@transaction.atomic
+def api_key_revoke(*, key: ApiKey, actor: User | None) -> ApiKey:
+    """Revoke an API key at once."""
+    if key.revoked_at:
+        return key
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    audit_record(clinic=key.clinic_id, actor=actor, action=Actions.API_KEY_REVOKED, target=key)
+    return key
+
+
+# ---------------------------------------------------------------------------------------------
+# Two-factor sign-in (django-otp TOTP)
+
+
+def totp_device_start(*, user: User) -> TOTPDevice:
+    """Begin setting up an authenticator app: an unconfirmed TOTP device."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+@transaction.atomic
+def totp_device_confirm(*, user: User, device: TOTPDevice, token: str) -> list[str]:
+    """Confirm a new TOTP device with a code from the app. Returns one-time backup codes."""
+    if device.user_id != user.pk or device.confirmed:
+        raise DomainError("Start two-factor set-up again.")
+    if not device.verify_token((token or "").strip().replace(" ", "")):
+        raise DomainError(
+            "That code is not right. Enter the 6-digit code the app shows now.", field="token"
+        )
+    TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    static, _ = StaticDevice.objects.get_or_create(user=user, name="Backup codes")
+    static.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(8)]
+    StaticToken.objects.bulk_create(StaticToken(device=static, token=c) for c in codes)
+    for membership in user_memberships(user):
+        audit_record(
+            clinic=membership.clinic_id,
+            actor=user,
+            action=Actions.TWO_FACTOR_ENABLED,
+            target=membership,
+        )
+    return codes
+
+
+@transaction.atomic
+def two_factor_disable(*, user: User) -> None:
+    """Remove a user's two-factor devices (refused where a clinic of theirs requires it)."""
+    memberships = user_memberships(user)
+    if any(m.clinic.require_two_factor for m in memberships):
+        raise NotAllowed("A clinic you work at requires two-factor sign-in.")
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    for membership in memberships:
+        audit_record(
+            clinic=membership.clinic_id,
+            actor=user,
+            action=Actions.TWO_FACTOR_DISABLED,
+            target=membership,
+        )

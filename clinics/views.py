@@ -1,0 +1,35 @@
+"""Clinic-level pages: home, clinic switcher, dashboard."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+
+from clinics.api.errors import error_body
+from clinics.selectors import user_memberships
+
+
+def not_found(request, exception=None):
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            error_body(status_code=404, code="not_found", detail="Not found."), status=404
+        )
+    return render(request, "404.html", status=404)
+
+
+@login_required
+def home(request):
+    return redirect("clinic-switch")
+
+
+@login_required
+def clinic_switch(request):
+    memberships = user_memberships(request.user)
+    if len(memberships) == 1 and "stay" not in request.GET:
+        return redirect("dashboard", clinic_slug=memberships[0].clinic.slug)
+    return render(request, "clinics/switch.html", {"memberships": memberships})
+
+
+def dashboard(request) -> HttpResponse:
+    return render(request, "clinics/dashboard.html", {})

@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from clinics.api.errors import api_not_found
+
+api_v1 = [
+    path("", include("clinics.api.urls")),
+    path("", include("patients.api.urls")),
+]
+
+clinic_urls = [
+    path("", include("clinics.urls_clinic")),
+    path("patients/", include("patients.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/<path:rest>", api_not_found),
+    path("c/<slug:clinic_slug>/", include(clinic_urls)),
+    path("", include("clinics.urls")),
+]
+
+handler404 = "clinics.views.not_found"

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class PatientsConfig(AppConfig):
+    name = "patients"
+    verbose_name = "Patients"
+
+    def ready(self) -> None:
+        from patients import demo, timeline  # noqa: F401

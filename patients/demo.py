@@ -1,0 +1,1 @@
+"""Demo patients for `manage.py seed_demo`."""

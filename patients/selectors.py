@@ -1,0 +1,79 @@
+"""Reads for patients: lists, search, duplicates and the patient page."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from patients.models import Guardian, Patient, normalise_name
+from patients.phones import digits_only, to_e164
+
+_NUMBER_RE = re.compile(r"^\s*p\s*-?\s*0*(\d{1,9})\s*$", re.IGNORECASE)
+_PHONE_LIKE_RE = re.compile(r"^[\d\s()+\-.]*\d[\d\s()+\-.]*$")
+
+
+def patient_list(*, query: str = "", include_archived: bool = False) -> QuerySet[Patient]:
+    """Patients newest first, optionally searched by name, phone or patient number.
+
+    - `P-000123`, `p123`: the patient number.
+    - Ten or more digits in any format (`98765 43210`, `+91 98765-43210`): that phone number,
+      on either the phone or the WhatsApp number.
+    - Fewer digits: patient number, or a part of a phone number.
+    - Anything else: a part of the name, any case.
+    """
+    qs = Patient.objects.all()
+    if not include_archived:
+        qs = qs.filter(archived_at__isnull=True)
+    query = (query or "").strip()
+    if not query:
+        return qs
+    number = _NUMBER_RE.match(query)
+    if number:
+        return qs.filter(number=int(number.group(1)))
+    if _PHONE_LIKE_RE.match(query):
+        digits = digits_only(query)
+        if len(digits) >= 10:
+            e164 = to_e164(query)
+            if e164:
+                return qs.filter(Q(phone=e164) | Q(whatsapp_phone=e164))
+        condition = Q(phone__contains=digits) | Q(whatsapp_phone__contains=digits)
+        if len(digits) <= 9:
+            condition |= Q(number=int(digits))
+        return qs.filter(condition)
+    return qs.filter(search_name__contains=normalise_name(query))
+
+
+def patient_detail(*, patient_id: int, include_archived: bool = True) -> Patient:
+    """One patient with their guardians (raises Patient.DoesNotExist)."""
+    qs = Patient.objects.prefetch_related(
+        Prefetch("guardians", queryset=Guardian.objects.select_related("guardian_patient"))
+    )
+    if not include_archived:
+        qs = qs.filter(archived_at__isnull=True)
+    return qs.get(pk=patient_id)
+
+
+def possible_duplicates(
+    *, full_name: str, phones: list[str], exclude_id: int | None = None
+) -> list[Patient]:
+    """Patients sharing a phone number with a similar name: probably the same person."""
+    phones = [p for p in phones if p]
+    if not phones or not full_name:
+        return []
+    qs = Patient.objects.filter(Q(phone__in=phones) | Q(whatsapp_phone__in=phones))
+    if exclude_id:
+        qs = qs.exclude(pk=exclude_id)
+    wanted = normalise_name(full_name)
+    return [p for p in qs[:50] if names_similar(wanted, p.search_name)]
+
+
+def names_similar(a: str, b: str) -> bool:
+    """Same person's name written slightly differently ('Ramesh Kumar' / 'Ramesh K')."""
+    a, b = normalise_name(a), normalise_name(b)
+    if not a or not b:
+        return False
+    if a == b or a in b or b in a:
+        return True
+    return difflib.SequenceMatcher(None, a, b).ratio() >= 0.8
