@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -106,7 +107,7 @@ def event_digest(event: AuditEvent, prev_hash: str) -> str:
         "seq": event.seq,
         "prev": prev_hash,
         "clinic": event.clinic_id,
-        "created_at": event.created_at.astimezone(timezone.UTC).isoformat(),
+        "created_at": event.created_at.astimezone(UTC).isoformat(),
         "actor": event.actor_id,
         "api_key": event.api_key_id,
         "actor_label": event.actor_label,

@@ -315,7 +315,7 @@ class AuditEventQuerySet(models.QuerySet):
         # Only the sealer may write, only the seal columns, and only on unsealed rows.
         if set(kwargs) - SEAL_FIELDS:
             raise AuditImmutableError("Audit events cannot be changed.")
-        return super().filter(hash="").update(**kwargs)
+        return models.QuerySet.update(self.filter(hash=""), **kwargs)
 
     def delete(self):
         raise AuditImmutableError("Audit events cannot be deleted.")

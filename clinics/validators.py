@@ -21,7 +21,7 @@ def validate_gstin_format(value: str) -> None:
         stdnum_gstin.validate(value)
     except StdnumError as exc:
         raise ValidationError(
-            "Enter a valid 15-character GSTIN, for example 29ABCDE1234F1Z5 (%(reason)s).",
+            "Enter a valid 15-character GSTIN, for example 29AAPFU0939F1ZR (%(reason)s).",
             params={"reason": str(exc).rstrip(".").lower()},
             code="invalid_gstin",
         ) from exc

@@ -178,7 +178,7 @@ def _require_guardian_for_minor(patient: Patient, has_guardian: bool) -> None:
         )
 
 
-@transaction.atomic(savepoint=False)
+@transaction.atomic
 def patient_create(
     *,
     clinic: Clinic,
@@ -231,7 +231,7 @@ def patient_create(
     return patient
 
 
-@transaction.atomic(savepoint=False)
+@transaction.atomic
 def patient_update(
     *, patient: Patient, actor: Actor, age_years: int | None = None, **changes: Any
 ) -> Patient:
