@@ -46,9 +46,10 @@ def patient_list(*, query: str = "", include_archived: bool = False) -> QuerySet
 
 
 def patient_detail(*, patient_id: int, include_archived: bool = True) -> Patient:
-    """One patient with their guardians (raises Patient.DoesNotExist)."""
+    """One patient with their guardians and wards (raises Patient.DoesNotExist)."""
     qs = Patient.objects.prefetch_related(
-        Prefetch("guardians", queryset=Guardian.objects.select_related("guardian_patient"))
+        Prefetch("guardians", queryset=Guardian.objects.select_related("guardian_patient")),
+        Prefetch("wards", queryset=Guardian.objects.select_related("patient")),
     )
     if not include_archived:
         qs = qs.filter(archived_at__isnull=True)
@@ -77,3 +78,11 @@ def names_similar(a: str, b: str) -> bool:
     if a == b or a in b or b in a:
         return True
     return difflib.SequenceMatcher(None, a, b).ratio() >= 0.8
+
+
+def patient_with_guardians(*, patient_id: int) -> Patient:
+    """One patient (archived too) with their guardians only: two queries, for the API's record
+    (raises Patient.DoesNotExist)."""
+    return Patient.objects.prefetch_related(
+        Prefetch("guardians", queryset=Guardian.objects.select_related("guardian_patient"))
+    ).get(pk=patient_id)

@@ -247,8 +247,12 @@ def patient_update(
     if age_years is not None and "date_of_birth" not in values:
         values["date_of_birth"] = None
     _resolve_dob(values, age_years, errors)
-    if "date_of_birth" in changes and "dob_estimated" not in values:
-        values["dob_estimated"] = False
+    if (
+        "date_of_birth" in changes
+        and "dob_estimated" not in values
+        and values.get("date_of_birth") != patient.date_of_birth
+    ):
+        values["dob_estimated"] = False  # a date that was typed in replaces an estimate
     changed = []
     for field, value in values.items():
         current = getattr(patient, field)

@@ -230,3 +230,12 @@ def test_making_an_adult_a_minor_needs_a_guardian(scoped, owner):
     with pytest.raises(ValidationFailed) as exc:
         patient_update(patient=p, actor=owner.user, date_of_birth=date(2015, 1, 1))
     assert "guardian" in exc.value.errors
+
+
+def test_resending_the_same_dob_keeps_it_estimated_and_writes_no_event(scoped, owner):
+    p = _create(scoped, owner.user, date_of_birth=None, age_years=45)
+    p = patient_update(patient=p, actor=owner.user, date_of_birth=p.date_of_birth)
+    assert p.dob_estimated
+    assert not AuditEvent.objects.filter(action=Actions.PATIENT_UPDATED).exists()
+    p = patient_update(patient=p, actor=owner.user, date_of_birth=date(1981, 2, 3))
+    assert not p.dob_estimated

@@ -1,0 +1,157 @@
+"""Every route, walked: a member of clinic A never reaches clinic B's objects.
+
+The walk reads the URL configuration, so routes added later are covered automatically. A route
+whose URL names an object kwarg this file does not know fails the test until a factory for it is
+added to OBJECT_KWARGS below.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from clinics.roles import Role
+from clinics.services import invitation_create
+from clinics.tenancy import clinic_scope
+from tests.factories import (
+    ClinicFactory,
+    GuardianFactory,
+    MembershipFactory,
+    PatientFactory,
+    make_api_key,
+)
+
+# Catch-alls, DRF's format-suffix twins and sign-in links: they name no clinic object.
+SKIPPED_KWARGS = {"format", "rest", "token", "uidb64"}
+
+
+def _objects_of(clinic, owner):
+    """One object of each kind that a URL may name, all belonging to `clinic`."""
+    with clinic_scope(clinic):
+        patient = PatientFactory(clinic=clinic)
+        guardian = GuardianFactory(
+            patient=PatientFactory(clinic=clinic, date_of_birth="2015-01-01")
+        )
+        membership = MembershipFactory(clinic=clinic, role=Role.DOCTOR)
+        invitation = invitation_create(
+            clinic=clinic, actor=owner.user, email="new.person@example.in", role=Role.FRONT_DESK
+        )
+        key, _ = make_api_key(clinic)
+    return {
+        "patient_id": patient.pk,
+        "guardian_id": guardian.pk,
+        "membership_id": membership.pk,
+        "invitation_id": invitation.pk,
+        "api_key_id": key.pk,
+        # A route may name both a patient and one of its guardians.
+        "_guardian_patient_id": guardian.patient_id,
+    }
+
+
+def _walk(patterns, prefix=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from _walk(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield prefix + str(p.pattern), p
+
+
+def _routes():
+    seen = set()
+    for route, pattern in _walk(get_resolver().url_patterns):
+        if pattern.name and (pattern.name, route) not in seen:
+            seen.add((pattern.name, route))
+            yield route, pattern
+
+
+_KWARG_RE = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>")
+
+
+def _kwarg_names(route: str) -> list[str]:
+    """The URL kwargs of a whole route, including those its parent includes capture."""
+    return list(dict.fromkeys(a or b for a, b in _KWARG_RE.findall(route)))
+
+
+def _url_for(pattern, route, objects, clinic_slug):
+    """(url, object kwarg names) for a route, or None for routes the walk does not apply to."""
+    names = _kwarg_names(route)
+    if set(names) & SKIPPED_KWARGS:
+        return None
+    kwargs = {}
+    for name in names:
+        if name == "clinic_slug":
+            kwargs[name] = clinic_slug
+        elif name == "patient_id" and "guardian_id" in names:
+            kwargs[name] = objects["_guardian_patient_id"]
+        elif name in objects:
+            kwargs[name] = objects[name]
+        else:
+            pytest.fail(f"Route {route!r} names {name!r}: add it to the tenancy walk's objects.")
+    return reverse(pattern.name, kwargs=kwargs), [n for n in names if n != "clinic_slug"]
+
+
+@pytest.fixture
+def two_clinics(db):
+    a, b = ClinicFactory(slug="clinic-a"), ClinicFactory(slug="clinic-b")
+    owner_a = MembershipFactory(clinic=a, role=Role.OWNER)
+    owner_b = MembershipFactory(clinic=b, role=Role.OWNER)
+    return a, b, owner_a, owner_b
+
+
+def test_web_routes_answer_404_for_another_clinics_objects_and_slug(two_clinics, client):
+    a, b, owner_a, owner_b = two_clinics
+    objects_b = _objects_of(b, owner_b)
+    client.force_login(owner_a.user)
+    checked = 0
+    for route, pattern in _routes():
+        if not route.startswith("c/"):
+            continue
+        built = _url_for(pattern, route, objects_b, clinic_slug=a.slug)
+        if built is None:
+            continue
+        url, object_names = built
+        if object_names:
+            # Clinic A's slug, clinic B's object ids.
+            get, post = client.get(url), client.post(url, {})
+            assert get.status_code in (404, 405), f"GET {url} -> {get.status_code}"
+            assert post.status_code in (404, 405), f"POST {url} -> {post.status_code}"
+            assert 404 in (get.status_code, post.status_code), url
+        # Clinic B's slug: the member of A is not a member there.
+        url_b, _ = _url_for(pattern, route, objects_b, clinic_slug=b.slug)
+        assert client.get(url_b).status_code == 404, f"GET {url_b}"
+        assert client.post(url_b, {}).status_code == 404, f"POST {url_b}"
+        checked += 1
+    assert checked >= 1
+
+
+def test_api_routes_answer_404_for_another_clinics_objects(two_clinics):
+    a, b, _, owner_b = two_clinics
+    objects_b = _objects_of(b, owner_b)
+    _, token = make_api_key(a, role=Role.OWNER, read_only=False)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    checked = 0
+    for route, pattern in _routes():
+        if not route.startswith("api/v1/"):
+            continue
+        built = _url_for(pattern, route, objects_b, clinic_slug=a.slug)
+        if built is None:
+            continue
+        url, object_names = built
+        if not object_names:
+            continue
+        statuses = set()
+        for method in ("get", "post", "patch", "put", "delete"):
+            response = getattr(api, method)(url, {}, format="json")
+            assert response.status_code in (404, 405), (
+                f"{method.upper()} {url} -> {response.status_code}"
+            )
+            statuses.add(response.status_code)
+            if response.status_code == 404:
+                assert response.json()["type"] == "not_found"
+        assert 404 in statuses, url
+        checked += 1
+    assert checked >= 1
