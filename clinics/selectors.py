@@ -80,3 +80,16 @@ def audit_events(
     if date_to:
         qs = qs.filter(created_at__lte=datetime.combine(date_to, time.max, tzinfo=tz))
     return qs
+
+
+def two_factor_status(user: User) -> dict:
+    """Whether the user signs in with an authenticator app, how many backup codes are left, and
+    which of their clinics require two-factor sign-in."""
+    from django_otp.plugins.otp_static.models import StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return {
+        "enabled": TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
+        "backup_codes_left": StaticToken.objects.filter(device__user=user).count(),
+        "required_by": [m.clinic for m in user_memberships(user) if m.clinic.require_two_factor],
+    }

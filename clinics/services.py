@@ -482,3 +482,41 @@ def two_factor_disable(*, user: User) -> None:
             action=Actions.TWO_FACTOR_DISABLED,
             target=membership,
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit trail
+
+
+@transaction.atomic
+def audit_trail_viewed(*, clinic: Clinic, actor: User, filters: dict) -> None:
+    """Record that someone read the audit trail, and with which filters (ids and dates only)."""
+    audit_record(
+        clinic=clinic,
+        actor=actor,
+        action=Actions.AUDIT_VIEWED,
+        patient_id=filters.get("patient_id"),
+        data={"filters": filters},
+    )
+
+
+@transaction.atomic
+def membership_add(*, clinic: Clinic, actor: User | None, user: User, role: str) -> Membership:
+    """Add an existing account to a clinic's staff with a role.
+
+    For ops commands and the demo clinic; people joining through the web accept an invitation.
+    """
+    if role not in Role.values:
+        raise DomainError("Choose one of the listed roles.", field="role")
+    with clinic_scope(clinic):
+        if Membership.objects.filter(user=user).exists():
+            raise Conflict("This person already works at this clinic.", field="email")
+        membership = Membership.objects.create(clinic=clinic, user=user, role=role)
+        audit_record(
+            clinic=clinic,
+            actor=actor,
+            action=Actions.MEMBERSHIP_CREATED,
+            target=membership,
+            data={"role": role, "user_id": user.pk},
+        )
+    return membership

@@ -2,8 +2,40 @@
 
 from django.urls import path
 
-from clinics import views
+from clinics.views import audit, clinic_settings, main, staff
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", main.dashboard, name="dashboard"),
+    path("staff/", staff.staff, name="staff-list"),
+    path("staff/invite/", staff.staff_invite, name="staff-invite"),
+    path(
+        "staff/invitations/<int:invitation_id>/revoke/",
+        staff.invitation_revoke,
+        name="invitation-revoke",
+    ),
+    path("staff/<int:membership_id>/role/", staff.membership_role, name="membership-role"),
+    path(
+        "staff/<int:membership_id>/deactivate/",
+        staff.membership_deactivate,
+        name="membership-deactivate",
+    ),
+    path(
+        "staff/<int:membership_id>/reactivate/",
+        staff.membership_reactivate,
+        name="membership-reactivate",
+    ),
+    path(
+        "staff/<int:membership_id>/doctor-profile/",
+        staff.doctor_profile,
+        name="doctor-profile",
+    ),
+    path("settings/", clinic_settings.clinic_settings, name="clinic-settings"),
+    path("settings/api-keys/", clinic_settings.api_key_list, name="api-key-list"),
+    path("settings/api-keys/new/", clinic_settings.api_key_create, name="api-key-create"),
+    path(
+        "settings/api-keys/<int:api_key_id>/revoke/",
+        clinic_settings.api_key_revoke,
+        name="api-key-revoke",
+    ),
+    path("audit/", audit.audit_list, name="audit-list"),
 ]

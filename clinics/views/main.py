@@ -1,4 +1,4 @@
-"""Clinic-level pages: home, clinic switcher, dashboard."""
+"""The start page, the clinic switcher, the dashboard and the 404 handler."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
+from clinics import selectors
 from clinics.api.errors import error_body
-from clinics.selectors import user_memberships
+from clinics.dashboard import dashboard_summary
 
 
 def not_found(request, exception=None):
@@ -25,11 +26,12 @@ def home(request):
 
 @login_required
 def clinic_switch(request):
-    memberships = user_memberships(request.user)
+    memberships = selectors.user_memberships(request.user)
     if len(memberships) == 1 and "stay" not in request.GET:
         return redirect("dashboard", clinic_slug=memberships[0].clinic.slug)
     return render(request, "clinics/switch.html", {"memberships": memberships})
 
 
 def dashboard(request) -> HttpResponse:
-    return render(request, "clinics/dashboard.html", {})
+    summary = dashboard_summary(request.clinic, request.membership)
+    return render(request, "clinics/dashboard.html", {"summary": summary})

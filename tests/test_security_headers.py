@@ -1,0 +1,35 @@
+"""Pages load nothing from other sites, and the browser is told to refuse it anyway."""
+
+import re
+
+import pytest
+
+from clinics.roles import Role
+
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/accounts/password_reset/"])
+def test_public_pages_are_self_contained(client, db, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
+    assert not EXTERNAL.search(response.content.decode())
+
+
+def test_clinic_pages_are_self_contained(clinic, member_factory, client_for):
+    client = client_for(member_factory(clinic, Role.OWNER))
+    for path in ("/c/asha/", "/c/asha/patients/", "/c/asha/patients/new/", "/c/asha/staff/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert not EXTERNAL.search(response.content.decode()), path
+        assert "default-src 'self'" in response["Content-Security-Policy"]
+        assert response["X-Frame-Options"] == "DENY"
+
+
+def test_api_docs_work_offline(client, db):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    assert not EXTERNAL.search(response.content.decode())
+    assert "/static/drf_spectacular_sidecar/" in response.content.decode()
