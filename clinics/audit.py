@@ -45,6 +45,7 @@ class Actions:
     API_KEY_REVOKED = "clinics.api_key.revoked"
     AUDIT_VIEWED = "clinics.audit.viewed"
     STAFF_SIGNED_IN = "clinics.staff.signed_in"
+    STAFF_PASSWORD_RESET = "clinics.staff.password_reset"  # noqa: S105 (an action name)
     TWO_FACTOR_ENABLED = "clinics.two_factor.enabled"
     TWO_FACTOR_DISABLED = "clinics.two_factor.disabled"
 

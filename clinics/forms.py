@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
 from phonenumber_field.formfields import PhoneNumberField
@@ -78,6 +80,12 @@ class VaidyaPasswordResetForm(PasswordResetForm):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
+
+    def save(self, **kwargs):
+        # Links in the email point at SITE_URL, never at the Host header the request carried.
+        site = urlsplit(settings.SITE_URL)
+        kwargs.update(domain_override=site.netloc, use_https=site.scheme == "https")
+        return super().save(**kwargs)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 
 from clinics.context import actor_context
 from clinics.selectors import membership_for
@@ -84,7 +86,8 @@ class ClinicScopeMiddleware:
             raise Http404("No such clinic")
         clinic = membership.clinic
         if clinic.require_two_factor and not request.user.is_verified():
-            return redirect(f"{settings_url('two-factor-setup')}?next={request.path}")
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('two-factor-setup')}?{query}")
         request.clinic = clinic
         request.membership = membership
         request.session["last_clinic"] = slug
@@ -94,9 +97,3 @@ class ClinicScopeMiddleware:
             if hasattr(response, "render") and callable(response.render):
                 response = response.render()
         return response
-
-
-def settings_url(name: str) -> str:
-    from django.urls import reverse
-
-    return reverse(name)

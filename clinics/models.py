@@ -156,7 +156,12 @@ class Membership(models.Model):
 
 def signature_upload_to(instance: DoctorProfile, filename: str) -> str:
     # No personal data in object keys: clinic id, kind and a random id only.
-    return f"clinics/{instance.clinic_id}/signatures/{uuid.uuid4().hex}.png"
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    extension = {"jpeg": "jpg"}.get(extension, extension)
+    return (
+        f"clinics/{instance.clinic_id}/signatures/{uuid.uuid4().hex}."
+        f"{extension if extension in ('png', 'jpg') else 'png'}"
+    )
 
 
 class DoctorProfile(models.Model):

@@ -520,3 +520,35 @@ def membership_add(*, clinic: Clinic, actor: User | None, user: User, role: str)
             data={"role": role, "user_id": user.pk},
         )
     return membership
+
+
+# ---------------------------------------------------------------------------------------------
+# Signing in
+
+
+@transaction.atomic
+def staff_signed_in(*, user: User, two_factor: bool) -> None:
+    """Record a sign-in on the audit trail of every clinic the person works at."""
+    for membership in user_memberships(user):
+        audit_record(
+            clinic=membership.clinic_id,
+            actor=user,
+            action=Actions.STAFF_SIGNED_IN,
+            target=membership,
+            data={"two_factor": two_factor},
+        )
+
+
+@transaction.atomic
+def staff_password_reset(*, user: User) -> None:
+    """After a password reset by email: lift any sign-in lockout and record the reset."""
+    from axes.utils import reset as axes_reset
+
+    axes_reset(username=user.email)
+    for membership in user_memberships(user):
+        audit_record(
+            clinic=membership.clinic_id,
+            actor=user,
+            action=Actions.STAFF_PASSWORD_RESET,
+            target=membership,
+        )

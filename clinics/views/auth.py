@@ -93,6 +93,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             return redirect("login-otp")
         else:
             auth_login(request, user)
+            services.staff_signed_in(user=user, two_factor=False)
             return redirect(next_url or settings.LOGIN_REDIRECT_URL)
     return render(request, "registration/login.html", {"form": form, "next": next_url})
 
@@ -139,6 +140,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
             del request.session[PENDING_SIGN_IN_KEY]
             auth_login(request, user, backend=pending["backend"])
             otp_login(request, device)
+            services.staff_signed_in(user=user, two_factor=True)
             return redirect(pending["next"] or settings.LOGIN_REDIRECT_URL)
         pending["attempts"] += 1
         if pending["attempts"] >= MAX_CODE_ATTEMPTS:
@@ -160,13 +162,20 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return redirect(settings.LOGOUT_REDIRECT_URL)
 
 
+class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.staff_password_reset(user=form.user)
+        return response
+
+
 password_reset = auth_views.PasswordResetView.as_view(
     form_class=VaidyaPasswordResetForm,
     subject_template_name="registration/password_reset_subject.html",
     email_template_name="registration/password_reset_email.html",
 )
 password_reset_done = auth_views.PasswordResetDoneView.as_view()
-password_reset_confirm = auth_views.PasswordResetConfirmView.as_view()
+password_reset_confirm = PasswordResetConfirm.as_view()
 password_reset_complete = auth_views.PasswordResetCompleteView.as_view()
 
 

@@ -12,7 +12,10 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from clinics.audit import Actions
+from clinics.models import AuditEvent
 from clinics.roles import Role
+from clinics.tenancy import clinic_scope
 from clinics.views.auth import PENDING_SIGN_IN_KEY
 
 PASSWORD = "correct horse battery"  # tests.factories.UserFactory's password
@@ -180,14 +183,22 @@ def test_too_many_wrong_codes_start_sign_in_again(client, front_desk, with_app):
 # Password reset
 
 
-def test_password_reset_sends_a_link_that_sets_a_new_password(client, front_desk):
-    response = client.post(reverse("password_reset"), {"email": front_desk.user.email})
+def test_password_reset_sends_a_link_that_sets_a_new_password(client, front_desk, settings):
+    settings.SITE_URL = "https://clinic.example.in"
+    # Locked out by wrong guesses first: the reset lifts the lock.
+    for _ in range(5):
+        sign_in(Client(), front_desk.user.email, "guess")
+    assert sign_in(Client(), front_desk.user.email).status_code == 429
+    response = client.post(
+        reverse("password_reset"), {"email": front_desk.user.email}, HTTP_HOST="localhost"
+    )
     assert response.url == reverse("password_reset_done")
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [front_desk.user.email]
     assert message.subject == "Choose a new password for Vaidya"
-    link = re.search(r"http://testserver(/accounts/reset/\S+)", message.body).group(1)
+    # The link uses SITE_URL, whatever Host header the request carried.
+    link = re.search(r"https://clinic.example.in(/accounts/reset/\S+)", message.body).group(1)
 
     form_page = client.get(link, follow=True)
     assert "Choose a new password" in form_page.content.decode()
@@ -196,6 +207,16 @@ def test_password_reset_sends_a_link_that_sets_a_new_password(client, front_desk
     done = client.post(set_url, {"new_password1": new, "new_password2": new})
     assert done.url == reverse("password_reset_complete")
     assert sign_in(Client(), front_desk.user.email, new).status_code == 302
+    with clinic_scope(front_desk.clinic):
+        assert AuditEvent.objects.filter(action=Actions.STAFF_PASSWORD_RESET).count() == 1
+
+
+def test_sign_in_is_on_the_audit_trail(client, front_desk):
+    sign_in(client, front_desk.user.email, "guess")
+    sign_in(client, front_desk.user.email)
+    with clinic_scope(front_desk.clinic):
+        event = AuditEvent.objects.get(action=Actions.STAFF_SIGNED_IN)
+    assert event.actor == front_desk.user and event.data == {"two_factor": False}
 
 
 def test_password_reset_for_an_unknown_email_says_the_same_and_sends_nothing(client, db):

@@ -90,9 +90,12 @@ def test_a_wrong_code_does_not_confirm_the_app(doctor_client, doctor):
 def test_a_clinic_that_requires_two_factor_sends_unverified_staff_to_set_up(doctor_client, clinic):
     clinic.require_two_factor = True
     clinic.save()
-    response = doctor_client.get(reverse("dashboard", args=[clinic.slug]))
+    response = doctor_client.get(reverse("patient-list", args=[clinic.slug]) + "?q=ravi&page=2")
     assert response.status_code == 302
-    assert response.url == f"{SETUP}?next=/c/{clinic.slug}/"
+    # Where they were going, query string included, comes back after set-up.
+    assert response.url == f"{SETUP}?next=%2Fc%2F{clinic.slug}%2Fpatients%2F%3Fq%3Dravi%26page%3D2"
+    response = doctor_client.get(reverse("dashboard", args=[clinic.slug]))
+    assert response.url == f"{SETUP}?next=%2Fc%2F{clinic.slug}%2F"
     page = doctor_client.get(response.url).content.decode()
     assert "This clinic asks everyone to use two-factor sign-in." in page
     assert 'name="next" value="/c/asha/"' in page

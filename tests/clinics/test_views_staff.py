@@ -181,7 +181,17 @@ def test_owner_saves_a_doctors_details_with_a_signature(owner_client, clinic, do
         profile = DoctorProfile.objects.get(membership=doctor)
     assert profile.registration_number == "KMC-77001"
     assert profile.signature.name.endswith(".png")
+    assert profile.signature.name.startswith(f"clinics/{clinic.pk}/signatures/")
     assert "KMC-77001" in owner_client.get(STAFF).content.decode()
+
+
+def test_a_jpeg_signature_keeps_its_extension(owner_client, clinic, doctor):
+    owner_client.post(
+        url("doctor-profile", doctor.pk),
+        doctor_details(signature=image_upload("JPEG", name="scan.jpeg")),
+    )
+    with clinic_scope(clinic):
+        assert DoctorProfile.objects.get(membership=doctor).signature.name.endswith(".jpg")
 
 
 def test_a_doctor_edits_their_own_details(client_for, clinic, doctor):
