@@ -1,3 +1,57 @@
-"""Schedules declared in code; `manage.py sync_schedules` writes them to django-q2."""
+"""Schedules declared in code; `manage.py sync_schedules` writes them to django-q2.
+
+Each schedule is a dict with the fields of `django_q.models.Schedule` it sets: `name` (starting
+with `vaidya.`, which marks the schedules that `sync_schedules` owns), `func` (dotted path),
+`schedule_type` and `minutes` or `cron`. Apps higher up (messaging, billing) add theirs by
+decorating a function that returns them with `register_schedules`, so this module never imports
+them.
+"""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+
+SCHEDULE_PREFIX = "vaidya."
+MINUTES = "I"  # django_q.models.Schedule.MINUTES
+CRON = "C"  # django_q.models.Schedule.CRON
+
+ScheduleSpec = dict[str, Any]
+_providers: list[Callable[[], list[ScheduleSpec]]] = []
+
+
+def register_schedules(
+    provider: Callable[[], list[ScheduleSpec]],
+) -> Callable[[], list[ScheduleSpec]]:
+    """Add a function that returns more schedules (evaluated when they are synced)."""
+    if provider not in _providers:
+        _providers.append(provider)
+    return provider
+
+
+def audit_seal_minutes() -> int:
+    """AUDIT_SEAL_INTERVAL_SECONDS rounded up to whole minutes (django-q2's finest interval)."""
+    return max(1, math.ceil(settings.AUDIT_SEAL_INTERVAL_SECONDS / 60))
+
+
+@register_schedules
+def _clinics_schedules() -> list[ScheduleSpec]:
+    return [
+        {
+            "name": "vaidya.audit_seal_pending",
+            "func": "clinics.tasks.audit_seal_pending",
+            "schedule_type": MINUTES,
+            "minutes": audit_seal_minutes(),
+        },
+    ]
+
+
+def declared_schedules() -> list[ScheduleSpec]:
+    """Every schedule Vaidya declares, with settings applied."""
+    schedules: list[ScheduleSpec] = []
+    for provider in _providers:
+        schedules.extend(provider())
+    return schedules
