@@ -46,6 +46,12 @@ def _clinics_schedules() -> list[ScheduleSpec]:
             "schedule_type": MINUTES,
             "minutes": audit_seal_minutes(),
         },
+        {
+            "name": "vaidya.idempotency_purge_expired",
+            "func": "clinics.tasks.idempotency_purge_expired",
+            "schedule_type": MINUTES,
+            "minutes": 60,
+        },
     ]
 
 

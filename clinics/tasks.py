@@ -50,3 +50,14 @@ def audit_seal_pending() -> dict[int, int]:
     if failed:
         raise RuntimeError(f"Sealing failed for clinics {failed}; the others were sealed.")
     return sealed
+
+
+def idempotency_purge_expired() -> int:
+    """Delete remembered API answers older than IDEMPOTENCY_KEY_HOURS. Idempotent."""
+    from clinics.api.base import idempotency_cutoff
+    from clinics.models import IdempotencyRecord
+
+    # Housekeeping across clinics: these rows are transport records, not clinic data.
+    with scopes_disabled():
+        deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=idempotency_cutoff()).delete()
+    return deleted

@@ -26,3 +26,4 @@ urlpatterns = [
 ]
 
 handler404 = "clinics.views.not_found"
+handler500 = "clinics.views.server_error"

@@ -23,13 +23,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         scheme, _, token = header.partition(" ")
-        if scheme.lower() not in ("bearer", "api-key") or not token.startswith(API_KEY_PREFIX):
+        if scheme.lower() not in ("bearer", "api-key"):
             return None
+        token = token.strip()
+        if not token.startswith(API_KEY_PREFIX):
+            raise exceptions.AuthenticationFailed("This API key is not valid or was revoked.")
         with scopes_disabled():
             key = (
-                ApiKey.objects.select_related("clinic")
-                .filter(digest=api_key_digest(token.strip()))
-                .first()
+                ApiKey.objects.select_related("clinic").filter(digest=api_key_digest(token)).first()
             )
         if key is None or not key.is_active or not key.clinic.is_active:
             raise exceptions.AuthenticationFailed("This API key is not valid or was revoked.")

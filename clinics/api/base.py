@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework import exceptions, serializers, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -29,12 +32,23 @@ class ClinicScopedAPIMixin:
         self._actor_ctx.__enter__()
 
     def finalize_response(self, request, response, *args, **kwargs):
+        self._leave_scope()
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            # An exception the API does not handle skips finalize_response: still leave the
+            # scope, or the next request served by this thread would run inside it.
+            self._leave_scope()
+
+    def _leave_scope(self) -> None:
         for attr in ("_actor_ctx", "_scope"):
             cm = getattr(self, attr, None)
             if cm is not None:
                 setattr(self, attr, None)
                 cm.__exit__(None, None, None)
-        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class StrictInputSerializer(serializers.Serializer):
@@ -54,22 +68,28 @@ class StrictInputSerializer(serializers.Serializer):
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
+def idempotency_cutoff() -> datetime:
+    """Records older than this are forgotten (IDEMPOTENCY_KEY_HOURS)."""
+    return timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+
+
 def _principal(request) -> str:
     actor = request.actor
     return f"key:{actor.pk}" if isinstance(actor, ApiKey) else f"user:{actor.pk}"
 
 
+class IdempotencyKeyReused(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+    default_detail = (
+        "This Idempotency-Key was already used with a different request. "
+        "Use a new key for a new request."
+    )
+
+
 def _replay(record: IdempotencyRecord, request_hash: str, path: str) -> Response:
     if record.request_hash != request_hash or record.path != path:
-        raise exceptions.ValidationError(
-            {
-                "non_field_errors": [
-                    "This Idempotency-Key was already used with a different "
-                    "request. Use a new key for a new request."
-                ]
-            },
-            code="idempotency_key_reused",
-        )
+        raise IdempotencyKeyReused()
     response = Response(record.response_body, status=record.status_code)
     response["Idempotent-Replayed"] = "true"
     return response
@@ -100,6 +120,9 @@ def idempotent(handler):
         try:
             with transaction.atomic():
                 existing = IdempotencyRecord.objects.filter(**lookup).first()
+                if existing is not None and existing.created_at < idempotency_cutoff():
+                    existing.delete()  # remembered long enough: the key may be used afresh
+                    existing = None
                 if existing is not None:
                     return _replay(existing, request_hash, path)
                 response = handler(self, request, *args, **kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.urls import Resolver404, resolve
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -109,8 +110,17 @@ def exception_handler(exc, context):
     return Response(body, status=exc.status_code, headers=headers)
 
 
-def api_not_found(request, exception=None):
+def api_not_found(request, exception=None, rest: str = ""):
+    """Unknown paths under /api/ (routed here with `rest`, the rest of the path)."""
+    detail = "No such API endpoint."
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            detail += f" API paths end with a slash: {request.path}/"
     return JsonResponse(
-        error_body(status_code=404, code="not_found", detail="No such API endpoint."),
+        error_body(status_code=404, code="not_found", detail=detail),
         status=status.HTTP_404_NOT_FOUND,
     )

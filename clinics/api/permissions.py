@@ -47,7 +47,9 @@ class ClinicPermission(permissions.BasePermission):
             required.get("GET") if request.method in ("HEAD", "OPTIONS") else None
         )
         if needed is None:
-            return request.method == "OPTIONS"
+            # A method the view does not implement answers 405 (its handler says so); one it
+            # implements without declaring a permission is refused.
+            return request.method == "OPTIONS" or not hasattr(view, request.method.lower())
         if (
             isinstance(principal, ApiKey)
             and principal.read_only
