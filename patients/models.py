@@ -73,7 +73,10 @@ def normalise_name(name: str) -> str:
 class Patient(models.Model):
     """A patient of one clinic. `number` is the clinic's readable patient number."""
 
-    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    # Covered by the (clinic, number) unique index and the other (clinic, ...) indexes.
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, related_name="patients", db_index=False
+    )
     number = models.PositiveIntegerField(editable=False)
     full_name = models.CharField(max_length=200)
     search_name = models.CharField(max_length=200, editable=False)
@@ -107,7 +110,12 @@ class Patient(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # never searched by; staff accounts are deactivated, not deleted
     )
 
     objects = ClinicScopedManager()

@@ -29,9 +29,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not token.startswith(API_KEY_PREFIX):
             raise exceptions.AuthenticationFailed("This API key is not valid or was revoked.")
         with scopes_disabled():
-            key = (
-                ApiKey.objects.select_related("clinic").filter(digest=api_key_digest(token)).first()
+            # Sliced, not .first(): no ORDER BY for a unique digest on every API request.
+            found = list(
+                ApiKey.objects.select_related("clinic")
+                .filter(digest=api_key_digest(token))
+                .order_by()[:1]
             )
+        key = found[0] if found else None
         if key is None or not key.is_active or not key.clinic.is_active:
             raise exceptions.AuthenticationFailed("This API key is not valid or was revoked.")
         if cache.add(f"api-key-used:{key.pk}", 1, LAST_USED_EVERY_SECONDS):
