@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from clinics.decorators import require_perm
 from clinics.errors import DomainError
 from clinics.roles import Perm
-from clinics.web import paginate
+from clinics.web import paginate_quick
 from patients import selectors, services
 from patients.forms import (
     GuardianForm,
@@ -74,7 +74,9 @@ def _to_patient_page(request: HttpRequest, patient: Patient) -> HttpResponse:
 def patient_list(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET)
     query, include_archived = form.query()
-    page = paginate(request, selectors.patient_list(query=query, include_archived=include_archived))
+    page = paginate_quick(
+        request, selectors.patient_list(query=query, include_archived=include_archived)
+    )
     search = {"q": query} if query else {}
     if include_archived:
         search["archived"] = "on"

@@ -114,13 +114,31 @@ def test_list_pages_25_patients_at_a_time(clinic, front_desk, client_for):
     client = client_for(front_desk)
 
     first = client.get(list_url(clinic)).content.decode()
-    assert "Page 1 of 2" in first
+    assert "Page 1 · patients 1&ndash;25" in first
     assert "P-000030" in first and "P-000006" in first
     assert "P-000005" not in first
+    assert "Next &rarr;" in first and "Previous" not in first
 
     second = client.get(list_url(clinic, page=2)).content.decode()
     assert "P-000005" in second and "P-000001" in second
     assert "P-000006" not in second
+    assert "Page 2 · patients 26&ndash;30" in second
+    assert "Next &rarr;" not in second and "&larr; Previous" in second
+
+    # A page past the end, or nonsense, shows the first page rather than an error.
+    for page in (9, "x", -3):
+        beyond = client.get(list_url(clinic, page=page))
+        assert beyond.status_code == 200
+        assert "P-000030" in beyond.content.decode()
+
+
+def test_list_never_counts_all_patients(clinic, front_desk, client_for):
+    with clinic_scope(clinic):
+        PatientFactory.create_batch(3, clinic=clinic)
+    client = client_for(front_desk)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(list_url(clinic))
+    assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
 
 
 def _list_queries(client, clinic) -> int:
