@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -217,20 +218,20 @@ def main() -> None:
             ),
             "API search by name": lambda: (
                 "GET",
-                f"/api/v1/patients/?q={rng.choice(data['names'])}",
+                f"/api/v1/patients/?q={quote(rng.choice(data['names']))}",
                 b"",
                 api,
             ),
             "API search by phone": lambda: (
                 "GET",
-                "/api/v1/patients/?q=" + rng.choice(data["phones"]).replace(" ", "%20"),
+                "/api/v1/patients/?q=" + quote(rng.choice(data["phones"])),
                 b"",
                 api,
             ),
             "Web patients list": lambda: ("GET", f"/c/{data['slug']}/patients/", b"", web),
             "Web search (name)": lambda: (
                 "GET",
-                f"/c/{data['slug']}/patients/?q={rng.choice(data['names'])}",
+                f"/c/{data['slug']}/patients/?q={quote(rng.choice(data['names']))}",
                 b"",
                 web,
             ),
