@@ -7,8 +7,12 @@ from functools import wraps
 from django.core.exceptions import PermissionDenied
 
 
-def require_perm(*perms: str):
-    """Allow the view only to members whose role has every one of `perms` (else 403)."""
+def require_perm(*perms: str, or_own: str | None = None):
+    """Allow the view only to members whose role has every one of `perms` (else 403).
+
+    `or_own` names a URL kwarg holding a membership id: members may also open the view for
+    their own membership (a doctor editing their own registration details).
+    """
 
     def decorator(view):
         @wraps(view)
@@ -16,11 +20,15 @@ def require_perm(*perms: str):
             membership = getattr(request, "membership", None)
             if membership is None:
                 raise RuntimeError(f"{view.__name__} must be routed under /c/<clinic_slug>/")
-            if not all(membership.has_perm(p) for p in perms):
+            allowed = all(membership.has_perm(p) for p in perms)
+            if not allowed and or_own is not None:
+                allowed = membership.is_active and kwargs.get(or_own) == membership.pk
+            if not allowed:
                 raise PermissionDenied("Your role at this clinic does not allow this.")
             return view(request, *args, **kwargs)
 
         wrapper.required_perms = perms
+        wrapper.or_own = or_own
         return wrapper
 
     return decorator

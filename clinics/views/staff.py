@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -141,13 +140,11 @@ def membership_reactivate(request, membership_id: int) -> HttpResponse:
     return _after_membership_change(request, membership)
 
 
-@require_perm(Perm.STAFF_VIEW)
+@require_perm(Perm.STAFF_MANAGE, or_own="membership_id")
 @require_http_methods(["GET", "POST"])
 def doctor_profile(request, membership_id: int) -> HttpResponse:
     membership = get_object_or_404(selectors.staff_list(), pk=membership_id)
     is_self = membership.pk == request.membership.pk
-    if not (request.membership.has_perm(Perm.STAFF_MANAGE) or is_self):
-        raise PermissionDenied("Only owners can change another doctor's details.")
     profile = getattr(membership, "doctor_profile", None)
     if request.method == "POST":
         form = DoctorProfileForm(request.POST, request.FILES)
