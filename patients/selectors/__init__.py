@@ -1,0 +1,23 @@
+"""Reads for patients and their care, with their joins in one place.
+
+Modules: `patients` (lists, search, duplicates, the record), `appointments` (doctors' hours,
+free slots, the day and the queue).
+"""
+
+from patients.selectors.patients import (
+    GUARDIAN_COLUMNS,
+    names_similar,
+    patient_detail,
+    patient_list,
+    patient_with_guardians,
+    possible_duplicates,
+)
+
+__all__ = [
+    "GUARDIAN_COLUMNS",
+    "names_similar",
+    "patient_detail",
+    "patient_list",
+    "patient_with_guardians",
+    "possible_duplicates",
+]
