@@ -57,6 +57,41 @@ class Actions:
     GUARDIAN_ADDED = "patients.guardian.added"
     GUARDIAN_REMOVED = "patients.guardian.removed"
 
+    WORKING_HOURS_SET = "patients.working_hours.set"
+    DOCTOR_LEAVE_ADDED = "patients.doctor_leave.added"
+    DOCTOR_LEAVE_REMOVED = "patients.doctor_leave.removed"
+    APPOINTMENT_BOOKED = "patients.appointment.booked"
+    APPOINTMENT_RESCHEDULED = "patients.appointment.rescheduled"
+    APPOINTMENT_CANCELLED = "patients.appointment.cancelled"
+    APPOINTMENT_CHECKED_IN = "patients.appointment.checked_in"
+    APPOINTMENT_WALK_IN = "patients.appointment.walk_in"
+    APPOINTMENT_NO_SHOW = "patients.appointment.no_show"
+    APPOINTMENT_STARTED = "patients.appointment.started"
+    APPOINTMENT_COMPLETED = "patients.appointment.completed"
+
+    VISIT_STARTED = "patients.visit.started"
+    VISIT_NOTES_UPDATED = "patients.visit.notes_updated"
+    VISIT_SIGNED = "patients.visit.signed"
+    VISIT_AMENDED = "patients.visit.amended"
+    VITALS_RECORDED = "patients.vitals.recorded"
+    DIAGNOSIS_ADDED = "patients.diagnosis.added"
+    DIAGNOSIS_REMOVED = "patients.diagnosis.removed"
+    PROCEDURE_ADDED = "patients.procedure.added"
+    PROCEDURE_REMOVED = "patients.procedure.removed"
+
+    DRUG_ADDED = "patients.drug.added"
+    DRUG_UPDATED = "patients.drug.updated"
+    DRUG_FAVOURITE_SET = "patients.drug.favourite_set"
+    DRUG_DEACTIVATED = "patients.drug.deactivated"
+    PRESCRIPTION_CREATED = "patients.prescription.created"
+    PRESCRIPTION_ITEM_ADDED = "patients.prescription.item_added"
+    PRESCRIPTION_ITEM_UPDATED = "patients.prescription.item_updated"
+    PRESCRIPTION_ITEM_REMOVED = "patients.prescription.item_removed"
+    PRESCRIPTION_ITEM_STOPPED = "patients.prescription.item_stopped"
+    PRESCRIPTION_TEMPLATE_APPLIED = "patients.prescription.template_applied"
+    PRESCRIPTION_TEMPLATE_SAVED = "patients.prescription_template.saved"
+    PRESCRIPTION_TEMPLATE_DELETED = "patients.prescription_template.deleted"
+
     @classmethod
     def all(cls) -> list[str]:
         return sorted(v for k, v in vars(cls).items() if k.isupper())

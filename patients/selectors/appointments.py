@@ -1,0 +1,95 @@
+"""Reads for the clinic's day: doctors' weekly hours, busy periods, free slots and the queue."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from clinics.models import Membership
+from patients.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    DoctorLeave,
+    WorkingHours,
+)
+from patients.slots import Busy, Session, Slot, day_slots
+
+
+def doctor_sessions(doctor: Membership) -> list[Session]:
+    """The doctor's weekly sessions, in the clinic's local time."""
+    return [
+        Session(weekday=h.weekday, start=h.start_time, end=h.end_time, slot_minutes=h.slot_minutes)
+        for h in WorkingHours.objects.filter(doctor=doctor).order_by("weekday", "start_time")
+    ]
+
+
+def doctor_busy(
+    doctor: Membership,
+    start: datetime,
+    end: datetime,
+    *,
+    exclude_appointment_id: int | None = None,
+) -> list[Busy]:
+    """Leave, blocked time and active booked appointments overlapping [start, end)."""
+    leaves = DoctorLeave.objects.filter(doctor=doctor, starts_at__lt=end, ends_at__gt=start)
+    busy = [Busy(start=x.starts_at, end=x.ends_at, reason=x.kind) for x in leaves]
+    booked = active_bookings(doctor).filter(starts_at__lt=end, ends_at__gt=start)
+    if exclude_appointment_id:
+        booked = booked.exclude(pk=exclude_appointment_id)
+    busy += [
+        Busy(start=s, end=e, reason="appointment")
+        for s, e in booked.values_list("starts_at", "ends_at")
+    ]
+    return busy
+
+
+def active_bookings(doctor: Membership) -> QuerySet[Appointment]:
+    """Booked (not walk-in) appointments that hold the doctor's time."""
+    return Appointment.objects.filter(
+        doctor=doctor, kind=AppointmentKind.BOOKED, status__in=ACTIVE_APPOINTMENT_STATUSES
+    )
+
+
+def local_day_bounds(day: date, tz) -> tuple[datetime, datetime]:
+    """[start, end) of a local calendar day as aware datetimes."""
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def doctor_free_slots(doctor: Membership, day: date, *, now: datetime | None = None) -> list[Slot]:
+    """The doctor's bookable slots on a local day of their clinic."""
+    tz = doctor.clinic.tzinfo
+    start, end = local_day_bounds(day, tz)
+    return day_slots(
+        day=day,
+        tz=tz,
+        sessions=doctor_sessions(doctor),
+        busy=doctor_busy(doctor, start, end),
+        now=now or timezone.now(),
+    )
+
+
+def day_appointments(*, day: date, tz, doctor: Membership | None = None) -> QuerySet[Appointment]:
+    """A local day's appointments and walk-ins, with patient and doctor, in time order."""
+    start, end = local_day_bounds(day, tz)
+    qs = Appointment.objects.select_related("patient", "doctor__user").filter(
+        starts_at__gte=start, starts_at__lt=end
+    )
+    if doctor is not None:
+        qs = qs.filter(doctor=doctor)
+    return qs.order_by("starts_at", "id")
+
+
+def queue(*, day: date, tz, doctor: Membership | None = None) -> QuerySet[Appointment]:
+    """Who is waiting or with a doctor today, by token (the order they arrived in)."""
+    return (
+        day_appointments(day=day, tz=tz, doctor=doctor)
+        .filter(
+            Q(status=AppointmentStatus.CHECKED_IN) | Q(status=AppointmentStatus.IN_CONSULTATION)
+        )
+        .order_by("doctor_id", "token_number", "checked_in_at")
+    )
