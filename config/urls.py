@@ -12,6 +12,7 @@ api_v1 = [
 clinic_urls = [
     path("", include("clinics.urls_clinic")),
     path("patients/", include("patients.urls")),
+    path("schedule/", include("patients.urls_schedule")),
 ]
 
 urlpatterns = [

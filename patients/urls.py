@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from patients import views
+from patients.views import patients as views
 
 urlpatterns = [
     path("", views.patient_list, name="patient-list"),

@@ -28,12 +28,12 @@ def test_an_unexpected_api_failure_keeps_the_error_shape(clinic, api_client_for,
 
 
 def test_a_page_failure_shows_the_plain_500_page(clinic, member_factory, monkeypatch):
-    import patients.views as views
+    import patients.selectors
 
     def broken(**kwargs):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(views.selectors, "patient_list", broken)
+    monkeypatch.setattr(patients.selectors, "patient_list", broken)
     client = Client(raise_request_exception=False)
     client.force_login(member_factory(clinic, "owner").user)
     response = client.get("/c/asha/patients/")
