@@ -16,6 +16,15 @@ from rest_framework.test import APIClient
 from clinics.roles import Role
 from clinics.services import invitation_create
 from clinics.tenancy import clinic_scope
+from patients.models import (
+    Diagnosis,
+    Drug,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionTemplate,
+    ProcedureDone,
+    Visit,
+)
 from tests.factories import (
     ClinicFactory,
     GuardianFactory,
@@ -29,25 +38,51 @@ SKIPPED_KWARGS = {"format", "rest", "token", "uidb64"}
 
 
 def _objects_of(clinic, owner):
-    """One object of each kind that a URL may name, all belonging to `clinic`."""
+    """One object of each kind that a URL may name, all belonging to `clinic`.
+
+    Objects that hang off a patient (guardian, visit and its parts) all belong to the same
+    patient, so a route naming a patient and one of its objects gets a consistent pair.
+    """
     with clinic_scope(clinic):
         patient = PatientFactory(clinic=clinic)
-        guardian = GuardianFactory(
-            patient=PatientFactory(clinic=clinic, date_of_birth="2015-01-01")
-        )
+        guardian = GuardianFactory(patient=patient)
         membership = MembershipFactory(clinic=clinic, role=Role.DOCTOR)
         invitation = invitation_create(
             clinic=clinic, actor=owner.user, email="new.person@example.in", role=Role.FRONT_DESK
         )
         key, _ = make_api_key(clinic)
+        visit = Visit.objects.create(clinic=clinic, patient=patient, doctor=membership)
+        diagnosis = Diagnosis.objects.create(clinic=clinic, visit=visit, text="Fever")
+        procedure = ProcedureDone.objects.create(clinic=clinic, visit=visit, name="Dressing")
+        drug = Drug.objects.create(clinic=clinic, generic_name="PARACETAMOL", strength="500 mg")
+        prescription = Prescription.objects.create(
+            clinic=clinic, visit=visit, patient=patient, doctor=membership
+        )
+        item = PrescriptionItem.objects.create(
+            clinic=clinic,
+            prescription=prescription,
+            drug=drug,
+            generic_name="PARACETAMOL",
+            form="tablet",
+            frequency="1-0-1",
+        )
+        template = PrescriptionTemplate.objects.create(
+            clinic=clinic, doctor=membership, name="Fever adult"
+        )
     return {
         "patient_id": patient.pk,
         "guardian_id": guardian.pk,
         "membership_id": membership.pk,
+        "doctor_id": membership.pk,
         "invitation_id": invitation.pk,
         "api_key_id": key.pk,
-        # A route may name both a patient and one of its guardians.
-        "_guardian_patient_id": guardian.patient_id,
+        "visit_id": visit.pk,
+        "diagnosis_id": diagnosis.pk,
+        "procedure_id": procedure.pk,
+        "prescription_id": prescription.pk,
+        "item_id": item.pk,
+        "drug_id": drug.pk,
+        "template_id": template.pk,
     }
 
 
@@ -84,8 +119,6 @@ def _url_for(pattern, route, objects, clinic_slug):
     for name in names:
         if name == "clinic_slug":
             kwargs[name] = clinic_slug
-        elif name == "patient_id" and "guardian_id" in names:
-            kwargs[name] = objects["_guardian_patient_id"]
         elif name in objects:
             kwargs[name] = objects[name]
         else:
