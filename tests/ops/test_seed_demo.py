@@ -133,3 +133,30 @@ def test_membership_add_records_the_event_and_refuses_a_second_membership(clinic
     assert event.data == {"role": Role.ASSISTANT, "user_id": nurse.pk}
     with pytest.raises(Conflict, match="already works at this clinic"):
         membership_add(clinic=clinic, actor=owner.user, user=nurse, role=Role.DOCTOR)
+
+
+def test_seed_demo_fills_the_clinic_day(db):
+    call_command("seed_demo", "--patients", "40", stdout=StringIO())
+    from patients.models import (
+        Appointment,
+        AppointmentKind,
+        AppointmentStatus,
+        Drug,
+        Visit,
+        VisitStatus,
+        WorkingHours,
+    )
+
+    clinic = Clinic.objects.get(slug="demo")
+    with clinic_scope(clinic):
+        assert WorkingHours.objects.values("doctor").distinct().count() == 3
+        assert Drug.objects.filter(generic_name="PARACETAMOL").exists()
+        assert Drug.objects.filter(is_narcotic=True).exists()
+        walk_ins = Appointment.objects.filter(kind=AppointmentKind.WALK_IN).order_by("token_number")
+        assert [a.token_number for a in walk_ins] == [1, 2, 3, 4, 5]
+        assert walk_ins[0].status == AppointmentStatus.IN_CONSULTATION
+        assert Appointment.objects.filter(status=AppointmentStatus.BOOKED).count() > 10
+        signed = Visit.objects.filter(status=VisitStatus.SIGNED)
+        assert signed.count() == 12
+        assert all(v.prescription.items.exists() and v.vitals.bmi for v in signed)
+    assert audit_verify(clinic_id=clinic.pk).ok
