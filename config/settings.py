@@ -284,7 +284,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # One name per choice set used by several fields (guardian and emergency contact relation).
-    "ENUM_NAME_OVERRIDES": {"RelationEnum": "patients.models.Relation"},
+    "ENUM_NAME_OVERRIDES": {
+        "RelationEnum": "patients.models.Relation",
+        # "status" names several choice sets: appointments', and visits' (= prescriptions').
+        "AppointmentStatusEnum": "patients.models.AppointmentStatus",
+        "VisitStatusEnum": "patients.models.VisitStatus",
+    },
 }
 
 # --- Error tracking -------------------------------------------------------------------------

@@ -18,6 +18,13 @@ from tests.test_tenancy_walk import _objects_of, _routes, _url_for
 WRITE_METHODS = ("post", "patch", "put", "delete")
 
 
+def _person_only(pattern) -> set[str]:
+    """Methods an API view refuses to API keys because its services act as a person."""
+    callback = pattern.callback
+    view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+    return {m.lower() for m in getattr(view_class, "person_only_methods", ())}
+
+
 def _view_perms(pattern) -> dict[str, tuple[str, ...]]:
     """{method: permissions needed} for a route, from the view's own declaration."""
     callback = pattern.callback
@@ -80,8 +87,16 @@ def test_api_follows_the_matrix(clinic_a, role):
         if built is None:
             continue
         url, _ = built
+        person_only = _person_only(pattern)
         for method, perms in _view_perms(pattern).items():
             response = getattr(api, method)(url, {}, format="json")
+            if method in person_only:
+                # A key is not a person: refused whatever its role (the session walk below
+                # checks these methods against the matrix).
+                assert response.status_code == 403, f"{role} {method.upper()} {url} by a key"
+                assert response.json()["type"] == "permission_error"
+                checked += 1
+                continue
             allowed = all(role_has(role, p) for p in perms)
             if allowed:
                 assert response.status_code != 403, f"{role} {method.upper()} {url} refused"
@@ -92,6 +107,37 @@ def test_api_follows_the_matrix(clinic_a, role):
                 assert response.json()["type"] == "permission_error"
             checked += 1
     assert checked > 5
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_api_person_only_methods_follow_the_matrix_for_signed_in_staff(
+    clinic_a, member_factory, role
+):
+    clinic, owner = clinic_a
+    objects = _objects_of(clinic, owner)
+    member = owner if role == Role.OWNER else member_factory(clinic, role)
+    api = APIClient()
+    api.force_login(member.user)
+    checked = 0
+    for route, pattern in _routes():
+        if not route.startswith("api/v1/"):
+            continue
+        built = _url_for(pattern, route, objects, clinic_slug=clinic.slug)
+        if built is None:
+            continue
+        url, _ = built
+        person_only = _person_only(pattern)
+        for method, perms in _view_perms(pattern).items():
+            if method not in person_only:
+                continue
+            response = getattr(api, method)(url, {}, format="json", HTTP_X_CLINIC=clinic.slug)
+            if all(role_has(role, p) for p in perms):
+                assert response.status_code != 403, f"{role} {method.upper()} {url} refused"
+            else:
+                assert response.status_code == 403, f"{role} {method.upper()} {url}"
+                assert response.json()["type"] == "permission_error"
+            checked += 1
+    assert checked >= 1
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -16,7 +16,7 @@ from patients.models import (
     DoctorLeave,
     WorkingHours,
 )
-from patients.slots import Busy, Session, Slot, day_slots
+from patients.slots import Busy, Session, Slot, day_slots, free_slots
 
 
 def doctor_sessions(doctor: Membership) -> list[Session]:
@@ -93,3 +93,28 @@ def queue(*, day: date, tz, doctor: Membership | None = None) -> QuerySet[Appoin
         )
         .order_by("doctor_id", "token_number", "checked_in_at")
     )
+
+
+def doctor_free_slots_range(
+    doctor: Membership, start_day: date, days: int, *, now: datetime | None = None
+) -> dict[date, list[Slot]]:
+    """The doctor's bookable slots on `days` local days from `start_day`, every day a key.
+
+    Three queries (hours, leave, bookings) whatever the number of days.
+    """
+    tz = doctor.clinic.tzinfo
+    start, _ = local_day_bounds(start_day, tz)
+    _, end = local_day_bounds(start_day + timedelta(days=days - 1), tz)
+    return free_slots(
+        start_day=start_day,
+        days=days,
+        tz=tz,
+        sessions=doctor_sessions(doctor),
+        busy=doctor_busy(doctor, start, end),
+        now=now or timezone.now(),
+    )
+
+
+def appointment_detail(*, appointment_id: int) -> Appointment:
+    """One appointment of the clinic with its patient and doctor; raises DoesNotExist."""
+    return Appointment.objects.select_related("patient", "doctor__user").get(pk=appointment_id)

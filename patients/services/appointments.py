@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from clinics.audit import Actions, audit_record
 from clinics.errors import Conflict, DomainError, ValidationFailed
-from clinics.models import Membership, User
+from clinics.models import ApiKey, Membership, User
 from clinics.roles import Role
 from clinics.sequences import counter_next
 from patients.models import (
@@ -30,7 +30,7 @@ from patients.models import (
     WorkingHours,
 )
 from patients.selectors.appointments import active_bookings, doctor_busy, doctor_sessions
-from patients.slots import Session, explain_unbookable
+from patients.slots import Session, booking_refusal
 
 DOCTOR_ROLES = (Role.DOCTOR, Role.OWNER)
 MAX_REASON = 200
@@ -210,7 +210,7 @@ def _check_bookable(
     *,
     exclude_appointment_id: int | None = None,
 ) -> None:
-    problem = explain_unbookable(
+    refusal = booking_refusal(
         start=starts_at,
         end=ends_at,
         tz=doctor.clinic.tzinfo,
@@ -219,8 +219,9 @@ def _check_bookable(
         now=timezone.now(),
         doctor=f"Dr {doctor.user.full_name}",
     )
-    if problem:
-        raise Conflict(problem, field="starts_at")
+    if refusal:
+        # The refusal's code (booked, past, outside_hours, ...) tells API clients what to do.
+        raise Conflict(refusal.message, field="starts_at", code=refusal.code.value)
 
 
 def _save_booking(appointment: Appointment, update_fields: list[str] | None = None) -> None:
@@ -228,7 +229,9 @@ def _save_booking(appointment: Appointment, update_fields: list[str] | None = No
         with transaction.atomic():
             appointment.save(update_fields=update_fields)
     except IntegrityError as exc:  # PostgreSQL's exclusion constraint: someone was faster
-        raise Conflict("This slot was just taken. Pick another one.", field="starts_at") from exc
+        raise Conflict(
+            "This slot was just taken. Pick another one.", field="starts_at", code="booked"
+        ) from exc
 
 
 @transaction.atomic
@@ -236,7 +239,7 @@ def appointment_book(
     *,
     patient: Patient,
     doctor: Membership,
-    actor: User,
+    actor: User | ApiKey,
     starts_at: datetime,
     reason: str = "",
 ) -> Appointment:
@@ -257,7 +260,7 @@ def appointment_book(
         starts_at=starts_at,
         ends_at=ends_at,
         reason=(reason or "").strip()[:MAX_REASON],
-        booked_by=actor,
+        booked_by=actor if isinstance(actor, User) else None,  # not an API key
     )
     _save_booking(appointment)
     audit_record(
@@ -284,7 +287,7 @@ def _require_status(appointment: Appointment, allowed: tuple[str, ...], doing: s
 
 @transaction.atomic
 def appointment_reschedule(
-    *, appointment: Appointment, actor: User, starts_at: datetime
+    *, appointment: Appointment, actor: User | ApiKey, starts_at: datetime
 ) -> Appointment:
     """Move a booked appointment to another free slot of the same doctor."""
     _aware(starts_at, "starts_at")
@@ -310,7 +313,9 @@ def appointment_reschedule(
 
 
 @transaction.atomic
-def appointment_cancel(*, appointment: Appointment, actor: User, reason: str) -> Appointment:
+def appointment_cancel(
+    *, appointment: Appointment, actor: User | ApiKey, reason: str
+) -> Appointment:
     """Cancel an appointment (the slot becomes free). A reason is required."""
     reason = (reason or "").strip()
     if not reason:
@@ -339,7 +344,7 @@ def _next_token(appointment: Appointment, now: datetime) -> int:
 
 
 @transaction.atomic
-def appointment_check_in(*, appointment: Appointment, actor: User) -> Appointment:
+def appointment_check_in(*, appointment: Appointment, actor: User | ApiKey) -> Appointment:
     """The patient has arrived: they join the doctor's queue with the next token number."""
     appointment = _locked(appointment)
     _require_status(appointment, (AppointmentStatus.BOOKED,), "check in")
@@ -364,7 +369,7 @@ def appointment_check_in(*, appointment: Appointment, actor: User) -> Appointmen
 
 @transaction.atomic
 def appointment_walk_in(
-    *, patient: Patient, doctor: Membership, actor: User, reason: str = ""
+    *, patient: Patient, doctor: Membership, actor: User | ApiKey, reason: str = ""
 ) -> Appointment:
     """A patient without an appointment joins today's queue for a doctor, with a token."""
     _require_doctor(doctor)
@@ -381,7 +386,7 @@ def appointment_walk_in(
         ends_at=now,
         checked_in_at=now,
         reason=(reason or "").strip()[:MAX_REASON],
-        booked_by=actor,
+        booked_by=actor if isinstance(actor, User) else None,  # not an API key
     )
     appointment.token_number = _next_token(appointment, now)
     appointment.save()

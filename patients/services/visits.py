@@ -13,6 +13,7 @@ version stays readable.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError, NotAllowed, ValidationFailed
-from clinics.models import Clinic, Membership, User
+from clinics.models import ApiKey, Clinic, Membership, User
 from clinics.roles import Perm, Role
 from patients import icd10
 from patients.models import (
@@ -42,6 +43,7 @@ from patients.models import (
     VisitStatus,
     Vitals,
 )
+from patients.services.prescriptions import prescription_item_add
 
 __all__ = [
     "NOTE_FIELDS",
@@ -51,6 +53,8 @@ __all__ = [
     "procedure_add",
     "procedure_remove",
     "visit_amend",
+    "visit_draft_create",
+    "visit_record_view",
     "visit_sign",
     "visit_start",
     "visit_update_notes",
@@ -812,3 +816,80 @@ def _copy_clinical_rows(source: Visit, target: Visit) -> None:
         item.prescription = prescription
         item.schedule = copy.deepcopy(item.schedule)
     PrescriptionItem.objects.bulk_create(items)
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole draft at once, and reading a visit
+
+
+def _gather(errors: dict[str, list[str]], prefix: str, write: Callable[[], Any]) -> None:
+    """Run one part of a new draft, filing its field errors under `prefix` ("items.1").
+
+    A refusal of permission stops everything at once: it is not something to correct.
+    """
+    try:
+        write()
+    except NotAllowed:
+        raise
+    except ValidationFailed as exc:
+        for field, messages in exc.errors.items():
+            errors[f"{prefix}.{field}"] = list(messages)
+    except DomainError as exc:
+        errors[f"{prefix}.{exc.field}" if exc.field else prefix] = [exc.message]
+
+
+@transaction.atomic
+def visit_draft_create(
+    *,
+    clinic: Clinic,
+    actor: User,
+    actor_membership: Membership,
+    patient: Patient,
+    doctor: Membership,
+    appointment: Appointment | None = None,
+    mode: str = VisitMode.IN_PERSON,
+    notes: Mapping[str, Any] | None = None,
+    vitals: Mapping[str, Any] | None = None,
+    diagnoses: Sequence[Mapping[str, Any]] = (),
+    procedures: Sequence[Mapping[str, Any]] = (),
+    items: Sequence[Mapping[str, Any]] = (),
+) -> Visit:
+    """Open a draft visit with its first notes, vitals, diagnoses, procedures and prescription
+    items, all or nothing.
+
+    Every part goes through its own service, with that service's rules and permission checks:
+    an assistant may open the draft with vitals; notes, diagnoses, procedures and medicines
+    need the visit's doctor. `items` hold `prescription_item_add`'s arguments (`drug` a Drug
+    or absent). Field errors of every part are gathered under their paths (`notes.advice`,
+    `vitals.pulse`, `diagnoses.0.icd10_code`, `items.1.frequency`) and raised together as one
+    ValidationFailed; then nothing is saved. NotAllowed is raised as it is.
+    """
+    visit = visit_start(
+        clinic=clinic,
+        actor=actor,
+        actor_membership=actor_membership,
+        patient=patient,
+        doctor=doctor,
+        appointment=appointment,
+        mode=mode,
+    )
+    by = {"visit": visit, "actor": actor, "actor_membership": actor_membership}
+    errors: dict[str, list[str]] = {}
+    if notes:
+        _gather(errors, "notes", lambda: visit_update_notes(**by, **notes))
+    if vitals:
+        _gather(errors, "vitals", lambda: vitals_record(**by, **vitals))
+    for i, diagnosis in enumerate(diagnoses):
+        _gather(errors, f"diagnoses.{i}", lambda d=diagnosis: diagnosis_add(**by, **d))
+    for i, procedure in enumerate(procedures):
+        _gather(errors, f"procedures.{i}", lambda p=procedure: procedure_add(**by, **p))
+    for i, item in enumerate(items):
+        _gather(errors, f"items.{i}", lambda x=item: prescription_item_add(**by, **x))
+    if errors:
+        raise ValidationFailed(errors)
+    return visit
+
+
+def visit_record_view(*, visit: Visit, actor: User | ApiKey) -> None:
+    """Record that a staff member (or an API key) read a visit's clinical record."""
+    _audit(visit=visit, actor=actor, action=Actions.VISIT_VIEWED, target=visit, data={})
