@@ -2,4 +2,31 @@
 
 from django.urls import path
 
-urlpatterns: list = []
+from patients.views import schedule as views
+
+appointment = "appointments/<int:appointment_id>"
+doctor = "doctors/<int:membership_id>"
+
+urlpatterns = [
+    path("", views.schedule_day, name="schedule-day"),
+    path("week/", views.schedule_week, name="schedule-week"),
+    path("queue/", views.schedule_queue, name="schedule-queue"),
+    path("queue/live/", views.schedule_queue_partial, name="schedule-queue-partial"),
+    path("book/", views.appointment_book, name="appointment-book"),
+    path("book/slots/", views.appointment_slots, name="appointment-slots"),
+    path("walk-in/", views.walk_in, name="walk-in"),
+    path(f"{appointment}/check-in/", views.appointment_check_in, name="appointment-check-in"),
+    path(f"{appointment}/start/", views.appointment_start, name="appointment-start"),
+    path(f"{appointment}/complete/", views.appointment_complete, name="appointment-complete"),
+    path(f"{appointment}/no-show/", views.appointment_no_show, name="appointment-no-show"),
+    path(f"{appointment}/cancel/", views.appointment_cancel, name="appointment-cancel"),
+    path(f"{appointment}/reschedule/", views.appointment_reschedule, name="appointment-reschedule"),
+    path(f"{doctor}/", views.schedule_doctor_day, name="schedule-doctor-day"),
+    path(f"{doctor}/hours/", views.doctor_hours, name="doctor-hours"),
+    path(f"{doctor}/leave/add/", views.doctor_leave_add, name="doctor-leave-add"),
+    path(
+        f"{doctor}/leave/<int:leave_id>/remove/",
+        views.doctor_leave_remove,
+        name="doctor-leave-remove",
+    ),
+]

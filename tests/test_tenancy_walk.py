@@ -8,16 +8,20 @@ added to OBJECT_KWARGS below.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clinics.roles import Role
 from clinics.services import invitation_create
 from clinics.tenancy import clinic_scope
 from patients.models import (
+    Appointment,
     Diagnosis,
+    DoctorLeave,
     Drug,
     Prescription,
     PrescriptionItem,
@@ -69,6 +73,17 @@ def _objects_of(clinic, owner):
         template = PrescriptionTemplate.objects.create(
             clinic=clinic, doctor=membership, name="Fever adult"
         )
+        soon = timezone.now() + timedelta(days=3)
+        leave = DoctorLeave.objects.create(
+            clinic=clinic, doctor=membership, starts_at=soon, ends_at=soon + timedelta(hours=2)
+        )
+        appointment = Appointment.objects.create(
+            clinic=clinic,
+            patient=patient,
+            doctor=membership,
+            starts_at=soon + timedelta(days=1),
+            ends_at=soon + timedelta(days=1, minutes=15),
+        )
     return {
         "patient_id": patient.pk,
         "guardian_id": guardian.pk,
@@ -76,6 +91,8 @@ def _objects_of(clinic, owner):
         "doctor_id": membership.pk,
         "invitation_id": invitation.pk,
         "api_key_id": key.pk,
+        "leave_id": leave.pk,
+        "appointment_id": appointment.pk,
         "visit_id": visit.pk,
         "diagnosis_id": diagnosis.pk,
         "procedure_id": procedure.pk,

@@ -1,0 +1,47 @@
+"""The clinic's day: the day and week views, the live queue, booking, the appointment actions,
+and doctors' hours and leave.
+
+Views parse input, check the role's permission and call one service (writes) or selectors
+(reads). Times are shown in the clinic's time zone: pages render under
+`timezone.override(clinic.tzinfo)`, and the labels built in `common` convert explicitly.
+"""
+
+from patients.views.schedule.booking import (
+    appointment_book,
+    appointment_cancel,
+    appointment_check_in,
+    appointment_complete,
+    appointment_no_show,
+    appointment_reschedule,
+    appointment_slots,
+    appointment_start,
+    walk_in,
+)
+from patients.views.schedule.day import (
+    schedule_day,
+    schedule_doctor_day,
+    schedule_queue,
+    schedule_queue_partial,
+    schedule_week,
+)
+from patients.views.schedule.hours import doctor_hours, doctor_leave_add, doctor_leave_remove
+
+__all__ = [
+    "appointment_book",
+    "appointment_cancel",
+    "appointment_check_in",
+    "appointment_complete",
+    "appointment_no_show",
+    "appointment_reschedule",
+    "appointment_slots",
+    "appointment_start",
+    "doctor_hours",
+    "doctor_leave_add",
+    "doctor_leave_remove",
+    "schedule_day",
+    "schedule_doctor_day",
+    "schedule_queue",
+    "schedule_queue_partial",
+    "schedule_week",
+    "walk_in",
+]
