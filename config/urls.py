@@ -13,6 +13,8 @@ clinic_urls = [
     path("", include("clinics.urls_clinic")),
     path("patients/", include("patients.urls")),
     path("schedule/", include("patients.urls_schedule")),
+    path("visits/", include("patients.urls_visits")),
+    path("care/", include("patients.urls_care")),
 ]
 
 urlpatterns = [

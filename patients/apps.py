@@ -6,4 +6,4 @@ class PatientsConfig(AppConfig):
     verbose_name = "Patients"
 
     def ready(self) -> None:
-        from patients import demo, timeline  # noqa: F401
+        from patients import demo, timeline, timeline_sources  # noqa: F401

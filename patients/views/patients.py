@@ -29,7 +29,7 @@ from patients.forms import (
     show_service_error,
 )
 from patients.models import Patient
-from patients.timeline import patient_timeline
+from patients.selectors import care
 
 RESULTS_TARGET = "patient-results"
 
@@ -166,7 +166,7 @@ def patient_detail(request: HttpRequest, patient: Patient) -> HttpResponse:
     services.patient_record_view(patient=patient, actor=request.user)
     context = {
         "patient": patient,
-        "timeline": patient_timeline(patient, request.membership),
+        **care.patient_care(patient=patient, membership=request.membership),
         "guardian_form": GuardianForm(),
     }
     return render(request, "patients/detail.html", context)

@@ -28,6 +28,7 @@ from patients.services.prescriptions._common import (
 from patients.services.prescriptions.drugs import (
     drug_add,
     drug_deactivate,
+    drug_reactivate,
     drug_set_favourite,
     drug_update,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "Actor",
     "drug_add",
     "drug_deactivate",
+    "drug_reactivate",
     "drug_set_favourite",
     "drug_update",
     "generic_name_normalised",

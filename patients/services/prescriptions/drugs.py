@@ -235,3 +235,27 @@ def drug_deactivate(*, drug: Drug, actor: Actor) -> Drug:
         data={"drug_id": drug.pk},
     )
     return drug
+
+
+@transaction.atomic
+def drug_reactivate(*, drug: Drug, actor: Actor) -> Drug:
+    """Put a drug that was taken off the list back on it."""
+    _require_perm(
+        clinic_id=drug.clinic_id,
+        actor=actor,
+        perm=Perm.PRESCRIPTIONS_EDIT,
+        doing="edit the drug list",
+    )
+    drug = _locked_drug(drug)
+    if drug.is_active:
+        return drug
+    drug.is_active = True
+    drug.save(update_fields=["is_active"])
+    audit_record(
+        clinic=drug.clinic_id,
+        actor=actor,
+        action=Actions.DRUG_REACTIVATED,
+        target=drug,
+        data={"drug_id": drug.pk},
+    )
+    return drug
