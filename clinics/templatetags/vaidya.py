@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django import template
-from django.urls import reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils import timezone
 
 from clinics.formatting import format_date, format_datetime, format_inr
@@ -32,11 +34,56 @@ def indatetime(context, value):
     return format_datetime(value, _tz(context))
 
 
+# Ids that no real object has, used to reverse a URL once and fill in real ids after.
+_SENTINELS = (7_919_000_001, 7_919_000_002, 7_919_000_003)
+
+
+@lru_cache(maxsize=4096)
+def _url_template(prefix: str, name: str, slug: str, arity: int) -> str | None:
+    try:
+        return reverse(name, args=[slug, *_SENTINELS[:arity]])
+    except NoReverseMatch:
+        return None
+
+
+def clinic_reverse(name: str, slug: str, *args, **kwargs) -> str:
+    """reverse() for URLs under /c/<slug>/, cheap enough to call hundreds of times a page.
+
+    A busy day view links every appointment several times; reversing each link costs more
+    than the rest of the page. URLs whose extra arguments are ids are reversed once per name
+    with sentinel ids, which are then replaced; anything else goes through reverse().
+    """
+    if not kwargs and len(args) <= len(_SENTINELS) and all(type(a) is int for a in args):
+        template = _url_template(get_script_prefix(), name, slug, len(args))
+        if template is not None:
+            for sentinel, value in zip(_SENTINELS, args, strict=False):
+                template = template.replace(str(sentinel), str(value))
+            return template
+    return reverse(name, args=[slug, *args], kwargs=kwargs or None)
+
+
 @register.simple_tag(takes_context=True)
 def curl(context, name, *args, **kwargs):
     """A URL inside the current clinic: {% curl 'patient-detail' patient.pk %}."""
-    clinic = context["request"].clinic
-    return reverse(name, args=[clinic.slug, *args], kwargs=kwargs or None)
+    return clinic_reverse(name, context["request"].clinic.slug, *args, **kwargs)
+
+
+@register.simple_tag(takes_context=True)
+def render_once(context, obj, template_name, as_name="row"):
+    """Render `template_name` for `obj` once per request and reuse the HTML.
+
+    For pages that show the same item in two layouts (the day view's grid and its phone
+    agenda): {% render_once appointment_row "patients/schedule/partials/_appointment.html" %}.
+    """
+    # On the request: each included template gets a fresh render context.
+    request = context["request"]
+    cache = request.__dict__.setdefault("_vaidya_render_once", {})
+    key = (id(obj), template_name)
+    if key not in cache:
+        template = context.template.engine.get_template(template_name)
+        with context.push(**{as_name: obj}):
+            cache[key] = template.render(context)
+    return cache[key]
 
 
 @register.filter
