@@ -33,7 +33,7 @@ from patients.models import (
 )
 from patients.timeline import TimelineEntry, patient_timeline
 
-TIMELINE_LIMIT = 100
+TIMELINE_LIMIT = 50
 # Each source reads one row more than the page shows, so the page knows when there are more.
 TIMELINE_SOURCE_ROWS = TIMELINE_LIMIT + 1
 VITALS_CHART_VISITS = 24
@@ -58,6 +58,16 @@ def timeline_appointments(*, patient: Patient) -> list[Appointment]:
     return list(
         Appointment.objects.filter(patient=patient)
         .select_related("doctor__user")
+        .only(
+            "id",
+            "kind",
+            "status",
+            "starts_at",
+            "token_number",
+            "cancelled_at",
+            "doctor__id",
+            "doctor__user__full_name",
+        )
         .order_by("-starts_at", "-id")[:TIMELINE_SOURCE_ROWS]
     )
 
@@ -69,6 +79,16 @@ def timeline_visits(*, patient: Patient, with_diagnoses: bool) -> list[Visit]:
     visits = (
         Visit.objects.filter(patient=patient)
         .select_related("doctor__user")
+        # Only what the timeline shows: the notes are long and never needed here.
+        .only(
+            "id",
+            "version",
+            "status",
+            "mode",
+            "created_at",
+            "doctor__id",
+            "doctor__user__full_name",
+        )
         .annotate(corrected_by_version=F("amendment__version"))
         .order_by("-created_at", "-id")
     )
@@ -85,6 +105,15 @@ def timeline_prescriptions(*, patient: Patient) -> list[Prescription]:
     return list(
         Prescription.objects.filter(patient=patient, status=PrescriptionStatus.SIGNED)
         .select_related("doctor__user", "visit")
+        .only(
+            "id",
+            "signed_at",
+            "created_at",
+            "visit__id",
+            "visit__superseded_at",
+            "doctor__id",
+            "doctor__user__full_name",
+        )
         .annotate(
             item_count=Count("items"),
             stopped_count=Count("items", filter=Q(items__stopped_at__isnull=False)),

@@ -30,6 +30,7 @@ from patients.models import (
     Vitals,
 )
 from patients.selectors import care
+from patients.selectors.care import TIMELINE_LIMIT
 from patients.services import prescription_template_save
 from tests.factories import PatientFactory
 
@@ -220,7 +221,7 @@ def test_front_desk_and_billing_see_no_clinical_detail(
     assert "138 / 88" not in html and "Systolic" not in html  # the blood pressure
 
 
-def test_timeline_says_when_it_shows_only_the_latest_100(clinic, doctor, patient, client_for):
+def test_timeline_says_when_it_shows_only_the_latest_entries(clinic, doctor, patient, client_for):
     with clinic_scope(clinic):
         Appointment.objects.bulk_create(
             Appointment(
@@ -231,13 +232,13 @@ def test_timeline_says_when_it_shows_only_the_latest_100(clinic, doctor, patient
                 ends_at=DAY_ONE + timedelta(hours=n, minutes=15),
                 status=AppointmentStatus.COMPLETED,
             )
-            for n in range(105)
+            for n in range(TIMELINE_LIMIT + 5)
         )
 
     html = timeline_html(page_html(client_for(doctor), clinic, patient))
 
-    assert "showing the latest 100" in html
-    assert html.count('<li class="timeline-') == 100
+    assert f"showing the latest {TIMELINE_LIMIT}" in html
+    assert html.count('<li class="timeline-') == TIMELINE_LIMIT
     assert "Registered" not in html  # the oldest entry is past the limit
 
 
@@ -248,14 +249,17 @@ def test_patient_page_queries_do_not_grow_with_visits(clinic, doctor, patient, c
     client.get(url(clinic, "patient-detail", patient.pk))  # warm the session and caches
     with CaptureQueriesContext(connection) as three:
         html_three = page_html(client, clinic, patient)
-    for n in range(3, 30):
+    # Each visit brings an appointment, a visit and a prescription entry: as many as still fit
+    # inside the latest entries shown.
+    many = (TIMELINE_LIMIT - 1) // 3
+    for n in range(3, many):
         add_visit(patient, doctor, DAY_ONE + timedelta(days=n), stopped=1)
-    with CaptureQueriesContext(connection) as thirty:
-        html_thirty = page_html(client, clinic, patient)
+    with CaptureQueriesContext(connection) as more:
+        html_more = page_html(client, clinic, patient)
 
     assert html_three.count("Prescription signed by") == 3
-    assert html_thirty.count("Prescription signed by") == 30
-    assert len(thirty.captured_queries) == len(three.captured_queries)
+    assert html_more.count("Prescription signed by") == many
+    assert len(more.captured_queries) == len(three.captured_queries)
 
 
 def test_visit_entries_link_to_the_visit_only_for_clinical_roles(
