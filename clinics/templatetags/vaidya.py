@@ -68,24 +68,6 @@ def curl(context, name, *args, **kwargs):
     return clinic_reverse(name, context["request"].clinic.slug, *args, **kwargs)
 
 
-@register.simple_tag(takes_context=True)
-def render_once(context, obj, template_name, as_name="row"):
-    """Render `template_name` for `obj` once per request and reuse the HTML.
-
-    For pages that show the same item in two layouts (the day view's grid and its phone
-    agenda): {% render_once appointment_row "patients/schedule/partials/_appointment.html" %}.
-    """
-    # On the request: each included template gets a fresh render context.
-    request = context["request"]
-    cache = request.__dict__.setdefault("_vaidya_render_once", {})
-    key = (id(obj), template_name)
-    if key not in cache:
-        template = context.template.engine.get_template(template_name)
-        with context.push(**{as_name: obj}):
-            cache[key] = template.render(context)
-    return cache[key]
-
-
 @register.filter
 def has_perm(membership, perm):
     """{% if request.membership|has_perm:'clinical.view' %}"""

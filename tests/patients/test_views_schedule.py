@@ -27,7 +27,10 @@ from patients.models import (
 from patients.services.appointments import (
     SessionInput,
     appointment_book,
+    appointment_cancel,
     appointment_check_in,
+    appointment_start,
+    appointment_walk_in,
     doctor_leave_add,
     working_hours_set,
 )
@@ -776,3 +779,52 @@ def test_another_clinics_appointment_is_not_found(day, client_for, other_clinic,
     slots = client.get(url(d["clinic"], "appointment-slots", doctor=other_doctor.pk, date=TODAY))
     assert "Choose a doctor" in text(slots)
     assert reload(other_clinic, appointment).status == AppointmentStatus.BOOKED
+
+
+def _normalised(html: str) -> str:
+    import re
+
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "csrf", str(html))
+    html = re.sub(r"\s+", " ", html)
+    return re.sub(r">\s+<", "><", html).replace("> ", ">").replace(" <", "<").strip()
+
+
+@pytest.mark.parametrize("role", [Role.FRONT_DESK, Role.BILLING])
+def test_day_view_cards_match_the_appointment_template(day, client_for, clock, role):
+    """The day view builds its cards in Python for speed; they must say exactly what the
+    shared template says, for every state an appointment can be in."""
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    from patients.views.schedule.cards import CardRenderer
+    from patients.views.schedule.common import appointment_row
+
+    clinic = day["clinic"]
+    booked = book(day, day["lakshmi"], day["asha"], at(10))
+    waiting = book(day, day["ravi"], day["asha"], at(10, 15))
+    cancelled = book(day, day["ravi"], day["vikram"], at(10, 20))
+    with clinic_scope(clinic):
+        appointment_check_in(appointment=waiting, actor=day["desk"].user)
+        appointment_cancel(appointment=cancelled, actor=day["desk"].user, reason="Fever <gone>")
+        walk_in = appointment_walk_in(
+            patient=day["lakshmi"], doctor=day["vikram"], actor=day["desk"].user, reason="Cut"
+        )
+        appointment_start(appointment=walk_in, actor=day["vikram"].user)
+        member = day["desk"] if role == Role.FRONT_DESK else day["billing"]
+        request = RequestFactory().get("/c/asha/schedule/?date=2026-03-10")
+        request.clinic, request.membership, request.user = clinic, member, member.user
+        can_edit = member.has_perm("appointments.edit")
+        cards = CardRenderer(request, can_edit=can_edit, next_url=request.get_full_path())
+        clock.move_to(at(10, 30))
+        tz = clinic.tzinfo
+        for appointment in (booked, waiting, cancelled, walk_in):
+            appointment = Appointment.objects.select_related("patient", "doctor__user").get(
+                pk=appointment.pk
+            )
+            row = appointment_row(appointment, tz=tz, today=NOW.date(), now=at(10, 30))
+            expected = render_to_string(
+                "patients/schedule/partials/_appointment.html",
+                {"row": row, "can_edit": can_edit, "next_url": request.get_full_path()},
+                request=request,
+            )
+            assert _normalised(cards.card(row)) == _normalised(expected), appointment.status

@@ -154,6 +154,7 @@ class AppointmentRow:
     can_complete: bool
     since: str = ""  # the queue: since when waiting, or with the doctor
     waited: str = ""
+    card: str = ""  # the day view's card, built once (patients.views.schedule.cards)
 
     @property
     def is_closed(self) -> bool:

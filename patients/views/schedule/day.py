@@ -19,6 +19,7 @@ from patients.models import AppointmentStatus
 from patients.selectors.appointments import local_day_bounds, queue
 from patients.selectors.schedule_views import DoctorDay, clinic_day, doctor_choices, doctor_week
 from patients.slots import Slot
+from patients.views.schedule.cards import CardRenderer
 from patients.views.schedule.common import (
     AppointmentRow,
     SlotLink,
@@ -209,6 +210,11 @@ def _day_context(request: HttpRequest, day: date, doctor: Membership | None) -> 
         shown = [i for i, c in enumerate(columns) if c.works or c.rows]
         resting = [c for i, c in enumerate(columns) if i not in shown]
         columns, days = [columns[i] for i in shown], [days[i] for i in shown]
+    can_edit = request.membership.has_perm(Perm.APPOINTMENTS_EDIT)
+    cards = CardRenderer(request, can_edit=can_edit, next_url=request.get_full_path())
+    for column in columns:
+        for row in column.rows.values():
+            row.card = cards.card(row)
     return {
         "day": day,
         "day_label": f"{day:%A}, {format_date(day)}",
