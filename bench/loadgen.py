@@ -28,6 +28,7 @@ class Result:
     latencies_ms: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     query_counts: list[int] = field(default_factory=list)
+    server_ms: list[float] = field(default_factory=list)
 
     @property
     def requests(self) -> int:
@@ -37,10 +38,11 @@ class Result:
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
-    def pct(self, p: float) -> float:
-        if not self.latencies_ms:
+    def pct(self, p: float, values: list[float] | None = None) -> float:
+        values = self.latencies_ms if values is None else values
+        if not values:
             return 0.0
-        ordered = sorted(self.latencies_ms)
+        ordered = sorted(values)
         return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
     @property
@@ -54,17 +56,21 @@ class Result:
         ok = sum(n for s, n in self.statuses.items() if 200 <= s < 300)
         return (
             f"| {self.name} | {self.connections} | {self.rps:.0f} | {self.pct(50):.1f} | "
-            f"{self.pct(95):.1f} | {self.queries} | {ok}/{self.requests} |"
+            f"{self.pct(95):.1f} | {self.pct(50, self.server_ms):.1f} | "
+            f"{self.pct(95, self.server_ms):.1f} | {self.queries} | {ok}/{self.requests} |"
         )
 
 
 HEADER = (
-    "| scenario | connections | req/s | p50 ms | p95 ms | queries/request | 2xx |\n"
-    "|---|---|---|---|---|---|---|"
+    "| scenario | connections | req/s | p50 ms | p95 ms | server p50 ms | server p95 ms "
+    "| queries/request | 2xx |\n"
+    "|---|---|---|---|---|---|---|---|---|"
 )
 
 
-async def _one(host: str, port: int, req: Request, conn) -> tuple[int, int | None, object]:
+async def _one(
+    host: str, port: int, req: Request, conn
+) -> tuple[int, int | None, float | None, object]:
     method, path, body, headers = req
     if conn is None:
         conn = await asyncio.open_connection(host, port)
@@ -79,7 +85,7 @@ async def _one(host: str, port: int, req: Request, conn) -> tuple[int, int | Non
     if not status_line:
         raise ConnectionError("closed")
     status = int(status_line.split()[1])
-    length, close, queries = 0, False, None
+    length, close, queries, server_ms = 0, False, None, None
     while True:
         line = await reader.readline()
         if line in (b"\r\n", b"\n", b""):
@@ -92,12 +98,14 @@ async def _one(host: str, port: int, req: Request, conn) -> tuple[int, int | Non
             close = True
         elif name == "x-query-count":
             queries = int(value)
+        elif name == "x-server-time-ms":
+            server_ms = float(value)
     if length:
         await reader.readexactly(length)
     if close:
         writer.close()
         conn = None
-    return status, queries, conn
+    return status, queries, server_ms, conn
 
 
 async def _worker(host, port, make_request, deadline, result: Result, record: bool):
@@ -106,7 +114,7 @@ async def _worker(host, port, make_request, deadline, result: Result, record: bo
         req = make_request()
         start = time.perf_counter()
         try:
-            status, queries, conn = await _one(host, port, req, conn)
+            status, queries, server_ms, conn = await _one(host, port, req, conn)
         except (ConnectionError, asyncio.IncompleteReadError, OSError):
             conn = None
             continue
@@ -115,6 +123,8 @@ async def _worker(host, port, make_request, deadline, result: Result, record: bo
             result.statuses[status] = result.statuses.get(status, 0) + 1
             if queries is not None:
                 result.query_counts.append(queries)
+            if server_ms is not None:
+                result.server_ms.append(server_ms)
     if conn is not None:
         conn[1].close()
 

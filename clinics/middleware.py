@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
@@ -46,9 +48,11 @@ class RequestContextMiddleware:
             if not self.count_queries:
                 return self.get_response(request)
             counter = _QueryCounter()
+            started = time.perf_counter()
             with connection.execute_wrapper(counter):
                 response = self.get_response(request)
             response["X-Query-Count"] = str(counter.count)
+            response["X-Server-Time-Ms"] = f"{(time.perf_counter() - started) * 1000:.2f}"
             return response
 
 

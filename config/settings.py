@@ -306,7 +306,7 @@ if SENTRY_DSN:
 # --- Vaidya ---------------------------------------------------------------------------------
 # How often (seconds) new audit events are sealed into each clinic's hash chain.
 AUDIT_SEAL_INTERVAL_SECONDS = env.int("AUDIT_SEAL_INTERVAL_SECONDS", default=60)
-# Adds an X-Query-Count header to every response; for the benchmarks only.
+# Adds X-Query-Count and X-Server-Time-Ms headers to every response; for the benchmarks only.
 QUERY_COUNT_HEADER = env.bool("QUERY_COUNT_HEADER", default=False)
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 # How long an Idempotency-Key is remembered.

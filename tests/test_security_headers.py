@@ -33,3 +33,13 @@ def test_api_docs_work_offline(client, db):
     assert response.status_code == 200
     assert not EXTERNAL.search(response.content.decode())
     assert "/static/drf_spectacular_sidecar/" in response.content.decode()
+
+
+def test_benchmark_headers_only_when_asked(db, settings):
+    from django.test import Client
+
+    assert "X-Query-Count" not in Client().get("/accounts/login/")
+    settings.QUERY_COUNT_HEADER = True
+    response = Client().get("/accounts/login/")
+    assert int(response["X-Query-Count"]) >= 0
+    assert float(response["X-Server-Time-Ms"]) > 0
