@@ -74,11 +74,10 @@ def seed(n_patients: int) -> dict:
 
     from clinics.models import Clinic, ClinicCounter, User
     from clinics.services import api_key_create, clinic_create
-    from clinics.tenancy import clinic_scope, scopes_disabled
+    from clinics.tenancy import clinic_scope
     from patients.models import Patient, normalise_name
 
-    with scopes_disabled():
-        clinic = Clinic.objects.filter(slug="bench").first()
+    clinic = Clinic.objects.filter(slug="bench").first()  # clinics are the tenants: unscoped
     if clinic is None:
         owner = User.objects.create_user(
             "bench-owner@example.in", "bench-password-2026", full_name="Bench Owner"

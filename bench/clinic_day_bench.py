@@ -52,7 +52,7 @@ def seed() -> dict:
     from clinics.models import Clinic, Membership, User
     from clinics.roles import Role
     from clinics.services import clinic_create, membership_add
-    from clinics.tenancy import clinic_scope, scopes_disabled
+    from clinics.tenancy import clinic_scope
     from patients.models import (
         Appointment,
         AppointmentKind,
@@ -68,8 +68,7 @@ def seed() -> dict:
         normalise_name,
     )
 
-    with scopes_disabled():
-        clinic = Clinic.objects.filter(slug="day").first()
+    clinic = Clinic.objects.filter(slug="day").first()  # clinics are the tenants: unscoped
     if clinic is None:
         owner = User.objects.create_user(
             "day-owner@example.in", "bench-password-2026", full_name="Day Owner"

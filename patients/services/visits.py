@@ -559,24 +559,31 @@ def diagnosis_add(
 @transaction.atomic
 def diagnosis_remove(*, diagnosis: Diagnosis, actor: User, actor_membership: Membership) -> None:
     """Remove a diagnosis from a draft. Removing one already gone does nothing."""
+    _remove_from_draft(
+        row=diagnosis,
+        related="diagnoses",
+        action=Actions.DIAGNOSIS_REMOVED,
+        actor=actor,
+        actor_membership=actor_membership,
+    )
+
+
+def _remove_from_draft(
+    *, row, related: str, action: str, actor: User, actor_membership: Membership
+) -> None:
+    """Remove a diagnosis or procedure of a draft visit, with its audit event."""
     visit = _editable_visit(
-        visit_id=diagnosis.visit_id,
-        clinic_id=diagnosis.clinic_id,
+        visit_id=row.visit_id,
+        clinic_id=row.clinic_id,
         actor=actor,
         membership=actor_membership,
         perm=Perm.CLINICAL_EDIT,
         message=CANNOT_EDIT,
     )
-    current = visit.diagnoses.filter(pk=diagnosis.pk).first()
+    current = getattr(visit, related).filter(pk=row.pk).first()
     if current is None:
         return
-    _audit(
-        visit=visit,
-        actor=actor,
-        action=Actions.DIAGNOSIS_REMOVED,
-        target=current,
-        data={"visit_id": visit.pk},
-    )
+    _audit(visit=visit, actor=actor, action=action, target=current, data={"visit_id": visit.pk})
     current.delete()
 
 
@@ -620,25 +627,13 @@ def procedure_remove(
     *, procedure: ProcedureDone, actor: User, actor_membership: Membership
 ) -> None:
     """Remove a procedure from a draft. Removing one already gone does nothing."""
-    visit = _editable_visit(
-        visit_id=procedure.visit_id,
-        clinic_id=procedure.clinic_id,
-        actor=actor,
-        membership=actor_membership,
-        perm=Perm.CLINICAL_EDIT,
-        message=CANNOT_EDIT,
-    )
-    current = visit.procedures.filter(pk=procedure.pk).first()
-    if current is None:
-        return
-    _audit(
-        visit=visit,
-        actor=actor,
+    _remove_from_draft(
+        row=procedure,
+        related="procedures",
         action=Actions.PROCEDURE_REMOVED,
-        target=current,
-        data={"visit_id": visit.pk},
+        actor=actor,
+        actor_membership=actor_membership,
     )
-    current.delete()
 
 
 # ---------------------------------------------------------------------------------------------
