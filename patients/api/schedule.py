@@ -34,6 +34,7 @@ from patients.api.serializers_schedule import (
     DoctorSlotsSerializer,
     EmptyInputSerializer,
     SlotsQuerySerializer,
+    WalkInInputSerializer,
 )
 from patients.api.views import IDEMPOTENCY_KEY
 from patients.models import Appointment, AppointmentStatus, Patient
@@ -46,7 +47,11 @@ from patients.services.appointments import (
     appointment_book,
     appointment_cancel,
     appointment_check_in,
+    appointment_complete,
+    appointment_mark_no_show,
     appointment_reschedule,
+    appointment_start,
+    appointment_walk_in,
 )
 
 DOCTOR_ID = OpenApiParameter(
@@ -118,6 +123,20 @@ def _appointment_or_404(appointment_id: int) -> Appointment:
         return appointment_detail(appointment_id=appointment_id)
     except Appointment.DoesNotExist:
         raise exceptions.NotFound("No such appointment at this clinic.") from None
+
+
+def _patient_and_doctor(data: dict) -> tuple[Patient, object]:
+    """The clinic's patient and doctor named by `patient_id` and `doctor_id`, else 400."""
+    problems = {}
+    patient = Patient.objects.filter(pk=data["patient_id"]).first()
+    if patient is None:
+        problems["patient_id"] = ["No such patient at this clinic."]
+    doctor = staff_list().select_related("clinic").filter(pk=data["doctor_id"]).first()
+    if doctor is None:
+        problems["doctor_id"] = ["No such doctor at this clinic."]
+    if problems:
+        raise exceptions.ValidationError(problems)
+    return patient, doctor
 
 
 def _answer(request, appointment: Appointment) -> Response:
@@ -251,15 +270,7 @@ class AppointmentListView(ClinicAPIView):
     @idempotent
     def post(self, request):
         data = _parsed(AppointmentBookInputSerializer, request.data)
-        problems = {}
-        patient = Patient.objects.filter(pk=data["patient_id"]).first()
-        if patient is None:
-            problems["patient_id"] = ["No such patient at this clinic."]
-        doctor = staff_list().select_related("clinic").filter(pk=data["doctor_id"]).first()
-        if doctor is None:
-            problems["doctor_id"] = ["No such doctor at this clinic."]
-        if problems:
-            raise exceptions.ValidationError(problems)
+        patient, doctor = _patient_and_doctor(data)
         with fields_renamed():
             appointment = appointment_book(
                 patient=patient,
@@ -374,3 +385,87 @@ class AppointmentCheckInView(ClinicAPIView):
         _parsed(EmptyInputSerializer, request.data)
         checked_in = appointment_check_in(appointment=appointment, actor=request.actor)
         return _answer(request, checked_in)
+
+
+def _status_action(*, operation_id: str, summary: str, description: str, done: str, service):
+    """A POST that moves an appointment along the day (call in, complete, did not come)."""
+
+    class StatusActionView(ClinicAPIView):
+        required_perms = {"POST": Perm.APPOINTMENTS_EDIT}
+
+        @extend_schema(
+            operation_id=operation_id,
+            summary=summary,
+            description=f"{description} No body is needed. Send an Idempotency-Key to retry "
+            "safely.",
+            parameters=[APPOINTMENT_ID, IDEMPOTENCY_KEY],
+            request=None,
+            responses={
+                200: OpenApiResponse(AppointmentSerializer, description=done),
+                **error_responses(400, 404, 415, 422),
+                409: _STATUS_CONFLICT,
+            },
+        )
+        @idempotent
+        def post(self, request, appointment_id: int):
+            appointment = _appointment_or_404(appointment_id)
+            _parsed(EmptyInputSerializer, request.data)
+            return _answer(request, service(appointment=appointment, actor=request.actor))
+
+    StatusActionView.__name__ = StatusActionView.__qualname__ = f"{operation_id.title()}View"
+    return StatusActionView
+
+
+AppointmentStartView = _status_action(
+    operation_id="appointments_start",
+    summary="Call a waiting patient in",
+    description="The doctor starts the consultation of a checked-in patient.",
+    done="`status` is in_consultation and `started_at` is set.",
+    service=appointment_start,
+)
+AppointmentCompleteView = _status_action(
+    operation_id="appointments_complete",
+    summary="Complete a consultation",
+    description="The consultation of a patient who is with the doctor is over.",
+    done="`status` is completed and `completed_at` is set.",
+    service=appointment_complete,
+)
+AppointmentNoShowView = _status_action(
+    operation_id="appointments_no_show",
+    summary="Mark that the patient did not come",
+    description="Only for a booked appointment whose time has begun; cancel it before then.",
+    done="`status` is no_show; the slot is free again.",
+    service=appointment_mark_no_show,
+)
+
+
+class WalkInView(ClinicAPIView):
+    required_perms = {"POST": Perm.APPOINTMENTS_EDIT}
+
+    @extend_schema(
+        operation_id="appointments_walk_in",
+        summary="Add a walk-in to today's queue",
+        description=(
+            "A patient without an appointment joins the doctor's queue now, with the next "
+            "token number of the day. Send an Idempotency-Key to retry safely."
+        ),
+        parameters=[IDEMPOTENCY_KEY],
+        request=WalkInInputSerializer,
+        responses={
+            201: OpenApiResponse(
+                AppointmentSerializer, description="Checked in as a walk-in, with a token."
+            ),
+            **error_responses(400, 415, 422),
+        },
+    )
+    @idempotent
+    def post(self, request):
+        data = _parsed(WalkInInputSerializer, request.data)
+        patient, doctor = _patient_and_doctor(data)
+        with fields_renamed():
+            appointment = appointment_walk_in(
+                patient=patient, doctor=doctor, actor=request.actor, reason=data["reason"]
+            )
+        response = _answer(request, appointment)
+        response.status_code = status.HTTP_201_CREATED
+        return response

@@ -240,3 +240,15 @@ class AppointmentCancelInputSerializer(StrictInputSerializer):
 
 class EmptyInputSerializer(StrictInputSerializer):
     """No fields: send nothing, or an empty JSON object."""
+
+
+class WalkInInputSerializer(StrictInputSerializer):
+    patient_id = id_field("The patient who has come without an appointment.")
+    doctor_id = id_field("The doctor whose queue they join (see GET /api/v1/doctors/).")
+    reason = serializers.CharField(
+        max_length=MAX_REASON,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The reason for the visit, for example Cough since yesterday.",
+    )

@@ -55,6 +55,22 @@ urlpatterns += [
         schedule.AppointmentCheckInView.as_view(),
         name="api-appointment-check-in",
     ),
+    path(
+        "appointments/<int:appointment_id>/start/",
+        schedule.AppointmentStartView.as_view(),
+        name="api-appointment-start",
+    ),
+    path(
+        "appointments/<int:appointment_id>/complete/",
+        schedule.AppointmentCompleteView.as_view(),
+        name="api-appointment-complete",
+    ),
+    path(
+        "appointments/<int:appointment_id>/no-show/",
+        schedule.AppointmentNoShowView.as_view(),
+        name="api-appointment-no-show",
+    ),
+    path("appointments/walk-in/", schedule.WalkInView.as_view(), name="api-appointment-walk-in"),
     path("visits/", visits.VisitListView.as_view(), name="api-visit-list"),
     path("visits/<int:visit_id>/", visits.VisitDetailView.as_view(), name="api-visit-detail"),
     path("prescriptions/", visits.PrescriptionListView.as_view(), name="api-prescription-list"),

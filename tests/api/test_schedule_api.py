@@ -583,3 +583,68 @@ def test_schema_describes_the_days_endpoints(client):
     listing = paths["/api/v1/appointments/"]["get"]
     date = next(p for p in listing["parameters"] if p["name"] == "date")
     assert date["required"] is True
+
+
+# --- The day's queue through the API ----------------------------------------------------------
+
+
+def test_walk_in_call_in_and_complete(clinic, day, desk, clock):
+    walk_in = desk.post(
+        "/api/v1/appointments/walk-in/",
+        {"patient_id": day["patient"].pk, "doctor_id": day["doctor"].pk, "reason": "Cough"},
+        format="json",
+    )
+    assert walk_in.status_code == 201, walk_in.json()
+    body = walk_in.json()
+    assert (body["kind"], body["status"], body["token_number"]) == ("walk_in", "checked_in", 1)
+    second = desk.post(
+        "/api/v1/appointments/walk-in/",
+        {"patient_id": day["other"].pk, "doctor_id": day["doctor"].pk},
+        format="json",
+    )
+    assert second.json()["token_number"] == 2
+
+    started = desk.post(appointment_url(body["id"], "start/"), {}, format="json")
+    assert started.status_code == 200 and started.json()["status"] == "in_consultation"
+    # Calling in twice is refused: the status says why.
+    again = desk.post(appointment_url(body["id"], "start/"), {}, format="json")
+    assert again.status_code == 409 and again.json()["type"] == "conflict"
+    done = desk.post(appointment_url(body["id"], "complete/"), {}, format="json")
+    assert done.status_code == 200 and done.json()["status"] == "completed"
+
+
+def test_no_show_only_once_the_time_has_come(clinic, day, desk, clock):
+    booked = book(desk, day["patient"], day["doctor"], at(10).isoformat()).json()
+    early = desk.post(appointment_url(booked["id"], "no-show/"), {}, format="json")
+    assert early.status_code == 400
+    assert "Cancel it instead" in early.json()["detail"]
+    clock.move_to(at(10, 20))
+    late = desk.post(appointment_url(booked["id"], "no-show/"), {}, format="json")
+    assert late.status_code == 200 and late.json()["status"] == "no_show"
+
+
+def test_walk_in_bad_input_is_400_and_nothing_saved(clinic, other_clinic, day, desk):
+    stranger = PatientFactory(clinic=other_clinic)
+    for payload, field in (
+        ({"patient_id": stranger.pk, "doctor_id": day["doctor"].pk}, "patient_id"),
+        ({"patient_id": day["patient"].pk, "doctor_id": 999999}, "doctor_id"),
+        (
+            {"patient_id": day["patient"].pk, "doctor_id": day["doctor"].pk, "colour": "red"},
+            "colour",
+        ),
+    ):
+        response = desk.post("/api/v1/appointments/walk-in/", payload, format="json")
+        assert response.status_code == 400 and field in response.json()["fields"], payload
+    assert _count(clinic) == 0
+
+
+def test_walk_in_replays_with_the_same_idempotency_key(clinic, day, desk):
+    payload = {"patient_id": day["patient"].pk, "doctor_id": day["doctor"].pk}
+    first = desk.post(
+        "/api/v1/appointments/walk-in/", payload, format="json", HTTP_IDEMPOTENCY_KEY="w-1"
+    )
+    again = desk.post(
+        "/api/v1/appointments/walk-in/", payload, format="json", HTTP_IDEMPOTENCY_KEY="w-1"
+    )
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert _count(clinic) == 1
