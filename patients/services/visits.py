@@ -110,13 +110,29 @@ def _require_draft(visit: Visit) -> None:
 def _editable_visit(
     *, visit_id: int, clinic_id: int, actor: User, membership: Membership, perm: str, message: str
 ) -> Visit:
-    """Check the permission, then lock the visit and make sure it is still a draft."""
+    """Check the permission, then lock the visit and make sure it is still a draft.
+
+    Writing the record (clinical.edit: notes, diagnoses, procedures) is for the visit's own
+    doctor; a colleague may read it. Vitals (clinical.draft) may be taken by anyone allowed to.
+    """
     _require_perm(
         actor=actor, membership=membership, clinic_id=clinic_id, perm=perm, message=message
     )
     visit = Visit.objects.select_for_update().get(pk=visit_id)
     _require_draft(visit)
+    if perm == Perm.CLINICAL_EDIT and membership.pk != visit.doctor_id:
+        raise NotAllowed(not_the_visit_doctor(visit))
     return visit
+
+
+def not_the_visit_doctor(visit: Visit) -> str:
+    """What a colleague is told when they try to change another doctor's visit."""
+    doctor = Membership.objects.select_related("user").get(pk=visit.doctor_id)
+    name = " ".join((doctor.user.full_name or doctor.user.email).split())
+    return (
+        f"Only Dr {name}, the doctor of this visit, can change it. "
+        "You can read it, or start your own visit for this patient."
+    )
 
 
 def _check_teleconsultation(*, patient: Patient, mode: str, visit: Visit | None = None) -> None:

@@ -470,3 +470,19 @@ def test_schema_says_opening_a_visit_needs_the_session(client):
     assert {"patient", "cursor", "page_size"} <= {p["name"] for p in listing["parameters"]}
     item = schema["components"]["schemas"]["PrescriptionItem"]["properties"]
     assert {"frequency", "frequency_label", "schedule", "quantity"} <= set(item)
+
+
+def test_a_doctor_cannot_write_a_draft_under_a_colleagues_name(clinic, team):
+    """Only the visit's own doctor writes its notes: opening a draft for a colleague with
+    notes in it is refused as a whole, as on the visit page."""
+    colleague = DoctorProfileFactory(
+        membership__clinic=clinic, membership__user__full_name="Arjun Hegde"
+    ).membership
+    payload = {**full_draft(team), "doctor_id": colleague.pk}
+    before = _saved(clinic)
+    response = signed_in(team["doctor"]).post(VISITS, payload, format="json")
+    assert response.status_code == 403, response.content
+    assert (
+        "Only Dr Arjun Hegde, the doctor of this visit, can change it." in response.json()["detail"]
+    )
+    assert _saved(clinic) == before
