@@ -76,6 +76,24 @@ def validate_timezone(value: str) -> None:
         raise ValidationError("Unknown time zone. Use a name like Asia/Kolkata.")
 
 
+def _image_key(clinic_id: int, kind: str, filename: str) -> str:
+    # No personal data in object keys: clinic id, kind and a random id only.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    extension = {"jpeg": "jpg"}.get(extension, extension)
+    return (
+        f"clinics/{clinic_id}/{kind}/{uuid.uuid4().hex}."
+        f"{extension if extension in ('png', 'jpg') else 'png'}"
+    )
+
+
+def signature_upload_to(instance: DoctorProfile, filename: str) -> str:
+    return _image_key(instance.clinic_id, "signatures", filename)
+
+
+def clinic_logo_upload_to(instance: Clinic, filename: str) -> str:
+    return _image_key(instance.pk, "logos", filename)
+
+
 class Clinic(models.Model):
     """A clinic: the tenant. Everything a clinic owns points here and is scoped to it."""
 
@@ -101,7 +119,7 @@ class Clinic(models.Model):
         blank=True,
         help_text="Clinical establishment registration number and authority.",
     )
-    logo = models.ImageField(upload_to="clinic-logos/", blank=True)
+    logo = models.ImageField(upload_to=clinic_logo_upload_to, blank=True)
     require_two_factor = models.BooleanField(
         default=False, help_text="Every staff member must use a two-factor code to sign in."
     )
@@ -152,16 +170,6 @@ class Membership(models.Model):
 
     def has_perm(self, perm: str) -> bool:
         return perm in self.perms
-
-
-def signature_upload_to(instance: DoctorProfile, filename: str) -> str:
-    # No personal data in object keys: clinic id, kind and a random id only.
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    extension = {"jpeg": "jpg"}.get(extension, extension)
-    return (
-        f"clinics/{instance.clinic_id}/signatures/{uuid.uuid4().hex}."
-        f"{extension if extension in ('png', 'jpg') else 'png'}"
-    )
 
 
 class DoctorProfile(models.Model):

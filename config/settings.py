@@ -33,6 +33,24 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _encryption_keys() -> list[str]:
+    """ENCRYPTION_KEYS from the environment (newest first), or one key generated into the data
+    folder. The keys encrypt secrets (WhatsApp tokens) and, on local storage, every file."""
+    keys = env.list("ENCRYPTION_KEYS", default=[])
+    if keys:
+        return keys
+    key_file = DATA_DIR / "encryption_key"
+    if not key_file.exists():
+        from cryptography.fernet import Fernet
+
+        key_file.write_text(Fernet.generate_key().decode("ascii"))
+        key_file.chmod(0o600)
+    return [key_file.read_text().strip()]
+
+
+ENCRYPTION_KEYS = _encryption_keys()
 DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -197,8 +215,13 @@ MEDIA_URL = "/media/"
 WHITENOISE_USE_FINDERS = DEBUG
 
 S3_BUCKET = env.str("S3_BUCKET", default="")
+# Documents: downloads of S3 objects are presigned URLs valid this long; uploads have a size cap.
+DOCUMENT_LINK_SECONDS = env.int("S3_PRESIGN_SECONDS", default=300)
+UPLOAD_MAX_MB = env.int("UPLOAD_MAX_MB", default=15)
+FILE_UPLOAD_PERMISSIONS = 0o600
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Local files are encrypted at rest with ENCRYPTION_KEYS (clinics/storage.py).
+    "default": {"BACKEND": "clinics.storage.EncryptedFileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -217,7 +240,7 @@ if S3_BUCKET:
             "secret_key": env.str("S3_SECRET_ACCESS_KEY", default=""),
             "default_acl": None,
             "querystring_auth": True,
-            "querystring_expire": env.int("S3_PRESIGN_SECONDS", default=300),
+            "querystring_expire": DOCUMENT_LINK_SECONDS,
             "file_overwrite": False,
             "signature_version": "s3v4",
             "addressing_style": env.str("S3_ADDRESSING_STYLE", default="path"),

@@ -27,7 +27,8 @@ def _media_and_cache(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            # The embedded default: local files, encrypted at rest.
+            "BACKEND": "clinics.storage.EncryptedFileSystemStorage",
             "OPTIONS": {"location": str(tmp_path / "media")},
         },
     }

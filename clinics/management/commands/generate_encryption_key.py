@@ -1,0 +1,14 @@
+"""Print a new key for ENCRYPTION_KEYS."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from clinics.crypto import generate_key
+
+
+class Command(BaseCommand):
+    help = "Print a new random encryption key for the ENCRYPTION_KEYS setting."
+
+    def handle(self, *args, **options):
+        self.stdout.write(generate_key())
