@@ -93,6 +93,20 @@ class Actions:
     PRESCRIPTION_TEMPLATE_APPLIED = "patients.prescription.template_applied"
     PRESCRIPTION_TEMPLATE_SAVED = "patients.prescription_template.saved"
     PRESCRIPTION_TEMPLATE_DELETED = "patients.prescription_template.deleted"
+    # Documents, certificates and consent forms
+    DOCUMENT_REQUESTED = "patients.document.requested"
+    DOCUMENT_GENERATED = "patients.document.generated"
+    DOCUMENT_FAILED = "patients.document.failed"
+    DOCUMENT_UPLOADED = "patients.document.uploaded"
+    DOCUMENT_DOWNLOADED = "patients.document.downloaded"
+    DOCUMENT_SUPERSEDED = "patients.document.superseded"
+    CERTIFICATE_ISSUED = "patients.certificate.issued"
+    CERTIFICATE_REVOKED = "patients.certificate.revoked"
+    CERTIFICATE_REGISTER_EXPORTED = "patients.certificate.register_exported"
+    CONSENT_TEMPLATE_SAVED = "patients.consent_template.saved"
+    CONSENT_TEMPLATE_DEACTIVATED = "patients.consent_template.deactivated"
+    CONSENT_SIGNED = "patients.consent.signed"
+    CONSENT_WITHDRAWN = "patients.consent.withdrawn"
 
     @classmethod
     def all(cls) -> list[str]:

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from clinics.api.errors import api_not_found
+from patients.views.documents import document_verify
 
 api_v1 = [
     path("", include("clinics.api.urls")),
@@ -15,6 +16,9 @@ clinic_urls = [
     path("schedule/", include("patients.urls_schedule")),
     path("visits/", include("patients.urls_visits")),
     path("care/", include("patients.urls_care")),
+    path("documents/", include("patients.urls_documents")),
+    path("certificates/", include("patients.urls_certificates")),
+    path("consent/", include("patients.urls_consent")),
 ]
 
 urlpatterns = [
@@ -25,6 +29,8 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/<path:rest>", api_not_found),
     path("c/<slug:clinic_slug>/", include(clinic_urls)),
+    # Public: the QR code on every issued document leads here (no patient data).
+    path("verify/<str:token>/", document_verify, name="document-verify"),
     path("", include("clinics.urls")),
 ]
 

@@ -7,3 +7,6 @@ class PatientsConfig(AppConfig):
 
     def ready(self) -> None:
         from patients import demo, timeline, timeline_sources  # noqa: F401
+
+        # Renderers of certificates and consent forms register with patients.rendering.
+        from patients.selectors import certificates, consent  # noqa: F401

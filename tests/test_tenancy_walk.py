@@ -22,6 +22,8 @@ from patients.models import (
     Appointment,
     Diagnosis,
     DoctorLeave,
+    Document,
+    DocumentKind,
     Drug,
     Prescription,
     PrescriptionItem,
@@ -29,6 +31,7 @@ from patients.models import (
     ProcedureDone,
     Visit,
 )
+from patients.models.documents import new_verify_token
 from tests.factories import (
     ClinicFactory,
     GuardianFactory,
@@ -73,6 +76,14 @@ def _objects_of(clinic, owner):
         template = PrescriptionTemplate.objects.create(
             clinic=clinic, doctor=membership, name="Fever adult"
         )
+        document = Document.objects.create(
+            clinic=clinic,
+            patient=patient,
+            visit=visit,
+            kind=DocumentKind.PRESCRIPTION,
+            title="Prescription",
+            verify_token=new_verify_token(),
+        )
         soon = timezone.now() + timedelta(days=3)
         leave = DoctorLeave.objects.create(
             clinic=clinic, doctor=membership, starts_at=soon, ends_at=soon + timedelta(hours=2)
@@ -100,6 +111,8 @@ def _objects_of(clinic, owner):
         "item_id": item.pk,
         "drug_id": drug.pk,
         "template_id": template.pk,
+        "document_id": document.pk,
+        "kind": DocumentKind.PRESCRIPTION.value,
     }
 
 

@@ -1,5 +1,24 @@
 """Patients and their care: the patient record, the clinic's day, visits and prescriptions."""
 
+from patients.models.certificates import (
+    CertificateKind,
+    CertificateStatus,
+    MedicalCertificate,
+)
+from patients.models.consent import (
+    ConsentKind,
+    ConsentTemplate,
+    ConsentTemplateVersion,
+    SignedConsent,
+    SignerKind,
+)
+from patients.models.documents import (
+    GENERATED_KINDS,
+    UPLOAD_KINDS,
+    Document,
+    DocumentKind,
+    DocumentStatus,
+)
 from patients.models.patients import (
     ADULT_AGE,
     BloodGroup,
@@ -43,17 +62,28 @@ from patients.models.visits import (
 __all__ = [
     "ACTIVE_APPOINTMENT_STATUSES",
     "ADULT_AGE",
+    "GENERATED_KINDS",
+    "UPLOAD_KINDS",
     "Appointment",
     "AppointmentKind",
     "AppointmentStatus",
     "BloodGroup",
+    "CertificateKind",
+    "CertificateStatus",
+    "ConsentKind",
+    "ConsentTemplate",
+    "ConsentTemplateVersion",
     "Diagnosis",
     "DoctorLeave",
+    "Document",
+    "DocumentKind",
+    "DocumentStatus",
     "Drug",
     "DrugForm",
     "FoodTiming",
     "Guardian",
     "LeaveKind",
+    "MedicalCertificate",
     "Patient",
     "Prescription",
     "PrescriptionItem",
@@ -63,6 +93,8 @@ __all__ = [
     "Relation",
     "Route",
     "Sex",
+    "SignedConsent",
+    "SignerKind",
     "Visit",
     "VisitMode",
     "VisitStatus",

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from clinics.errors import DomainError
 from clinics.formatting import format_date, format_datetime
-from clinics.models import DoctorProfile, Membership
+from clinics.models import Clinic, DoctorProfile, Membership
 from clinics.states import state_name
 from patients.dosing import Frequency, FrequencyError, from_json, parse_frequency
 from patients.models import (
@@ -204,6 +204,19 @@ def _patient_block(patient: Patient, on: dt.date) -> dict[str, Any]:
     }
 
 
+def clinic_letterhead(clinic: Clinic) -> dict[str, str]:
+    """The clinic's letterhead as printed at the top of every document."""
+    return {
+        "name": clinic.name,
+        "tagline": clinic.letterhead_tagline,
+        "address": _joined(clinic.address, clinic.city, clinic.pincode, clinic.state_name),
+        "phone": _phone_text(clinic.phone),
+        "email": clinic.email,
+        "timings": clinic.timings,
+        "registration_details": clinic.registration_details,
+    }
+
+
 def prescription_document(*, visit: Visit) -> dict[str, Any]:
     """Everything a printed prescription must carry (IMC regulations 1.4.2 and 1.5), as plain
     strings and dates, ready for the HTML and PDF templates.
@@ -258,15 +271,7 @@ def prescription_document(*, visit: Visit) -> dict[str, Any]:
         "mode": visit.get_mode_display(),
         "date": visit_date,
         "date_display": format_date(visit_date),
-        "clinic": {
-            "name": clinic.name,
-            "tagline": clinic.letterhead_tagline,
-            "address": _joined(clinic.address, clinic.city, clinic.pincode, clinic.state_name),
-            "phone": _phone_text(clinic.phone),
-            "email": clinic.email,
-            "timings": clinic.timings,
-            "registration_details": clinic.registration_details,
-        },
+        "clinic": clinic_letterhead(clinic),
         "doctor": {
             "name": doctor_name,
             "qualifications": profile.qualifications,

@@ -30,9 +30,8 @@ from patients.selectors.prescriptions import (
     _diagnosis_row,
     _doctor_name,
     _item_row,
-    _joined,
     _patient_block,
-    _phone_text,
+    clinic_letterhead,
 )
 
 __all__ = [
@@ -197,13 +196,7 @@ def visit_summary_document(*, visit_id: int) -> dict[str, Any]:
         "is_superseded": visit.superseded_at is not None,
         "mode": visit.get_mode_display(),
         "date_display": format_date(visit_date),
-        "clinic": {
-            "name": clinic.name,
-            "tagline": clinic.letterhead_tagline,
-            "address": _joined(clinic.address, clinic.city, clinic.pincode, clinic.state_name),
-            "phone": _phone_text(clinic.phone),
-            "email": clinic.email,
-        },
+        "clinic": clinic_letterhead(clinic),
         "doctor": {
             "name": _doctor_name(doctor.user.full_name),
             "qualifications": profile.qualifications if profile else "",

@@ -43,6 +43,7 @@ from patients.models import (
     VisitStatus,
     Vitals,
 )
+from patients.services.documents import visit_documents_prepare
 from patients.services.prescriptions import prescription_item_add
 
 __all__ = [
@@ -720,8 +721,9 @@ def visit_sign(*, visit: Visit, actor: User, actor_membership: Membership) -> Vi
             "prescription_id": prescription_id,
         },
     )
-    # Hook: render the signed visit and prescription to PDF here, with
-    # transaction.on_commit(lambda: async_task(...)) so that it runs only once this commits.
+    # The PDFs are rendered by a worker once this commits (they supersede a corrected
+    # version's PDFs).
+    visit_documents_prepare(visit=visit, actor=actor)
     return visit
 
 

@@ -48,6 +48,7 @@ from patients.forms_visits import (
 )
 from patients.models import (
     Diagnosis,
+    DocumentKind,
     Drug,
     Patient,
     Prescription,
@@ -58,6 +59,7 @@ from patients.models import (
     Vitals,
 )
 from patients.selectors import patient_detail
+from patients.selectors.documents import visit_documents
 from patients.selectors.prescriptions import doctor_templates, drug_search, prescription_document
 from patients.selectors.visit_pages import (
     appointment_for_visit,
@@ -226,6 +228,12 @@ def _context(
         "errors": errors or {},
         **abilities,
     }
+    if visit.is_signed:
+        documents = visit_documents(visit_id=visit.pk)
+        kinds = [(DocumentKind.VISIT_SUMMARY, "Visit summary")]
+        if abilities.get("can_print_prescription") and prescription is not None:
+            kinds.insert(0, (DocumentKind.PRESCRIPTION, "Prescription"))
+        context["signed_documents"] = [(kind, label, documents.get(kind)) for kind, label in kinds]
     if abilities["can_edit"]:
         context["notes_form"] = forms.get("notes") or VisitNotesForm.for_visit(visit)
         context["diagnosis_form"] = forms.get("diagnoses") or DiagnosisForm()
@@ -773,7 +781,7 @@ def prescription_print(request: HttpRequest, visit: Visit) -> HttpResponse:
         }
         return render(request, "patients/visits/no_registration.html", context)
     visit_record_view(visit=visit, actor=request.user)
-    context = {"rx": document, "visit": visit}
+    context = {"doc": document, "visit": visit}
     return render(request, "patients/visits/prescription_print.html", context)
 
 

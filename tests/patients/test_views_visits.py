@@ -695,7 +695,7 @@ def test_the_pdf_template_itself_has_no_script(scoped, doctor, draft):
 
     from patients.selectors.prescriptions import prescription_document
 
-    html = render_to_string("pdf/prescription.html", {"rx": prescription_document(visit=draft)})
+    html = render_to_string("pdf/prescription.html", {"doc": prescription_document(visit=draft)})
     assert "<script" not in html and "KMC-45678" in html and "DRAFT" in html
 
 

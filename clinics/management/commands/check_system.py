@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import subprocess
 import sys
 import tempfile
 import warnings
@@ -12,10 +14,21 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 MIN_PYTHON = (3, 11)
+INDIAN_SCRIPTS = {"hi": "Hindi", "kn": "Kannada", "ta": "Tamil", "te": "Telugu", "bn": "Bengali"}
 PANGO_HINT = (
     "install the system packages: apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 "
     "libharfbuzz-subset0 fonts-noto-core"
 )
+
+
+def _has_font_for(lang: str) -> bool:
+    fc_list = shutil.which("fc-list")
+    if not fc_list:
+        return False
+    found = subprocess.run(  # noqa: S603 (a fixed program and arguments)
+        [fc_list, f":lang={lang}", "family"], capture_output=True, text=True, check=False
+    )
+    return bool(found.stdout.strip())
 
 
 class Command(BaseCommand):
@@ -73,4 +86,20 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.WARNING(f"WARN  WeasyPrint: {warning.message} To fix, {PANGO_HINT}")
             )
+        self.check_fonts()
         return ""
+
+    def check_fonts(self) -> None:
+        """Patients' names in Hindi and other Indian scripts need the Noto fonts."""
+        missing = [lang for lang in INDIAN_SCRIPTS if not _has_font_for(lang)]
+        if missing:
+            self.stdout.write(
+                self.style.WARNING(
+                    "WARN  No font for "
+                    + ", ".join(INDIAN_SCRIPTS[m] for m in missing)
+                    + ": names in these scripts print as empty boxes. To fix, "
+                    "apt-get install -y fonts-noto-core"
+                )
+            )
+        else:
+            self.ok("Fonts for Hindi and other Indian scripts are installed")

@@ -1,0 +1,1 @@
+"""Reads for consent (being built)."""

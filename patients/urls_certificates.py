@@ -1,0 +1,3 @@
+"""certificates pages (being built)."""
+
+urlpatterns: list = []
