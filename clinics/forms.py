@@ -116,23 +116,26 @@ class DoctorProfileForm(forms.Form):
     )
 
     def clean_signature(self):
-        image = self.cleaned_data.get("signature")
-        if not image:
-            return None
-        if image.size > SIGNATURE_MAX_BYTES:
-            raise ValidationError("The signature image is larger than 1 MB. Use a smaller image.")
-        # ImageField has already opened and verified the file with Pillow: `image.image` is it.
-        checked = getattr(image, "image", None)
-        if checked is None or checked.format not in SIGNATURE_FORMATS:
-            raise ValidationError("Upload the signature as a PNG or JPEG image.")
-        width, height = checked.size
-        if width > SIGNATURE_MAX_PIXELS or height > SIGNATURE_MAX_PIXELS:
-            raise ValidationError(
-                f"The signature image is too big; keep it under {SIGNATURE_MAX_PIXELS} pixels "
-                "wide and high."
-            )
-        image.seek(0)
-        return image
+        return _checked_image(self.cleaned_data.get("signature"), "signature image")
+
+
+def _checked_image(image, what: str):
+    """A PNG or JPEG of at most 1 MB and SIGNATURE_MAX_PIXELS a side, or a clear error."""
+    if not image:
+        return None
+    if image.size > SIGNATURE_MAX_BYTES:
+        raise ValidationError(f"The {what} is larger than 1 MB. Use a smaller image.")
+    # ImageField has already opened and verified the file with Pillow: `image.image` is it.
+    checked = getattr(image, "image", None)
+    if checked is None or checked.format not in SIGNATURE_FORMATS:
+        raise ValidationError(f"Upload the {what} as a PNG or JPEG image.")
+    width, height = checked.size
+    if width > SIGNATURE_MAX_PIXELS or height > SIGNATURE_MAX_PIXELS:
+        raise ValidationError(
+            f"The {what} is too big; keep it under {SIGNATURE_MAX_PIXELS} pixels wide and high."
+        )
+    image.seek(0)
+    return image
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,11 +208,21 @@ class ClinicSettingsForm(forms.Form):
         required=False,
         help_text="Clinical establishment registration number and authority.",
     )
+    logo = forms.ImageField(
+        label="Logo",
+        required=False,
+        help_text="A PNG or JPEG, up to 1 MB. It is printed on the letterhead of documents.",
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg"}),
+    )
+    remove_logo = forms.BooleanField(label="Remove the logo", required=False)
     require_two_factor = forms.BooleanField(
         label="Everyone must use a two-factor code to sign in",
         required=False,
         help_text="Staff without an authenticator app are asked to set one up.",
     )
+
+    def clean_logo(self):
+        return _checked_image(self.cleaned_data.get("logo"), "logo")
 
     def clean_gstin(self) -> str:
         value = normalise_gstin(self.cleaned_data.get("gstin", ""))

@@ -96,8 +96,14 @@ def clinic_create(*, name: str, state_code: str, owner: User, slug: str = "", **
 
 
 @transaction.atomic
-def clinic_update(*, clinic: Clinic, actor: User, **changes) -> Clinic:
-    """Change a clinic's settings. Records which fields changed (not their values)."""
+def clinic_update(
+    *, clinic: Clinic, actor: User, logo=None, remove_logo: bool = False, **changes
+) -> Clinic:
+    """Change a clinic's settings. Records which fields changed (not their values).
+
+    `logo` is a new letterhead image (checked by the form); `remove_logo` takes it off. The
+    previous logo file stays in storage: documents already issued were rendered with it.
+    """
     unknown = set(changes) - set(CLINIC_EDITABLE_FIELDS)
     if unknown:
         raise DomainError(f"Unknown clinic fields: {', '.join(sorted(unknown))}")
@@ -109,6 +115,12 @@ def clinic_update(*, clinic: Clinic, actor: User, **changes) -> Clinic:
         if getattr(clinic, field) != value:
             setattr(clinic, field, value)
             changed.append(field)
+    if logo is not None:
+        clinic.logo = logo
+        changed.append("logo")
+    elif remove_logo and clinic.logo:
+        clinic.logo = ""
+        changed.append("logo")
     if not changed:
         return clinic
     _full_clean(clinic)

@@ -28,7 +28,7 @@ from clinics.web import add_domain_error
 def clinic_settings(request) -> HttpResponse:
     clinic = request.clinic
     initial = {field: getattr(clinic, field) for field in services.CLINIC_EDITABLE_FIELDS}
-    form = ClinicSettingsForm(request.POST or None, initial=initial)
+    form = ClinicSettingsForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.clinic_update(clinic=clinic, actor=request.user, **form.cleaned_data)

@@ -8,6 +8,7 @@ import io
 import re
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import reverse
 from PIL import Image
 from pypdf import PdfReader
@@ -405,3 +406,48 @@ def test_an_archived_patients_record_takes_no_uploads(
     assert response.status_code == 400
     assert "archived" in response.content.decode()
     assert not Document.objects.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Letterhead: the clinic's logo and the doctor's signature
+
+
+def test_the_logo_and_signature_print_on_the_document(
+    scoped, client_for, owner, doctor, patient, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    form = {
+        "name": scoped.name,
+        "state_code": scoped.state_code,
+        "timezone": scoped.timezone,
+        "logo": SimpleUploadedFile("logo.png", png_bytes((120, 60))),
+    }
+    response = client_for(owner).post(url(scoped, "clinic-settings"), form)
+    assert response.status_code == 302
+    scoped.refresh_from_db()
+    assert KEY.match(scoped.logo.name) and "/logos/" in scoped.logo.name
+    profile = doctor.doctor_profile
+    profile.signature.save("sign.png", ContentFile(png_bytes((200, 80))))
+
+    visit = sign_visit(scoped, doctor, patient, django_capture_on_commit_callbacks)
+    document = Document.objects.get(visit=visit, kind=DocumentKind.PRESCRIPTION)
+    with document.file.open("rb") as fh:
+        images = PdfReader(io.BytesIO(fh.read())).pages[0].images
+    sizes = sorted(image.image.size for image in images)
+    assert sizes == [(120, 60), (200, 80)]
+
+
+def test_a_logo_that_is_not_an_image_is_refused(scoped, client_for, owner):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    form = {
+        "name": scoped.name,
+        "state_code": scoped.state_code,
+        "timezone": scoped.timezone,
+        "logo": SimpleUploadedFile("logo.png", b"MZ" + b"\x00" * 100),
+    }
+    response = client_for(owner).post(url(scoped, "clinic-settings"), form)
+    assert response.status_code == 400
+    scoped.refresh_from_db()
+    assert not scoped.logo
