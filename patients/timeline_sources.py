@@ -13,7 +13,16 @@ from django.urls import NoReverseMatch, reverse
 from clinics.formatting import format_datetime
 from clinics.models import Membership
 from clinics.roles import Perm
-from patients.models import Appointment, AppointmentKind, AppointmentStatus, Patient, VisitMode
+from patients.models import (
+    GENERATED_KINDS,
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    Document,
+    DocumentKind,
+    Patient,
+    VisitMode,
+)
 from patients.selectors import care
 from patients.timeline import TimelineEntry, register_timeline_source
 
@@ -120,6 +129,38 @@ def prescription_entries(patient: Patient, membership: Membership) -> list[Timel
                 title=f"Prescription signed by {care.doctor_label(prescription.doctor)}",
                 detail=" · ".join(details),
                 url=_visit_url(membership, prescription.visit_id) if clinical else "",
+            )
+        )
+    return entries
+
+
+@register_timeline_source("documents")
+def document_entries(patient: Patient, membership: Membership) -> list[TimelineEntry]:
+    """Uploaded files, certificates and consent forms (a visit's own PDFs are part of the visit
+    entry). Clinical roles only."""
+    if not membership.has_perm(Perm.CLINICAL_VIEW):
+        return []
+    rows = (
+        Document.objects.filter(patient=patient)
+        .exclude(kind__in=[DocumentKind.PRESCRIPTION, DocumentKind.VISIT_SUMMARY])
+        .order_by("-created_at")
+        .values("pk", "kind", "title", "created_at", "created_by__full_name", "original_name")[:100]
+    )
+    entries = []
+    for row in rows:
+        kind = DocumentKind(row["kind"])
+        verb = "Issued" if kind in GENERATED_KINDS else "Uploaded"
+        by = f" by {row['created_by__full_name']}" if row["created_by__full_name"] else ""
+        entries.append(
+            TimelineEntry(
+                when=row["created_at"],
+                kind="document",
+                title=row["title"] if row["title"] != kind.label else kind.label,
+                detail=f"{kind.label} · {verb}{by}",
+                url=reverse(
+                    "document-open",
+                    kwargs={"clinic_slug": membership.clinic.slug, "document_id": row["pk"]},
+                ),
             )
         )
     return entries

@@ -451,3 +451,14 @@ def test_a_logo_that_is_not_an_image_is_refused(scoped, client_for, owner):
     assert response.status_code == 400
     scoped.refresh_from_db()
     assert not scoped.logo
+
+
+def test_uploads_appear_on_the_patient_timeline_for_clinical_roles_only(
+    scoped, client_for, assistant, front_desk, patient
+):
+    upload(client_for(assistant), scoped, patient, "cbc.png", png_bytes(), title="CBC 12 Nov")
+    document = Document.objects.get(patient=patient)
+    page = client_for(assistant).get(url(scoped, "patient-detail", patient.pk)).content.decode()
+    assert "CBC 12 Nov" in page and url(scoped, "document-open", document.pk) in page
+    page = client_for(front_desk).get(url(scoped, "patient-detail", patient.pk)).content.decode()
+    assert "CBC 12 Nov" not in page
