@@ -107,6 +107,9 @@ class Actions:
     CONSENT_TEMPLATE_DEACTIVATED = "patients.consent_template.deactivated"
     CONSENT_SIGNED = "patients.consent.signed"
     CONSENT_WITHDRAWN = "patients.consent.withdrawn"
+    # Compliance: the DPDP consent ledger
+    MESSAGING_CONSENT_GRANTED = "compliance.consent.granted"
+    MESSAGING_CONSENT_WITHDRAWN = "compliance.consent.withdrawn"
 
     @classmethod
     def all(cls) -> list[str]:

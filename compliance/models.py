@@ -1,1 +1,81 @@
-"""Models arrive with their issue."""
+"""Consent ledger (DPDP Act 2023): what each patient agreed to, when, how, and what they read.
+
+Every grant and withdrawal is a new row; rows are never changed or deleted, so the ledger shows
+the whole history and the notice text as it was shown. The current state of a purpose is its
+latest row. WhatsApp care messages and marketing are separate purposes, and marketing is never
+recorded for a minor. Later DPDP purposes (data processing notices, nominations) extend this.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from clinics.models import Clinic
+from clinics.tenancy import ClinicScopedManager
+from patients.models import Patient
+
+
+class ConsentPurpose(models.TextChoices):
+    WHATSAPP_CARE = "whatsapp_care", "WhatsApp care messages"
+    WHATSAPP_MARKETING = "whatsapp_marketing", "WhatsApp news and health camps"
+
+
+class ConsentAction(models.TextChoices):
+    GRANTED = "granted", "Agreed"
+    WITHDRAWN = "withdrawn", "Withdrew"
+
+
+class ConsentMethod(models.TextChoices):
+    FORM = "form", "On a signed form"
+    VERBAL = "verbal", "Verbally, at the desk"
+    WHATSAPP_REPLY = "whatsapp_reply", "By the patient's own WhatsApp message"
+    API = "api", "Through a connected system (API)"
+
+
+class ConsentImmutableError(Exception):
+    """Consent events are append-only."""
+
+
+class ConsentEvent(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consent_events")
+    purpose = models.CharField(max_length=30, choices=ConsentPurpose.choices)
+    action = models.CharField(max_length=10, choices=ConsentAction.choices)
+    method = models.CharField(max_length=20, choices=ConsentMethod.choices)
+    # The notice exactly as shown (grants), or the patient's words (a WhatsApp STOP).
+    notice_text = models.TextField(blank=True)
+    # The phone the consent covers, E.164 (WhatsApp consent is per number).
+    phone = models.CharField(max_length=20, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    occurred_at = models.DateTimeField(default=timezone.now)
+
+    objects = ClinicScopedManager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["clinic", "patient", "purpose", "-occurred_at", "-id"],
+                name="consent_event_latest",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.get_purpose_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ConsentImmutableError("Consent events are never changed; record a new one.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ConsentImmutableError("Consent events are never deleted.")

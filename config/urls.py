@@ -19,6 +19,7 @@ clinic_urls = [
     path("documents/", include("patients.urls_documents")),
     path("certificates/", include("patients.urls_certificates")),
     path("consent/", include("patients.urls_consent")),
+    path("compliance/", include("compliance.urls")),
 ]
 
 urlpatterns = [

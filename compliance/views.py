@@ -1,0 +1,85 @@
+"""Consent pages: a patient's WhatsApp consents, recorded at the desk, with their history."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from clinics.decorators import require_perm
+from clinics.errors import DomainError
+from clinics.roles import Perm
+from clinics.web import add_domain_error
+from compliance.forms import ConsentForm
+from compliance.models import ConsentPurpose
+from compliance.notices import notice_text
+from compliance.selectors import consent_history, consent_states
+from compliance.services import consent_grant, consent_withdraw
+from patients.models import Patient
+
+
+def _patient(patient_id: int) -> Patient:
+    patient = Patient.objects.filter(pk=patient_id).first()
+    if patient is None:
+        raise Http404("No such patient")
+    return patient
+
+
+def _page(request: HttpRequest, patient: Patient, form: ConsentForm, status: int = 200):
+    phone = patient.messaging_phone
+    states = consent_states(patient_id=patient.pk)
+    purposes = [
+        {
+            "value": purpose.value,
+            "label": purpose.label,
+            "latest": states[purpose.value],
+            "notice": notice_text(
+                purpose=purpose,
+                clinic=request.clinic,
+                phone=phone.as_international if phone else "",
+            ),
+            "blocked": purpose == ConsentPurpose.WHATSAPP_MARKETING and patient.is_minor,
+        }
+        for purpose in ConsentPurpose
+    ]
+    context = {
+        "patient": patient,
+        "purposes": purposes,
+        "history": consent_history(patient_id=patient.pk)[:50],
+        "form": form,
+        "can_record": request.membership.has_perm(Perm.PATIENTS_EDIT),
+    }
+    return render(request, "compliance/messaging_consent.html", context, status=status)
+
+
+@require_perm(Perm.PATIENTS_VIEW)
+@require_GET
+def messaging_consent(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """The patient's WhatsApp consents: current state, the notices, and the history."""
+    return _page(request, _patient(patient_id), ConsentForm())
+
+
+@require_perm(Perm.PATIENTS_EDIT)
+@require_POST
+def messaging_consent_record(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Record at the desk that the patient agrees or withdraws."""
+    patient = _patient(patient_id)
+    form = ConsentForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        service = consent_grant if data["action"] == "grant" else consent_withdraw
+        try:
+            event = service(
+                patient=patient, purpose=data["purpose"], method=data["method"], actor=request.user
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            label = ConsentPurpose(data["purpose"]).label
+            if event is None:
+                messages.info(request, f"Nothing changed: {label} was already so.")
+            else:
+                messages.success(request, f"Recorded: {event.get_action_display()} {label}.")
+            return redirect("messaging-consent", request.clinic.slug, patient.pk)
+    return _page(request, patient, form, status=400)
