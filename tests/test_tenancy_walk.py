@@ -20,11 +20,13 @@ from clinics.services import invitation_create
 from clinics.tenancy import clinic_scope
 from patients.models import (
     Appointment,
+    CertificateKind,
     Diagnosis,
     DoctorLeave,
     Document,
     DocumentKind,
     Drug,
+    MedicalCertificate,
     Prescription,
     PrescriptionItem,
     PrescriptionTemplate,
@@ -84,6 +86,18 @@ def _objects_of(clinic, owner):
             title="Prescription",
             verify_token=new_verify_token(),
         )
+        certificate = MedicalCertificate.objects.create(
+            clinic=clinic,
+            patient=patient,
+            doctor=membership,
+            kind=CertificateKind.GENERAL,
+            year=2026,
+            serial=1,
+            issued_at=timezone.now(),
+            effective_from=timezone.localdate(),
+            identification_mark="Mole on the left cheek",
+            created_by=owner.user,
+        )
         soon = timezone.now() + timedelta(days=3)
         leave = DoctorLeave.objects.create(
             clinic=clinic, doctor=membership, starts_at=soon, ends_at=soon + timedelta(hours=2)
@@ -112,6 +126,7 @@ def _objects_of(clinic, owner):
         "drug_id": drug.pk,
         "template_id": template.pk,
         "document_id": document.pk,
+        "certificate_id": certificate.pk,
         "kind": DocumentKind.PRESCRIPTION.value,
     }
 

@@ -62,12 +62,17 @@ class MedicalCertificate(models.Model):
     # Copied onto the certificate as the law asks; kept with it as issued.
     identification_mark = models.CharField(max_length=200)
     patient_address = models.CharField(max_length=500, blank=True)
+    # As printed at issue: the register shows it even if the doctor's profile changes later.
+    doctor_registration_number = models.CharField(max_length=50, blank=True)
     status = models.CharField(
         max_length=10, choices=CertificateStatus.choices, default=CertificateStatus.ISSUED
     )
     supersedes = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
     )
+    # Why this certificate corrects the one it supersedes (may be clinical: kept here, not in
+    # the audit trail).
+    correction_reason = models.CharField(max_length=300, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=300, blank=True)
     document = models.OneToOneField(

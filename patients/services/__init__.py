@@ -5,6 +5,12 @@ and the queue), `visits` (notes, vitals, diagnoses, signing and amending), `pres
 (drug list, templates, items).
 """
 
+from patients.services.certificates import (
+    certificate_correct,
+    certificate_issue,
+    certificate_register_export,
+    certificate_revoke,
+)
 from patients.services.patients import (
     EDITABLE_FIELDS,
     MAX_AGE_YEARS,
@@ -57,6 +63,10 @@ __all__ = [
     "VITAL_FIELDS",
     "GuardianInput",
     "PossibleDuplicate",
+    "certificate_correct",
+    "certificate_issue",
+    "certificate_register_export",
+    "certificate_revoke",
     "diagnosis_add",
     "diagnosis_remove",
     "drug_add",
