@@ -7,12 +7,15 @@ added to OBJECT_KWARGS below.
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 from datetime import timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from PIL import Image, ImageDraw
 from rest_framework.test import APIClient
 
 from clinics.roles import Role
@@ -34,6 +37,8 @@ from patients.models import (
     Visit,
 )
 from patients.models.documents import new_verify_token
+from patients.selectors.consent import current_version
+from patients.services.consent import consent_sign, consent_template_save
 from tests.factories import (
     ClinicFactory,
     GuardianFactory,
@@ -44,6 +49,15 @@ from tests.factories import (
 
 # Catch-alls, DRF's format-suffix twins and sign-in links: they name no clinic object.
 SKIPPED_KWARGS = {"format", "rest", "token", "uidb64"}
+
+
+def _drawn_signature() -> str:
+    """A PNG data URL with a line drawn on it, as the signing pad sends."""
+    image = Image.new("RGBA", (600, 200), (255, 255, 255, 0))
+    ImageDraw.Draw(image).line([(20, 150), (300, 40), (580, 160)], fill=(0, 0, 0, 255), width=6)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _objects_of(clinic, owner):
@@ -98,6 +112,26 @@ def _objects_of(clinic, owner):
             identification_mark="Mole on the left cheek",
             created_by=owner.user,
         )
+        consent_template = consent_template_save(
+            clinic=clinic,
+            actor=owner.user,
+            actor_membership=owner,
+            name="Walk consent",
+            kind="general",
+            title="General consent",
+            body="I agree to be examined.",
+        )
+        consent = consent_sign(
+            patient=patient,
+            template_version=current_version(consent_template),
+            details="",
+            signer_kind="patient",
+            signer_name="",
+            signer_relation="",
+            signature_data_url=_drawn_signature(),
+            actor=owner.user,
+            actor_membership=owner,
+        )
         soon = timezone.now() + timedelta(days=3)
         leave = DoctorLeave.objects.create(
             clinic=clinic, doctor=membership, starts_at=soon, ends_at=soon + timedelta(hours=2)
@@ -127,6 +161,8 @@ def _objects_of(clinic, owner):
         "template_id": template.pk,
         "document_id": document.pk,
         "certificate_id": certificate.pk,
+        "consent_template_id": consent_template.pk,
+        "consent_id": consent.pk,
         "kind": DocumentKind.PRESCRIPTION.value,
     }
 

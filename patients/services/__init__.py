@@ -11,6 +11,14 @@ from patients.services.certificates import (
     certificate_register_export,
     certificate_revoke,
 )
+from patients.services.consent import (
+    consent_sign,
+    consent_template_deactivate,
+    consent_template_reactivate,
+    consent_template_save,
+    consent_templates_add_standard,
+    consent_withdraw,
+)
 from patients.services.patients import (
     EDITABLE_FIELDS,
     MAX_AGE_YEARS,
@@ -67,6 +75,12 @@ __all__ = [
     "certificate_issue",
     "certificate_register_export",
     "certificate_revoke",
+    "consent_sign",
+    "consent_template_deactivate",
+    "consent_template_reactivate",
+    "consent_template_save",
+    "consent_templates_add_standard",
+    "consent_withdraw",
     "diagnosis_add",
     "diagnosis_remove",
     "drug_add",
