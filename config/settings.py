@@ -250,6 +250,19 @@ if S3_BUCKET:
         },
     }
 
+# --- WhatsApp (Meta Cloud API) ----------------------------------------------------------------
+# The Graph API version lives here, never in code. Point WHATSAPP_API_BASE_URL at the local
+# simulator (`manage.py whatsapp_simulator`) in development; the client cannot tell.
+WHATSAPP_GRAPH_VERSION = env.str("WHATSAPP_GRAPH_VERSION", default="v25.0")
+WHATSAPP_API_BASE_URL = env.str("WHATSAPP_API_BASE_URL", default="https://graph.facebook.com")
+WHATSAPP_TIMEOUT_SECONDS = env.float("WHATSAPP_TIMEOUT_SECONDS", default=20)
+WHATSAPP_CONNECT_TIMEOUT_SECONDS = env.float("WHATSAPP_CONNECT_TIMEOUT_SECONDS", default=5)
+WHATSAPP_HTTP_POOL_SIZE = env.int("WHATSAPP_HTTP_POOL_SIZE", default=10)
+WHATSAPP_MAX_MEDIA_BYTES = env.int("WHATSAPP_MAX_MEDIA_BYTES", default=100 * 1024 * 1024)
+# Messages per second per sending number, held across all workers (Redis, or a file lock).
+WHATSAPP_SEND_RATE_PER_SECOND = env.int("WHATSAPP_SEND_RATE_PER_SECOND", default=80)
+WHATSAPP_RATE_LIMIT_KEY_PREFIX = env.str("WHATSAPP_RATE_LIMIT_KEY_PREFIX", default="vaidya:")
+
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 if env.str("EMAIL_URL", default=""):

@@ -1,0 +1,42 @@
+"""The WhatsApp Business Platform (Cloud API): client, errors, webhook signatures, send rate.
+
+Free of clinic and patient models: `messaging` services build on these pieces.
+"""
+
+from messaging.whatsapp.client import SendResult, WhatsAppClient, normalize_number
+from messaging.whatsapp.errors import (
+    AccountError,
+    BadRequest,
+    InvalidMessage,
+    InvalidToken,
+    MarketingOptedOut,
+    MediaError,
+    OutsideWindow,
+    PairRateLimited,
+    RateLimitTimeout,
+    TemplateError,
+    TransientError,
+    Undeliverable,
+    WhatsAppError,
+    classify,
+)
+
+__all__ = [
+    "AccountError",
+    "BadRequest",
+    "InvalidMessage",
+    "InvalidToken",
+    "MarketingOptedOut",
+    "MediaError",
+    "OutsideWindow",
+    "PairRateLimited",
+    "RateLimitTimeout",
+    "SendResult",
+    "TemplateError",
+    "TransientError",
+    "Undeliverable",
+    "WhatsAppClient",
+    "WhatsAppError",
+    "classify",
+    "normalize_number",
+]
