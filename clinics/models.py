@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 import zoneinfo
 
 from django.conf import settings
@@ -14,6 +13,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from clinics.roles import Role, perms_for
 from clinics.states import STATE_CHOICES, state_name
+from clinics.storage import object_key
 from clinics.tenancy import ClinicScopedManager
 from clinics.validators import validate_gstin_format
 
@@ -80,9 +80,10 @@ def _image_key(clinic_id: int, kind: str, filename: str) -> str:
     # No personal data in object keys: clinic id, kind and a random id only.
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     extension = {"jpeg": "jpg"}.get(extension, extension)
-    return (
-        f"clinics/{clinic_id}/{kind}/{uuid.uuid4().hex}."
-        f"{extension if extension in ('png', 'jpg') else 'png'}"
+    return object_key(
+        clinic_id=clinic_id,
+        kind=kind,
+        extension=extension if extension in ("png", "jpg") else "png",
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 from django.core.files.base import ContentFile, File
@@ -88,8 +89,10 @@ def _replace(path: Path, data: bytes) -> None:
         raise
 
 
-def default_storage_is_local() -> bool:
-    return isinstance(storages["default"], FileSystemStorage)
+def object_key(*, clinic_id: int, kind: str, extension: str) -> str:
+    """A storage key with no personal data in it, never used twice:
+    `clinics/<clinic id>/<kind>/<uuid>.<extension>`."""
+    return f"clinics/{clinic_id}/{kind}/{uuid.uuid4().hex}.{extension}"
 
 
 def storage() -> Storage:

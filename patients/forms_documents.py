@@ -31,8 +31,10 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args, patient: Patient, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["visit"].queryset = Visit.objects.filter(patient=patient).order_by(
-            "-created_at"
+        self.fields["visit"].queryset = (
+            Visit.objects.filter(patient=patient)
+            .select_related("doctor__user")
+            .order_by("-created_at")
         )
         self.fields["visit"].label_from_instance = lambda v: (
             f"{v.created_at:%d %b %Y} · {v.doctor.user.full_name}"

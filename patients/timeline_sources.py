@@ -155,7 +155,7 @@ def document_entries(patient: Patient, membership: Membership) -> list[TimelineE
             TimelineEntry(
                 when=row["created_at"],
                 kind="document",
-                title=row["title"] if row["title"] != kind.label else kind.label,
+                title=row["title"],
                 detail=f"{kind.label} · {verb}{by}",
                 url=reverse(
                     "document-open",

@@ -53,7 +53,6 @@ def verification_facts(*, document_id: int) -> dict[str, Any]:
         "person_label": person_label,
         "person": person,
         "validity": document.validity,
-        "is_ready": document.is_ready,
     }
 
 

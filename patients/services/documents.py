@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -26,7 +25,7 @@ from clinics.errors import DomainError, NotAllowed, ValidationFailed
 from clinics.models import Membership, User
 from clinics.pdf import PDF_CONTENT_TYPE, render_pdf
 from clinics.roles import Perm
-from clinics.storage import storage
+from clinics.storage import object_key, storage
 from patients.models import (
     UPLOAD_KINDS,
     Document,
@@ -49,7 +48,7 @@ FAILED_MESSAGE = "The document could not be prepared. Try again; if it fails aga
 
 def document_key(*, clinic_id: int, kind: str, extension: str) -> str:
     """A storage key with no personal data in it, never used twice."""
-    return f"clinics/{clinic_id}/{kind}/{uuid.uuid4().hex}.{extension}"
+    return object_key(clinic_id=clinic_id, kind=kind, extension=extension)
 
 
 def enqueue_render(document_id: int) -> None:
