@@ -110,6 +110,23 @@ class Actions:
     # Compliance: the DPDP consent ledger
     MESSAGING_CONSENT_GRANTED = "compliance.consent.granted"
     MESSAGING_CONSENT_WITHDRAWN = "compliance.consent.withdrawn"
+    # Messaging: WhatsApp account, conversations, reminders, escalations
+    WHATSAPP_CONNECTED = "messaging.account.connected"
+    WHATSAPP_UPDATED = "messaging.account.updated"
+    WHATSAPP_DISCONNECTED = "messaging.account.disconnected"
+    WHATSAPP_TOKEN_REJECTED = "messaging.account.token_rejected"  # noqa: S105 (an action name)
+    MESSAGING_SETTINGS_UPDATED = "messaging.settings.updated"
+    TEMPLATES_SYNCED = "messaging.templates.synced"
+    TEMPLATES_SUBMITTED = "messaging.templates.submitted"
+    MESSAGE_SENT = "messaging.message.sent"
+    MESSAGE_RESENT = "messaging.message.resent"
+    CONVERSATION_LINKED = "messaging.conversation.linked"
+    CONVERSATION_ASSIGNED = "messaging.conversation.assigned"
+    CONVERSATION_RESOLVED = "messaging.conversation.resolved"
+    CONVERSATION_VIEWED = "messaging.conversation.viewed"
+    REMINDER_CANCELLED = "messaging.reminder.cancelled"
+    ESCALATION_OPENED = "messaging.escalation.opened"
+    ESCALATION_RESOLVED = "messaging.escalation.resolved"
 
     @classmethod
     def all(cls) -> list[str]:

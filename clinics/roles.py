@@ -29,6 +29,8 @@ class Perm(models.TextChoices):
     PRESCRIPTIONS_EDIT = "prescriptions.edit", "Write and sign prescriptions"
     APPOINTMENTS_VIEW = "appointments.view", "See appointments and the queue"
     APPOINTMENTS_EDIT = "appointments.edit", "Book and manage appointments"
+    MESSAGING_VIEW = "messaging.view", "Read WhatsApp conversations and reminders"
+    MESSAGING_SEND = "messaging.send", "Reply to patients on WhatsApp, send templates"
     BILLING_VIEW = "billing.view", "See bills and payments"
     BILLING_EDIT = "billing.edit", "Create bills and record payments"
     STAFF_VIEW = "staff.view", "See the staff list"
@@ -55,6 +57,8 @@ MATRIX: dict[str, frozenset[str]] = {
             P.PRESCRIPTIONS_EDIT,
             P.APPOINTMENTS_VIEW,
             P.APPOINTMENTS_EDIT,
+            P.MESSAGING_VIEW,
+            P.MESSAGING_SEND,
             P.BILLING_VIEW,
             P.STAFF_VIEW,
         }
@@ -68,6 +72,8 @@ MATRIX: dict[str, frozenset[str]] = {
             P.PRESCRIPTIONS_VIEW,
             P.APPOINTMENTS_VIEW,
             P.APPOINTMENTS_EDIT,
+            P.MESSAGING_VIEW,
+            P.MESSAGING_SEND,
             P.STAFF_VIEW,
         }
     ),
@@ -77,6 +83,8 @@ MATRIX: dict[str, frozenset[str]] = {
             P.PATIENTS_EDIT,
             P.APPOINTMENTS_VIEW,
             P.APPOINTMENTS_EDIT,
+            P.MESSAGING_VIEW,
+            P.MESSAGING_SEND,
             P.BILLING_VIEW,
             P.BILLING_EDIT,
             P.STAFF_VIEW,

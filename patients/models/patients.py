@@ -39,6 +39,20 @@ class BloodGroup(models.TextChoices):
     O_NEG = "O-", "O-"
 
 
+class Language(models.TextChoices):
+    """Languages a patient may prefer for messages and printed advice."""
+
+    ENGLISH = "en", "English"
+    HINDI = "hi", "Hindi (हिन्दी)"
+    BENGALI = "bn", "Bengali (বাংলা)"
+    GUJARATI = "gu", "Gujarati (ગુજરાતી)"
+    KANNADA = "kn", "Kannada (ಕನ್ನಡ)"
+    MALAYALAM = "ml", "Malayalam (മലയാളം)"
+    MARATHI = "mr", "Marathi (मराठी)"
+    TAMIL = "ta", "Tamil (தமிழ்)"
+    TELUGU = "te", "Telugu (తెలుగు)"
+
+
 class Relation(models.TextChoices):
     MOTHER = "mother", "Mother"
     FATHER = "father", "Father"
@@ -86,6 +100,13 @@ class Patient(models.Model):
     phone = PhoneNumberField(help_text="Mobile number; Indian numbers need no +91.")
     whatsapp_phone = PhoneNumberField(
         "WhatsApp number", blank=True, help_text="Only if different from the phone number."
+    )
+    preferred_language = models.CharField(
+        max_length=5,
+        choices=Language.choices,
+        default=Language.ENGLISH,
+        help_text="For WhatsApp messages. Messages fall back to English where the clinic has "
+        "no approved template in this language.",
     )
     email = models.EmailField(blank=True)
     address = models.TextField(blank=True)

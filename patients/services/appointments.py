@@ -19,6 +19,8 @@ from clinics.errors import Conflict, DomainError, ValidationFailed
 from clinics.models import ApiKey, Membership, User
 from clinics.roles import Role
 from clinics.sequences import counter_next
+from patients import events
+from patients.events import care_event
 from patients.models import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
@@ -271,6 +273,7 @@ def appointment_book(
         patient_id=patient.pk,
         data={"doctor_id": doctor.pk, "starts_at": starts_at},
     )
+    care_event(events.APPOINTMENT_BOOKED, appointment=appointment)
     return appointment
 
 
@@ -309,6 +312,7 @@ def appointment_reschedule(
         patient_id=appointment.patient_id,
         data={"from": old, "to": starts_at},
     )
+    care_event(events.APPOINTMENT_RESCHEDULED, appointment=appointment)
     return appointment
 
 
@@ -333,6 +337,7 @@ def appointment_cancel(
         target=appointment,
         patient_id=appointment.patient_id,
     )
+    care_event(events.APPOINTMENT_CANCELLED, appointment=appointment)
     return appointment
 
 
@@ -419,6 +424,7 @@ def appointment_mark_no_show(*, appointment: Appointment, actor: User) -> Appoin
         target=appointment,
         patient_id=appointment.patient_id,
     )
+    care_event(events.APPOINTMENT_NO_SHOW, appointment=appointment)
     return appointment
 
 
@@ -455,6 +461,7 @@ def appointment_complete(*, appointment: Appointment, actor: User) -> Appointmen
         target=appointment,
         patient_id=appointment.patient_id,
     )
+    care_event(events.APPOINTMENT_COMPLETED, appointment=appointment)
     return appointment
 
 

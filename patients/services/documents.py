@@ -26,6 +26,8 @@ from clinics.models import Membership, User
 from clinics.pdf import PDF_CONTENT_TYPE, render_pdf
 from clinics.roles import Perm
 from clinics.storage import object_key, storage
+from patients import events
+from patients.events import care_event
 from patients.models import (
     UPLOAD_KINDS,
     Document,
@@ -274,6 +276,7 @@ def document_render(*, document_id: int) -> Document:
                 patient_id=locked.patient_id,
                 data={"kind": locked.kind, "size": locked.size, "sha256": locked.sha256},
             )
+            care_event(events.DOCUMENT_READY, document=locked)
     except BaseException:
         _delete_quietly(name)
         raise

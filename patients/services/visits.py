@@ -27,7 +27,8 @@ from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError, NotAllowed, ValidationFailed
 from clinics.models import ApiKey, Clinic, Membership, User
 from clinics.roles import Perm, Role
-from patients import icd10
+from patients import events, icd10
+from patients.events import care_event
 from patients.models import (
     Appointment,
     AppointmentStatus,
@@ -724,6 +725,8 @@ def visit_sign(*, visit: Visit, actor: User, actor_membership: Membership) -> Vi
     # The PDFs are rendered by a worker once this commits (they supersede a corrected
     # version's PDFs).
     visit_documents_prepare(visit=visit, actor=actor)
+    # Reminders (medicines, follow-up) are planned from the signed visit in this transaction.
+    care_event(events.VISIT_SIGNED, visit=visit)
     return visit
 
 

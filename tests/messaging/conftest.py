@@ -106,3 +106,99 @@ def sim(receiver) -> Iterator[Simulator]:
 @pytest.fixture
 def client(sim) -> WhatsAppClient:
     return WhatsAppClient(PHONE_NUMBER_ID, TOKEN, base_url=sim.base_url, timeout=3)
+
+
+# --- clinic-side fixtures: a connected account, patients who agreed, approved templates ---------
+VERIFY_TOKEN = "verify-me-7c1d"
+
+
+@pytest.fixture
+def wa_account(scoped, sim, settings):
+    """The clinic's WhatsApp account, pointed at the simulator over real HTTP."""
+    from messaging.models import WhatsAppAccount
+
+    settings.WHATSAPP_API_BASE_URL = sim.base_url
+    settings.WHATSAPP_TIMEOUT_SECONDS = 3
+    return WhatsAppAccount.objects.create(
+        clinic=scoped,
+        phone_number_id=PHONE_NUMBER_ID,
+        business_account_id=WABA_ID,
+        display_number="+91 80 4000 1234",
+        access_token=TOKEN,
+        app_secret=APP_SECRET,
+        verify_token=VERIFY_TOKEN,
+    )
+
+
+def make_patient(clinic, *, consent=True, marketing=False, phone=PATIENT_E164, **kwargs):
+    """A patient of `clinic` (inside its scope), with WhatsApp care opt-in unless consent=False."""
+    from clinics.roles import Role
+    from compliance.models import ConsentMethod, ConsentPurpose
+    from compliance.services import consent_grant
+    from tests.factories import MembershipFactory, PatientFactory
+
+    patient = PatientFactory(clinic=clinic, phone=phone, **kwargs)
+    staff = MembershipFactory(clinic=clinic, role=Role.FRONT_DESK).user
+    if consent:
+        consent_grant(
+            patient=patient,
+            purpose=ConsentPurpose.WHATSAPP_CARE,
+            method=ConsentMethod.VERBAL,
+            actor=staff,
+        )
+    if marketing:
+        consent_grant(
+            patient=patient,
+            purpose=ConsentPurpose.WHATSAPP_MARKETING,
+            method=ConsentMethod.FORM,
+            actor=staff,
+        )
+    return patient
+
+
+@pytest.fixture
+def patient(scoped):
+    """An adult patient on the simulator's test number who agreed to care messages."""
+    return make_patient(scoped)
+
+
+def make_template(
+    clinic,
+    *,
+    sim=None,
+    name="appointment_reminder",
+    language="en",
+    purpose="appointment_reminder",
+    body="Hello {{1}}, this is a reminder of your appointment on {{2}}.",
+    category="UTILITY",
+    buttons=(),
+):
+    """An approved template in Vaidya (and, when `sim` is given, on the simulator too)."""
+    from messaging.models import MessageTemplate, TemplateStatus
+    from messaging.services.sending import PLACEHOLDER
+
+    count = len(set(PLACEHOLDER.findall(body)))
+    template = MessageTemplate.objects.create(
+        clinic=clinic,
+        name=name,
+        language=language,
+        category=category,
+        purpose=purpose,
+        body=body,
+        buttons=[{"text": b, "payload": b.lower()} for b in buttons],
+        parameter_count=count,
+        status=TemplateStatus.APPROVED,
+    )
+    if sim is not None:
+        components = [{"type": "BODY", "text": body}]
+        if count:
+            components[0]["example"] = {"body_text": [[f"sample{i}" for i in range(count)]]}
+        if buttons:
+            components.append(
+                {
+                    "type": "BUTTONS",
+                    "buttons": [{"type": "QUICK_REPLY", "text": b} for b in buttons],
+                }
+            )
+        sim.add_template(name=name, language=language, category=category, components=components)
+    return template

@@ -32,6 +32,10 @@ Everyone who works at a clinic has one role there:
 - **Billing** creates bills and records payments, and sees patients' names and appointments
   to do so. Billing staff never read clinical notes, vitals or prescriptions.
 
+The clinic's WhatsApp inbox is answered at the desk: owners, doctors, assistants and front
+desk read and reply to conversations (patients write about appointments and medicines there).
+Billing staff do not. Connecting the WhatsApp number is a clinic setting (owners).
+
 An API key acts with the permissions of the role chosen for it. A read-only key (the default)
 gets only the "view" permissions of that role.
 

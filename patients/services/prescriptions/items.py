@@ -14,6 +14,8 @@ from clinics.audit import Actions, audit_record
 from clinics.errors import Conflict, DomainError, ValidationFailed
 from clinics.models import Membership
 from clinics.roles import Perm
+from patients import events
+from patients.events import care_event
 from patients.models import (
     Drug,
     Prescription,
@@ -288,4 +290,5 @@ def prescription_item_stop(
             "reason": reason,
         },
     )
+    care_event(events.PRESCRIPTION_ITEM_STOPPED, item=item)
     return item

@@ -1,0 +1,87 @@
+"""What each of Vaidya's own templates is for, and the values it takes, in order.
+
+The default texts (English and Hindi) live in `messaging.defaults`; the reminder code fills
+these parameters. A template's `purpose` field links the clinic's registered template to one
+of these. Quick-reply buttons carry payloads "<action>:<reminder id>" (messaging.replies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Purpose:
+    key: str
+    label: str
+    category: str
+    parameters: tuple[str, ...]  # what {{1}}, {{2}}, ... hold
+    button_actions: tuple[str, ...] = ()  # reply actions of the quick-reply buttons, in order
+
+
+APPOINTMENT_CONFIRMATION = Purpose(
+    "appointment_confirmation",
+    "Appointment confirmation",
+    "UTILITY",
+    ("patient's first name", "doctor", "date and time", "clinic"),
+    ("appt_confirm", "appt_reschedule", "appt_cancel"),
+)
+APPOINTMENT_REMINDER = Purpose(
+    "appointment_reminder",
+    "Appointment reminder",
+    "UTILITY",
+    ("patient's first name", "doctor", "date and time", "clinic"),
+    ("appt_confirm", "appt_reschedule", "appt_cancel"),
+)
+MEDICINE_REMINDER = Purpose(
+    "medicine_reminder",
+    "Medicine reminder",
+    "UTILITY",
+    ("patient's first name", "medicines and doses", "time"),
+    ("dose_taken", "dose_skipped"),
+)
+FOLLOW_UP_REMINDER = Purpose(
+    "follow_up_reminder",
+    "Follow-up reminder",
+    "UTILITY",
+    ("patient's first name", "doctor", "follow-up date", "clinic"),
+)
+REVIEW_REQUEST = Purpose(
+    "review_request",
+    "Review request",
+    "UTILITY",
+    ("patient's first name", "clinic"),
+    ("rate_1", "rate_2", "rate_3", "rate_4", "rate_5"),
+)
+DOCUMENT_READY = Purpose(
+    "document_ready",
+    "Document ready",
+    "UTILITY",
+    ("patient's first name", "document", "secure link", "clinic"),
+)
+BILL_PAYMENT_LINK = Purpose(
+    "bill_payment_link",
+    "Bill and payment link",
+    "UTILITY",
+    ("patient's first name", "amount", "payment link", "clinic"),
+)
+ESCALATION_ALERT = Purpose(
+    "escalation_alert",
+    "Alert to the doctor",
+    "UTILITY",
+    ("doctor's name", "patient", "what happened"),
+)
+
+PURPOSES: dict[str, Purpose] = {
+    p.key: p
+    for p in (
+        APPOINTMENT_CONFIRMATION,
+        APPOINTMENT_REMINDER,
+        MEDICINE_REMINDER,
+        FOLLOW_UP_REMINDER,
+        REVIEW_REQUEST,
+        DOCUMENT_READY,
+        BILL_PAYMENT_LINK,
+        ESCALATION_ALERT,
+    )
+}
