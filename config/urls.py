@@ -8,6 +8,7 @@ from patients.views.documents import document_verify
 api_v1 = [
     path("", include("clinics.api.urls")),
     path("", include("patients.api.urls")),
+    path("", include("messaging.api.urls")),
 ]
 
 clinic_urls = [
@@ -20,6 +21,7 @@ clinic_urls = [
     path("certificates/", include("patients.urls_certificates")),
     path("consent/", include("patients.urls_consent")),
     path("compliance/", include("compliance.urls")),
+    path("messages/", include("messaging.urls")),
 ]
 
 urlpatterns = [
@@ -32,6 +34,7 @@ urlpatterns = [
     path("c/<slug:clinic_slug>/", include(clinic_urls)),
     # Public: the QR code on every issued document leads here (no patient data).
     path("verify/<str:token>/", document_verify, name="document-verify"),
+    path("webhooks/", include("messaging.urls_webhooks")),
     path("", include("clinics.urls")),
 ]
 

@@ -1,0 +1,3 @@
+"""Messaging API under /api/v1/."""
+
+urlpatterns = []

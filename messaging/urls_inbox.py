@@ -1,0 +1,3 @@
+"""The inbox and the follow-up board (/c/<clinic_slug>/messages/)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""WhatsApp connection, templates and messaging settings (/c/<clinic_slug>/messages/settings/)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Webhook endpoints Meta calls (no login; signed)."""
+
+urlpatterns = []
