@@ -38,7 +38,8 @@ from patients.models import (
 )
 from patients.models.documents import new_verify_token
 from patients.selectors.consent import current_version
-from patients.services.consent import consent_sign, consent_template_save
+from patients.services.consent import consent_sign
+from patients.services.consent_templates import consent_template_save
 from tests.factories import (
     ClinicFactory,
     GuardianFactory,

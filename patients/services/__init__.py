@@ -11,13 +11,12 @@ from patients.services.certificates import (
     certificate_register_export,
     certificate_revoke,
 )
-from patients.services.consent import (
-    consent_sign,
+from patients.services.consent import consent_sign, consent_withdraw
+from patients.services.consent_templates import (
     consent_template_deactivate,
     consent_template_reactivate,
     consent_template_save,
     consent_templates_add_standard,
-    consent_withdraw,
 )
 from patients.services.patients import (
     EDITABLE_FIELDS,

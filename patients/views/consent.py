@@ -34,14 +34,13 @@ from patients.selectors.consent import (
     signer_label,
     template_versions,
 )
-from patients.services.consent import (
+from patients.services.consent import consent_sign, consent_withdraw
+from patients.services.consent_templates import (
     STANDARD_TEMPLATES,
-    consent_sign,
     consent_template_deactivate,
     consent_template_reactivate,
     consent_template_save,
     consent_templates_add_standard,
-    consent_withdraw,
 )
 
 PAGES = "patients/consent"
