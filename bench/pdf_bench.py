@@ -273,7 +273,7 @@ def _timed(fn, runs: int) -> tuple[list[float], list[float]]:
     return walls, cpus
 
 
-def warm(document_id: int, renders: int) -> dict:
+def warm(document_id: int, renders: int, save_to: str | None = None) -> dict:
     from pypdf import PdfReader
 
     from clinics.pdf import render_pdf
@@ -282,6 +282,11 @@ def warm(document_id: int, renders: int) -> dict:
     first_started = time.perf_counter()
     pdf = render_pdf(template, context)  # warm-up: imports WeasyPrint, loads fonts
     first = time.perf_counter() - first_started
+    if save_to:
+        from django.template.loader import render_to_string
+
+        Path(save_to).write_bytes(pdf)
+        Path(save_to).with_suffix(".html").write_text(render_to_string(template, context))
     times = _timed(lambda: render_pdf(template, context), renders)
     full = _timed(lambda: render_pdf(*_render_parts(document_id)), max(5, renders // 5))
     reader = PdfReader(io.BytesIO(pdf))
@@ -493,6 +498,7 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--redis-db", type=int, default=12)
+    parser.add_argument("--save-pdf", help="Also write the sample prescription to this file.")
     parser.add_argument("--cold-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -529,7 +535,7 @@ def run(args: argparse.Namespace, data_dir: str) -> None:
         "\nPrescription: letterhead with logo, Devanagari patient name, 6 medicines, "
         "2 diagnoses, vitals, advice, signature image, verification QR code\n"
     )
-    w = warm(sample_id, args.renders)
+    w = warm(sample_id, args.renders, save_to=args.save_pdf)
     print(
         f"PDF: {w['bytes'] / 1024:.0f} KiB, {w['pages']} page(s); fonts: {', '.join(w['fonts'])}"
         f" (Devanagari font embedded: {'yes' if w['devanagari_font'] else 'NO'})\n"
