@@ -118,6 +118,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "VaidyaWhatsAppSimulator/1"
     timeout = 60  # idle keep-alive connections
+    # The response's headers and body are separate writes: with Nagle's algorithm on, the
+    # body waits for the client's delayed ACK (about 40 ms a message on Linux).
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):
         pass

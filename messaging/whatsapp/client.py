@@ -20,6 +20,7 @@ Settings (read with defaults, so none is required):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -67,6 +68,16 @@ _session: requests.Session | None = None
 _session_pid: int | None = None
 
 
+@functools.lru_cache(maxsize=32)
+def _environment(origin: str) -> tuple[dict[str, str], Any]:
+    """Proxies (HTTPS_PROXY, NO_PROXY, ...) and the CA bundle (REQUESTS_CA_BUNDLE) for an
+    origin, read from the environment once per process. requests re-reads the environment on
+    every call (about 1 ms each), so the shared session does not trust it and this does."""
+    proxies = requests.utils.get_environ_proxies(origin)
+    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return proxies, verify
+
+
 def shared_session() -> requests.Session:
     """This process's pooled session (a fresh one after a fork: sockets must not be shared)."""
     global _session, _session_pid
@@ -79,6 +90,7 @@ def shared_session() -> requests.Session:
             session.mount("https://", adapter)
             session.mount("http://", adapter)
             session.headers["User-Agent"] = USER_AGENT
+            session.trust_env = False  # see _environment
             _session, _session_pid = session, pid
         return _session
 
@@ -453,6 +465,10 @@ class WhatsAppClient:
         self, method: str, path: str, *, absolute: bool = False, what: str = "", **kwargs
     ) -> requests.Response:
         url = path if absolute else f"{self.base_url}/{quote(self.version)}/{path}"
+        parts = urlsplit(url)
+        proxies, verify = _environment(f"{parts.scheme}://{parts.netloc}")
+        kwargs.setdefault("proxies", proxies)
+        kwargs.setdefault("verify", verify)
         try:
             response = self.session.request(
                 method, url, auth=self._auth, timeout=self.timeout, **kwargs
