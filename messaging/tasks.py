@@ -28,3 +28,42 @@ def retry_due_messages() -> int:
     with scopes_disabled():
         messages_flag_uncertain()
         return messages_retry_due()
+
+
+def process_webhook(delivery_id: int) -> str:
+    """Process one stored WhatsApp webhook delivery (idempotent; "gone" once processed).
+
+    Raises on failure, keeping the delivery with its error, so the broker retries it.
+    """
+    from clinics.tenancy import clinic_scope
+    from messaging.models import WebhookDelivery
+    from messaging.services.inbound import webhook_delivery_process
+
+    with scopes_disabled():
+        clinic_id = (
+            WebhookDelivery.objects.filter(pk=delivery_id)
+            .values_list("clinic_id", flat=True)
+            .first()
+        )
+    if clinic_id is None:
+        return "gone"
+    with clinic_scope(clinic_id):
+        return webhook_delivery_process(delivery_id=delivery_id)
+
+
+def dispatch_reminders(max_seconds: float = 50.0, batch: int = 100) -> int:
+    """Schedule: send due reminders until none is left (or `max_seconds` passed). Several may
+    run at once (each claims its own batches); returns how many this run claimed."""
+    from messaging.services.dispatch import reminders_dispatch_until_empty
+
+    return reminders_dispatch_until_empty(batch=batch, max_seconds=max_seconds)
+
+
+def care_sweep() -> dict[str, int]:
+    """Schedule: doses left unanswered, missed-dose alerts, reminders left claimed."""
+    from messaging.services.adherence import doses_mark_unanswered
+    from messaging.services.dispatch import reminders_sweep_claimed
+
+    with scopes_disabled():
+        unanswered = doses_mark_unanswered()
+    return {"unanswered": unanswered, **reminders_sweep_claimed()}

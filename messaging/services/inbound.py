@@ -1,0 +1,526 @@
+"""Processing a verified webhook delivery: statuses, patients' messages, preferences, templates.
+
+`webhook_delivery_process` runs in the `process_webhook` task, inside the clinic's scope. It is
+idempotent: a status is recorded once per (wamid, status), an inbound message once per wamid
+(a redelivered message changes nothing), and a delivery is deleted only when every part of it
+was processed. Inbound media is copied into the clinic's storage at once (Meta's media ids
+expire after 7 days); a download that fails is recorded on the message and retried by the
+task's retry, which finds the stored message by its wamid and only downloads again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import mimetypes
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from clinics.errors import DomainError
+from clinics.models import Membership
+from clinics.storage import object_key, storage
+from compliance.models import ConsentMethod, ConsentPurpose
+from compliance.services import consent_grant, consent_withdraw
+from messaging.models import (
+    Conversation,
+    ConversationState,
+    Direction,
+    EscalationReason,
+    Message,
+    MessageKind,
+    MessageStatus,
+    MessageTemplate,
+    TemplateStatus,
+    WebhookDelivery,
+    WhatsAppAccount,
+)
+from messaging.replies import dispatch_reply
+from messaging.services.accounts import account_client, messaging_settings_for
+from messaging.services.escalations import escalation_open
+from messaging.services.optout import optout_handle
+from messaging.services.sending import (
+    conversation_window_refresh,
+    message_queue_text,
+    message_status_record,
+)
+from messaging.whatsapp import WhatsAppError
+from patients.models import Appointment, Patient, Visit
+
+logger = logging.getLogger(__name__)
+
+MEDIA_KINDS = {"image", "document", "audio", "video", "sticker"}
+KINDS = {
+    "text": MessageKind.TEXT,
+    "button": MessageKind.BUTTON,
+    "interactive": MessageKind.INTERACTIVE,
+    "image": MessageKind.IMAGE,
+    "document": MessageKind.DOCUMENT,
+    "audio": MessageKind.AUDIO,
+    "video": MessageKind.VIDEO,
+    "sticker": MessageKind.STICKER,
+    "location": MessageKind.LOCATION,
+    "reaction": MessageKind.REACTION,
+}
+MEDIA_FAILED = "The file could not be copied from WhatsApp; Vaidya will try again."
+MEDIA_BAD_CHECKSUM = "The file from WhatsApp did not match its checksum and was discarded."
+
+
+class MediaDownloadFailed(Exception):
+    """Some inbound media could not be copied yet; the task is retried for it."""
+
+
+# --- the delivery -------------------------------------------------------------------------------
+def webhook_delivery_process(*, delivery_id: int) -> str:
+    """Process one stored webhook delivery (call inside the clinic's scope). Idempotent.
+
+    The delivery is deleted once processed; on an error it is kept with its attempt count and
+    the error's kind, and the error is raised again so the task is retried.
+    """
+    delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
+    if delivery is None:
+        return "gone"
+    account = WhatsAppAccount.objects.get(pk=delivery.account_id)
+    try:
+        payload = json.loads(bytes(delivery.body))
+        counts = webhook_payload_process(account=account, payload=payload)
+    except Exception as exc:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            attempts=F("attempts") + 1, error=_error_text(exc)
+        )
+        logger.warning("whatsapp webhook delivery %s failed: %s", delivery.pk, type(exc).__name__)
+        raise
+    WebhookDelivery.objects.filter(pk=delivery.pk).delete()
+    return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing"
+
+
+def _error_text(exc: Exception) -> str:
+    # Database errors can quote values (a phone number): only our own messages are kept.
+    if isinstance(exc, MediaDownloadFailed):
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return type(exc).__name__[:300]
+
+
+def webhook_payload_process(*, account: WhatsAppAccount, payload: Mapping[str, Any]) -> dict:
+    """Every change of a verified envelope for `account`; returns counts of what was done.
+
+    Inbound media that could not be copied does not stop the rest of the delivery; it raises
+    `MediaDownloadFailed` at the end so the task is retried.
+    """
+    counts = {"statuses": 0, "messages": 0, "preferences": 0, "templates": 0, "errors": 0}
+    media_failures = 0
+    for entry in payload.get("entry") or []:
+        for change in entry.get("changes") or []:
+            field = change.get("field")
+            value = change.get("value") or {}
+            if field == "message_template_status_update":
+                counts["templates"] += template_status_update(account=account, value=value)
+                continue
+            for status in value.get("statuses") or []:
+                _status(account, status)
+                counts["statuses"] += 1
+            contacts = value.get("contacts") or []
+            for item in value.get("messages") or []:
+                message = inbound_message_record(account=account, contacts=contacts, item=item)
+                if message is None:
+                    continue
+                counts["messages"] += 1
+                if not inbound_media_copy(account=account, message=message, item=item):
+                    media_failures += 1
+            for preference in value.get("user_preferences") or []:
+                counts["preferences"] += user_preference_record(
+                    account=account, contacts=contacts, preference=preference
+                )
+            errors = value.get("errors") or []
+            if errors:
+                counts["errors"] += len(errors)
+                # Only the count: error details may quote a patient's message.
+                logger.warning(
+                    "whatsapp webhook carried %d system errors account=%s",
+                    len(errors),
+                    account.pk,
+                )
+    if media_failures:
+        raise MediaDownloadFailed(f"{media_failures} inbound media not copied yet")
+    return counts
+
+
+def _when(timestamp: Any) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(timestamp), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return timezone.now()
+
+
+def _status(account: WhatsAppAccount, status: Mapping[str, Any]) -> None:
+    wamid = str(status.get("id") or "")
+    if not wamid:
+        return
+    message_status_record(
+        account=account,
+        wamid=wamid,
+        status=str(status.get("status") or ""),
+        occurred_at=_when(status.get("timestamp")),
+        errors=status.get("errors") or (),
+        callback_data=str(status.get("biz_opaque_callback_data") or ""),
+    )
+
+
+# --- who wrote ----------------------------------------------------------------------------------
+def _identity(contacts: list, item: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(wa_id, bsuid, profile name) of the sender of one inbound message."""
+    wa_id = str(item.get("from") or "")
+    bsuid = str(item.get("from_user_id") or item.get("user_id") or "")
+    contact: Mapping[str, Any] = {}
+    for candidate in contacts:
+        if not isinstance(candidate, dict):
+            continue
+        if (wa_id and candidate.get("wa_id") == wa_id) or (
+            bsuid and candidate.get("user_id") == bsuid
+        ):
+            contact = candidate
+            break
+    if not contact and len(contacts) == 1 and isinstance(contacts[0], dict):
+        contact = contacts[0]
+    wa_id = wa_id or str(contact.get("wa_id") or "")
+    bsuid = bsuid or str(contact.get("user_id") or "")
+    if wa_id and not wa_id.isdigit():
+        wa_id = ""  # a username-only user: no phone number
+    name = str((contact.get("profile") or {}).get("name") or "")[:200]
+    return wa_id[:20], bsuid[:80], name
+
+
+def patient_for_number(*, clinic_id: int, wa_id: str) -> Patient | None:
+    """The one patient whose phone or WhatsApp number is +<wa_id>; None for none or several
+    (families share phones: staff link those conversations themselves)."""
+    if not wa_id:
+        return None
+    number = "+" + wa_id
+    matches = list(
+        Patient.objects.filter(clinic_id=clinic_id, archived_at__isnull=True)
+        .filter(Q(phone=number) | Q(whatsapp_phone=number))
+        .only("pk", "clinic_id", "preferred_language")[:2]
+    )
+    return matches[0] if len(matches) == 1 else None
+
+
+def _conversation(
+    account: WhatsAppAccount, wa_id: str, bsuid: str, name: str
+) -> Conversation | None:
+    """The conversation with this WhatsApp user (created, and matched to a patient, if new)."""
+    if not wa_id and not bsuid:
+        return None
+    conversation = None
+    if wa_id:
+        conversation = Conversation.objects.filter(account=account, wa_id=wa_id).first()
+    if conversation is None and bsuid:
+        conversation = Conversation.objects.filter(account=account, bsuid=bsuid).first()
+    if conversation is None:
+        try:
+            with transaction.atomic():
+                conversation = Conversation.objects.create(
+                    clinic_id=account.clinic_id,
+                    account=account,
+                    wa_id=wa_id,
+                    bsuid=bsuid,
+                    profile_name=name,
+                )
+        except IntegrityError:  # created concurrently (a send, or another delivery)
+            lookup = Q(wa_id=wa_id) if wa_id else Q(bsuid=bsuid)
+            if wa_id and bsuid:
+                lookup |= Q(bsuid=bsuid)
+            conversation = (
+                Conversation.objects.filter(lookup, account=account).order_by("id").first()
+            )
+            if conversation is None:
+                raise
+    updates: dict[str, Any] = {}
+    if wa_id and not conversation.wa_id:
+        updates["wa_id"] = wa_id
+    if bsuid and not conversation.bsuid:
+        updates["bsuid"] = bsuid
+    if name and name != conversation.profile_name:
+        updates["profile_name"] = name
+    if conversation.patient_id is None:
+        patient = patient_for_number(clinic_id=account.clinic_id, wa_id=wa_id or conversation.wa_id)
+        if patient is not None:
+            updates["patient"] = patient
+    if updates:
+        try:
+            with transaction.atomic():
+                Conversation.objects.filter(pk=conversation.pk).update(**updates)
+        except IntegrityError:  # the identity belongs to another conversation: keep ours
+            updates.pop("wa_id", None)
+            updates.pop("bsuid", None)
+            if updates:
+                Conversation.objects.filter(pk=conversation.pk).update(**updates)
+        for key, value in updates.items():
+            setattr(conversation, key, value)
+    return conversation
+
+
+# --- inbound messages ---------------------------------------------------------------------------
+def _content(kind: str, item: Mapping[str, Any]) -> tuple[str, str]:
+    """(body text, payload) of an inbound message."""
+    part = item.get(kind) if isinstance(item.get(kind), dict) else {}
+    if kind == "text":
+        return str(part.get("body") or ""), ""
+    if kind == "button":
+        return str(part.get("text") or ""), str(part.get("payload") or "")
+    if kind == "interactive":
+        reply = part.get("button_reply") or part.get("list_reply") or {}
+        return str(reply.get("title") or ""), str(reply.get("id") or "")
+    if kind in MEDIA_KINDS:
+        return str(part.get("caption") or ""), ""
+    if kind == "location":
+        words = [str(part.get(k)) for k in ("name", "address") if part.get(k)]
+        if not words and part.get("latitude") is not None:
+            words = [f"{part.get('latitude')}, {part.get('longitude')}"]
+        return ", ".join(words), ""
+    if kind == "reaction":
+        return str(part.get("emoji") or ""), ""
+    return "", ""
+
+
+def inbound_message_record(
+    *, account: WhatsAppAccount, contacts: list, item: Mapping[str, Any]
+) -> Message | None:
+    """Store one message from a patient and act on it; the stored message when it was seen
+    before (a redelivery is a no-op). None for a message without an id or a sender."""
+    wamid = str(item.get("id") or "")[:200]
+    if not wamid:
+        return None
+    existing = Message.objects.filter(wamid=wamid).first()
+    if existing is not None:
+        return existing
+    wa_id, bsuid, name = _identity(contacts, item)
+    kind_name = str(item.get("type") or "unsupported")
+    kind = KINDS.get(kind_name, MessageKind.UNSUPPORTED)
+    body, payload = _content(kind_name, item)
+    media = item.get(kind_name) if kind_name in MEDIA_KINDS else None
+    media = media if isinstance(media, dict) else {}
+    occurred_at = _when(item.get("timestamp"))
+    now = timezone.now()
+    with transaction.atomic():
+        conversation = _conversation(account, wa_id, bsuid, name)
+        if conversation is None:
+            logger.warning("whatsapp inbound message without a sender account=%s", account.pk)
+            return None
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(
+                    clinic_id=account.clinic_id,
+                    conversation=conversation,
+                    patient_id=conversation.patient_id,
+                    direction=Direction.INBOUND,
+                    kind=kind,
+                    body=body[:4096],
+                    payload=payload[:256],
+                    wamid=wamid,
+                    context_wamid=str((item.get("context") or {}).get("id") or "")[:200],
+                    status=MessageStatus.RECEIVED,
+                    media_mime_type=str(media.get("mime_type") or "")[:100],
+                    media_filename=str(media.get("filename") or "")[:255],
+                    created_at=now,
+                )
+        except IntegrityError:  # the same wamid stored concurrently
+            return Message.objects.get(wamid=wamid)
+        conversation_window_refresh(conversation=conversation, at=min(occurred_at, now))
+        Conversation.objects.filter(pk=conversation.pk).update(
+            unread_count=F("unread_count") + 1,
+            needs_reply=True,
+            state=ConversationState.OPEN,
+            last_message_at=now,
+        )
+        _act_on(message, conversation)
+    return message
+
+
+def _act_on(message: Message, conversation: Conversation) -> None:
+    """What a patient's message triggers: opt-out words, quick replies, trouble words."""
+    if message.kind == MessageKind.TEXT and optout_handle(
+        message=message, conversation=conversation
+    ):
+        return
+    if message.payload:
+        try:
+            with transaction.atomic():
+                handled, reply = dispatch_reply(message)
+                if handled and reply:
+                    message_queue_text(conversation=conversation, body=reply, actor=None)
+        except DomainError as error:
+            logger.warning(
+                "whatsapp quick reply on message %s not handled: %s", message.pk, error.code
+            )
+    if message.body and conversation.patient_id:
+        _check_trouble_words(message, conversation)
+
+
+def _doctor_of(patient_id: int) -> Membership | None:
+    visit = Visit.objects.filter(patient_id=patient_id).order_by("-created_at", "-id").first()
+    if visit is not None:
+        return visit.doctor
+    appointment = (
+        Appointment.objects.filter(patient_id=patient_id).order_by("-starts_at", "-id").first()
+    )
+    return appointment.doctor if appointment is not None else None
+
+
+def _check_trouble_words(message: Message, conversation: Conversation) -> None:
+    words = messaging_settings_for(message.clinic_id).trouble_word_list()
+    text = message.body.casefold()
+    found = [w for w in words if w in text]
+    if not found:
+        return
+    patient = Patient.objects.get(pk=conversation.patient_id)
+    escalation_open(
+        patient=patient,
+        reason=EscalationReason.TROUBLE_WORDS,
+        detail=f"The patient's WhatsApp message mentions: {', '.join(found)[:400]}",
+        subject=f"message:{message.pk}",
+        doctor=_doctor_of(patient.pk),
+        message=message,
+    )
+
+
+# --- inbound media ------------------------------------------------------------------------------
+def _extension(mime_type: str, filename: str) -> str:
+    if "." in filename:
+        ext = filename.rsplit(".", 1)[1].lower()
+        if ext.isalnum() and len(ext) <= 8:
+            return ext
+    guessed = mimetypes.guess_extension((mime_type or "").split(";")[0].strip()) or ".bin"
+    return guessed.lstrip(".")
+
+
+def inbound_media_copy(
+    *, account: WhatsAppAccount, message: Message, item: Mapping[str, Any]
+) -> bool:
+    """Copy an inbound message's file into the clinic's storage (sha256 checked). True when
+    there is nothing (more) to copy; False when the download failed (recorded on the message)."""
+    kind_name = str(item.get("type") or "")
+    media = item.get(kind_name)
+    if kind_name not in MEDIA_KINDS or not isinstance(media, dict) or message.media_file:
+        return True
+    media_id = str(media.get("id") or "")
+    advertised = str(media.get("sha256") or "").lower()
+    if not media_id:
+        return True
+    try:
+        data = account_client(account).download_media(media_id)
+        digest = hashlib.sha256(data).hexdigest()
+        if advertised and digest != advertised:
+            raise _ChecksumMismatch
+    except (WhatsAppError, _ChecksumMismatch) as error:
+        bad_checksum = (
+            isinstance(error, _ChecksumMismatch)
+            or "checksum" in (getattr(error, "title", "") or "").lower()
+        )
+        Message.objects.filter(pk=message.pk).update(
+            error_title=MEDIA_BAD_CHECKSUM if bad_checksum else MEDIA_FAILED,
+            error_code=getattr(error, "code", None),
+        )
+        logger.warning(
+            "whatsapp inbound media of message %s not copied: %s",
+            message.pk,
+            type(error).__name__,
+        )
+        return False
+    mime_type = message.media_mime_type or str(media.get("mime_type") or "")
+    name = object_key(
+        clinic_id=message.clinic_id,
+        kind="whatsapp_media",
+        extension=_extension(mime_type, message.media_filename),
+    )
+    stored = storage().save(name, ContentFile(data))
+    updated = Message.objects.filter(pk=message.pk, media_file="").update(
+        media_file=stored,
+        media_sha256=digest,
+        media_size=len(data),
+        error_title="",
+        error_code=None,
+    )
+    if not updated:  # copied concurrently by another attempt: keep that copy
+        storage().delete(stored)
+    message.refresh_from_db()
+    return True
+
+
+class _ChecksumMismatch(Exception):
+    pass
+
+
+# --- marketing preferences and template reviews -------------------------------------------------
+def user_preference_record(
+    *, account: WhatsAppAccount, contacts: list, preference: Mapping[str, Any]
+) -> int:
+    """A `user_preferences` change: the user stopped or resumed marketing messages. Applied to
+    the linked (or uniquely matched) patient; 1 when consent changed, else 0."""
+    if preference.get("category") != "marketing_messages":
+        return 0
+    value = str(preference.get("value") or "").lower()
+    if value not in {"stop", "resume"}:
+        return 0
+    wa_id = str(preference.get("wa_id") or "")
+    bsuid = str(preference.get("user_id") or "")
+    if not wa_id and not bsuid:
+        wa_id, bsuid, _name = _identity(contacts, {})
+    wa_id = wa_id if wa_id.isdigit() else ""
+    patient = None
+    conversation = None
+    if wa_id:
+        conversation = Conversation.objects.filter(account=account, wa_id=wa_id).first()
+    if conversation is None and bsuid:
+        conversation = Conversation.objects.filter(account=account, bsuid=bsuid).first()
+    if conversation is not None and conversation.patient_id:
+        patient = Patient.objects.get(pk=conversation.patient_id)
+    else:
+        patient = patient_for_number(clinic_id=account.clinic_id, wa_id=wa_id)
+    if patient is None:
+        logger.info("whatsapp marketing preference for an unknown user account=%s", account.pk)
+        return 0
+    words = str(preference.get("detail") or f"marketing_messages: {value}")
+    try:
+        if value == "stop":
+            event = consent_withdraw(
+                patient=patient,
+                purpose=ConsentPurpose.WHATSAPP_MARKETING,
+                method=ConsentMethod.WHATSAPP_REPLY,
+                actor=None,
+                words=words,
+            )
+        else:
+            if patient.is_minor:
+                return 0  # never marketing for minors
+            event = consent_grant(
+                patient=patient,
+                purpose=ConsentPurpose.WHATSAPP_MARKETING,
+                method=ConsentMethod.WHATSAPP_REPLY,
+                actor=None,
+            )
+    except DomainError:
+        return 0
+    return 1 if event is not None else 0
+
+
+def template_status_update(*, account: WhatsAppAccount, value: Mapping[str, Any]) -> int:
+    """Meta reviewed (or paused, disabled) one of the clinic's templates."""
+    event = str(value.get("event") or "").upper()
+    if event not in TemplateStatus.values:
+        return 0
+    name = str(value.get("message_template_name") or "")
+    language = str(value.get("message_template_language") or "")
+    reason = str(value.get("reason") or "")
+    if reason.upper() == "NONE":
+        reason = ""
+    fields: dict[str, Any] = {"status": event, "synced_at": timezone.now()}
+    fields["rejected_reason"] = reason[:300] if event == TemplateStatus.REJECTED else ""
+    return MessageTemplate.objects.filter(
+        clinic_id=account.clinic_id, name=name, language=language
+    ).update(**fields)
