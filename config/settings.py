@@ -116,6 +116,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clinics.context_processors.clinic",
+                "messaging.context_processors.whatsapp_alert",
             ],
             "builtins": ["clinics.templatetags.vaidya"],
         },
@@ -218,6 +219,8 @@ S3_BUCKET = env.str("S3_BUCKET", default="")
 # Documents: downloads of S3 objects are presigned URLs valid this long; uploads have a size cap.
 DOCUMENT_LINK_SECONDS = env.int("S3_PRESIGN_SECONDS", default=300)
 UPLOAD_MAX_MB = env.int("UPLOAD_MAX_MB", default=15)
+# How long the document link sent to a patient on WhatsApp keeps working (/d/<token>/).
+DOCUMENT_SHARE_LINK_HOURS = env.int("DOCUMENT_SHARE_LINK_HOURS", default=72)
 FILE_UPLOAD_PERMISSIONS = 0o600
 STORAGES = {
     # Local files are encrypted at rest with ENCRYPTION_KEYS (clinics/storage.py).
@@ -325,6 +328,9 @@ SPECTACULAR_SETTINGS = {
         # "status" names several choice sets: appointments', and visits' (= prescriptions').
         "AppointmentStatusEnum": "patients.models.AppointmentStatus",
         "VisitStatusEnum": "patients.models.VisitStatus",
+        # "purpose": what a WhatsApp message is for, and what a patient consents to.
+        "MessagePurposeEnum": "messaging.models.MessagePurpose",
+        "ConsentPurposeEnum": "compliance.models.ConsentPurpose",
     },
 }
 

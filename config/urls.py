@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from clinics.api.errors import api_not_found
+from messaging.views.links import document_share
 from patients.views.documents import document_verify
 
 api_v1 = [
@@ -34,6 +35,7 @@ urlpatterns = [
     path("c/<slug:clinic_slug>/", include(clinic_urls)),
     # Public: the QR code on every issued document leads here (no patient data).
     path("verify/<str:token>/", document_verify, name="document-verify"),
+    path("d/<str:token>/", document_share, name="document-share"),  # WhatsApp document links
     path("webhooks/", include("messaging.urls_webhooks")),
     path("", include("clinics.urls")),
 ]

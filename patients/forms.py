@@ -11,6 +11,7 @@ from clinics.errors import DomainError, ValidationFailed
 from clinics.states import STATE_CHOICES
 from clinics.web import add_domain_error
 from patients.models import BloodGroup, Patient, Relation, Sex
+from patients.models.patients import Language
 from patients.selectors import patient_list
 from patients.services import EDITABLE_FIELDS, MAX_AGE_YEARS, GuardianInput
 
@@ -96,6 +97,13 @@ class PatientForm(forms.Form):
         widget=forms.TextInput(attrs={**_PHONE_ATTRS, "type": "tel"}),
         help_text="Only if different from the phone number.",
     )
+    preferred_language = forms.ChoiceField(
+        label="Language for messages",
+        choices=Language.choices,
+        initial=Language.ENGLISH,
+        required=False,
+        help_text="WhatsApp messages use it where the clinic has templates in it; else English.",
+    )
     email = forms.EmailField(label="Email", required=False)
     address = forms.CharField(
         label="Address", required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -149,6 +157,9 @@ class PatientForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={**_PHONE_ATTRS, "type": "tel"}),
     )
+
+    def clean_preferred_language(self) -> str:
+        return self.cleaned_data.get("preferred_language") or Language.ENGLISH
 
     @classmethod
     def initial_for(cls, patient: Patient) -> dict[str, Any]:

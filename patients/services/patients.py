@@ -28,6 +28,7 @@ EDITABLE_FIELDS = (
     "sex",
     "phone",
     "whatsapp_phone",
+    "preferred_language",
     "email",
     "address",
     "city",

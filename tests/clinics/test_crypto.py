@@ -54,7 +54,7 @@ def test_a_malformed_key_is_a_clear_configuration_error(settings):
         crypto.encrypt(b"x")
 
 
-def test_rotate_command_reencrypts_stored_files_and_reports(settings):
+def test_rotate_command_reencrypts_stored_files_and_reports(settings, db):
     settings.ENCRYPTION_KEYS = [OLD]
     name = storage().save("clinics/1/lab_report/abc.pdf", ContentFile(b"%PDF-1.7 report"))
     settings.ENCRYPTION_KEYS = [NEW, OLD]
@@ -69,7 +69,7 @@ def test_rotate_command_reencrypts_stored_files_and_reports(settings):
     assert "files in local storage: 0 re-encrypted, 1 already current" in out.getvalue()
 
 
-def test_rotate_command_fails_clearly_when_a_key_is_missing(settings):
+def test_rotate_command_fails_clearly_when_a_key_is_missing(settings, db):
     settings.ENCRYPTION_KEYS = [OLD]
     storage().save("clinics/1/scan/abc.png", ContentFile(b"\x89PNG data"))
     settings.ENCRYPTION_KEYS = [NEW]  # the old key was dropped too early

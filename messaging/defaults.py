@@ -1,0 +1,198 @@
+"""Vaidya's own message templates, in English and Hindi, one per purpose and language.
+
+Each body fills its placeholders {{1}}, {{2}}, ... in the order `messaging.template_purposes`
+documents for its purpose (the reminder code passes the values in that order; a language may
+place them differently in its sentence). Quick-reply buttons follow the purpose's
+`button_actions`, in order: the button's payload is the action, and the reminder code sends
+"<action>:<reminder id>" with each message. Texts stay short (Meta allows 25 characters on a
+button) and every body starts and ends with words, not a placeholder, as Meta's review asks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from messaging.template_purposes import PURPOSES
+
+NAME_PREFIX = "vaidya_"
+LANGUAGES = ("en", "hi")
+
+
+@dataclass(frozen=True)
+class DefaultTemplate:
+    purpose: str
+    language: str
+    body: str
+    button_texts: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return default_name(self.purpose)
+
+    @property
+    def category(self) -> str:
+        return PURPOSES[self.purpose].category
+
+    @property
+    def buttons(self) -> list[dict[str, str]]:
+        actions = PURPOSES[self.purpose].button_actions
+        return [
+            {"text": text, "payload": action}
+            for text, action in zip(self.button_texts, actions, strict=True)
+        ]
+
+
+def default_name(purpose: str) -> str:
+    return f"{NAME_PREFIX}{purpose}"
+
+
+_EN_APPOINTMENT = ("Asha", "Dr Mehta", "12 Jan 2027, 10:30 am", "Sunrise Clinic")
+_HI_APPOINTMENT = ("आशा", "डॉ. मेहता", "12 जनवरी 2027, सुबह 10:30", "सनराइज़ क्लिनिक")
+_APPOINTMENT_BUTTONS_EN = ("Confirm", "Reschedule", "Cancel")
+_APPOINTMENT_BUTTONS_HI = ("पुष्टि करें", "समय बदलें", "रद्द करें")
+_RATINGS = ("1", "2", "3", "4", "5")
+
+DEFAULTS: tuple[DefaultTemplate, ...] = (
+    # appointment_confirmation: first name, doctor, date and time, clinic
+    DefaultTemplate(
+        "appointment_confirmation",
+        "en",
+        "Hello {{1}}, your appointment with {{2}} on {{3}} at {{4}} is booked. "
+        "Please confirm, or tell us if you need another time.",
+        _APPOINTMENT_BUTTONS_EN,
+        _EN_APPOINTMENT,
+    ),
+    DefaultTemplate(
+        "appointment_confirmation",
+        "hi",
+        "नमस्ते {{1}}, {{4}} में {{2}} के साथ {{3}} का आपका अपॉइंटमेंट बुक हो गया है। "
+        "कृपया पुष्टि करें, या बताएं अगर आपको कोई और समय चाहिए।",
+        _APPOINTMENT_BUTTONS_HI,
+        _HI_APPOINTMENT,
+    ),
+    # appointment_reminder: first name, doctor, date and time, clinic
+    DefaultTemplate(
+        "appointment_reminder",
+        "en",
+        "Hello {{1}}, a reminder of your appointment with {{2}} on {{3}} at {{4}}. Will you come?",
+        _APPOINTMENT_BUTTONS_EN,
+        _EN_APPOINTMENT,
+    ),
+    DefaultTemplate(
+        "appointment_reminder",
+        "hi",
+        "नमस्ते {{1}}, याद दिला रहे हैं: {{4}} में {{2}} के साथ {{3}} को आपका अपॉइंटमेंट है। क्या आप आएंगे?",
+        _APPOINTMENT_BUTTONS_HI,
+        _HI_APPOINTMENT,
+    ),
+    # medicine_reminder: first name, medicines and doses, time
+    DefaultTemplate(
+        "medicine_reminder",
+        "en",
+        "Hello {{1}}, it is time for your medicine: {{2}} ({{3}}). "
+        "Please tell us whether you took it.",
+        ("Taken", "Skipped"),
+        ("Asha", "Metformin 500 mg, 1 tablet", "8:00 am"),
+    ),
+    DefaultTemplate(
+        "medicine_reminder",
+        "hi",
+        "नमस्ते {{1}}, दवा लेने का समय हो गया है: {{2}} ({{3}})। कृपया बताएं कि आपने दवा ली या नहीं।",
+        ("ले ली", "नहीं ली"),
+        ("आशा", "मेटफॉर्मिन 500 mg, 1 गोली", "सुबह 8:00"),
+    ),
+    # follow_up_reminder: first name, doctor, follow-up date, clinic
+    DefaultTemplate(
+        "follow_up_reminder",
+        "en",
+        "Hello {{1}}, {{2}} would like to see you again on {{3}} at {{4}} for a follow-up. "
+        "Please call the clinic to fix a time.",
+        (),
+        ("Asha", "Dr Mehta", "15 Jan 2027", "Sunrise Clinic"),
+    ),
+    DefaultTemplate(
+        "follow_up_reminder",
+        "hi",
+        "नमस्ते {{1}}, {{2}} आपको {{3}} को {{4}} में दोबारा जांच के लिए देखना चाहते हैं। "
+        "समय तय करने के लिए कृपया क्लिनिक को फ़ोन करें।",
+        (),
+        ("आशा", "डॉ. मेहता", "15 जनवरी 2027", "सनराइज़ क्लिनिक"),
+    ),
+    # review_request: first name, clinic
+    DefaultTemplate(
+        "review_request",
+        "en",
+        "Hello {{1}}, thank you for visiting {{2}}. How was your visit? "
+        "Please rate it from 1 (poor) to 5 (excellent).",
+        _RATINGS,
+        ("Asha", "Sunrise Clinic"),
+    ),
+    DefaultTemplate(
+        "review_request",
+        "hi",
+        "नमस्ते {{1}}, {{2}} आने के लिए धन्यवाद। आपका अनुभव कैसा रहा? "
+        "कृपया 1 (खराब) से 5 (बहुत अच्छा) तक रेटिंग दें।",
+        _RATINGS,
+        ("आशा", "सनराइज़ क्लिनिक"),
+    ),
+    # document_ready: first name, document, secure link, clinic
+    DefaultTemplate(
+        "document_ready",
+        "en",
+        "Hello {{1}}, your {{2}} from {{4}} is ready. Open it with this secure link: {{3}} "
+        "The link works for a few days only.",
+        (),
+        ("Asha", "prescription", "https://vaidya.example/d/abc123/", "Sunrise Clinic"),
+    ),
+    DefaultTemplate(
+        "document_ready",
+        "hi",
+        "नमस्ते {{1}}, {{4}} से आपका {{2}} तैयार है। इसे इस सुरक्षित लिंक से खोलें: {{3}} "
+        "यह लिंक कुछ ही दिन चलेगा।",
+        (),
+        ("आशा", "पर्चा", "https://vaidya.example/d/abc123/", "सनराइज़ क्लिनिक"),
+    ),
+    # bill_payment_link: first name, amount, payment link, clinic
+    DefaultTemplate(
+        "bill_payment_link",
+        "en",
+        "Hello {{1}}, your bill of {{2}} from {{4}} is ready. You can pay it online here: {{3}} "
+        "Thank you.",
+        (),
+        ("Asha", "Rs 1,250.00", "https://rzp.io/l/abc123", "Sunrise Clinic"),
+    ),
+    DefaultTemplate(
+        "bill_payment_link",
+        "hi",
+        "नमस्ते {{1}}, {{4}} का आपका {{2}} का बिल तैयार है। आप यहां ऑनलाइन भुगतान कर सकते हैं: "
+        "{{3}} धन्यवाद।",
+        (),
+        ("आशा", "Rs 1,250.00", "https://rzp.io/l/abc123", "सनराइज़ क्लिनिक"),
+    ),
+    # escalation_alert: doctor's name, patient, what happened
+    DefaultTemplate(
+        "escalation_alert",
+        "en",
+        "Hello {{1}}, your patient {{2}} needs attention: {{3}}. Please open Vaidya to follow up.",
+        (),
+        ("Dr Mehta", "Asha K (P-00042)", "3 doses of Metformin missed"),
+    ),
+    DefaultTemplate(
+        "escalation_alert",
+        "hi",
+        "नमस्ते {{1}}, आपके मरीज़ {{2}} पर ध्यान देने की ज़रूरत है: {{3}}। कृपया Vaidya खोलकर देखें।",
+        (),
+        ("डॉ. मेहता", "आशा के (P-00042)", "मेटफॉर्मिन की 3 खुराक छूट गईं"),
+    ),
+)
+
+
+def default_for(purpose: str, language: str) -> DefaultTemplate | None:
+    return next((d for d in DEFAULTS if d.purpose == purpose and d.language == language), None)
+
+
+def purpose_for_name(name: str) -> str:
+    """The purpose of one of Vaidya's template names ("" for anyone else's template)."""
+    purpose = name.removeprefix(NAME_PREFIX) if name.startswith(NAME_PREFIX) else ""
+    return purpose if purpose in PURPOSES else ""
