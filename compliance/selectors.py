@@ -37,3 +37,16 @@ def consent_history(*, patient_id: int) -> QuerySet[ConsentEvent]:
         .select_related("recorded_by")
         .order_by("-occurred_at", "-id")
     )
+
+
+def consent_granted_for(*, patient_ids: list[int], purpose: str) -> set[int]:
+    """Which of these patients' latest word on `purpose` is "agreed" (one query for a batch:
+    the reminder dispatcher checks a whole batch at once)."""
+    latest: dict[int, str] = {}
+    for patient_id, action in (
+        ConsentEvent.objects.filter(patient_id__in=patient_ids, purpose=purpose)
+        .order_by("patient_id", "-occurred_at", "-id")
+        .values_list("patient_id", "action")
+    ):
+        latest.setdefault(patient_id, action)
+    return {pid for pid, action in latest.items() if action == ConsentAction.GRANTED}

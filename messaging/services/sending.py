@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -61,6 +61,7 @@ from messaging.whatsapp import (
     PairRateLimited,
     TransientError,
     Undeliverable,
+    WhatsAppClient,
     WhatsAppError,
     normalize_number,
     ratelimit,
@@ -123,9 +124,20 @@ def send_refusal(
     purpose: str,
     free_form: bool,
     now: datetime | None = None,
+    care_consent: bool | None = None,
 ) -> str | None:
-    """Why this message must not be sent, in words for staff; None when it may be sent."""
+    """Why this message must not be sent, in words for staff; None when it may be sent.
+
+    `care_consent`: the patient's WhatsApp care opt-in when the caller already read it (the
+    reminder dispatcher reads a whole batch's at once); None reads it here.
+    """
     now = now or timezone.now()
+
+    def agreed_to_care() -> bool:
+        if care_consent is not None:
+            return care_consent
+        return consent_granted(patient_id=patient.pk, purpose=ConsentPurpose.WHATSAPP_CARE)
+
     if account is None:
         return "Connect the clinic's WhatsApp number in Settings first."
     if not account.can_send:
@@ -153,14 +165,14 @@ def send_refusal(
     elif purpose == MessagePurpose.CARE:
         if patient is None:
             return "Link the conversation to a patient first."
-        if not consent_granted(patient_id=patient.pk, purpose=ConsentPurpose.WHATSAPP_CARE):
+        if not agreed_to_care():
             return "The patient has not agreed to WhatsApp messages from the clinic."
     elif not window_open:
         # A staff message outside the window starts a conversation: it is business-initiated
         # and needs the patient's opt-in, like a reminder.
         if patient is None:
             return "Link the conversation to a patient before writing first."
-        if not consent_granted(patient_id=patient.pk, purpose=ConsentPurpose.WHATSAPP_CARE):
+        if not agreed_to_care():
             return (
                 "The patient has not agreed to WhatsApp messages, and has not written in the "
                 "last 24 hours."
@@ -202,7 +214,7 @@ def render_template_text(template: MessageTemplate, body_params: Sequence[Any]) 
     return text
 
 
-def _check_parameters(template: MessageTemplate, body_params: Sequence[Any]) -> None:
+def check_parameters(template: MessageTemplate, body_params: Sequence[Any]) -> None:
     if len(body_params) != template.parameter_count:
         raise DomainError(
             f"The template {template.name} needs {template.parameter_count} values; "
@@ -321,7 +333,7 @@ def message_queue_template(
             field="template",
         )
     body_params = [str(v) for v in body_params]
-    _check_parameters(template, body_params)
+    check_parameters(template, body_params)
     if conversation is None:
         if patient is None:
             raise DomainError("Choose who the message is for.", field="patient")
@@ -409,8 +421,10 @@ def _claim(message_id: int, now: datetime) -> bool:
     )
 
 
-def _call_api(message: Message, account: WhatsAppAccount, to: str) -> Any:
-    client = account_client(account)
+def _call_api(
+    message: Message, account: WhatsAppAccount, to: str, client: WhatsAppClient | None = None
+) -> Any:
+    client = client or account_client(account)
     callback = str(message.public_id)
     if message.kind == MessageKind.TEXT:
         return client.send_text(
@@ -455,15 +469,16 @@ def message_deliver(*, message_id: int, now: datetime | None = None) -> Message:
     now = now or timezone.now()
     if not _claim(message_id, now):
         return Message.objects.get(pk=message_id)
-    message = Message.objects.select_related("conversation", "document").get(pk=message_id)
+    message = Message.objects.select_related(
+        "conversation", "conversation__account", "conversation__patient", "document"
+    ).get(pk=message_id)
     conversation = message.conversation
-    account = WhatsAppAccount.objects.get(pk=conversation.account_id)
-    patient = Patient.objects.filter(pk=conversation.patient_id).first()
+    account = conversation.account
     # The rules are checked again: consent can be withdrawn and windows close while queued.
     refusal = send_refusal(
         account=account,
         conversation=conversation,
-        patient=patient,
+        patient=conversation.patient,
         purpose=message.purpose,
         free_form=message.kind != MessageKind.TEMPLATE,
         now=now,
@@ -474,31 +489,78 @@ def message_deliver(*, message_id: int, now: datetime | None = None) -> Message:
         return _fail(message, code=None, title=refusal, now=now)
     if conversation.paused_until and conversation.paused_until > now:
         return _requeue(message, conversation.paused_until, reason="Waiting for the recipient")
-    to = conversation.wa_id
+    return send_claimed(message=message, conversation=conversation, account=account)
+
+
+def send_claimed(
+    *,
+    message: Message,
+    conversation: Conversation,
+    account: WhatsAppAccount,
+    client: WhatsAppClient | None = None,
+    record: bool = True,
+) -> Message:
+    """Send a message this worker has claimed ("sending", rules checked) and record Meta's
+    answer. The second half of `message_deliver`, also used by the reminder dispatcher, which
+    claims, checks and writes a whole batch before sending it.
+
+    With `record=False` a successful send is only set on `message` (the caller saves several
+    at once with `messages_record_sent`); failures are always recorded here.
+    """
     try:
         ratelimit.acquire(
             account.phone_number_id,
             rate=account.send_rate_per_second,
             timeout=RATE_LIMIT_WAIT_SECONDS,
         )
-        result = _call_api(message, account, to)
+        result = _call_api(message, account, conversation.wa_id, client)
     except WhatsAppError as error:
         return _handle_error(message, conversation, account, error, timezone.now())
     except DomainError as error:
         return _fail(message, code=None, title=error.message, now=timezone.now())
-    sent_at = timezone.now()
-    with transaction.atomic():
+    message.wamid = result.wamid
+    message.status = MessageStatus.SENT
+    message.sent_at = timezone.now()
+    message.next_attempt_at = None
+    message.uncertain = False
+    message.error_code = None
+    message.error_title = ""
+    if record:
+        # One autocommitted UPDATE: the uncertain window closes as soon as Meta has answered.
         Message.objects.filter(pk=message.pk).update(
-            wamid=result.wamid,
-            status=MessageStatus.SENT,
-            sent_at=sent_at,
+            wamid=message.wamid,
+            status=message.status,
+            sent_at=message.sent_at,
             next_attempt_at=None,
             uncertain=False,
             error_code=None,
             error_title="",
         )
-    message.refresh_from_db()
     return message
+
+
+def messages_record_sent(messages: Sequence[Message]) -> None:
+    """Save what Meta answered (the wamid) for messages sent with `send_claimed(record=False)`.
+
+    One plain UPDATE for the lot (Django's bulk_update builds its CASE expressions slowly
+    enough to matter at a hundred messages a second); the sent time is the latest of theirs.
+    """
+    if not messages:
+        return
+    table = Message._meta.db_table
+    cases = " ".join("WHEN %s THEN %s" for _ in messages)
+    ids = ", ".join("%s" for _ in messages)
+    params: list[Any] = [MessageStatus.SENT, max(m.sent_at for m in messages), False]
+    for message in messages:
+        params += [message.pk, message.wamid]
+    params += [m.pk for m in messages]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, sent_at = %s, uncertain = %s, "  # noqa: S608
+            "next_attempt_at = NULL, error_code = NULL, error_title = '', "
+            f"wamid = CASE id {cases} END WHERE id IN ({ids})",
+            params,
+        )
 
 
 def _requeue(message: Message, at: datetime | None, *, reason: str) -> Message:

@@ -155,6 +155,8 @@ class Appointment(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     no_show_at = models.DateTimeField(null=True, blank=True)
+    # The patient pressed "Confirm" on a WhatsApp reminder (cleared when the time moves).
+    patient_confirmed_at = models.DateTimeField(null=True, blank=True)
 
     objects = ClinicScopedManager()
 

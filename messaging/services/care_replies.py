@@ -1,0 +1,203 @@
+"""Patients' quick-reply answers to reminders: appointments, doses and visit ratings.
+
+Each handler is registered with `messaging.replies.register_reply_handler` for its button
+actions and returns the text sent back to the patient (English, or Hindi when the patient's
+preferred language is "hi"), or None when there is nothing to say.
+
+- appt_confirm: the appointment is marked confirmed by the patient (shown to the front desk).
+- appt_reschedule: the conversation is marked "needs reply" so the front desk calls back.
+- appt_cancel: the appointment is cancelled ("Cancelled by the patient on WhatsApp").
+- dose_taken / dose_skipped: recorded on the dose (adherence).
+- rate_1 .. rate_5: the visit's rating. At or below the clinic's low-rating threshold the
+  doctor gets an escalation; 4 or 5 gets the clinic's review link when it has one.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from clinics.errors import DomainError
+from messaging.models import (
+    Conversation,
+    DoseRecord,
+    EscalationReason,
+    Message,
+    Reminder,
+    ReminderKind,
+    VisitRating,
+)
+from messaging.replies import register_reply_handler
+from messaging.services.accounts import messaging_settings_for
+from messaging.services.adherence import dose_answer
+from messaging.services.dispatch import first_name, when_text
+from messaging.services.escalations import escalation_open
+from messaging.services.reminders import source_id
+from patients.models import Appointment, AppointmentStatus, Patient, Visit
+
+PATIENT_CANCEL_REASON = "Cancelled by the patient on WhatsApp"
+
+TEXTS = {
+    "en": {
+        "unknown": "Sorry, we could not find what this answer is for. The clinic will get back "
+        "to you.",
+        "confirmed": "Thank you, {name}. Your appointment on {when} is confirmed.",
+        "reschedule": "Thank you, {name}. The clinic will call you to find a new time.",
+        "cancelled": "Your appointment on {when} is cancelled. Write to us any time to book again.",
+        "not_booked": "This appointment is {status} already. Please call the clinic if you "
+        "need help.",
+        "taken": "Thank you, {name}. Noted that you took your medicine.",
+        "skipped": "Noted, {name}. Please try not to miss doses; call the clinic if the "
+        "medicine troubles you.",
+        "rated_low": "Thank you for telling us, {name}. We are sorry. Someone from {clinic} "
+        "will call you.",
+        "rated_mid": "Thank you for your rating, {name}.",
+        "rated_high": "Thank you, {name}! It would help others if you shared your experience: "
+        "{link}",
+        "rated_high_no_link": "Thank you, {name}! We are glad the visit went well.",
+        "rated_already": "Thank you, {name}. We already have your rating for this visit.",
+    },
+    "hi": {
+        "unknown": "क्षमा करें, हमें समझ नहीं आया कि यह उत्तर किसके लिए है। क्लिनिक आपसे संपर्क करेगा।",
+        "confirmed": "धन्यवाद, {name}। {when} का आपका अपॉइंटमेंट पक्का है।",
+        "reschedule": "धन्यवाद, {name}। नया समय तय करने के लिए क्लिनिक आपको फ़ोन करेगा।",
+        "cancelled": "{when} का आपका अपॉइंटमेंट रद्द कर दिया गया है। दोबारा बुक करने के लिए कभी भी लिखें।",
+        "not_booked": "यह अपॉइंटमेंट पहले ही {status} है। सहायता के लिए क्लिनिक को फ़ोन करें।",
+        "taken": "धन्यवाद, {name}। दवा लेना दर्ज कर लिया गया है।",
+        "skipped": "दर्ज कर लिया, {name}। कृपया खुराक न छोड़ें; दवा से परेशानी हो तो क्लिनिक को फ़ोन करें।",
+        "rated_low": "बताने के लिए धन्यवाद, {name}। हमें खेद है। {clinic} से कोई आपको फ़ोन करेगा।",
+        "rated_mid": "आपकी रेटिंग के लिए धन्यवाद, {name}।",
+        "rated_high": "धन्यवाद, {name}! अपना अनुभव यहाँ साझा करें: {link}",
+        "rated_high_no_link": "धन्यवाद, {name}! हमें खुशी है कि आपकी मुलाक़ात अच्छी रही।",
+        "rated_already": "धन्यवाद, {name}। इस मुलाक़ात के लिए आपकी रेटिंग हमारे पास है।",
+    },
+}
+
+
+def _text(patient: Patient | None, key: str, **values: str) -> str:
+    language = "hi" if patient is not None and patient.preferred_language == "hi" else "en"
+    return TEXTS[language][key].format(**values)
+
+
+def _reminder(message: Message, reminder_id: int, kinds: tuple[str, ...]) -> Reminder | None:
+    """The reminder the patient answers: one of theirs, sent in this clinic."""
+    if message.patient_id is None:
+        return None
+    return (
+        Reminder.objects.select_related("patient", "clinic")
+        .filter(
+            pk=reminder_id,
+            clinic_id=message.clinic_id,
+            patient_id=message.patient_id,
+            kind__in=kinds,
+        )
+        .first()
+    )
+
+
+def _record(reminder: Reminder, outcome: str) -> None:
+    Reminder.objects.filter(pk=reminder.pk).update(outcome=outcome[:300], updated_at=timezone.now())
+
+
+APPOINTMENT_KINDS = (ReminderKind.APPOINTMENT_CONFIRMATION, ReminderKind.APPOINTMENT_REMINDER)
+
+
+@register_reply_handler("appt_confirm", "appt_reschedule", "appt_cancel")
+def appointment_reply(message: Message, action: str, reminder_id: int) -> str | None:
+    """Confirm, ask to reschedule or cancel the appointment a reminder was about."""
+    reminder = _reminder(message, reminder_id, APPOINTMENT_KINDS)
+    patient = reminder.patient if reminder else None
+    if reminder is None:
+        return _text(None, "unknown")
+    appointment = (
+        Appointment.objects.select_related("clinic").filter(pk=source_id(reminder.source)).first()
+    )
+    if appointment is None:
+        return _text(patient, "unknown")
+    name = first_name(patient)
+    when = when_text(appointment.starts_at, appointment.clinic.tzinfo)
+    if appointment.status != AppointmentStatus.BOOKED:
+        return _text(patient, "not_booked", status=appointment.get_status_display().lower())
+    if action == "appt_confirm":
+        with transaction.atomic():
+            Appointment.objects.filter(pk=appointment.pk).update(
+                patient_confirmed_at=timezone.now()
+            )
+            _record(reminder, "Confirmed by the patient.")
+        return _text(patient, "confirmed", name=name, when=when)
+    if action == "appt_reschedule":
+        with transaction.atomic():
+            Conversation.objects.filter(pk=message.conversation_id).update(needs_reply=True)
+            _record(reminder, "The patient asked for another time.")
+        return _text(patient, "reschedule", name=name)
+    from patients.services.appointments import appointment_cancel
+
+    try:
+        with transaction.atomic():
+            appointment_cancel(appointment=appointment, actor=None, reason=PATIENT_CANCEL_REASON)
+            _record(reminder, "Cancelled by the patient.")
+    except DomainError:
+        appointment.refresh_from_db()
+        return _text(patient, "not_booked", status=appointment.get_status_display().lower())
+    return _text(patient, "cancelled", when=when)
+
+
+@register_reply_handler("dose_taken", "dose_skipped")
+def dose_reply(message: Message, action: str, reminder_id: int) -> str | None:
+    """Record whether the patient took the reminded dose."""
+    reminder = _reminder(message, reminder_id, (ReminderKind.MEDICINE,))
+    if reminder is None:
+        return _text(None, "unknown")
+    dose = DoseRecord.objects.filter(reminder=reminder).first()
+    if dose is None:
+        return _text(reminder.patient, "unknown")
+    taken = action == "dose_taken"
+    dose_answer(dose=dose, taken=taken, at=message.created_at)
+    return _text(
+        reminder.patient, "taken" if taken else "skipped", name=first_name(reminder.patient)
+    )
+
+
+@register_reply_handler("rate_1", "rate_2", "rate_3", "rate_4", "rate_5")
+def rating_reply(message: Message, action: str, reminder_id: int) -> str | None:
+    """Store the patient's 1-5 rating of the visit; alert the doctor when it is low."""
+    reminder = _reminder(message, reminder_id, (ReminderKind.REVIEW_REQUEST,))
+    if reminder is None:
+        return _text(None, "unknown")
+    patient = reminder.patient
+    name = first_name(patient)
+    appointment = (
+        Appointment.objects.select_related("clinic").filter(pk=source_id(reminder.source)).first()
+    )
+    if appointment is None:
+        return _text(patient, "unknown")
+    rating = int(action.removeprefix("rate_"))
+    visit = Visit.objects.filter(appointment=appointment, superseded_at__isnull=True).first()
+    settings = messaging_settings_for(appointment.clinic_id)
+    with transaction.atomic():
+        if VisitRating.objects.filter(appointment=appointment).exists():
+            return _text(patient, "rated_already", name=name)
+        VisitRating.objects.create(
+            clinic_id=appointment.clinic_id,
+            patient=patient,
+            appointment=appointment,
+            visit=visit,
+            rating=rating,
+            message=message,
+        )
+        _record(reminder, f"Rated {rating} of 5.")
+        if rating <= settings.low_rating_threshold:
+            escalation_open(
+                patient=patient,
+                reason=EscalationReason.LOW_RATING,
+                detail=f"The patient rated the visit {rating} of 5.",
+                subject=f"appointment:{appointment.pk}",
+                doctor=visit.doctor if visit else appointment.doctor,
+                message=message,
+            )
+            return _text(patient, "rated_low", name=name, clinic=appointment.clinic.name)
+    if rating >= 4:
+        if settings.review_link:
+            return _text(patient, "rated_high", name=name, link=settings.review_link)
+        return _text(patient, "rated_high_no_link", name=name)
+    return _text(patient, "rated_mid", name=name)

@@ -1,0 +1,722 @@
+"""The reminder dispatcher: claim due reminders, send each as a template, record the outcome.
+
+Several dispatchers may run at once (django-q2 workers, `manage.py dispatch_reminders` in
+several processes); none ever sends a reminder another one claimed:
+
+1. Claim (`reminders_claim`): in one short transaction, due "planned" rows become "claimed"
+   with a fresh claim token. On PostgreSQL the rows are picked with
+   `SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent dispatchers take disjoint batches without
+   waiting for each other. On SQLite (one writer at a time) each row is claimed by a conditional
+   `UPDATE ... WHERE id IN (...) AND status = 'planned'`; the rows that carry our token
+   afterwards are ours.
+2. Queue (`reminder_send`): in one transaction that first re-checks (under a row lock) that the
+   reminder is still claimed with our token, the template message is written and linked to the
+   reminder. Consent, the source (appointment still booked, medicine not stopped, ...) and an
+   approved template are checked first; a reminder that must not go out becomes "skipped"
+   with the reason in `outcome`.
+3. Send: `sending.message_deliver` sends it to Meta and records the wamid; the reminder then
+   becomes "sent" (or "failed", with the error).
+
+The uncertain window: between step 3's HTTP call reaching Meta and the commit that records
+Meta's answer. A worker that dies there leaves the message "sending" without a wamid and the
+reminder "claimed": the patient may or may not have received it. Such reminders are never sent
+again automatically. `reminders_sweep_claimed` (a schedule) looks at reminders claimed longer
+than CLAIM_STALE_AFTER ago and settles each from its message:
+- no message linked: the worker died before step 2 committed, nothing went out: planned again
+  (safe because step 2 checks the claim token under a lock, so a slow worker cannot create the
+  message after the sweep released the reminder);
+- message sent/delivered/read or failed: the reminder follows it;
+- message still "sending" (the window above): the reminder becomes "uncertain" for staff to
+  check (the message is flagged uncertain by `messages_flag_uncertain`; a later status webhook
+  carrying our id settles it);
+- message queued (Meta asked us to retry; the retry schedule owns it): left claimed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from clinics.errors import DomainError
+from clinics.tenancy import clinic_scope, scopes_disabled
+from compliance.models import ConsentPurpose
+from compliance.selectors import consent_granted_for
+from messaging.models import (
+    Conversation,
+    Direction,
+    Message,
+    MessageKind,
+    MessagePurpose,
+    MessageStatus,
+    MessageTemplate,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+)
+from messaging.replies import button_payload
+from messaging.services.accounts import account_client, account_for_clinic
+from messaging.services.reminders import source_id
+from messaging.services.sending import (
+    check_parameters,
+    conversation_for_patient,
+    message_deliver,
+    message_queue_template,
+    messages_record_sent,
+    render_template_text,
+    send_claimed,
+    send_refusal,
+    template_for,
+    wa_id_for,
+)
+from messaging.template_purposes import PURPOSES
+from patients.models import (
+    Appointment,
+    AppointmentStatus,
+    Document,
+    Patient,
+    PrescriptionItem,
+    Visit,
+)
+
+logger = logging.getLogger(__name__)
+
+CLAIM_STALE_AFTER = dt.timedelta(minutes=10)
+# Meta's answers (wamids) are saved for this many sent messages at a time.
+RECORD_EVERY = 10
+DEFAULT_BATCH = 100
+
+# Reminder kind -> template purpose (messaging.template_purposes).
+PURPOSE_FOR_KIND = {
+    ReminderKind.APPOINTMENT_CONFIRMATION: "appointment_confirmation",
+    ReminderKind.APPOINTMENT_REMINDER: "appointment_reminder",
+    ReminderKind.MEDICINE: "medicine_reminder",
+    ReminderKind.FOLLOW_UP: "follow_up_reminder",
+    ReminderKind.REVIEW_REQUEST: "review_request",
+    ReminderKind.DOCUMENT_READY: "document_ready",
+}
+SENT_STATUSES = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
+
+
+class Skip(Exception):
+    """This reminder must not be sent; the message says why (shown to staff)."""
+
+
+# --- formatting -----------------------------------------------------------------------------
+def first_name(patient: Patient) -> str:
+    return (patient.full_name or "").split(" ")[0] or "there"
+
+
+def when_text(at: dt.datetime, tz) -> str:
+    """ "Mon 12 Jan, 10:30 AM" in the clinic's time zone."""
+    local = at.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b}, {local.hour % 12 or 12}:{local:%M} {local:%p}"
+
+
+def date_text(day: dt.date) -> str:
+    """ "12 Jan 2027"."""
+    return f"{day.day} {day:%b %Y}"
+
+
+def doctor_text(membership) -> str:
+    return f"Dr {membership.user.full_name}"
+
+
+# --- claiming -------------------------------------------------------------------------------
+def reminders_claim(*, batch: int = DEFAULT_BATCH, now: dt.datetime | None = None) -> list[int]:
+    """Claim up to `batch` due planned reminders for this worker; returns their ids."""
+    now = now or timezone.now()
+    token = uuid.uuid4().hex
+    with scopes_disabled():
+        due = Reminder.objects.filter(status=ReminderStatus.PLANNED, due_at__lte=now).order_by(
+            "due_at", "id"
+        )
+        if connection.vendor == "postgresql":
+            with transaction.atomic():
+                ids = list(
+                    due.select_for_update(skip_locked=True, of=("self",)).values_list(
+                        "pk", flat=True
+                    )[:batch]
+                )
+                if ids:
+                    Reminder.objects.filter(pk__in=ids).update(
+                        status=ReminderStatus.CLAIMED, claim_token=token, claimed_at=now
+                    )
+            return ids
+        candidates = list(due.values_list("pk", flat=True)[:batch])
+        if not candidates:
+            return []
+        Reminder.objects.filter(pk__in=candidates, status=ReminderStatus.PLANNED).update(
+            status=ReminderStatus.CLAIMED, claim_token=token, claimed_at=now
+        )
+        return list(
+            Reminder.objects.filter(
+                pk__in=candidates, status=ReminderStatus.CLAIMED, claim_token=token
+            ).values_list("pk", flat=True)
+        )
+
+
+# --- parameters -----------------------------------------------------------------------------
+@dataclass
+class Sources:
+    """The objects a batch of reminders is about, read with one query per kind."""
+
+    appointments: dict[int, Appointment] = field(default_factory=dict)
+    visits: dict[int, Visit] = field(default_factory=dict)
+    documents: dict[int, Document] = field(default_factory=dict)
+    live_items: set[int] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, reminders: list[Reminder]) -> Sources:
+        wanted: dict[str, set[int]] = {}
+        items: set[int] = set()
+        for reminder in reminders:
+            prefix = reminder.source.partition(":")[0]
+            if reminder.kind == ReminderKind.MEDICINE:
+                items.update(e["id"] for e in (reminder.context or {}).get("items") or [])
+            elif (number := source_id(reminder.source)) is not None:
+                wanted.setdefault(prefix, set()).add(number)
+        sources = cls()
+        if wanted.get("appointment"):
+            sources.appointments = Appointment.objects.select_related("doctor__user").in_bulk(
+                wanted["appointment"]
+            )
+        if wanted.get("visit"):
+            sources.visits = Visit.objects.select_related("doctor__user").in_bulk(wanted["visit"])
+        if wanted.get("document"):
+            sources.documents = Document.objects.in_bulk(wanted["document"])
+        if items:
+            sources.live_items = set(
+                PrescriptionItem.objects.filter(pk__in=items, stopped_at__isnull=True).values_list(
+                    "pk", flat=True
+                )
+            )
+        return sources
+
+
+@dataclass
+class Built:
+    params: list[str]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _appointment(
+    reminder: Reminder,
+    now: dt.datetime,
+    *,
+    completed: bool = False,
+    sources: Sources | None = None,
+) -> Appointment:
+    number = source_id(reminder.source)
+    if sources is not None:
+        appointment = sources.appointments.get(number)
+    else:
+        appointment = Appointment.objects.select_related("doctor__user").filter(pk=number).first()
+    if appointment is None:
+        raise Skip("The appointment no longer exists.")
+    if completed:
+        if appointment.status != AppointmentStatus.COMPLETED:
+            raise Skip("The visit was not completed.")
+    elif appointment.status != AppointmentStatus.BOOKED:
+        raise Skip(f"The appointment is {appointment.get_status_display().lower()}.")
+    elif appointment.starts_at <= now:
+        raise Skip("The appointment time has passed.")
+    return appointment
+
+
+def build_parameters(
+    reminder: Reminder, *, now: dt.datetime, sources: Sources | None = None
+) -> Built:
+    """The template values for a reminder, in template_purposes order; raises Skip.
+
+    `sources`: the batch's preloaded source objects (else each is read here)."""
+    patient = reminder.patient
+    clinic = reminder.clinic
+    tz = clinic.tzinfo
+    name = first_name(patient)
+    kind = reminder.kind
+    if kind in (ReminderKind.APPOINTMENT_CONFIRMATION, ReminderKind.APPOINTMENT_REMINDER):
+        appointment = _appointment(reminder, now, sources=sources)
+        return Built(
+            [
+                name,
+                doctor_text(appointment.doctor),
+                when_text(appointment.starts_at, tz),
+                clinic.name,
+            ]
+        )
+    if kind == ReminderKind.MEDICINE:
+        items = (reminder.context or {}).get("items") or []
+        ids = [entry["id"] for entry in items]
+        live = (
+            sources.live_items
+            if sources is not None
+            else set(
+                PrescriptionItem.objects.filter(pk__in=ids, stopped_at__isnull=True).values_list(
+                    "pk", flat=True
+                )
+            )
+        )
+        items = [entry for entry in items if entry["id"] in live]
+        if not items:
+            raise Skip("The medicines were stopped.")
+        medicines = "; ".join(entry["text"] for entry in items)
+        dose_time = (reminder.context or {}).get("dose_time") or when_text(reminder.due_at, tz)
+        return Built([name, medicines, dose_time], {"item_ids": [e["id"] for e in items]})
+    if kind == ReminderKind.FOLLOW_UP:
+        number = source_id(reminder.source)
+        visit = (
+            sources.visits.get(number)
+            if sources is not None
+            else Visit.objects.select_related("doctor__user").filter(pk=number).first()
+        )
+        if visit is None or visit.superseded_at is not None or visit.follow_up_date is None:
+            raise Skip("The follow-up was changed.")
+        return Built(
+            [name, doctor_text(visit.doctor), date_text(visit.follow_up_date), clinic.name]
+        )
+    if kind == ReminderKind.REVIEW_REQUEST:
+        _appointment(reminder, now, completed=True, sources=sources)
+        return Built([name, clinic.name])
+    if kind == ReminderKind.DOCUMENT_READY:
+        number = source_id(reminder.source)
+        document = (
+            sources.documents.get(number)
+            if sources is not None
+            else Document.objects.filter(pk=number).first()
+        )
+        if document is None or not document.is_ready:
+            raise Skip("The document is no longer available.")
+        from messaging.links import document_link  # written by the documents work
+
+        return Built([name, document.title, document_link(document), clinic.name])
+    raise Skip("Unknown reminder kind.")
+
+
+# --- sending one ----------------------------------------------------------------------------
+def _finish(reminder_id: int, token: str, status: str, outcome: str = "") -> None:
+    Reminder.objects.filter(
+        pk=reminder_id, status=ReminderStatus.CLAIMED, claim_token=token
+    ).update(status=status, outcome=outcome[:300], updated_at=timezone.now())
+
+
+def settle_from_message(reminder: Reminder, message: Message, *, token: str | None = None) -> str:
+    """Move a claimed reminder to the outcome of its message; returns the reminder's status."""
+    from messaging.services.adherence import dose_reminded
+
+    rows = Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.CLAIMED)
+    if token is not None:
+        rows = rows.filter(claim_token=token)
+    now = timezone.now()
+    if message.status in SENT_STATUSES:
+        updated = rows.update(status=ReminderStatus.SENT, outcome="", updated_at=now)
+        if updated and reminder.kind == ReminderKind.MEDICINE:
+            dose_reminded(reminder=reminder)
+        return ReminderStatus.SENT
+    if message.status == MessageStatus.FAILED:
+        rows.update(status=ReminderStatus.FAILED, outcome=message.error_title[:300], updated_at=now)
+        return ReminderStatus.FAILED
+    if message.status == MessageStatus.SENDING and (message.uncertain or token is None):
+        rows.update(
+            status=ReminderStatus.UNCERTAIN,
+            outcome="Sending was interrupted: check with the patient before sending again.",
+            updated_at=now,
+        )
+        return ReminderStatus.UNCERTAIN
+    # Queued for a retry (Meta asked us to wait): the retry schedule sends it; the sweep
+    # settles the reminder afterwards.
+    return ReminderStatus.CLAIMED
+
+
+TemplateCache = dict[tuple[int, str, str], MessageTemplate | None]
+
+
+def reminder_send(
+    *,
+    reminder_id: int,
+    token: str,
+    now: dt.datetime | None = None,
+    templates: TemplateCache | None = None,
+    sent: list[Reminder] | None = None,
+) -> str:
+    """Send one claimed reminder (inside its clinic's scope); returns its new status.
+
+    With `sent`, a reminder whose message went out is appended there instead of being marked
+    sent one by one (the dispatcher marks a batch in one UPDATE; see `_mark_sent`).
+    """
+    now = now or timezone.now()
+    templates = {} if templates is None else templates
+    reminder = (
+        Reminder.objects.select_related("patient", "clinic")
+        .filter(pk=reminder_id, status=ReminderStatus.CLAIMED, claim_token=token)
+        .first()
+    )
+    if reminder is None:
+        return "lost"
+    patient = reminder.patient
+    purpose = PURPOSES[PURPOSE_FOR_KIND[reminder.kind]]
+    if not wa_id_for(patient):
+        _finish(reminder.pk, token, ReminderStatus.SKIPPED, "The patient has no phone number.")
+        return ReminderStatus.SKIPPED
+    # Consent, the account and a reachable number are checked by message_queue_template
+    # (send_refusal), now, at send time: a refusal skips the reminder with its reason.
+    try:
+        built = build_parameters(reminder, now=now)
+    except Skip as skip:
+        _finish(reminder.pk, token, ReminderStatus.SKIPPED, str(skip))
+        return ReminderStatus.SKIPPED
+    key = (reminder.clinic_id, purpose.key, patient.preferred_language or "en")
+    if key not in templates:
+        templates[key] = template_for(
+            clinic_id=reminder.clinic_id, purpose=purpose.key, language=key[2]
+        )
+    template = templates[key]
+    if template is None:
+        _finish(reminder.pk, token, ReminderStatus.SKIPPED, "No approved template")
+        return ReminderStatus.SKIPPED
+    actions = purpose.button_actions[: len(template.buttons or [])]
+    try:
+        with transaction.atomic():
+            message = message_queue_template(
+                template=template,
+                actor=None,
+                purpose=MessagePurpose.CARE,
+                patient=patient,
+                body_params=built.params,
+                buttons=[button_payload(action, reminder.pk) for action in actions],
+                enqueue=False,
+            )
+            context = reminder.context
+            if built.extra.get("item_ids") is not None:
+                context = {**context, "sent_item_ids": built.extra["item_ids"]}
+            # Still ours? (The sweep may have released a claim held too long.) The row lock
+            # taken here also keeps the sweep out until this commits.
+            owned = Reminder.objects.filter(
+                pk=reminder.pk, status=ReminderStatus.CLAIMED, claim_token=token
+            ).update(message=message, context=context)
+            if not owned:
+                raise _Lost
+    except _Lost:
+        return "lost"
+    except DomainError as error:
+        _finish(reminder.pk, token, ReminderStatus.SKIPPED, error.message)
+        return ReminderStatus.SKIPPED
+    reminder.message = message
+    reminder.context = context
+    message = message_deliver(message_id=message.pk)
+    if sent is not None and message.status in SENT_STATUSES:
+        sent.append(reminder)
+        return ReminderStatus.SENT
+    return settle_from_message(reminder, message, token=token)
+
+
+class _Lost(Exception):
+    """The claim was released while we worked: roll back, send nothing."""
+
+
+def _mark_sent(reminders: list[Reminder]) -> None:
+    """Mark reminders whose messages went out as sent, in one UPDATE. A crash before this
+    leaves them claimed with a sent message: the sweep marks them sent (never re-sends)."""
+    from messaging.services.adherence import dose_reminded
+
+    if not reminders:
+        return
+    with scopes_disabled():
+        for token in {r.claim_token for r in reminders}:
+            Reminder.objects.filter(
+                pk__in=[r.pk for r in reminders if r.claim_token == token],
+                status=ReminderStatus.CLAIMED,
+                claim_token=token,
+            ).update(status=ReminderStatus.SENT, outcome="", updated_at=timezone.now())
+    for reminder in reminders:
+        if reminder.kind == ReminderKind.MEDICINE:
+            with clinic_scope(reminder.clinic_id):
+                dose_reminded(reminder=reminder)
+
+
+# --- the loop -------------------------------------------------------------------------------
+@dataclass
+class DispatchResult:
+    claimed: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    def add(self, status: str) -> None:
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
+def reminders_dispatch(
+    *, batch: int = DEFAULT_BATCH, now: dt.datetime | None = None
+) -> DispatchResult:
+    """Claim one batch of due reminders and send them. Safe to run in parallel."""
+    now = now or timezone.now()
+    result = DispatchResult()
+    ids = reminders_claim(batch=batch, now=now)
+    result.claimed = len(ids)
+    if not ids:
+        return result
+    with scopes_disabled():
+        rows = list(
+            Reminder.objects.filter(pk__in=ids)
+            .select_related("patient", "clinic")
+            .order_by("clinic_id", "due_at", "id")
+        )
+    templates: TemplateCache = {}
+    by_clinic: dict[int, list[Reminder]] = {}
+    for reminder in rows:
+        by_clinic.setdefault(reminder.clinic_id, []).append(reminder)
+    for clinic_id, reminders in by_clinic.items():
+        with clinic_scope(clinic_id):
+            try:
+                _dispatch_batch(reminders, now=now, templates=templates, result=result)
+            except Exception:
+                # Leave them claimed: the sweep settles each from its message (never re-sends
+                # blindly). One clinic's problem must not stop the others.
+                logger.exception("Reminders of clinic %s could not be sent", clinic_id)
+                result.add("error")
+    return result
+
+
+@dataclass
+class _Prepared:
+    reminder: Reminder
+    message: Message
+    conversation: Conversation
+
+
+def _dispatch_batch(
+    reminders: list[Reminder], *, now: dt.datetime, templates: TemplateCache, result
+) -> None:
+    """Send one clinic's claimed reminders as a batch.
+
+    The same rules as one message at a time (`message_queue_template` + `message_deliver`),
+    with the reads done once per batch: the sources, the patients' opt-ins, the conversations
+    and the templates. The messages are written "sending" with their reminders in one
+    transaction (after re-checking the claim under a row lock), then sent one by one; each
+    answer from Meta is recorded as soon as it arrives (see the uncertain window above).
+    """
+    clinic_id = reminders[0].clinic_id
+    token = reminders[0].claim_token
+    account = account_for_clinic(clinic_id)
+    if account is not None and not account.can_send:
+        # Meta refused the clinic's token: give the reminders back; they go out once the
+        # clinic reconnects (every staff page shows the problem meanwhile).
+        Reminder.objects.filter(
+            pk__in=[r.pk for r in reminders], status=ReminderStatus.CLAIMED, claim_token=token
+        ).update(status=ReminderStatus.PLANNED, claim_token="", claimed_at=None)
+        for _ in reminders:
+            result.add("waiting")
+        return
+    sources = Sources.load(reminders)
+    consented = consent_granted_for(
+        patient_ids=list({r.patient_id for r in reminders}),
+        purpose=ConsentPurpose.WHATSAPP_CARE,
+    )
+    wa_ids = {r.pk: wa_id_for(r.patient) for r in reminders}
+    conversations: dict[str, Conversation] = {}
+    if account is not None:
+        conversations = {
+            c.wa_id: c
+            for c in Conversation.objects.filter(
+                account=account, wa_id__in={w for w in wa_ids.values() if w}
+            )
+        }
+    prepared: list[_Prepared] = []
+    for reminder in reminders:
+        patient = reminder.patient
+        try:
+            if not wa_ids[reminder.pk]:
+                raise Skip("The patient has no phone number.")
+            built = build_parameters(reminder, now=now, sources=sources)
+            purpose = PURPOSES[PURPOSE_FOR_KIND[reminder.kind]]
+            key = (clinic_id, purpose.key, patient.preferred_language or "en")
+            if key not in templates:
+                templates[key] = template_for(
+                    clinic_id=clinic_id, purpose=purpose.key, language=key[2]
+                )
+            template = templates[key]
+            if template is None:
+                raise Skip("No approved template")
+            conversation = conversations.get(wa_ids[reminder.pk])
+            refusal = send_refusal(
+                account=account,
+                conversation=conversation,
+                patient=patient,
+                purpose=MessagePurpose.CARE,
+                free_form=False,
+                now=now,
+                care_consent=patient.pk in consented,
+            )
+            if refusal:
+                raise Skip(refusal)
+            if conversation is None:
+                conversation = conversation_for_patient(patient=patient, account=account)
+                conversations[conversation.wa_id] = conversation
+            params = [str(v) for v in built.params]
+            check_parameters(template, params)
+        except Skip as skip:
+            _finish(reminder.pk, token, ReminderStatus.SKIPPED, str(skip))
+            result.add(ReminderStatus.SKIPPED)
+            continue
+        except DomainError as error:
+            _finish(reminder.pk, token, ReminderStatus.SKIPPED, error.message)
+            result.add(ReminderStatus.SKIPPED)
+            continue
+        actions = purpose.button_actions[: len(template.buttons or [])]
+        if built.extra.get("item_ids") is not None:
+            reminder.context = {**reminder.context, "sent_item_ids": built.extra["item_ids"]}
+        message = Message(
+            clinic_id=clinic_id,
+            conversation=conversation,
+            patient_id=patient.pk,
+            direction=Direction.OUTBOUND,
+            kind=MessageKind.TEMPLATE,
+            purpose=MessagePurpose.CARE,
+            body=render_template_text(template, params),
+            template=template,
+            template_name=template.name,
+            template_language=template.language,
+            parameters={
+                "body": params,
+                "header": [],
+                "buttons": [button_payload(action, reminder.pk) for action in actions],
+            },
+            status=MessageStatus.SENDING,
+            attempts=1,
+            created_at=now if now <= timezone.now() else timezone.now(),
+        )
+        prepared.append(_Prepared(reminder, message, conversation))
+    if not prepared:
+        return
+    with transaction.atomic():
+        # Still ours? (The sweep may have released a claim held too long.) The row locks also
+        # keep the sweep out until this commits.
+        owned = set(
+            Reminder.objects.select_for_update()
+            .filter(
+                pk__in=[p.reminder.pk for p in prepared],
+                status=ReminderStatus.CLAIMED,
+                claim_token=token,
+            )
+            .values_list("pk", flat=True)
+        )
+        for _lost in [p for p in prepared if p.reminder.pk not in owned]:
+            result.add("lost")
+        prepared = [p for p in prepared if p.reminder.pk in owned]
+        Message.objects.bulk_create([p.message for p in prepared])
+        _link_messages(prepared)
+        Conversation.objects.filter(pk__in={p.conversation.pk for p in prepared}).update(
+            last_message_at=timezone.now()
+        )
+    client = account_client(account)
+    sent: list[_Prepared] = []
+    for index, p in enumerate(prepared):
+        message = send_claimed(
+            message=p.message,
+            conversation=p.conversation,
+            account=account,
+            client=client,
+            record=False,
+        )
+        if message.status in SENT_STATUSES:
+            sent.append(p)
+            result.add(ReminderStatus.SENT)
+        else:
+            result.add(settle_from_message(p.reminder, message, token=token))
+        if message.status == MessageStatus.QUEUED and message.next_attempt_at is None:
+            # Meta refused the account: the rest wait, queued, for the clinic to reconnect.
+            rest = [q.message.pk for q in prepared[index + 1 :]]
+            Message.objects.filter(pk__in=rest, status=MessageStatus.SENDING).update(
+                status=MessageStatus.QUEUED, attempts=0
+            )
+            for _ in rest:
+                result.add(ReminderStatus.CLAIMED)
+            break
+        if len(sent) >= RECORD_EVERY:
+            _record_sent(sent)
+            sent = []
+    _record_sent(sent)
+
+
+def _link_messages(prepared: list[_Prepared]) -> None:
+    """Point each reminder at its message in one UPDATE (plus the medicines actually sent,
+    for medicine reminders)."""
+    table = Reminder._meta.db_table
+    cases = " ".join("WHEN %s THEN %s" for _ in prepared)
+    ids = ", ".join("%s" for _ in prepared)
+    params: list[Any] = []
+    for p in prepared:
+        p.reminder.message = p.message
+        params += [p.reminder.pk, p.message.pk]
+    params += [p.reminder.pk for p in prepared]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET message_id = CASE id {cases} END "  # noqa: S608
+            f"WHERE id IN ({ids})",
+            params,
+        )
+    for p in prepared:
+        if "sent_item_ids" in (p.reminder.context or {}):
+            Reminder.objects.filter(pk=p.reminder.pk).update(context=p.reminder.context)
+
+
+def _record_sent(sent: list[_Prepared]) -> None:
+    """Save Meta's answers for sent messages and mark their reminders sent, in one commit."""
+    if not sent:
+        return
+    with transaction.atomic():
+        messages_record_sent([p.message for p in sent])
+        _mark_sent([p.reminder for p in sent])
+
+
+def reminders_dispatch_until_empty(
+    *,
+    batch: int = DEFAULT_BATCH,
+    max_seconds: float | None = None,
+    now: Callable[[], dt.datetime] | None = None,
+) -> int:
+    """Dispatch batches until nothing is due (or `max_seconds` passed); returns how many were
+    claimed."""
+    started = time.monotonic()
+    total = 0
+    while True:
+        result = reminders_dispatch(batch=batch, now=now() if now else None)
+        total += result.claimed
+        if result.claimed == 0:
+            return total
+        if max_seconds is not None and time.monotonic() - started > max_seconds:
+            return total
+
+
+def reminders_sweep_claimed(
+    *, now: dt.datetime | None = None, older_than: dt.timedelta = CLAIM_STALE_AFTER
+) -> dict[str, int]:
+    """Settle reminders claimed long ago by a worker that stopped (see the module docstring)."""
+    now = now or timezone.now()
+    counts: dict[str, int] = {}
+    with scopes_disabled():
+        stale = list(
+            Reminder.objects.filter(
+                status=ReminderStatus.CLAIMED, claimed_at__lt=now - older_than
+            ).select_related("message")[:1000]
+        )
+        for reminder in stale:
+            if reminder.message_id is None:
+                released = Reminder.objects.filter(
+                    pk=reminder.pk,
+                    status=ReminderStatus.CLAIMED,
+                    claim_token=reminder.claim_token,
+                    message__isnull=True,
+                ).update(status=ReminderStatus.PLANNED, claim_token="", claimed_at=None)
+                status = ReminderStatus.PLANNED if released else "busy"
+            else:
+                with clinic_scope(reminder.clinic_id):
+                    status = settle_from_message(reminder, reminder.message)
+            counts[status] = counts.get(status, 0) + 1
+    return counts

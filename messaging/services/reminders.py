@@ -1,0 +1,482 @@
+"""Planning reminders from care events, and cancelling them.
+
+`on_care_event` is registered with `patients.events.register_care_listener` (in
+`MessagingConfig.ready`). It runs inside the transaction of the change that caused it, so a
+planned (or cancelled) reminder commits or rolls back with the appointment, visit or item.
+Planning writes `Reminder` rows only; consent is checked when a reminder is sent
+(`messaging.services.dispatch`), so a patient who opts in later still gets later reminders.
+
+Rows are unique by (clinic, source, kind, due_at): planning the same thing twice plans once,
+and planning again a row that was cancelled (an appointment moved back to its first time)
+plans it again.
+
+Sources: "appointment:<id>" (confirmation, reminders, review request), "prescription:<id>"
+(medicine reminders: one row per dose time, listing every medicine of that prescription due
+then), "visit:<id>" (follow-up) and "document:<id>" (document ready).
+
+Quiet hours (MessagingSettings.quiet_hours_start/end, clinic local time; the edges themselves
+are not quiet):
+- a dose inside quiet hours is moved to the nearer edge: a bedtime dose at 22:00 with quiet
+  hours from 21:30 is reminded at 21:30 the same evening, a 06:00 dose at 07:30. A dose is never
+  skipped for quiet hours, and never moved to the next morning when the evening edge is nearer
+  (a bedtime medicine reminded at breakfast would be taken at the wrong time);
+- a confirmation, a review request, a follow-up reminder or a document notice inside quiet
+  hours waits for quiet_hours_end;
+- an appointment reminder inside quiet hours waits for quiet_hours_end if that is still
+  before the appointment, else it is not planned (the other reminder and the confirmation
+  cover it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from clinics.audit import Actions, audit_record
+from clinics.errors import DomainError
+from clinics.models import ApiKey, User
+from messaging.models import MessagingSettings, Reminder, ReminderKind, ReminderStatus
+from messaging.services.accounts import messaging_settings_for
+from patients import events
+from patients.dosing import FrequencyError, from_json, schedule_for
+from patients.models import (
+    Appointment,
+    AppointmentStatus,
+    Document,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionStatus,
+    Visit,
+)
+
+APPOINTMENT_KINDS = (
+    ReminderKind.APPOINTMENT_CONFIRMATION,
+    ReminderKind.APPOINTMENT_REMINDER,
+)
+DOCUMENT_KINDS_REMINDED = ("prescription", "visit_summary", "certificate")
+BATCH_SIZE = 1000
+
+
+def appointment_source(appointment_id: int) -> str:
+    return f"appointment:{appointment_id}"
+
+
+def prescription_source(prescription_id: int) -> str:
+    return f"prescription:{prescription_id}"
+
+
+def visit_source(visit_id: int) -> str:
+    return f"visit:{visit_id}"
+
+
+def document_source(document_id: int) -> str:
+    return f"document:{document_id}"
+
+
+def source_id(source: str) -> int | None:
+    """12 from "appointment:12"."""
+    _, _, value = source.partition(":")
+    return int(value) if value.isdigit() else None
+
+
+# --- quiet hours ----------------------------------------------------------------------------
+def _is_quiet(t: dt.time, start: dt.time, end: dt.time) -> bool:
+    if start == end:
+        return False
+    if start < end:
+        return start < t < end
+    return t > start or t < end  # wraps midnight (21:30 - 07:30)
+
+
+def quiet_adjusted(
+    at: dt.datetime, *, tz: zoneinfo.ZoneInfo, settings: MessagingSettings, nearest: bool = False
+) -> dt.datetime:
+    """`at` moved out of the clinic's quiet hours (UTC in, UTC out).
+
+    By default to the end of quiet hours; with `nearest`, to the nearer edge (doses).
+    """
+    start, end = settings.quiet_hours_start, settings.quiet_hours_end
+    if isinstance(start, str):  # unsaved defaults are strings
+        start = dt.time.fromisoformat(start)
+    if isinstance(end, str):
+        end = dt.time.fromisoformat(end)
+    local = at.astimezone(tz)
+    if not _is_quiet(local.time().replace(tzinfo=None), start, end):
+        return at
+    day = local.date()
+    # The quiet period containing `local`: [start_dt, end_dt].
+    if start < end or local.time() > start:
+        start_dt = dt.datetime.combine(day, start)
+    else:
+        start_dt = dt.datetime.combine(day - dt.timedelta(days=1), start)
+    end_dt = dt.datetime.combine(start_dt.date(), end)
+    if end_dt <= start_dt:
+        end_dt += dt.timedelta(days=1)
+    start_aware = start_dt.replace(tzinfo=tz)
+    end_aware = end_dt.replace(tzinfo=tz)
+    if nearest and (local - start_aware) <= (end_aware - local):
+        return start_aware.astimezone(dt.UTC)
+    return end_aware.astimezone(dt.UTC)
+
+
+# --- writing rows ---------------------------------------------------------------------------
+def _plan(rows: list[Reminder]) -> int:
+    """Insert planned reminders; a row that exists stays as it is, a cancelled one is planned
+    again. Returns the number of rows given."""
+    if not rows:
+        return 0
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=BATCH_SIZE)
+    by_key: dict[tuple[str, str], list[Reminder]] = {}
+    for row in rows:
+        by_key.setdefault((row.source, row.kind), []).append(row)
+    for (source, kind), group in by_key.items():
+        contexts = {r.due_at: r.context for r in group}
+        cancelled = Reminder.objects.filter(
+            clinic_id=group[0].clinic_id,
+            source=source,
+            kind=kind,
+            status=ReminderStatus.CANCELLED,
+        ).only("id", "due_at", "context")
+        for reminder in cancelled:
+            if reminder.due_at in contexts:
+                reminder.status = ReminderStatus.PLANNED
+                reminder.outcome = ""
+                reminder.context = contexts.get(reminder.due_at, reminder.context)
+                reminder.save(update_fields=["status", "outcome", "context", "updated_at"])
+    return len(rows)
+
+
+def _cancel_planned(
+    *, clinic_id: int, sources: Iterable[str], reason: str, kinds: Iterable[str] | None = None
+) -> int:
+    queryset = Reminder.objects.filter(
+        clinic_id=clinic_id, source__in=list(sources), status=ReminderStatus.PLANNED
+    )
+    if kinds is not None:
+        queryset = queryset.filter(kind__in=list(kinds))
+    return queryset.update(
+        status=ReminderStatus.CANCELLED, outcome=reason[:300], updated_at=timezone.now()
+    )
+
+
+# --- appointments ---------------------------------------------------------------------------
+def plan_for_appointment(
+    *, appointment: Appointment, now: dt.datetime | None = None, moved: bool = False
+) -> int:
+    """Plan the confirmation and the reminders before a booked appointment."""
+    now = now or timezone.now()
+    if appointment.status != AppointmentStatus.BOOKED:
+        return 0
+    settings = messaging_settings_for(appointment.clinic_id)
+    tz = appointment.clinic.tzinfo
+    source = appointment_source(appointment.pk)
+    rows: list[Reminder] = []
+
+    def row(kind: str, due_at: dt.datetime, context: dict[str, Any]) -> Reminder:
+        return Reminder(
+            clinic_id=appointment.clinic_id,
+            patient_id=appointment.patient_id,
+            kind=kind,
+            source=source,
+            due_at=due_at,
+            context={"starts_at": appointment.starts_at.isoformat(), **context},
+        )
+
+    if settings.send_appointment_confirmations and appointment.starts_at > now:
+        due = quiet_adjusted(now, tz=tz, settings=settings)
+        if due < appointment.starts_at:
+            rows.append(row(ReminderKind.APPOINTMENT_CONFIRMATION, due, {"moved": moved}))
+    for hours in sorted({int(h) for h in settings.appointment_reminder_hours or []}):
+        due = appointment.starts_at - dt.timedelta(hours=hours)
+        due = quiet_adjusted(due, tz=tz, settings=settings)
+        if due <= now or due >= appointment.starts_at:
+            continue
+        rows.append(row(ReminderKind.APPOINTMENT_REMINDER, due, {"hours_before": hours}))
+    return _plan(rows)
+
+
+def _appointment_event(event: str, appointment: Appointment) -> None:
+    source = appointment_source(appointment.pk)
+    if event == events.APPOINTMENT_BOOKED:
+        plan_for_appointment(appointment=appointment)
+    elif event == events.APPOINTMENT_RESCHEDULED:
+        _cancel_planned(
+            clinic_id=appointment.clinic_id,
+            sources=[source],
+            kinds=APPOINTMENT_KINDS,
+            reason="The appointment was moved.",
+        )
+        # A confirmation was for the old time.
+        Appointment.objects.filter(pk=appointment.pk).update(patient_confirmed_at=None)
+        plan_for_appointment(appointment=appointment, moved=True)
+    elif event in (events.APPOINTMENT_CANCELLED, events.APPOINTMENT_NO_SHOW):
+        reason = (
+            "The appointment was cancelled."
+            if event == events.APPOINTMENT_CANCELLED
+            else "The patient did not come."
+        )
+        _cancel_planned(clinic_id=appointment.clinic_id, sources=[source], reason=reason)
+    elif event == events.APPOINTMENT_COMPLETED:
+        _cancel_planned(
+            clinic_id=appointment.clinic_id,
+            sources=[source],
+            kinds=APPOINTMENT_KINDS,
+            reason="The visit is over.",
+        )
+        plan_review_request(appointment=appointment)
+
+
+def plan_review_request(*, appointment: Appointment) -> int:
+    """Ask for a 1-5 rating some hours after a completed visit (never in quiet hours)."""
+    settings = messaging_settings_for(appointment.clinic_id)
+    if not settings.send_review_requests or appointment.completed_at is None:
+        return 0
+    due = appointment.completed_at + dt.timedelta(hours=settings.review_request_delay_hours)
+    due = quiet_adjusted(due, tz=appointment.clinic.tzinfo, settings=settings)
+    return _plan(
+        [
+            Reminder(
+                clinic_id=appointment.clinic_id,
+                patient_id=appointment.patient_id,
+                kind=ReminderKind.REVIEW_REQUEST,
+                source=appointment_source(appointment.pk),
+                due_at=due,
+                context={},
+            )
+        ]
+    )
+
+
+# --- medicines and follow-up ----------------------------------------------------------------
+def _amount_text(amount: Decimal) -> str:
+    amount = amount.normalize()
+    glyphs = {Decimal("0.5"): "1/2", Decimal("0.25"): "1/4", Decimal("0.75"): "3/4"}
+    if amount in glyphs:
+        return glyphs[amount]
+    return format(amount, "f")
+
+
+def medicine_line(item: PrescriptionItem, amount: Decimal) -> str:
+    """ "PARACETAMOL 500 mg - 1 tablet after food" (one line, no new lines: a template value)."""
+    name = " ".join(p for p in (item.generic_name, item.strength) if p)
+    unit = item.dose_unit or item.get_form_display().lower()
+    if unit in ("tablet", "capsule", "sachet") and amount > 1:
+        unit += "s"
+    parts = [f"{_amount_text(amount)} {unit}"]
+    if item.timing:
+        parts.append(item.get_timing_display().lower())
+    return " ".join([f"{name} -", *parts])[:300]
+
+
+def _time_text(at: dt.datetime) -> str:
+    """ "8:00 AM"."""
+    return f"{at.hour % 12 or 12}:{at:%M} {at:%p}"
+
+
+def plan_for_prescription(
+    *,
+    prescription: Prescription,
+    now: dt.datetime | None = None,
+    items: Iterable[PrescriptionItem] | None = None,
+) -> int:
+    """One medicine reminder per dose time of a signed prescription, from now on.
+
+    Items due at the same moment share one reminder (context "items": [{"id", "text"}]).
+    SOS / as-needed, STAT and long-term items (no duration) get none; stopped items neither.
+    """
+    now = now or timezone.now()
+    if prescription.status != PrescriptionStatus.SIGNED:
+        return 0
+    settings = messaging_settings_for(prescription.clinic_id)
+    if not settings.send_medicine_reminders:
+        return 0
+    tz = prescription.clinic.tzinfo
+    if items is None:
+        items = PrescriptionItem.objects.filter(
+            prescription=prescription, stopped_at__isnull=True
+        ).order_by("position", "id")
+    visit_day = timezone.localtime(prescription.visit.created_at, tz).date()
+    by_due: dict[dt.datetime, dict[str, Any]] = {}
+    lines: dict[tuple[int, Decimal], str] = {}
+    for item in items:
+        if item.stopped_at is not None or not item.schedule:
+            continue
+        try:
+            frequency = from_json(item.schedule)
+        except FrequencyError:
+            continue
+        doses = schedule_for(
+            frequency,
+            dose_amount=item.dose_amount,
+            start=item.starts_on or visit_day,
+            duration_days=item.duration_days,
+        )
+        for dose in doses:
+            local = dose.at.replace(tzinfo=tz)
+            due = quiet_adjusted(local.astimezone(dt.UTC), tz=tz, settings=settings, nearest=True)
+            if due <= now:
+                continue
+            entry = by_due.setdefault(
+                due, {"prescription_id": prescription.pk, "dose_time": "", "items": []}
+            )
+            if not entry["dose_time"]:
+                entry["dose_time"] = _time_text(local)
+            key = (item.pk, dose.amount)
+            if key not in lines:
+                lines[key] = medicine_line(item, dose.amount)
+            entry["items"].append({"id": item.pk, "text": lines[key]})
+    source = prescription_source(prescription.pk)
+    rows = [
+        Reminder(
+            clinic_id=prescription.clinic_id,
+            patient_id=prescription.patient_id,
+            kind=ReminderKind.MEDICINE,
+            source=source,
+            due_at=due,
+            context=context,
+        )
+        for due, context in sorted(by_due.items())
+    ]
+    return _plan(rows)
+
+
+def plan_follow_up(*, visit: Visit, now: dt.datetime | None = None) -> int:
+    """Remind the patient the day before the visit's follow-up date, at the clinic's time."""
+    now = now or timezone.now()
+    if visit.follow_up_date is None:
+        return 0
+    settings = messaging_settings_for(visit.clinic_id)
+    if not settings.send_follow_up_reminders:
+        return 0
+    tz = visit.clinic.tzinfo
+    at = settings.follow_up_reminder_time
+    if isinstance(at, str):
+        at = dt.time.fromisoformat(at)
+    local = dt.datetime.combine(visit.follow_up_date - dt.timedelta(days=1), at, tzinfo=tz)
+    due = quiet_adjusted(local.astimezone(dt.UTC), tz=tz, settings=settings)
+    if due <= now:
+        return 0
+    return _plan(
+        [
+            Reminder(
+                clinic_id=visit.clinic_id,
+                patient_id=visit.patient_id,
+                kind=ReminderKind.FOLLOW_UP,
+                source=visit_source(visit.pk),
+                due_at=due,
+                context={
+                    "follow_up_date": visit.follow_up_date.isoformat(),
+                    "doctor_id": visit.doctor_id,
+                },
+            )
+        ]
+    )
+
+
+def _visit_signed(visit: Visit) -> None:
+    if visit.amends_id:
+        # The correction replaces the earlier version's plan: its doses and follow-up go.
+        old_sources = [visit_source(visit.amends_id)]
+        old_rx = Prescription.objects.filter(visit_id=visit.amends_id).values_list("pk", flat=True)
+        old_sources += [prescription_source(pk) for pk in old_rx]
+        _cancel_planned(
+            clinic_id=visit.clinic_id,
+            sources=old_sources,
+            reason="Replaced by the corrected visit.",
+        )
+    prescription = (
+        Prescription.objects.filter(visit=visit).select_related("clinic", "visit").first()
+    )
+    if prescription is not None:
+        plan_for_prescription(prescription=prescription)
+    plan_follow_up(visit=visit)
+
+
+def _item_stopped(item: PrescriptionItem) -> None:
+    """Drop a stopped medicine from its future dose reminders; cancel those left empty."""
+    stopped_at = item.stopped_at or timezone.now()
+    reminders = Reminder.objects.filter(
+        clinic_id=item.clinic_id,
+        source=prescription_source(item.prescription_id),
+        kind=ReminderKind.MEDICINE,
+        status=ReminderStatus.PLANNED,
+        due_at__gte=stopped_at,
+    ).select_for_update()
+    for reminder in reminders:
+        items = (reminder.context or {}).get("items") or []
+        kept = [entry for entry in items if entry.get("id") != item.pk]
+        if len(kept) == len(items):
+            continue
+        if kept:
+            reminder.context = {**reminder.context, "items": kept}
+            reminder.save(update_fields=["context", "updated_at"])
+        else:
+            reminder.status = ReminderStatus.CANCELLED
+            reminder.outcome = "The medicine was stopped."
+            reminder.save(update_fields=["status", "outcome", "updated_at"])
+
+
+def _document_ready(document: Document) -> None:
+    if document.kind not in DOCUMENT_KINDS_REMINDED or document.patient_id is None:
+        return
+    settings = messaging_settings_for(document.clinic_id)
+    due = quiet_adjusted(timezone.now(), tz=document.clinic.tzinfo, settings=settings)
+    _plan(
+        [
+            Reminder(
+                clinic_id=document.clinic_id,
+                patient_id=document.patient_id,
+                kind=ReminderKind.DOCUMENT_READY,
+                source=document_source(document.pk),
+                due_at=due,
+                context={"document_id": document.pk},
+            )
+        ]
+    )
+
+
+# --- the listener ---------------------------------------------------------------------------
+def on_care_event(event: str, **kwargs: Any) -> None:
+    """Plan, move or cancel reminders for a care event (runs in the source's transaction)."""
+    if event.startswith("appointment."):
+        _appointment_event(event, kwargs["appointment"])
+    elif event == events.VISIT_SIGNED:
+        _visit_signed(kwargs["visit"])
+    elif event == events.PRESCRIPTION_ITEM_STOPPED:
+        _item_stopped(kwargs["item"])
+    elif event == events.DOCUMENT_READY:
+        _document_ready(kwargs["document"])
+
+
+# --- staff ----------------------------------------------------------------------------------
+@transaction.atomic
+def reminder_cancel(*, reminder: Reminder, actor: User | ApiKey, reason: str) -> Reminder:
+    """Cancel a planned reminder (staff or the API); it will not be sent."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise DomainError("Say why the reminder is cancelled.", field="reason")
+    reminder = Reminder.objects.select_for_update().get(pk=reminder.pk)
+    if reminder.status != ReminderStatus.PLANNED:
+        raise DomainError(
+            f"Only a planned reminder can be cancelled; this one is "
+            f"{reminder.get_status_display().lower()}.",
+            code="conflict",
+        )
+    reminder.status = ReminderStatus.CANCELLED
+    reminder.outcome = reason[:300]
+    reminder.save(update_fields=["status", "outcome", "updated_at"])
+    audit_record(
+        clinic=reminder.clinic_id,
+        actor=actor,
+        action=Actions.REMINDER_CANCELLED,
+        target=reminder,
+        patient_id=reminder.patient_id,
+        data={"kind": reminder.kind},
+    )
+    return reminder
