@@ -144,7 +144,9 @@ def _objects_of(clinic, owner):
             starts_at=soon + timedelta(days=1),
             ends_at=soon + timedelta(days=1, minutes=15),
         )
+        messaging = _messaging_objects(clinic, patient, membership)
     return {
+        **messaging,
         "patient_id": patient.pk,
         "guardian_id": guardian.pk,
         "membership_id": membership.pk,
@@ -165,6 +167,64 @@ def _objects_of(clinic, owner):
         "consent_template_id": consent_template.pk,
         "consent_id": consent.pk,
         "kind": DocumentKind.PRESCRIPTION.value,
+    }
+
+
+def _messaging_objects(clinic, patient, doctor) -> dict[str, int]:
+    """A WhatsApp conversation with a message, a reminder and an alert of `clinic`."""
+    from messaging.models import (
+        Conversation,
+        Direction,
+        Escalation,
+        Message,
+        MessageKind,
+        MessageStatus,
+        Reminder,
+        ReminderKind,
+        WhatsAppAccount,
+    )
+
+    account = WhatsAppAccount.objects.create(
+        clinic=clinic,
+        phone_number_id=f"10000000000{clinic.pk:04d}",
+        business_account_id="200000000000001",
+        display_number="+91 80 4000 1234",
+        access_token="walk-token",
+        app_secret="walk-secret",
+        verify_token="walk-verify",
+    )
+    conversation = Conversation.objects.create(
+        clinic=clinic, account=account, patient=patient, wa_id="919876543210"
+    )
+    message = Message.objects.create(
+        clinic=clinic,
+        conversation=conversation,
+        patient=patient,
+        direction=Direction.OUTBOUND,
+        kind=MessageKind.TEXT,
+        body="Walk",
+        status=MessageStatus.FAILED,
+    )
+    reminder = Reminder.objects.create(
+        clinic=clinic,
+        patient=patient,
+        kind=ReminderKind.FOLLOW_UP,
+        source="visit:1",
+        due_at=timezone.now() + timedelta(days=1),
+    )
+    escalation = Escalation.objects.create(
+        clinic=clinic,
+        patient=patient,
+        doctor=doctor,
+        reason="low_rating",
+        detail="Rated 1/5",
+        subject="appointment:1",
+    )
+    return {
+        "conversation_id": conversation.pk,
+        "message_id": message.pk,
+        "reminder_id": reminder.pk,
+        "escalation_id": escalation.pk,
     }
 
 

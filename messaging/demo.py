@@ -1,0 +1,144 @@
+"""Demo WhatsApp for `manage.py seed_demo` and `make run`: the demo clinic's number on the local
+simulator, care consent for the demo patients, and Vaidya's default templates approved.
+
+The simulator (`manage.py whatsapp_simulator`) is started by `run_local` with the same number,
+token and app secret as below, so the whole loop works with nothing else configured: reminders
+and replies go to the simulator, its "patient's phone" page shows them, and the patient's
+answers come back as signed webhooks.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from clinics.demo import DEMO_SLUG, DemoContext, demo_seeders
+from clinics.tenancy import clinic_scope
+
+logger = logging.getLogger(__name__)
+
+# Shared with the simulator that run_local starts (fake values: the simulator is local only).
+DEMO_PHONE_NUMBER_ID = "100000000000001"
+DEMO_WABA_ID = "200000000000001"
+DEMO_DISPLAY_NUMBER = "+91 98000 00001"
+DEMO_SIM_DISPLAY_NUMBER = "919800000001"
+DEMO_ACCESS_TOKEN = "simulator-token"  # noqa: S105 (a fake token for the local simulator)
+DEMO_APP_SECRET = "simulator-app-secret"  # noqa: S105
+DEMO_VERIFY_TOKEN = "simulator-verify-token"  # noqa: S105
+
+
+def _connect(clinic, actor):
+    from messaging.models import WhatsAppAccount
+
+    existing = WhatsAppAccount.objects.filter(clinic=clinic).first()
+    if existing is not None:
+        return existing
+    fields = {
+        "phone_number_id": DEMO_PHONE_NUMBER_ID,
+        "business_account_id": DEMO_WABA_ID,
+        "display_number": DEMO_DISPLAY_NUMBER,
+        "access_token": DEMO_ACCESS_TOKEN,
+        "app_secret": DEMO_APP_SECRET,
+        "verify_token": DEMO_VERIFY_TOKEN,
+    }
+    try:
+        from messaging.services.accounts import account_connect
+    except ImportError:
+        return WhatsAppAccount.objects.create(clinic=clinic, **fields)
+    return account_connect(clinic=clinic, actor=actor, **fields)
+
+
+def _approve_default_templates(clinic) -> int:
+    """Vaidya's default templates, approved at once (the simulator approves them too)."""
+    try:
+        from messaging.services.templates import templates_ensure_defaults
+    except ImportError:
+        return 0
+    from messaging.models import MessageTemplate, TemplateStatus
+
+    templates_ensure_defaults(clinic=clinic)
+    return (
+        MessageTemplate.objects.filter(clinic=clinic)
+        .exclude(status=TemplateStatus.APPROVED)
+        .update(status=TemplateStatus.APPROVED)
+    )
+
+
+def _consent_patients(clinic, actor) -> int:
+    from compliance.models import ConsentMethod, ConsentPurpose
+    from compliance.services import consent_grant
+    from patients.models import Patient
+
+    recorded = 0
+    for patient in Patient.objects.filter(clinic=clinic).order_by("pk"):
+        if not patient.messaging_phone:
+            continue
+        event = consent_grant(
+            patient=patient,
+            purpose=ConsentPurpose.WHATSAPP_CARE,
+            method=ConsentMethod.VERBAL,
+            actor=actor,
+        )
+        recorded += event is not None
+    return recorded
+
+
+@demo_seeders.register(order=40, name="messaging.whatsapp")
+def seed_whatsapp(*, demo: DemoContext, **_: Any) -> None:
+    """Connect the demo clinic's WhatsApp to the local simulator, record the patients' care
+    consent at the desk, and approve the default templates."""
+    if demo.clinic is None:
+        return
+    with clinic_scope(demo.clinic):
+        owner = demo.member("owner").user
+        desk = demo.staff.get("front_desk") or demo.member("owner")
+        account = _connect(demo.clinic, owner)
+        consents = _consent_patients(demo.clinic, desk.user)
+        approved = _approve_default_templates(demo.clinic)
+    demo.summary.append(
+        f"WhatsApp on the local simulator (number {account.display_number}): "
+        f"{consents} patients agreed to care messages, {approved} templates approved"
+    )
+
+
+def demo_simulator_setup(*, base_url: str) -> str:
+    """Tell a freshly started simulator about the demo clinic's approved templates.
+
+    Returns the webhook URL path of the demo clinic ("" when there is no demo account). The
+    simulator keeps templates in memory, so run_local calls this each time it starts it.
+    """
+    from clinics.models import Clinic
+    from messaging.models import MessageTemplate, TemplateStatus, WhatsAppAccount
+    from messaging.whatsapp import WhatsAppClient, WhatsAppError
+
+    clinic = Clinic.objects.filter(slug=DEMO_SLUG).first()
+    if clinic is None:
+        return ""
+    with clinic_scope(clinic):
+        account = WhatsAppAccount.objects.filter(clinic=clinic).first()
+        if account is None or account.phone_number_id != DEMO_PHONE_NUMBER_ID:
+            return ""
+        try:
+            from messaging.services.templates import template_components
+        except ImportError:
+            template_components = None
+        client = WhatsAppClient(account.phone_number_id, account.access_token, base_url=base_url)
+        for template in MessageTemplate.objects.filter(
+            clinic=clinic, status=TemplateStatus.APPROVED
+        ):
+            components = (
+                template_components(template)
+                if template_components
+                else [{"type": "BODY", "text": template.body}]
+            )
+            try:
+                client.create_template(
+                    account.business_account_id,
+                    template.name,
+                    template.language,
+                    template.category,
+                    components,
+                )
+            except WhatsAppError as exc:
+                logger.info("simulator refused demo template %s: %s", template.pk, exc)
+        return f"/webhooks/whatsapp/{account.webhook_key}/"
