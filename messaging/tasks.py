@@ -23,7 +23,7 @@ def send_message(message_id: int) -> str:
 
 def retry_due_messages() -> int:
     """Schedule: enqueue messages whose back-off has passed, flag interrupted sends."""
-    from messaging.services.sending import messages_flag_uncertain, messages_retry_due
+    from messaging.services.recovery import messages_flag_uncertain, messages_retry_due
 
     with scopes_disabled():
         messages_flag_uncertain()

@@ -356,7 +356,7 @@ def account_test_connection(*, account: WhatsAppAccount, actor: User | None) -> 
     name = str(answer.get("verified_name") or "").strip()
     _record_test(account, actor=actor, ok=True, problem="", code=None)
     account.refresh_from_db()
-    from messaging.services.sending import messages_requeue_for_account
+    from messaging.services.recovery import messages_requeue_for_account
 
     waiting = messages_requeue_for_account(account=account)
     message = f"Connected: WhatsApp knows this number as {shown}" + (f" ({name})." if name else ".")

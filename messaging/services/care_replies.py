@@ -30,8 +30,8 @@ from messaging.models import (
 from messaging.replies import register_reply_handler
 from messaging.services.accounts import messaging_settings_for
 from messaging.services.adherence import dose_answer
-from messaging.services.dispatch import first_name, when_text
 from messaging.services.escalations import escalation_open
+from messaging.services.reminder_content import first_name, when_text
 from messaging.services.reminders import source_id
 from patients.models import Appointment, AppointmentStatus, Patient, Visit
 

@@ -9,26 +9,29 @@ several processes); none ever sends a reminder another one claimed:
    waiting for each other. On SQLite (one writer at a time) each row is claimed by a conditional
    `UPDATE ... WHERE id IN (...) AND status = 'planned'`; the rows that carry our token
    afterwards are ours.
-2. Queue (`reminder_send`): in one transaction that first re-checks (under a row lock) that the
-   reminder is still claimed with our token, the template message is written and linked to the
-   reminder. Consent, the source (appointment still booked, medicine not stopped, ...) and an
-   approved template are checked first; a reminder that must not go out becomes "skipped"
-   with the reason in `outcome`.
-3. Send: `sending.message_deliver` sends it to Meta and records the wamid; the reminder then
-   becomes "sent" (or "failed", with the error).
+2. Write (`_dispatch_batch`): the batch's sources, the patients' opt-ins, their conversations
+   and the templates are read once. A reminder that must not go out (no opt-in, the
+   appointment cancelled, the medicine stopped, no approved template, ...) becomes "skipped"
+   with the reason in `outcome`. The others' template messages are written as "sending" and
+   linked to their reminders in one transaction, which first re-checks under row locks that
+   the reminders are still claimed with our token.
+3. Send: each message goes to Meta (`sending.send_claimed`, with the per-number rate limit and
+   every error code handled); Meta's answers (wamids) are saved, and their reminders marked
+   "sent", ten messages at a time. A failed message fails its reminder with the error.
 
-The uncertain window: between step 3's HTTP call reaching Meta and the commit that records
-Meta's answer. A worker that dies there leaves the message "sending" without a wamid and the
-reminder "claimed": the patient may or may not have received it. Such reminders are never sent
-again automatically. `reminders_sweep_claimed` (a schedule) looks at reminders claimed longer
-than CLAIM_STALE_AFTER ago and settles each from its message:
+The uncertain window: between a message's HTTP call reaching Meta and the commit that records
+Meta's answer (at most ten sends later). A worker that dies there leaves those messages
+"sending" without a wamid and their reminders "claimed": the patients may or may not have
+received them. Such reminders are never sent again automatically. `reminders_sweep_claimed`
+(a schedule) looks at reminders claimed longer than CLAIM_STALE_AFTER ago and settles each
+from its message:
 - no message linked: the worker died before step 2 committed, nothing went out: planned again
   (safe because step 2 checks the claim token under a lock, so a slow worker cannot create the
   message after the sweep released the reminder);
 - message sent/delivered/read or failed: the reminder follows it;
 - message still "sending" (the window above): the reminder becomes "uncertain" for staff to
-  check (the message is flagged uncertain by `messages_flag_uncertain`; a later status webhook
-  carrying our id settles it);
+  check (the message is flagged by `recovery.messages_flag_uncertain`; a later status webhook
+  carrying our id, sent as biz_opaque_callback_data, settles it);
 - message queued (Meta asked us to retry; the retry schedule owns it): left claimed.
 """
 
@@ -63,7 +66,12 @@ from messaging.models import (
 )
 from messaging.replies import button_payload
 from messaging.services.accounts import account_client, account_for_clinic
-from messaging.services.reminders import source_id
+from messaging.services.reminder_content import (
+    PURPOSE_FOR_KIND,
+    Skip,
+    Sources,
+    build_parameters,
+)
 from messaging.services.sending import (
     check_parameters,
     conversation_for_patient,
@@ -77,14 +85,6 @@ from messaging.services.sending import (
     wa_id_for,
 )
 from messaging.template_purposes import PURPOSES
-from patients.models import (
-    Appointment,
-    AppointmentStatus,
-    Document,
-    Patient,
-    PrescriptionItem,
-    Visit,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -93,40 +93,7 @@ CLAIM_STALE_AFTER = dt.timedelta(minutes=10)
 RECORD_EVERY = 10
 DEFAULT_BATCH = 100
 
-# Reminder kind -> template purpose (messaging.template_purposes).
-PURPOSE_FOR_KIND = {
-    ReminderKind.APPOINTMENT_CONFIRMATION: "appointment_confirmation",
-    ReminderKind.APPOINTMENT_REMINDER: "appointment_reminder",
-    ReminderKind.MEDICINE: "medicine_reminder",
-    ReminderKind.FOLLOW_UP: "follow_up_reminder",
-    ReminderKind.REVIEW_REQUEST: "review_request",
-    ReminderKind.DOCUMENT_READY: "document_ready",
-}
 SENT_STATUSES = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
-
-
-class Skip(Exception):
-    """This reminder must not be sent; the message says why (shown to staff)."""
-
-
-# --- formatting -----------------------------------------------------------------------------
-def first_name(patient: Patient) -> str:
-    return (patient.full_name or "").split(" ")[0] or "there"
-
-
-def when_text(at: dt.datetime, tz) -> str:
-    """ "Mon 12 Jan, 10:30 AM" in the clinic's time zone."""
-    local = at.astimezone(tz)
-    return f"{local:%a} {local.day} {local:%b}, {local.hour % 12 or 12}:{local:%M} {local:%p}"
-
-
-def date_text(day: dt.date) -> str:
-    """ "12 Jan 2027"."""
-    return f"{day.day} {day:%b %Y}"
-
-
-def doctor_text(membership) -> str:
-    return f"Dr {membership.user.full_name}"
 
 
 # --- claiming -------------------------------------------------------------------------------
@@ -161,143 +128,6 @@ def reminders_claim(*, batch: int = DEFAULT_BATCH, now: dt.datetime | None = Non
                 pk__in=candidates, status=ReminderStatus.CLAIMED, claim_token=token
             ).values_list("pk", flat=True)
         )
-
-
-# --- parameters -----------------------------------------------------------------------------
-@dataclass
-class Sources:
-    """The objects a batch of reminders is about, read with one query per kind."""
-
-    appointments: dict[int, Appointment] = field(default_factory=dict)
-    visits: dict[int, Visit] = field(default_factory=dict)
-    documents: dict[int, Document] = field(default_factory=dict)
-    live_items: set[int] = field(default_factory=set)
-
-    @classmethod
-    def load(cls, reminders: list[Reminder]) -> Sources:
-        wanted: dict[str, set[int]] = {}
-        items: set[int] = set()
-        for reminder in reminders:
-            prefix = reminder.source.partition(":")[0]
-            if reminder.kind == ReminderKind.MEDICINE:
-                items.update(e["id"] for e in (reminder.context or {}).get("items") or [])
-            elif (number := source_id(reminder.source)) is not None:
-                wanted.setdefault(prefix, set()).add(number)
-        sources = cls()
-        if wanted.get("appointment"):
-            sources.appointments = Appointment.objects.select_related("doctor__user").in_bulk(
-                wanted["appointment"]
-            )
-        if wanted.get("visit"):
-            sources.visits = Visit.objects.select_related("doctor__user").in_bulk(wanted["visit"])
-        if wanted.get("document"):
-            sources.documents = Document.objects.in_bulk(wanted["document"])
-        if items:
-            sources.live_items = set(
-                PrescriptionItem.objects.filter(pk__in=items, stopped_at__isnull=True).values_list(
-                    "pk", flat=True
-                )
-            )
-        return sources
-
-
-@dataclass
-class Built:
-    params: list[str]
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _appointment(
-    reminder: Reminder,
-    now: dt.datetime,
-    *,
-    completed: bool = False,
-    sources: Sources | None = None,
-) -> Appointment:
-    number = source_id(reminder.source)
-    if sources is not None:
-        appointment = sources.appointments.get(number)
-    else:
-        appointment = Appointment.objects.select_related("doctor__user").filter(pk=number).first()
-    if appointment is None:
-        raise Skip("The appointment no longer exists.")
-    if completed:
-        if appointment.status != AppointmentStatus.COMPLETED:
-            raise Skip("The visit was not completed.")
-    elif appointment.status != AppointmentStatus.BOOKED:
-        raise Skip(f"The appointment is {appointment.get_status_display().lower()}.")
-    elif appointment.starts_at <= now:
-        raise Skip("The appointment time has passed.")
-    return appointment
-
-
-def build_parameters(
-    reminder: Reminder, *, now: dt.datetime, sources: Sources | None = None
-) -> Built:
-    """The template values for a reminder, in template_purposes order; raises Skip.
-
-    `sources`: the batch's preloaded source objects (else each is read here)."""
-    patient = reminder.patient
-    clinic = reminder.clinic
-    tz = clinic.tzinfo
-    name = first_name(patient)
-    kind = reminder.kind
-    if kind in (ReminderKind.APPOINTMENT_CONFIRMATION, ReminderKind.APPOINTMENT_REMINDER):
-        appointment = _appointment(reminder, now, sources=sources)
-        return Built(
-            [
-                name,
-                doctor_text(appointment.doctor),
-                when_text(appointment.starts_at, tz),
-                clinic.name,
-            ]
-        )
-    if kind == ReminderKind.MEDICINE:
-        items = (reminder.context or {}).get("items") or []
-        ids = [entry["id"] for entry in items]
-        live = (
-            sources.live_items
-            if sources is not None
-            else set(
-                PrescriptionItem.objects.filter(pk__in=ids, stopped_at__isnull=True).values_list(
-                    "pk", flat=True
-                )
-            )
-        )
-        items = [entry for entry in items if entry["id"] in live]
-        if not items:
-            raise Skip("The medicines were stopped.")
-        medicines = "; ".join(entry["text"] for entry in items)
-        dose_time = (reminder.context or {}).get("dose_time") or when_text(reminder.due_at, tz)
-        return Built([name, medicines, dose_time], {"item_ids": [e["id"] for e in items]})
-    if kind == ReminderKind.FOLLOW_UP:
-        number = source_id(reminder.source)
-        visit = (
-            sources.visits.get(number)
-            if sources is not None
-            else Visit.objects.select_related("doctor__user").filter(pk=number).first()
-        )
-        if visit is None or visit.superseded_at is not None or visit.follow_up_date is None:
-            raise Skip("The follow-up was changed.")
-        return Built(
-            [name, doctor_text(visit.doctor), date_text(visit.follow_up_date), clinic.name]
-        )
-    if kind == ReminderKind.REVIEW_REQUEST:
-        _appointment(reminder, now, completed=True, sources=sources)
-        return Built([name, clinic.name])
-    if kind == ReminderKind.DOCUMENT_READY:
-        number = source_id(reminder.source)
-        document = (
-            sources.documents.get(number)
-            if sources is not None
-            else Document.objects.filter(pk=number).first()
-        )
-        if document is None or not document.is_ready:
-            raise Skip("The document is no longer available.")
-        from messaging.links import document_link  # written by the documents work
-
-        return Built([name, document.title, document_link(document), clinic.name])
-    raise Skip("Unknown reminder kind.")
 
 
 # --- sending one ----------------------------------------------------------------------------

@@ -45,11 +45,8 @@ from messaging.replies import dispatch_reply
 from messaging.services.accounts import account_client, messaging_settings_for
 from messaging.services.escalations import escalation_open
 from messaging.services.optout import optout_handle
-from messaging.services.sending import (
-    conversation_window_refresh,
-    message_queue_text,
-    message_status_record,
-)
+from messaging.services.sending import message_queue_text
+from messaging.services.statuses import conversation_window_refresh, message_status_record
 from messaging.whatsapp import WhatsAppError
 from patients.models import Appointment, Patient, Visit
 

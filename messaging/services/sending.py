@@ -11,17 +11,18 @@ The one uncertain window: `message_deliver` marks the row "sending" and commits 
 calls Meta, and records the wamid in a second transaction after Meta answers. If the worker
 dies between Meta accepting the message and that second commit (or the HTTP read times out),
 the row stays "sending" without a wamid: the message may or may not have reached the patient.
-Such rows are never re-sent automatically; `messages_flag_uncertain` marks them `uncertain`
-for staff to check, and a later status webhook that carries our id
-(`biz_opaque_callback_data`) settles them.
+Such rows are never re-sent automatically; `messages_flag_uncertain`
+(messaging.services.recovery) marks them `uncertain` for staff to check, and a later status
+webhook that carries our id (`biz_opaque_callback_data`) settles them. The reminder
+dispatcher saves Meta's answers ten messages at a time, so for it the window spans up to ten
+sends (messaging.services.dispatch).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,15 +36,12 @@ from clinics.models import ApiKey, User
 from compliance.models import ConsentPurpose
 from compliance.selectors import consent_granted
 from messaging.models import (
-    STATUS_RANK,
-    WINDOW,
     Conversation,
     Direction,
     Message,
     MessageKind,
     MessagePurpose,
     MessageStatus,
-    MessageStatusEvent,
     MessageTemplate,
     TemplateStatus,
     WhatsAppAccount,
@@ -635,193 +633,6 @@ def _handle_error(
         return _fail(message, code=code, title=title, now=now)
     message.refresh_from_db()
     return message
-
-
-def messages_retry_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Enqueue queued messages whose back-off has passed (the retry schedule calls this)."""
-    from django_q.tasks import async_task
-
-    now = now or timezone.now()
-    ids = list(
-        Message.objects.filter(
-            status=MessageStatus.QUEUED, next_attempt_at__isnull=False, next_attempt_at__lte=now
-        ).values_list("pk", flat=True)[:limit]
-    )
-    for message_id in ids:
-        async_task(SEND_TASK, message_id)
-    return len(ids)
-
-
-def messages_requeue_for_account(*, account: WhatsAppAccount) -> int:
-    """After a clinic reconnects: send what waited for its account."""
-    ids = list(
-        Message.objects.filter(
-            conversation__account=account,
-            status=MessageStatus.QUEUED,
-            direction=Direction.OUTBOUND,
-        ).values_list("pk", flat=True)
-    )
-    for message_id in ids:
-        enqueue_send(message_id)
-    return len(ids)
-
-
-def messages_flag_uncertain(*, now: datetime | None = None) -> int:
-    """Flag messages stuck in "sending" (a worker died mid-send) for staff to check."""
-    now = now or timezone.now()
-    return (
-        Message.objects.filter(status=MessageStatus.SENDING, uncertain=False, wamid__isnull=True)
-        .filter(created_at__lt=now - UNCERTAIN_AFTER)
-        .update(uncertain=True)
-    )
-
-
-@transaction.atomic
-def message_resend(*, message: Message, actor: Actor) -> Message:
-    """Staff checked an uncertain or failed message and want it sent again (a new message)."""
-    message = Message.objects.select_for_update().get(pk=message.pk)
-    if message.direction != Direction.OUTBOUND:
-        raise DomainError("Only the clinic's own messages can be sent again.")
-    if not (message.uncertain or message.status == MessageStatus.FAILED):
-        raise DomainError("This message was sent; there is nothing to send again.")
-    Message.objects.filter(pk=message.pk).update(uncertain=False)
-    conversation = message.conversation
-    if message.kind == MessageKind.TEMPLATE and message.template_id:
-        copy = message_queue_template(
-            template=message.template,
-            actor=actor,
-            purpose=message.purpose,
-            conversation=conversation,
-            body_params=(message.parameters or {}).get("body") or (),
-            header_params=(message.parameters or {}).get("header") or (),
-            buttons=(message.parameters or {}).get("buttons") or (),
-        )
-    elif message.kind == MessageKind.DOCUMENT and message.document_id:
-        copy = message_queue_document(
-            conversation=conversation, document=message.document, actor=actor
-        )
-    else:
-        copy = message_queue_text(conversation=conversation, body=message.body, actor=actor)
-    audit_record(
-        clinic=message.clinic_id,
-        actor=actor,
-        action=Actions.MESSAGE_RESENT,
-        target=copy,
-        patient_id=copy.patient_id,
-        data={"original_message_id": message.pk},
-    )
-    return copy
-
-
-# --- statuses from webhooks ---------------------------------------------------------------------
-def message_status_record(
-    *,
-    account: WhatsAppAccount,
-    wamid: str,
-    status: str,
-    occurred_at: datetime,
-    errors: Sequence[Mapping[str, Any]] = (),
-    callback_data: str = "",
-) -> Message | None:
-    """Record a status webhook for one of our messages. Forward only; duplicates are no-ops.
-
-    sent < delivered < read, and failed is terminal: a late "delivered" after "read" adds to
-    the history but does not move the message back. A status carrying our id in
-    `callback_data` settles an uncertain message that never learned its wamid. Returns None
-    for a wamid Vaidya does not know.
-    """
-    if status not in (
-        MessageStatus.SENT,
-        MessageStatus.DELIVERED,
-        MessageStatus.READ,
-        MessageStatus.FAILED,
-    ):
-        return None
-    with transaction.atomic():
-        message = (
-            Message.objects.select_for_update()
-            .filter(conversation__account=account, wamid=wamid)
-            .first()
-        )
-        if message is None and callback_data:
-            message = (
-                Message.objects.select_for_update()
-                .filter(conversation__account=account, public_id=_uuid_or_none(callback_data))
-                .first()
-                if _uuid_or_none(callback_data)
-                else None
-            )
-            if message is not None and not message.wamid:
-                message.wamid = wamid
-        if message is None:
-            return None
-        error = (errors or [{}])[0] if errors else {}
-        code = _int_or_none(error.get("code"))
-        title = str(error.get("title") or error.get("message") or "")[:300]
-        try:
-            with transaction.atomic():
-                MessageStatusEvent.objects.create(
-                    clinic_id=message.clinic_id,
-                    message=message,
-                    status=status,
-                    occurred_at=occurred_at,
-                    error_code=code,
-                    error_title=title,
-                )
-        except IntegrityError:
-            return message  # the same (wamid, status) again: nothing new
-        fields = {"wamid"} if message.wamid == wamid else set()
-        stamp = {
-            MessageStatus.SENT: "sent_at",
-            MessageStatus.DELIVERED: "delivered_at",
-            MessageStatus.READ: "read_at",
-            MessageStatus.FAILED: "failed_at",
-        }[status]
-        if getattr(message, stamp) is None:
-            setattr(message, stamp, occurred_at)
-            fields.add(stamp)
-        current = STATUS_RANK.get(message.status, 0)
-        if message.status != MessageStatus.FAILED and STATUS_RANK[status] > current:
-            message.status = status
-            message.uncertain = False
-            fields |= {"status", "uncertain"}
-            if status == MessageStatus.FAILED:
-                message.error_code, message.error_title = code, title
-                fields |= {"error_code", "error_title"}
-        if fields:
-            message.save(update_fields=sorted(fields))
-        if status == MessageStatus.FAILED and code == 131026:
-            Conversation.objects.filter(pk=message.conversation_id).update(
-                unreachable_at=occurred_at
-            )
-        return message
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _uuid_or_none(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
-# --- the window ---------------------------------------------------------------------------------
-def conversation_window_refresh(*, conversation: Conversation, at: datetime) -> None:
-    """The patient wrote at `at`: the 24-hour window runs from then (never moves back)."""
-    expires = at + WINDOW
-    Conversation.objects.filter(pk=conversation.pk).filter(
-        Q(window_expires_at__isnull=True) | Q(window_expires_at__lt=expires)
-    ).update(window_expires_at=expires, last_inbound_at=at)
-    # A number that writes to us can receive messages again.
-    Conversation.objects.filter(pk=conversation.pk, unreachable_at__isnull=False).update(
-        unreachable_at=None
-    )
 
 
 def account_can_send(clinic_id: int) -> bool:

@@ -26,7 +26,7 @@ from clinics.web import add_domain_error, paginate_quick
 from messaging import selectors
 from messaging.models import Conversation, Message, MessagePurpose
 from messaging.services import inbox as services
-from messaging.services import sending
+from messaging.services import recovery, sending
 from patients.selectors import patient_list
 
 LIST_TARGET = "conversation-list"
@@ -337,7 +337,7 @@ def message_resend(request: HttpRequest, conversation: Conversation, message_id:
         raise Http404("No such message")
     form = ActionForm(request.POST)
     try:
-        sending.message_resend(message=message, actor=request.user)
+        recovery.message_resend(message=message, actor=request.user)
     except DomainError as exc:
         add_domain_error(form, exc)
         return _thread_page(request, conversation, action_form=form)

@@ -27,8 +27,8 @@ from messaging.services.dispatch import (
     reminders_claim,
     reminders_dispatch,
     reminders_sweep_claimed,
-    when_text,
 )
+from messaging.services.reminder_content import when_text
 from patients.models import Appointment, Prescription
 from patients.services.appointments import appointment_book, appointment_cancel
 from tests.factories import ClinicFactory, PatientFactory

@@ -19,7 +19,7 @@ from messaging.models import (
     MessageStatus,
     MessageStatusEvent,
 )
-from messaging.services import sending
+from messaging.services import recovery, sending, statuses
 from tests.messaging.conftest import PATIENT, make_patient, make_template
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def queue(template, patient, capture, **kwargs):
 
 
 def open_window(conversation, hours_ago=1):
-    sending.conversation_window_refresh(
+    statuses.conversation_window_refresh(
         conversation=conversation, at=timezone.now() - timedelta(hours=hours_ago)
     )
     conversation.refresh_from_db()
@@ -246,7 +246,7 @@ def test_an_invalid_token_stops_sending_and_keeps_the_message(
     wa_account.status = AccountStatus.ACTIVE
     wa_account.save()
     with django_capture_on_commit_callbacks(execute=True):
-        assert sending.messages_requeue_for_account(account=wa_account) == 1
+        assert recovery.messages_requeue_for_account(account=wa_account) == 1
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
 
@@ -262,7 +262,7 @@ def test_a_timeout_leaves_the_message_uncertain_and_never_resends_it(
     # No worker sends it again on its own.
     later = timezone.now() + timedelta(hours=1)
     assert sending.message_deliver(message_id=message.pk, now=later).status == "sending"
-    assert sending.messages_retry_due(now=later) == 0
+    assert recovery.messages_retry_due(now=later) == 0
 
 
 def test_a_crash_mid_send_is_flagged_for_staff(template, patient):
@@ -270,8 +270,8 @@ def test_a_crash_mid_send_is_flagged_for_staff(template, patient):
         template=template, actor=None, patient=patient, body_params=["K", "Mon"], enqueue=False
     )
     Message.objects.filter(pk=message.pk).update(status=MessageStatus.SENDING)  # worker died
-    assert sending.messages_flag_uncertain() == 0  # too recent to tell
-    assert sending.messages_flag_uncertain(now=timezone.now() + timedelta(minutes=6)) == 1
+    assert recovery.messages_flag_uncertain() == 0  # too recent to tell
+    assert recovery.messages_flag_uncertain(now=timezone.now() + timedelta(minutes=6)) == 1
     message.refresh_from_db()
     assert message.uncertain
 
@@ -284,7 +284,7 @@ def test_statuses_only_move_forward_and_duplicates_change_nothing(
     now = timezone.now()
 
     def record(status, seconds):
-        return sending.message_status_record(
+        return statuses.message_status_record(
             account=wa_account,
             wamid=message.wamid,
             status=status,
@@ -299,7 +299,7 @@ def test_statuses_only_move_forward_and_duplicates_change_nothing(
     assert message.read_at == now + timedelta(seconds=5)
     assert MessageStatusEvent.objects.filter(message=message).count() == 2
     assert (
-        sending.message_status_record(
+        statuses.message_status_record(
             account=wa_account, wamid="wamid.unknown", status="read", occurred_at=now
         )
         is None
@@ -311,7 +311,7 @@ def test_a_status_with_our_id_settles_an_uncertain_message(template, patient, wa
         template=template, actor=None, patient=patient, body_params=["K", "Mon"], enqueue=False
     )
     Message.objects.filter(pk=message.pk).update(status=MessageStatus.SENDING, uncertain=True)
-    settled = sending.message_status_record(
+    settled = statuses.message_status_record(
         account=wa_account,
         wamid="wamid.HBgMOTE5ODc2NTQzMjEw",
         status="delivered",
@@ -327,7 +327,7 @@ def test_a_status_with_our_id_settles_an_uncertain_message(template, patient, wa
 def test_failed_is_final(template, patient, wa_account, django_capture_on_commit_callbacks):
     message = queue(template, patient, django_capture_on_commit_callbacks)
     now = timezone.now()
-    failed = sending.message_status_record(
+    failed = statuses.message_status_record(
         account=wa_account,
         wamid=message.wamid,
         status="failed",
@@ -336,7 +336,7 @@ def test_failed_is_final(template, patient, wa_account, django_capture_on_commit
     )
     assert failed.status == MessageStatus.FAILED
     assert failed.error_code == 131026
-    later = sending.message_status_record(
+    later = statuses.message_status_record(
         account=wa_account, wamid=message.wamid, status="read", occurred_at=now
     )
     assert later.status == MessageStatus.FAILED
@@ -351,9 +351,9 @@ def test_staff_can_send_an_uncertain_message_again_once(
     )
     Message.objects.filter(pk=message.pk).update(status=MessageStatus.SENDING, uncertain=True)
     with django_capture_on_commit_callbacks(execute=True):
-        copy = sending.message_resend(message=message, actor=owner.user)
+        copy = recovery.message_resend(message=message, actor=owner.user)
     copy.refresh_from_db()
     assert copy.status == MessageStatus.SENT
     assert copy.purpose == MessagePurpose.CARE
     with pytest.raises(DomainError, match="nothing to send again"):
-        sending.message_resend(message=message, actor=owner.user)
+        recovery.message_resend(message=message, actor=owner.user)
