@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from clinics.queue import enqueue
 from clinics.tenancy import scopes_disabled
 from messaging.models import WebhookDelivery, WhatsAppAccount
 from messaging.whatsapp.signature import SIGNATURE_HEADER, verify, verify_handshake
@@ -88,9 +89,7 @@ def _queue_is_the_database() -> bool:
 
 
 def _enqueue(delivery_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task(PROCESS_TASK, delivery_id)
+    enqueue(PROCESS_TASK, delivery_id)
 
 
 @csrf_exempt

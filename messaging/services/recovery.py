@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError
+from clinics.queue import enqueue
 from messaging.models import Direction, Message, MessageKind, MessageStatus, WhatsAppAccount
 from messaging.services.sending import (
     SEND_TASK,
@@ -25,8 +26,6 @@ from messaging.services.sending import (
 
 def messages_retry_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """Enqueue queued messages whose back-off has passed (the retry schedule calls this)."""
-    from django_q.tasks import async_task
-
     now = now or timezone.now()
     ids = list(
         Message.objects.filter(
@@ -34,7 +33,7 @@ def messages_retry_due(*, now: datetime | None = None, limit: int = 500) -> int:
         ).values_list("pk", flat=True)[:limit]
     )
     for message_id in ids:
-        async_task(SEND_TASK, message_id)
+        enqueue(SEND_TASK, message_id)
     return len(ids)
 
 

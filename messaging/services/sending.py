@@ -33,6 +33,7 @@ from django.utils import timezone
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError
 from clinics.models import ApiKey, User
+from clinics.queue import enqueue
 from compliance.models import ConsentPurpose
 from compliance.selectors import consent_granted
 from messaging.models import (
@@ -267,9 +268,7 @@ def enqueue_send(message_id: int) -> None:
     """Deliver the message in a worker once the current transaction commits."""
 
     def _enqueue() -> None:
-        from django_q.tasks import async_task
-
-        async_task(SEND_TASK, message_id)
+        enqueue(SEND_TASK, message_id)
 
     transaction.on_commit(_enqueue)
 

@@ -24,6 +24,7 @@ from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError, NotAllowed, ValidationFailed
 from clinics.models import Membership, User
 from clinics.pdf import PDF_CONTENT_TYPE, render_pdf
+from clinics.queue import enqueue
 from clinics.roles import Perm
 from clinics.storage import object_key, storage
 from patients import events
@@ -57,9 +58,7 @@ def enqueue_render(document_id: int) -> None:
     """Render the document in a worker once the current transaction commits."""
 
     def _enqueue() -> None:
-        from django_q.tasks import async_task
-
-        async_task(RENDER_TASK, document_id)
+        enqueue(RENDER_TASK, document_id)
 
     transaction.on_commit(_enqueue)
 
