@@ -5,8 +5,9 @@
 
 Creates a fresh SQLite database under data/bench-webhook/ (the default embedded setup, with
 django-q2's ORM broker: each accepted delivery is one WebhookDelivery row plus the queued
-task), or with --postgres a fresh PostgreSQL database and the Redis broker, connects a clinic's WhatsApp number, serves Vaidya with gunicorn (sync workers,
-`DEBUG=false`) and drives /webhooks/whatsapp/<key>/ over loopback with `bench/loadgen.py`:
+task), or with --postgres a fresh PostgreSQL database and the Redis broker; connects a
+clinic's WhatsApp number, serves Vaidya with gunicorn (sync workers, `DEBUG=false`) and
+drives /webhooks/whatsapp/<key>/ over loopback with `bench/loadgen.py`:
 each request is a distinct, correctly signed delivery as Meta sends it (7 in 10 status
 updates, 3 in 10 inbound text messages). No task worker runs during the load, so the numbers
 are the intake alone; afterwards `--process N` runs the processing task on N of the stored
