@@ -73,6 +73,7 @@ from messaging.services.reminder_content import (
     build_parameters,
 )
 from messaging.services.sending import (
+    RATE_LIMIT_WAIT_SECONDS,
     check_parameters,
     conversation_for_patient,
     message_deliver,
@@ -85,6 +86,7 @@ from messaging.services.sending import (
     wa_id_for,
 )
 from messaging.template_purposes import PURPOSES
+from messaging.whatsapp import TransientError, ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -446,13 +448,17 @@ def _dispatch_batch(
         )
     client = account_client(account)
     sent: list[_Prepared] = []
+    pacer = None
     for index, p in enumerate(prepared):
+        if index % RECORD_EVERY == 0:
+            pacer = _reserve_slots(account, len(prepared[index : index + RECORD_EVERY]))
         message = send_claimed(
             message=p.message,
             conversation=p.conversation,
             account=account,
             client=client,
             record=False,
+            pacer=pacer,
         )
         if message.status in SENT_STATUSES:
             sent.append(p)
@@ -472,6 +478,20 @@ def _dispatch_batch(
             _record_sent(sent)
             sent = []
     _record_sent(sent)
+
+
+def _reserve_slots(account, count: int) -> ratelimit.Pacer | None:
+    """Send slots for the next `count` messages in one call to the shared limiter; None (one
+    slot per message then, with its own error handling) when the number is at its limit."""
+    try:
+        return ratelimit.acquire_many(
+            account.phone_number_id,
+            count,
+            rate=account.send_rate_per_second,
+            timeout=RATE_LIMIT_WAIT_SECONDS,
+        )
+    except TransientError:
+        return None
 
 
 def _link_messages(prepared: list[_Prepared]) -> None:

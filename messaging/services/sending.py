@@ -73,7 +73,7 @@ SEND_TASK = "messaging.tasks.send_message"
 MAX_ATTEMPTS = 6
 # Rows still "sending" after this long were interrupted mid-send (see the module docstring).
 UNCERTAIN_AFTER = timedelta(minutes=5)
-RATE_LIMIT_WAIT_SECONDS = 10.0
+RATE_LIMIT_WAIT_SECONDS = 10.0  # also the longest a batch waits for its slots
 PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 Actor = User | ApiKey | None
@@ -496,20 +496,25 @@ def send_claimed(
     account: WhatsAppAccount,
     client: WhatsAppClient | None = None,
     record: bool = True,
+    pacer: ratelimit.Pacer | None = None,
 ) -> Message:
     """Send a message this worker has claimed ("sending", rules checked) and record Meta's
     answer. The second half of `message_deliver`, also used by the reminder dispatcher, which
     claims, checks and writes a whole batch before sending it.
 
     With `record=False` a successful send is only set on `message` (the caller saves several
-    at once with `messages_record_sent`); failures are always recorded here.
+    at once with `messages_record_sent`); failures are always recorded here. `pacer`: send
+    slots the caller reserved for a batch (`ratelimit.acquire_many`) instead of one here.
     """
     try:
-        ratelimit.acquire(
-            account.phone_number_id,
-            rate=account.send_rate_per_second,
-            timeout=RATE_LIMIT_WAIT_SECONDS,
-        )
+        if pacer is not None:
+            pacer.wait()
+        else:
+            ratelimit.acquire(
+                account.phone_number_id,
+                rate=account.send_rate_per_second,
+                timeout=RATE_LIMIT_WAIT_SECONDS,
+            )
         result = _call_api(message, account, conversation.wa_id, client)
     except WhatsAppError as error:
         return _handle_error(message, conversation, account, error, timezone.now())

@@ -162,6 +162,52 @@ class SendRateLimiter:
             time.sleep(wait)
         return wait
 
+    def acquire_many(
+        self,
+        phone_number_id: str,
+        count: int,
+        *,
+        rate: float | None = None,
+        timeout: float | None = None,
+    ) -> Pacer:
+        """Reserve `count` consecutive slots in one call (one Redis round trip instead of
+        `count`); the returned pacer spaces the sends one interval apart. Slots a caller does
+        not use are simply lost (the number sends a little slower, never faster)."""
+        if count < 1:
+            raise ValueError("Reserve at least one slot.")
+        rate = float(rate or self.rate or _setting_rate())
+        if rate <= 0:
+            raise ValueError("The send rate must be positive.")
+        interval = (1.0 + SAFETY_MARGIN) / rate
+        wait = self.backend.reserve(str(phone_number_id), interval * count, timeout)
+        if wait is None:
+            raise RateLimitTimeout(
+                "This WhatsApp number is sending at its limit; try again shortly.",
+                title="Send rate limit",
+                retry_after=max(1.0, float(timeout or 0)),
+            )
+        return Pacer(start=time.monotonic() + wait, interval=interval, count=count)
+
+
+class Pacer:
+    """Consecutive send slots reserved together: `wait()` before each send."""
+
+    def __init__(self, *, start: float, interval: float, count: int):
+        self.start, self.interval, self.count = start, interval, count
+        self.used = 0
+
+    def wait(self) -> float:
+        """Sleep until the next reserved slot; returns the seconds waited."""
+        if self.used >= self.count:
+            raise RuntimeError("Every reserved slot has been used.")
+        due = self.start + self.used * self.interval
+        self.used += 1
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+            return delay
+        return 0.0
+
 
 def _setting_rate() -> float:
     return float(getattr(settings, "WHATSAPP_SEND_RATE_PER_SECOND", DEFAULT_RATE_PER_SECOND))
@@ -192,3 +238,10 @@ def acquire(
 ) -> float:
     """Block until `phone_number_id` may send one more message (see the module docstring)."""
     return get_limiter().acquire(phone_number_id, rate=rate, timeout=timeout)
+
+
+def acquire_many(
+    phone_number_id: str, count: int, *, rate: float | None = None, timeout: float | None = None
+) -> Pacer:
+    """Reserve `count` send slots for `phone_number_id` at once (see SendRateLimiter)."""
+    return get_limiter().acquire_many(phone_number_id, count, rate=rate, timeout=timeout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import time
@@ -143,3 +144,22 @@ def test_acquire_uses_redis_when_configured(settings, redis_prefix):
     for _ in range(4):
         acquire("109876543210001", rate=10)
     assert 0.29 <= time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize("kind", ["redis", "file"])
+def test_slots_reserved_together_are_spaced_and_held_from_other_senders(kind, tmp_path, request):
+    where = request.getfixturevalue("redis_prefix") if kind == "redis" else str(tmp_path)
+    limiter = _limiter(kind, where)
+    started = time.monotonic()
+    pacer = limiter.acquire_many("1001", 5, rate=10)
+    stamps = []
+    for _ in range(5):
+        pacer.wait()
+        stamps.append(time.monotonic())
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert all(gap >= 0.095 for gap in gaps)
+    with pytest.raises(RuntimeError, match="Every reserved slot"):
+        pacer.wait()
+    # Another sender's slot comes after the five reserved ones (half a second on).
+    limiter.acquire("1001", rate=10)
+    assert time.monotonic() - started >= 0.5
