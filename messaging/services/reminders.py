@@ -30,12 +30,14 @@ are not quiet):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from clinics.audit import Actions, audit_record
@@ -61,6 +63,8 @@ APPOINTMENT_KINDS = (
 )
 DOCUMENT_KINDS_REMINDED = ("prescription", "visit_summary", "certificate")
 BATCH_SIZE = 1000
+# Plans of at least this many rows are written with COPY on PostgreSQL.
+COPY_FROM_ROWS = 20
 
 
 def appointment_source(appointment_id: int) -> str:
@@ -131,7 +135,8 @@ def _plan(rows: list[Reminder]) -> int:
     again. Returns the number of rows given."""
     if not rows:
         return 0
-    Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=BATCH_SIZE)
+    if not _copy_new(rows):
+        Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=BATCH_SIZE)
     by_key: dict[tuple[str, str], list[Reminder]] = {}
     for row in rows:
         by_key.setdefault((row.source, row.kind), []).append(row)
@@ -150,6 +155,56 @@ def _plan(rows: list[Reminder]) -> int:
                 reminder.context = contexts.get(reminder.due_at, reminder.context)
                 reminder.save(update_fields=["status", "outcome", "context", "updated_at"])
     return len(rows)
+
+
+_COPY_COLUMNS = (
+    "clinic_id",
+    "patient_id",
+    "kind",
+    "source",
+    "due_at",
+    "status",
+    "context",
+    "claim_token",
+    "outcome",
+    "created_at",
+    "updated_at",
+)
+
+
+def _copy_new(rows: list[Reminder]) -> bool:
+    """On PostgreSQL, insert many new rows with COPY (Django's bulk insert spends about 0.3 ms
+    a row quoting parameters in Python; COPY streams them). COPY cannot skip rows that exist,
+    so a conflict (planning again) rolls back to a savepoint and returns False for the
+    caller's conflict-tolerant insert. False too when COPY does not apply."""
+    if connection.vendor != "postgresql" or len(rows) < COPY_FROM_ROWS:
+        return False
+    now = timezone.now()
+    table = Reminder._meta.db_table
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            statement = f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
+            # The driver's own cursor: wrap its errors as Django's (IntegrityError below).
+            with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(
+                        (
+                            row.clinic_id,
+                            row.patient_id,
+                            row.kind,
+                            row.source,
+                            row.due_at,
+                            ReminderStatus.PLANNED,
+                            json.dumps(row.context, cls=DjangoJSONEncoder),
+                            "",
+                            "",
+                            now,
+                            now,
+                        )
+                    )
+    except IntegrityError:
+        return False
+    return True
 
 
 def _cancel_planned(

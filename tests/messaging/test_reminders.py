@@ -382,3 +382,22 @@ def test_reminders_are_planned_without_consent_and_checked_when_sent(scoped, doc
     # Planned now; whether it may go out is decided at send time (test_dispatch).
     assert len(planned(f"appointment:{appt.pk}")) == 3
     assert timedelta(0) == planned(f"appointment:{appt.pk}")[0].due_at - NOW
+
+
+def test_large_plans_written_with_copy_plan_once_and_keep_their_context(
+    doctor, patient, monkeypatch
+):
+    """On PostgreSQL plans of many rows are written with COPY; planning again falls back to
+    the conflict-tolerant insert. (On SQLite both go through that insert.)"""
+    monkeypatch.setattr("messaging.services.reminders.COPY_FROM_ROWS", 1)
+    visit = sign_visit(doctor, patient, items=[PARACETAMOL, AMOXICILLIN])
+    prescription = Prescription.objects.get(visit=visit)
+    rows = medicine_rows(prescription.pk)
+    assert len(rows) == 8
+    assert all(r.status == ReminderStatus.PLANNED and r.created_at for r in rows)
+    assert [i["text"] for i in rows[1].context["items"]] == [
+        "PARACETAMOL 500 mg - 1 tablet after food",
+        "AMOXICILLIN 250 mg - 1 capsule",
+    ]
+    plan_for_prescription(prescription=prescription)
+    assert Reminder.objects.filter(source=f"prescription:{prescription.pk}").count() == 8
