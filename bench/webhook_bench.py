@@ -159,7 +159,7 @@ def process(limit: int) -> tuple[int, float]:
     from messaging.models import WebhookDelivery
     from messaging.tasks import process_webhook
 
-    with scopes_disabled():
+    with scopes_disabled():  # ops tooling: the bench's one clinic, read like a worker does
         ids = list(WebhookDelivery.objects.order_by("id").values_list("id", flat=True)[:limit])
     start = time.perf_counter()
     for delivery_id in ids:
@@ -262,7 +262,7 @@ def main() -> None:
     from clinics.tenancy import scopes_disabled
     from messaging.models import WebhookDelivery
 
-    with scopes_disabled():
+    with scopes_disabled():  # ops tooling: counts what the load stored
         stored = WebhookDelivery.objects.count()
     queued = OrmQ.objects.count()
     accepted = sum(n for r in results for s, n in r.statuses.items() if 200 <= s < 300)

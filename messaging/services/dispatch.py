@@ -76,8 +76,6 @@ from messaging.services.sending import (
     RATE_LIMIT_WAIT_SECONDS,
     check_parameters,
     conversation_for_patient,
-    message_deliver,
-    message_queue_template,
     messages_record_sent,
     render_template_text,
     send_claimed,
@@ -103,6 +101,8 @@ def reminders_claim(*, batch: int = DEFAULT_BATCH, now: dt.datetime | None = Non
     """Claim up to `batch` due planned reminders for this worker; returns their ids."""
     now = now or timezone.now()
     token = uuid.uuid4().hex
+    # Tenancy plumbing: due reminders are found across clinics; each is then written and sent
+    # inside its own clinic's scope (`reminders_dispatch`).
     with scopes_disabled():
         due = Reminder.objects.filter(status=ReminderStatus.PLANNED, due_at__lte=now).order_by(
             "due_at", "id"
@@ -170,89 +170,6 @@ def settle_from_message(reminder: Reminder, message: Message, *, token: str | No
 TemplateCache = dict[tuple[int, str, str], MessageTemplate | None]
 
 
-def reminder_send(
-    *,
-    reminder_id: int,
-    token: str,
-    now: dt.datetime | None = None,
-    templates: TemplateCache | None = None,
-    sent: list[Reminder] | None = None,
-) -> str:
-    """Send one claimed reminder (inside its clinic's scope); returns its new status.
-
-    With `sent`, a reminder whose message went out is appended there instead of being marked
-    sent one by one (the dispatcher marks a batch in one UPDATE; see `_mark_sent`).
-    """
-    now = now or timezone.now()
-    templates = {} if templates is None else templates
-    reminder = (
-        Reminder.objects.select_related("patient", "clinic")
-        .filter(pk=reminder_id, status=ReminderStatus.CLAIMED, claim_token=token)
-        .first()
-    )
-    if reminder is None:
-        return "lost"
-    patient = reminder.patient
-    purpose = PURPOSES[PURPOSE_FOR_KIND[reminder.kind]]
-    if not wa_id_for(patient):
-        _finish(reminder.pk, token, ReminderStatus.SKIPPED, "The patient has no phone number.")
-        return ReminderStatus.SKIPPED
-    # Consent, the account and a reachable number are checked by message_queue_template
-    # (send_refusal), now, at send time: a refusal skips the reminder with its reason.
-    try:
-        built = build_parameters(reminder, now=now)
-    except Skip as skip:
-        _finish(reminder.pk, token, ReminderStatus.SKIPPED, str(skip))
-        return ReminderStatus.SKIPPED
-    key = (reminder.clinic_id, purpose.key, patient.preferred_language or "en")
-    if key not in templates:
-        templates[key] = template_for(
-            clinic_id=reminder.clinic_id, purpose=purpose.key, language=key[2]
-        )
-    template = templates[key]
-    if template is None:
-        _finish(reminder.pk, token, ReminderStatus.SKIPPED, "No approved template")
-        return ReminderStatus.SKIPPED
-    actions = purpose.button_actions[: len(template.buttons or [])]
-    try:
-        with transaction.atomic():
-            message = message_queue_template(
-                template=template,
-                actor=None,
-                purpose=MessagePurpose.CARE,
-                patient=patient,
-                body_params=built.params,
-                buttons=[button_payload(action, reminder.pk) for action in actions],
-                enqueue=False,
-            )
-            context = reminder.context
-            if built.extra.get("item_ids") is not None:
-                context = {**context, "sent_item_ids": built.extra["item_ids"]}
-            # Still ours? (The sweep may have released a claim held too long.) The row lock
-            # taken here also keeps the sweep out until this commits.
-            owned = Reminder.objects.filter(
-                pk=reminder.pk, status=ReminderStatus.CLAIMED, claim_token=token
-            ).update(message=message, context=context)
-            if not owned:
-                raise _Lost
-    except _Lost:
-        return "lost"
-    except DomainError as error:
-        _finish(reminder.pk, token, ReminderStatus.SKIPPED, error.message)
-        return ReminderStatus.SKIPPED
-    reminder.message = message
-    reminder.context = context
-    message = message_deliver(message_id=message.pk)
-    if sent is not None and message.status in SENT_STATUSES:
-        sent.append(reminder)
-        return ReminderStatus.SENT
-    return settle_from_message(reminder, message, token=token)
-
-
-class _Lost(Exception):
-    """The claim was released while we worked: roll back, send nothing."""
-
-
 def _mark_sent(reminders: list[Reminder]) -> None:
     """Mark reminders whose messages went out as sent, in one UPDATE. A crash before this
     leaves them claimed with a sent message: the sweep marks them sent (never re-sends)."""
@@ -260,17 +177,14 @@ def _mark_sent(reminders: list[Reminder]) -> None:
 
     if not reminders:
         return
-    with scopes_disabled():
-        for token in {r.claim_token for r in reminders}:
-            Reminder.objects.filter(
-                pk__in=[r.pk for r in reminders if r.claim_token == token],
-                status=ReminderStatus.CLAIMED,
-                claim_token=token,
-            ).update(status=ReminderStatus.SENT, outcome="", updated_at=timezone.now())
+    Reminder.objects.filter(
+        pk__in=[r.pk for r in reminders],
+        status=ReminderStatus.CLAIMED,
+        claim_token=reminders[0].claim_token,  # one batch, one claim
+    ).update(status=ReminderStatus.SENT, outcome="", updated_at=timezone.now())
     for reminder in reminders:
         if reminder.kind == ReminderKind.MEDICINE:
-            with clinic_scope(reminder.clinic_id):
-                dose_reminded(reminder=reminder)
+            dose_reminded(reminder=reminder)
 
 
 # --- the loop -------------------------------------------------------------------------------
@@ -441,6 +355,8 @@ def _dispatch_batch(
         for _lost in [p for p in prepared if p.reminder.pk not in owned]:
             result.add("lost")
         prepared = [p for p in prepared if p.reminder.pk in owned]
+        if not prepared:
+            return
         Message.objects.bulk_create([p.message for p in prepared])
         _link_messages(prepared)
         Conversation.objects.filter(pk__in={p.conversation.pk for p in prepared}).update(

@@ -285,16 +285,25 @@ def test_the_sweep_settles_stale_claims_without_sending_twice(scoped, setup, pat
 
 
 def test_a_reminder_whose_claim_was_released_is_not_sent_by_the_old_worker(
-    scoped, setup, patient, sim
+    scoped, setup, patient, sim, monkeypatch
 ):
-    from messaging.services.dispatch import reminder_send
+    from messaging.services import reminder_content
 
     book(setup, patient)
-    [claimed_id] = reminders_claim()
-    token = Reminder.objects.get(pk=claimed_id).claim_token
-    reminders_sweep_claimed(now=timezone.now() + timedelta(minutes=11))
-    assert reminder_send(reminder_id=claimed_id, token=token) == "lost"
+    load = reminder_content.Sources.load
+
+    def sweep_meanwhile(reminders):
+        # The worker is slow: while it reads its batch, the sweep releases its claim.
+        reminders_sweep_claimed(now=timezone.now() + timedelta(minutes=11))
+        return load(reminders)
+
+    monkeypatch.setattr(reminder_content.Sources, "load", staticmethod(sweep_meanwhile))
+    result = reminders_dispatch()
+    assert result.statuses == {"lost": 1}
     assert sim.received(PATIENT) == []
+    [lost] = Reminder.objects.filter(status=ReminderStatus.PLANNED, due_at__lte=timezone.now())
+    assert lost.message_id is None  # released, planned again, and nothing was written
+    assert not Message.objects.exists()
 
 
 @pytest.mark.postgres
