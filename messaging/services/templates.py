@@ -246,12 +246,19 @@ class SyncReport:
     updated: int = 0
     added: int = 0
     unchanged: int = 0
+    # Known here, reviewed by Meta once, and no longer on the business account.
+    gone: int = 0
 
     def summary(self) -> str:
-        return (
+        text = (
             f"Synced from WhatsApp: {self.updated} updated, {self.added} added, "
             f"{self.unchanged} unchanged."
         )
+        if self.gone:
+            text += (
+                f" {self.gone} no longer on WhatsApp (deleted in WhatsApp Manager): disabled here."
+            )
+        return text
 
 
 def _graph_fields(item: dict[str, Any]) -> dict[str, Any]:
@@ -327,6 +334,7 @@ def _apply_sync(*, clinic: Clinic, actor: User | None, items: list[dict[str, Any
         for t in MessageTemplate.objects.select_for_update().filter(clinic=clinic)
     }
     now = timezone.now()
+    seen: set[tuple[str, str]] = set()
     for item in items:
         if not isinstance(item, dict) or not item.get("name") or not item.get("language"):
             continue
@@ -361,10 +369,28 @@ def _apply_sync(*, clinic: Clinic, actor: User | None, items: list[dict[str, Any
             MessageTemplate.objects.filter(pk=row.pk).update(synced_at=now)
             report.unchanged += 1
         rows[(name, language)] = row
+        seen.add((name, language))
+    # A template deleted in WhatsApp Manager no longer comes back in the list. Sending it would
+    # fail with a Graph error, and Meta keeps a deleted name for 30 days, so it cannot simply be
+    # submitted again: disable it here, as a DELETED status would. Drafts were never on
+    # WhatsApp and are left alone.
+    for key, row in rows.items():
+        if key in seen or row.status in (TemplateStatus.DRAFT, TemplateStatus.DISABLED):
+            continue
+        row.status = TemplateStatus.DISABLED
+        row.meta_template_id = ""
+        row.synced_at = now
+        row.save(update_fields=["status", "meta_template_id", "synced_at"])
+        report.gone += 1
     audit_record(
         clinic=clinic,
         actor=actor,
         action=Actions.TEMPLATES_SYNCED,
-        data={"updated": report.updated, "added": report.added, "unchanged": report.unchanged},
+        data={
+            "updated": report.updated,
+            "added": report.added,
+            "unchanged": report.unchanged,
+            "gone": report.gone,
+        },
     )
     return report

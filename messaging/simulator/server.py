@@ -681,6 +681,18 @@ class Simulator:
         _status, created = self.state.create_template(waba, request, status=status.upper())
         return self.state.templates[created["id"]]
 
+    def delete_template(self, name: str, language: str | None = None) -> int:
+        """Remove a template as deleting it in WhatsApp Manager would (it leaves the list)."""
+        with self.state.lock:
+            doomed = [
+                key
+                for key, t in self.state.templates.items()
+                if t.name == name and (language is None or t.language == language)
+            ]
+            for key in doomed:
+                del self.state.templates[key]
+        return len(doomed)
+
     def set_template_status(self, name: str, language: str | None, status: str) -> list[Template]:
         """Approve (or reject, pause, disable) a template, with its status webhook."""
         return self.state.set_template_status(name, language, status)

@@ -107,6 +107,36 @@ def test_submit_then_sync_follows_meta_review(wa_account, sim, owner):
     assert templates_submit_defaults(clinic=clinic, actor=None).submitted == []
 
 
+def test_sync_disables_templates_deleted_in_whatsapp_manager(wa_account, sim, owner):
+    clinic = wa_account.clinic
+    templates_submit_defaults(clinic=clinic, actor=None)
+    sim.set_template_status("vaidya_review_request", None, "APPROVED")
+    sim.add_template("diwali_greeting", "en", body="Happy Diwali {{1}}!")
+    templates_sync(clinic=clinic, actor=None)
+    MessageTemplate.objects.create(
+        clinic=clinic, name="never_sent", language="en", body="Hello {{1}}", parameter_count=1
+    )
+    assert MessageTemplate.objects.get(name="vaidya_review_request", language="en").is_approved
+
+    # The clinic deletes one of Vaidya's templates (both languages) and its own greeting.
+    assert sim.delete_template("vaidya_review_request") == 2
+    assert sim.delete_template("diwali_greeting") == 1
+    report = templates_sync(clinic=clinic, actor=owner.user)
+
+    assert report.gone == 3
+    assert "3 no longer on WhatsApp" in report.summary()
+    gone = MessageTemplate.objects.filter(name__in=["vaidya_review_request", "diwali_greeting"])
+    assert {t.status for t in gone} == {TemplateStatus.DISABLED}
+    assert not any(t.is_approved or t.meta_template_id for t in gone)
+    # Never submitted: still a draft; the other templates are untouched.
+    assert MessageTemplate.objects.get(name="never_sent").status == TemplateStatus.DRAFT
+    assert MessageTemplate.objects.filter(status=TemplateStatus.PENDING).count() == len(DEFAULTS) - 2
+    event = AuditEvent.objects.filter(action=Actions.TEMPLATES_SYNCED).latest("id")
+    assert event.data["gone"] == 3
+    # A second sync finds nothing more to disable.
+    assert templates_sync(clinic=clinic, actor=None).gone == 0
+
+
 def test_a_refused_template_does_not_stop_the_others(wa_account, sim):
     sim.inject(100, endpoint="templates", count=1)
     report = templates_submit_defaults(clinic=wa_account.clinic, actor=None)
