@@ -22,6 +22,14 @@ def messaging_schedules() -> list[ScheduleSpec]:
             "minutes": 1,
         },
         {
+            # Webhook deliveries stored but never processed (their task was lost with the
+            # broker): enqueued again. Processing is idempotent.
+            "name": "vaidya.webhooks_requeue_lost",
+            "func": "messaging.tasks.requeue_lost_webhooks",
+            "schedule_type": MINUTES,
+            "minutes": 5,
+        },
+        {
             # Unanswered doses, missed-dose alerts, and reminders left claimed by a worker
             # that stopped.
             "name": "vaidya.care_sweep",

@@ -51,6 +51,13 @@ def process_webhook(delivery_id: int) -> str:
         return webhook_delivery_process(delivery_id=delivery_id)
 
 
+def requeue_lost_webhooks() -> int:
+    """Schedule: enqueue again the webhook deliveries whose task was lost (never attempted)."""
+    from messaging.services.webhook_backlog import webhook_deliveries_requeue_lost
+
+    return webhook_deliveries_requeue_lost()
+
+
 def dispatch_reminders(max_seconds: float = 50.0, batch: int = 100) -> int:
     """Schedule: send due reminders until none is left (or `max_seconds` passed). Several may
     run at once (each claims its own batches); returns how many this run claimed."""

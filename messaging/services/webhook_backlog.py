@@ -1,0 +1,154 @@
+"""Stored webhook deliveries that were not processed: found again, reported, replayed.
+
+The webhook view stores a verified delivery and only then enqueues its task. Two things can
+leave a delivery behind:
+- the task was lost: with the Redis broker the enqueue runs after commit, and Meta has its 200
+  whatever the queue does, so a Redis outage (or a restart: nothing is kept on disk) loses the
+  task but not the delivery. `webhook_deliveries_requeue_lost` (a schedule) enqueues again every
+  delivery that was never attempted and has waited longer than a task normally takes;
+- processing failed every time the broker tried (an inbound file that could not be copied, a
+  bug): the delivery keeps its attempt count and the error's kind. An operator looks at them
+  with `manage.py whatsapp_webhooks status` and replays them with `... replay` once the cause
+  is fixed.
+
+Processing is idempotent (statuses per wamid and status, inbound messages per wamid), so a
+delivery processed twice, because a task thought lost was only slow, changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
+
+from clinics.queue import enqueue
+from clinics.tenancy import clinic_scope, scopes_disabled
+from messaging.models import WebhookDelivery
+
+# A delivery's task normally runs within seconds; one never attempted after this was lost.
+LOST_AFTER = timedelta(minutes=10)
+REQUEUE_LIMIT = 1000
+
+
+def webhook_deliveries_requeue_lost(*, older_than: timedelta = LOST_AFTER) -> int:
+    """Enqueue the task again for deliveries never attempted within `older_than`; returns how
+    many. Failed deliveries (attempted at least once) are left for an operator to replay."""
+    cutoff = timezone.now() - older_than
+    with scopes_disabled():
+        ids = list(
+            WebhookDelivery.objects.filter(attempts=0, received_at__lt=cutoff)
+            .order_by("received_at", "id")
+            .values_list("pk", flat=True)[:REQUEUE_LIMIT]
+        )
+    for delivery_id in ids:
+        enqueue("messaging.tasks.process_webhook", delivery_id)
+    return len(ids)
+
+
+@dataclass
+class BacklogRow:
+    clinic_id: int
+    clinic_name: str
+    waiting: int
+    failed: int
+    oldest: datetime
+    newest: datetime
+
+
+def webhook_backlog(*, clinic_id: int | None = None) -> list[BacklogRow]:
+    """Stored deliveries per clinic: waiting (never attempted) and failed (attempted)."""
+    with scopes_disabled():
+        rows = WebhookDelivery.objects.all()
+        if clinic_id is not None:
+            rows = rows.filter(clinic_id=clinic_id)
+        grouped = (
+            rows.values("clinic_id", "clinic__name")
+            .annotate(
+                waiting=Count("id", filter=Q(attempts=0)),
+                failed=Count("id", filter=Q(attempts__gt=0)),
+                oldest=Min("received_at"),
+                newest=Max("received_at"),
+            )
+            .order_by("clinic__name", "clinic_id")
+        )
+        return [
+            BacklogRow(
+                clinic_id=r["clinic_id"],
+                clinic_name=r["clinic__name"],
+                waiting=r["waiting"],
+                failed=r["failed"],
+                oldest=r["oldest"],
+                newest=r["newest"],
+            )
+            for r in grouped
+        ]
+
+
+def webhook_failures(*, clinic_id: int | None = None, limit: int = 20) -> list[dict]:
+    """The latest failed deliveries: id, clinic, attempts, error kind (never the body)."""
+    with scopes_disabled():
+        rows = WebhookDelivery.objects.filter(attempts__gt=0)
+        if clinic_id is not None:
+            rows = rows.filter(clinic_id=clinic_id)
+        return list(
+            rows.order_by("-received_at", "-id").values(
+                "id", "clinic_id", "received_at", "attempts", "error"
+            )[:limit]
+        )
+
+
+@dataclass
+class ReplayReport:
+    processed: list[int] = field(default_factory=list)
+    gone: list[int] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        text = f"Replayed {len(self.processed)} webhook deliveries."
+        if self.gone:
+            text += f" {len(self.gone)} had been processed meanwhile."
+        if self.failed:
+            text += f" {len(self.failed)} failed again: " + "; ".join(
+                f"delivery {pk}: {error}" for pk, error in self.failed
+            )
+        return text
+
+
+def webhook_deliveries_replay(
+    *, clinic_id: int | None = None, ids: list[int] | None = None, limit: int = 1000
+) -> ReplayReport:
+    """Process stored deliveries now, in this process, oldest first, each in its clinic's scope.
+
+    A delivery that fails again is kept (with one more attempt counted) and reported; the others
+    are processed and deleted as the task would.
+    """
+    from messaging.services.inbound import webhook_delivery_process
+
+    with scopes_disabled():
+        rows = WebhookDelivery.objects.all()
+        if clinic_id is not None:
+            rows = rows.filter(clinic_id=clinic_id)
+        if ids is not None:
+            rows = rows.filter(pk__in=ids)
+        pending = list(rows.order_by("received_at", "id").values_list("pk", "clinic_id")[:limit])
+    report = ReplayReport()
+    for delivery_id, delivery_clinic in pending:
+        with clinic_scope(delivery_clinic):
+            try:
+                result = webhook_delivery_process(delivery_id=delivery_id)
+            except Exception:  # kept and reported; the next one is tried
+                error = (
+                    WebhookDelivery.objects.filter(pk=delivery_id)
+                    .values_list("error", flat=True)
+                    .first()
+                )
+                report.failed.append((delivery_id, error or "failed"))
+                continue
+        (report.gone if result == "gone" else report.processed).append(delivery_id)
+    return report
