@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/dispatch_bench.py [--reminders 4000] [--workers 1,2] [--profile]
 
-Uses PostgreSQL (database `hB_dispatch_bench`, created and migrated on first use) and Redis
+Uses PostgreSQL (database `vaidya_bench_dispatch`, created and migrated on first use) and Redis
 db 2 for the shared send-rate limiter. Seeds one clinic with a WhatsApp number pointed at the
 simulator, 100 patients who agreed to care messages and an approved appointment_reminder
 template; then, for each worker count, plans --reminders due reminders and starts that many
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PG = "postgres://postgres@127.0.0.1:5432"
-DB = "hB_dispatch_bench"
+DB = "vaidya_bench_dispatch"
 REDIS = "redis://127.0.0.1:6379/2"
 PHONE_NUMBER_ID = "109876543218888"
 TOKEN = "EAAGbenchToken0123456789"  # noqa: S105 - the simulator's fake token

@@ -401,3 +401,83 @@ def test_large_plans_written_with_copy_plan_once_and_keep_their_context(
     ]
     plan_for_prescription(prescription=prescription)
     assert Reminder.objects.filter(source=f"prescription:{prescription.pk}").count() == 8
+
+
+def _dose_plan(prescription_id: int):
+    return [
+        (r.due_at, r.context["dose_time"], [i["text"] for i in r.context["items"]])
+        for r in medicine_rows(prescription_id)
+    ]
+
+
+def test_copy_and_the_row_insert_plan_the_same_dose_reminders(doctor, patient, monkeypatch):
+    """The same course planned through COPY (PostgreSQL) and through the row insert gives the
+    same times, dose times and medicines; rows sharing a clock time keep their own context."""
+    items = [
+        PARACETAMOL,
+        AMOXICILLIN,
+        {**PARACETAMOL, "generic_name": "cetirizine", "strength": "10 mg", "frequency": "HS"},
+        {**AMOXICILLIN, "generic_name": "ondansetron", "strength": "4 mg", "frequency": "Q6H"},
+    ]
+    monkeypatch.setattr("messaging.services.reminders.COPY_FROM_ROWS", 1)
+    copied = Prescription.objects.get(visit=sign_visit(doctor, patient, items=items))
+    monkeypatch.setattr("messaging.services.reminders.COPY_FROM_ROWS", 10**6)
+    inserted = Prescription.objects.get(visit=sign_visit(doctor, patient, items=items))
+
+    plan = _dose_plan(copied.pk)
+    assert plan == _dose_plan(inserted.pk)
+    assert len(plan) == 19
+    # The 22:00 bedtime dose and Q6H's midnight dose share the 21:30 quiet-hours edge, except
+    # on the last night (the course ends before the midnight dose): same clock time, its own
+    # medicines.
+    bedtime = ["CETIRIZINE 10 mg - 1 tablet after food", "ONDANSETRON 4 mg - 1 capsule"]
+    assert [(due, meds) for due, dose_time, meds in plan if dose_time == "10:00 PM"] == [
+        (ist(10, 21, 30), bedtime),
+        (ist(11, 21, 30), bedtime),
+        (ist(12, 21, 30), bedtime[:1]),
+    ]
+    rows = medicine_rows(copied.pk)
+    assert {r.context["prescription_id"] for r in rows} == {copied.pk}
+    assert {r.context["prescription_id"] for r in medicine_rows(inserted.pk)} == {inserted.pk}
+
+
+def test_planning_a_copied_plan_again_brings_back_its_cancelled_doses(doctor, patient, monkeypatch):
+    """Rows are unique by (source, kind, due time) whatever their status: planning again a
+    course written with COPY plans its cancelled doses again and adds no duplicate."""
+    monkeypatch.setattr("messaging.services.reminders.COPY_FROM_ROWS", 1)
+    prescription = Prescription.objects.get(visit=sign_visit(doctor, patient, items=[AMOXICILLIN]))
+    source = f"prescription:{prescription.pk}"
+    cancelled_times = [ist(11, 14), ist(12, 8)]
+    Reminder.objects.filter(source=source, due_at__in=cancelled_times).update(
+        status=ReminderStatus.CANCELLED, outcome="Replaced by the corrected visit."
+    )
+    assert len(medicine_rows(prescription.pk)) == 6
+
+    plan_for_prescription(prescription=prescription)
+    rows = medicine_rows(prescription.pk)
+    assert len(rows) == 8
+    assert Reminder.objects.filter(source=source).count() == 8
+    again = [r for r in rows if r.due_at in cancelled_times]
+    assert [(r.outcome, r.context["dose_time"]) for r in again] == [
+        ("", "2:00 PM"),
+        ("", "8:00 AM"),
+    ]
+
+
+@pytest.mark.postgres
+def test_a_new_course_is_written_without_reading_its_reminders_back(doctor, patient, monkeypatch):
+    """A plan written whole with COPY met no existing row (the unique key covers cancelled rows
+    too), so there is nothing to plan again and no reminder is read back: at most the settings,
+    the items and the savepoint around COPY."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    visit = sign_visit(doctor, patient, items=[PARACETAMOL, AMOXICILLIN])
+    prescription = Prescription.objects.select_related("clinic", "visit").get(visit=visit)
+    Reminder.objects.filter(source=f"prescription:{prescription.pk}").delete()
+    monkeypatch.setattr("messaging.services.reminders.COPY_FROM_ROWS", 1)
+    with CaptureQueriesContext(connection) as queries:
+        assert plan_for_prescription(prescription=prescription) == 8
+    assert len(medicine_rows(prescription.pk)) == 8
+    assert len(queries) <= 4
+    assert not [q for q in queries if Reminder._meta.db_table in q["sql"]]
