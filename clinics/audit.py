@@ -127,6 +127,10 @@ class Actions:
     REMINDER_CANCELLED = "messaging.reminder.cancelled"
     ESCALATION_OPENED = "messaging.escalation.opened"
     ESCALATION_RESOLVED = "messaging.escalation.resolved"
+    ESCALATION_ALERT_QUEUED = "messaging.escalation.whatsapp_alert_queued"
+    WHATSAPP_ALERTS_TURNED_ON = "messaging.whatsapp_alerts.turned_on"
+    WHATSAPP_ALERTS_CHANGED = "messaging.whatsapp_alerts.changed"
+    WHATSAPP_ALERTS_TURNED_OFF = "messaging.whatsapp_alerts.turned_off"
 
     @classmethod
     def all(cls) -> list[str]:

@@ -170,20 +170,35 @@ DEFAULTS: tuple[DefaultTemplate, ...] = (
         (),
         ("आशा", "Rs 1,250.00", "https://rzp.io/l/abc123", "सनराइज़ क्लिनिक"),
     ),
-    # escalation_alert: doctor's name, patient, what happened
+    # staff_alert: clinic, what happened, patient's initials and number, link. Sent to a
+    # doctor's own phone, so it carries no clinical detail (messaging.services.staff_alerts).
     DefaultTemplate(
-        "escalation_alert",
+        "staff_alert",
         "en",
-        "Hello {{1}}, your patient {{2}} needs attention: {{3}}. Please open Vaidya to follow up.",
+        "Vaidya alert from {{1}}: patient {{3}} needs attention ({{2}}). "
+        "Open Vaidya to see the details and follow up: {{4}} "
+        "The alert stays open until someone acts on it.",
         (),
-        ("Dr Mehta", "Asha K (P-00042)", "3 doses of Metformin missed"),
+        (
+            "Sunrise Clinic",
+            "missed doses",
+            "A. K. (P-000042)",
+            "https://vaidya.example/c/sunrise/messages/follow-ups/",
+        ),
     ),
     DefaultTemplate(
-        "escalation_alert",
+        "staff_alert",
         "hi",
-        "नमस्ते {{1}}, आपके मरीज़ {{2}} पर ध्यान देने की ज़रूरत है: {{3}}। कृपया Vaidya खोलकर देखें।",
+        "Vaidya अलर्ट ({{1}}): मरीज़ {{3}} पर ध्यान देने की ज़रूरत है ({{2}})। "
+        "जानकारी देखने और आगे की कार्रवाई के लिए Vaidya खोलें: {{4}} "
+        "यह अलर्ट तब तक खुला रहेगा जब तक कोई इस पर कार्रवाई न करे।",
         (),
-        ("डॉ. मेहता", "आशा के (P-00042)", "मेटफॉर्मिन की 3 खुराक छूट गईं"),
+        (
+            "सनराइज़ क्लिनिक",
+            "दवा की खुराकें छूटीं",
+            "A. K. (P-000042)",
+            "https://vaidya.example/c/sunrise/messages/follow-ups/",
+        ),
     ),
 )
 

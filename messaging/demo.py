@@ -25,6 +25,8 @@ DEMO_SIM_DISPLAY_NUMBER = "919800000001"
 DEMO_ACCESS_TOKEN = "simulator-token"  # noqa: S105 (a fake token for the local simulator)
 DEMO_APP_SECRET = "simulator-app-secret"  # noqa: S105
 DEMO_VERIFY_TOKEN = "simulator-verify-token"  # noqa: S105
+# The demo doctor's own phone on the simulator: escalation alerts show on its phone page.
+DEMO_DOCTOR_ALERT_NUMBER = "+91 98000 00002"
 
 
 def _connect(clinic, actor):
@@ -83,6 +85,20 @@ def _consent_patients(clinic, actor) -> int:
     return recorded
 
 
+def _doctor_alerts(clinic, owner, doctor) -> bool:
+    """Allow WhatsApp alerts at the demo clinic, and the demo doctor turns theirs on."""
+    try:
+        from messaging.services.accounts import messaging_settings_update
+        from messaging.services.staff_alerts import whatsapp_alerts_turn_on
+    except ImportError:
+        return False
+    if doctor is None:
+        return False
+    messaging_settings_update(clinic=clinic, actor=owner, alert_doctor_on_whatsapp=True)
+    whatsapp_alerts_turn_on(membership=doctor, actor=doctor.user, phone=DEMO_DOCTOR_ALERT_NUMBER)
+    return True
+
+
 @demo_seeders.register(order=40, name="messaging.whatsapp")
 def seed_whatsapp(*, demo: DemoContext, **_: Any) -> None:
     """Connect the demo clinic's WhatsApp to the local simulator, record the patients' care
@@ -95,9 +111,11 @@ def seed_whatsapp(*, demo: DemoContext, **_: Any) -> None:
         account = _connect(demo.clinic, owner)
         consents = _consent_patients(demo.clinic, desk.user)
         approved = _approve_default_templates(demo.clinic)
+        alerts = _doctor_alerts(demo.clinic, owner, demo.staff.get("doctor"))
     demo.summary.append(
         f"WhatsApp on the local simulator (number {account.display_number}): "
         f"{consents} patients agreed to care messages, {approved} templates approved"
+        + (f"; the doctor's alerts go to {DEMO_DOCTOR_ALERT_NUMBER}" if alerts else "")
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 
-from messaging.models import MessagingSettings, WhatsAppAccount
+from messaging.models import Language, MessagingSettings, WhatsAppAccount
 from messaging.services.accounts import SETTINGS_EDITABLE_FIELDS
 
 _SECRET_ATTRS = {"autocomplete": "new-password", "spellcheck": "false"}
@@ -150,7 +150,10 @@ class MessagingSettingsForm(forms.Form):
         help_text="One word or phrase per line, in any language patients write in.",
     )
     alert_doctor_on_whatsapp = forms.BooleanField(
-        label="Also alert the doctor on their own WhatsApp", required=False
+        label="Let doctors get alerts on their own WhatsApp",
+        required=False,
+        help_text="Each doctor turns it on for themselves under My WhatsApp alerts. Every alert "
+        "is a WhatsApp message from the clinic's number, which Meta charges for.",
     )
 
     @classmethod
@@ -160,3 +163,19 @@ class MessagingSettingsForm(forms.Form):
             str(h) for h in row.appointment_reminder_hours or []
         )
         return initial
+
+
+class WhatsAppAlertsForm(forms.Form):
+    """A staff member's own WhatsApp number and language for escalation alerts."""
+
+    phone = forms.CharField(
+        label="Your WhatsApp number",
+        max_length=30,
+        widget=forms.TextInput(
+            attrs={"type": "tel", "autocomplete": "tel", "placeholder": "98765 43210"}
+        ),
+        help_text="Indian numbers need no +91.",
+    )
+    language = forms.ChoiceField(
+        label="Language of the alerts", choices=Language.choices, initial=Language.ENGLISH
+    )

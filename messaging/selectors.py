@@ -43,8 +43,12 @@ def conversation_list(*, show: str = "open", membership: Membership | None = Non
     """The clinic's conversations for one inbox filter, latest message first.
 
     Unread, needs reply, mine and unknown list open conversations; resolved lists the others.
+    Staff members' alert conversations are never listed: they are not conversations with
+    patients (messaging.services.staff_alerts).
     """
-    rows = Conversation.objects.select_related("patient", "assigned_to__user")
+    rows = Conversation.objects.filter(staff__isnull=True).select_related(
+        "patient", "assigned_to__user"
+    )
     if show == "resolved":
         return rows.filter(state=ConversationState.RESOLVED)
     rows = rows.filter(state=ConversationState.OPEN)
@@ -60,9 +64,10 @@ def conversation_list(*, show: str = "open", membership: Membership | None = Non
 
 
 def conversation_detail(*, conversation_id: int) -> Conversation:
-    """One conversation with its patient, account and assignee (raises DoesNotExist)."""
+    """One conversation with a patient (or an unknown number), with its patient, account and
+    assignee; raises DoesNotExist, also for a staff member's alert conversation."""
     return Conversation.objects.select_related("patient", "account", "assigned_to__user").get(
-        pk=conversation_id
+        pk=conversation_id, staff__isnull=True
     )
 
 
@@ -93,7 +98,9 @@ def messaging_staff() -> list[Membership]:
 
 
 def unread_conversations_count() -> int:
-    return Conversation.objects.filter(state=ConversationState.OPEN, unread_count__gt=0).count()
+    return Conversation.objects.filter(
+        state=ConversationState.OPEN, unread_count__gt=0, staff__isnull=True
+    ).count()
 
 
 def reminder_list(

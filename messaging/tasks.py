@@ -21,6 +21,23 @@ def send_message(message_id: int) -> str:
         return message_deliver(message_id=message_id).status
 
 
+def send_escalation_alert(escalation_id: int) -> str:
+    """Alert the escalation's doctor on their own WhatsApp when they asked for it. Idempotent:
+    one message per escalation however often this runs."""
+    from clinics.tenancy import clinic_scope
+    from messaging.models import Escalation
+    from messaging.services.staff_alerts import escalation_alert_queue
+
+    with scopes_disabled():
+        clinic_id = (
+            Escalation.objects.filter(pk=escalation_id).values_list("clinic_id", flat=True).first()
+        )
+    if clinic_id is None:
+        return "gone"
+    with clinic_scope(clinic_id):
+        return escalation_alert_queue(escalation_id=escalation_id)
+
+
 def retry_due_messages() -> int:
     """Schedule: enqueue messages whose back-off has passed, flag interrupted sends."""
     from messaging.services.recovery import messages_flag_uncertain, messages_retry_due

@@ -65,11 +65,13 @@ BILL_PAYMENT_LINK = Purpose(
     "UTILITY",
     ("patient's first name", "amount", "payment link", "clinic"),
 )
-ESCALATION_ALERT = Purpose(
-    "escalation_alert",
-    "Alert to the doctor",
+# To a doctor's own WhatsApp, never to a patient. The values say the least that lets the doctor
+# act (see messaging.services.staff_alerts): no clinical detail, no message text, no number.
+STAFF_ALERT = Purpose(
+    "staff_alert",
+    "Alert to a doctor",
     "UTILITY",
-    ("doctor's name", "patient", "what happened"),
+    ("clinic", "what happened", "patient's initials and number", "link to the follow-up board"),
 )
 
 PURPOSES: dict[str, Purpose] = {
@@ -82,6 +84,6 @@ PURPOSES: dict[str, Purpose] = {
         REVIEW_REQUEST,
         DOCUMENT_READY,
         BILL_PAYMENT_LINK,
-        ESCALATION_ALERT,
+        STAFF_ALERT,
     )
 }

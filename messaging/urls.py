@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("messaging.urls_inbox")),
     path("settings/", include("messaging.urls_settings")),
+    path("my-whatsapp-alerts/", include("messaging.urls_alerts")),
 ]

@@ -33,6 +33,7 @@ from messaging.models.conversations import (
     MessageStatusEvent,
     WebhookDelivery,
 )
+from messaging.models.staff import EscalationAlert, WhatsAppAlertOptIn
 
 __all__ = [
     "STATUS_RANK",
@@ -44,6 +45,7 @@ __all__ = [
     "DoseOutcome",
     "DoseRecord",
     "Escalation",
+    "EscalationAlert",
     "EscalationReason",
     "EscalationState",
     "Language",
@@ -62,4 +64,5 @@ __all__ = [
     "VisitRating",
     "WebhookDelivery",
     "WhatsAppAccount",
+    "WhatsAppAlertOptIn",
 ]

@@ -183,8 +183,12 @@ class MessagingSettings(models.Model):
         help_text="One word or phrase per line; a patient's message containing one alerts the "
         "doctor.",
     )
+    # The clinic's number sends these and the clinic pays for each, so the owner decides
+    # whether they are available at all; each doctor then opts in for themselves.
     alert_doctor_on_whatsapp = models.BooleanField(
-        default=False, help_text="Also send escalation alerts to the doctor's own WhatsApp."
+        default=False,
+        help_text="Let doctors who turn it on for themselves get escalation alerts on their "
+        "own WhatsApp.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -29,6 +29,12 @@ class Conversation(models.Model):
     business-scoped user id; either may be empty (a user with a username may have no phone).
     A conversation whose patient is not known yet is "unknown" until staff link it.
     `window_expires_at` is 24 hours after the user's last message: free-form replies only before.
+
+    A conversation with `staff` set carries escalation alerts to that staff member's own
+    WhatsApp (messaging.services.staff_alerts). It has no patient and no identity of its own
+    (wa_id and bsuid stay empty, so it never takes a patient's number: a doctor's family is
+    often registered under the doctor's phone); the number comes from the staff member's
+    opt-in when a message is sent. The inbox never lists it.
     """
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
@@ -44,6 +50,14 @@ class Conversation(models.Model):
     )
     assigned_to = models.ForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    staff = models.ForeignKey(
+        Membership,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Set for the conversation carrying alerts to this staff member.",
     )
     unread_count = models.PositiveIntegerField(default=0)
     needs_reply = models.BooleanField(default=False)
@@ -71,8 +85,16 @@ class Conversation(models.Model):
                 condition=~Q(bsuid=""),
                 name="uniq_conversation_bsuid",
             ),
+            # A patient's conversation has a WhatsApp identity; a staff member's has none.
             models.CheckConstraint(
-                condition=~Q(wa_id="", bsuid=""), name="conversation_has_identity"
+                condition=(Q(staff__isnull=True) & ~Q(wa_id="", bsuid=""))
+                | Q(staff__isnull=False, wa_id="", bsuid=""),
+                name="conversation_has_identity",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "staff"],
+                condition=Q(staff__isnull=False),
+                name="uniq_conversation_staff",
             ),
         ]
         indexes = [
@@ -84,7 +106,11 @@ class Conversation(models.Model):
 
     @property
     def is_unknown(self) -> bool:
-        return self.patient_id is None
+        return self.patient_id is None and self.staff_id is None
+
+    @property
+    def for_staff(self) -> bool:
+        return self.staff_id is not None
 
     def window_open(self, now=None) -> bool:
         now = now or timezone.now()
@@ -123,6 +149,8 @@ class MessagePurpose(models.TextChoices):
     REPLY = "reply", "Reply in a conversation"
     CARE = "care", "Care reminder"
     MARKETING = "marketing", "Marketing"
+    # To a staff member's own WhatsApp, on their own opt-in (not a patient's consent).
+    STAFF = "staff", "Alert to staff"
 
 
 class MessageStatus(models.TextChoices):

@@ -9,6 +9,7 @@ from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError
 from clinics.models import Membership, User
 from messaging.models import Escalation, EscalationState, Message
+from messaging.services.staff_alerts import enqueue_escalation_alert
 from patients.models import Patient
 
 
@@ -25,7 +26,9 @@ def escalation_open(
     """Open an alert for the patient's doctor; one open alert per (reason, subject).
 
     `subject` names what it is about ("prescription:12", "appointment:5", "message:9"), so the
-    same cause never opens a second alert while the first is open: that one is returned.
+    same cause never opens a second alert while the first is open: that one is returned (and
+    nothing more is sent). A new alert also goes to the doctor's WhatsApp when they opted in
+    (messaging.services.staff_alerts).
     """
     existing = Escalation.objects.filter(
         clinic_id=patient.clinic_id, reason=reason, subject=subject, state=EscalationState.OPEN
@@ -55,6 +58,8 @@ def escalation_open(
         patient_id=patient.pk,
         data={"reason": reason, "doctor_id": doctor.pk if doctor else None},
     )
+    # The doctor's own WhatsApp too, if they asked for it (after commit, in a worker).
+    enqueue_escalation_alert(escalation.pk)
     return escalation
 
 

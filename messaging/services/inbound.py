@@ -46,6 +46,10 @@ from messaging.services.accounts import account_client, messaging_settings_for
 from messaging.services.escalations import escalation_open
 from messaging.services.optout import optout_handle
 from messaging.services.sending import message_queue_text
+from messaging.services.staff_alerts import (
+    staff_conversation_for_number,
+    staff_message_handle,
+)
 from messaging.services.statuses import conversation_window_refresh, message_status_record
 from messaging.whatsapp import WhatsAppError
 from patients.models import Appointment, Patient, Visit
@@ -218,6 +222,15 @@ def _conversation(
         conversation = Conversation.objects.filter(account=account, wa_id=wa_id).first()
     if conversation is None and bsuid:
         conversation = Conversation.objects.filter(account=account, bsuid=bsuid).first()
+    if (
+        conversation is None
+        and wa_id
+        and patient_for_number(clinic_id=account.clinic_id, wa_id=wa_id) is None
+    ):
+        # A doctor answering an alert: keep it with their alerts, not as an unknown number.
+        staff = staff_conversation_for_number(account=account, wa_id=wa_id)
+        if staff is not None:
+            return staff
     if conversation is None:
         try:
             with transaction.atomic():
@@ -340,7 +353,11 @@ def inbound_message_record(
 
 
 def _act_on(message: Message, conversation: Conversation) -> None:
-    """What a patient's message triggers: opt-out words, quick replies, trouble words."""
+    """What a patient's message triggers: opt-out words, quick replies, trouble words. A staff
+    member writing into their alert conversation is answered by `staff_message_handle`."""
+    if conversation.staff_id is not None:
+        staff_message_handle(message=message, conversation=conversation)
+        return
     if message.kind == MessageKind.TEXT and optout_handle(
         message=message, conversation=conversation
     ):

@@ -4,7 +4,9 @@ A message is first a `Message` row ("queued"), written in the caller's transacti
 rules that protect patients are checked (`send_refusal`): the clinic's number is connected,
 the patient has a number that can receive WhatsApp, business-initiated messages have the
 patient's opt-in for that purpose (care or marketing, and never marketing to a minor), and
-free-form text goes only inside the 24-hour window. Delivery runs in a worker
+free-form text goes only inside the 24-hour window. Escalation alerts to a staff member's
+own WhatsApp (purpose "staff") need that person's own opt-in instead of a patient's consent
+(messaging.services.staff_alerts). Delivery runs in a worker
 (`messaging.tasks.send_message`, or the reminder dispatcher calling `message_deliver`).
 
 The one uncertain window: `message_deliver` marks the row "sending" and commits before it
@@ -46,6 +48,7 @@ from messaging.models import (
     MessageTemplate,
     TemplateStatus,
     WhatsAppAccount,
+    WhatsAppAlertOptIn,
 )
 from messaging.services.accounts import (
     account_client,
@@ -154,7 +157,14 @@ def send_refusal(
             "The 24-hour window has closed: the patient has not written in the last 24 hours. "
             "Send an approved template instead."
         )
-    if purpose == MessagePurpose.MARKETING:
+    if purpose == MessagePurpose.STAFF:
+        # A doctor is not a patient: their own opt-in counts, checked again at delivery
+        # because they (or an owner) may turn alerts off while the message waits.
+        if conversation is None or conversation.staff_id is None:
+            return "Alerts to staff go only to a staff member's alert conversation."
+        if not staff_alerts_wanted(conversation.staff_id):
+            return "This staff member has turned WhatsApp alerts off."
+    elif purpose == MessagePurpose.MARKETING:
         if patient is None:
             return "Marketing messages go only to registered patients who agreed to them."
         if patient.is_minor:
@@ -177,6 +187,29 @@ def send_refusal(
                 "last 24 hours."
             )
     return None
+
+
+def staff_alerts_wanted(membership_id: int) -> bool:
+    """Whether this staff member has WhatsApp alerts on (and still works at the clinic)."""
+    return WhatsAppAlertOptIn.objects.filter(
+        membership_id=membership_id, enabled=True, membership__is_active=True
+    ).exists()
+
+
+def recipient_wa_id(conversation: Conversation) -> str:
+    """Where the conversation's messages go, as WhatsApp writes numbers (digits, no +).
+
+    A patient's conversation has its number; a staff member's alert conversation has none and
+    uses the number of their opt-in, read at send time so a changed number applies at once.
+    """
+    if conversation.staff_id is None:
+        return conversation.wa_id
+    phone = (
+        WhatsAppAlertOptIn.objects.filter(membership_id=conversation.staff_id)
+        .values_list("phone", flat=True)
+        .first()
+    )
+    return normalize_number(str(phone)) if phone else ""
 
 
 def _require_sendable(**kwargs: Any) -> None:
@@ -515,7 +548,7 @@ def send_claimed(
                 rate=account.send_rate_per_second,
                 timeout=RATE_LIMIT_WAIT_SECONDS,
             )
-        result = _call_api(message, account, conversation.wa_id, client)
+        result = _call_api(message, account, recipient_wa_id(conversation), client)
     except WhatsAppError as error:
         return _handle_error(message, conversation, account, error, timezone.now())
     except DomainError as error:

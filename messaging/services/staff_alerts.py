@@ -1,0 +1,452 @@
+"""Escalation alerts on a doctor's own WhatsApp: their opt-in, the alert message, their replies.
+
+Consent. A doctor is not a patient: the patients' consent rules do not apply, the doctor's own
+opt-in does. Only the staff member turns it on, for themselves, at one clinic, giving their
+number (`whatsapp_alerts_turn_on`); they or an owner turn it off (`whatsapp_alerts_turn_off`),
+and replying STOP to an alert turns it off too. The clinic's setting
+`MessagingSettings.alert_doctor_on_whatsapp` must also be on: the clinic's number sends the
+alerts and the clinic pays Meta for each, so the owner decides whether they exist at all.
+
+Who gets it. The escalation's doctor; when it has none (a worrying message from a patient with
+no visit or appointment yet), the patient's last doctor (latest visit, else latest
+appointment); when there is none either, or that person no longer works at the clinic or is
+not an owner or doctor, nobody. The in-app alert opens on the follow-up board whatever happens
+here. Undeliverable-number escalations are not sent: the front desk fixes numbers, not the
+doctor.
+
+What it says (DPDP: the least data for the purpose). The message travels through Meta to a
+personal phone whose lock screen, backups and family members Vaidya cannot control. So it
+carries the clinic's name, the kind of alert in plain words ("missed doses", "low rating",
+"worrying message"), the patient's initials with their patient number, and a link to the
+follow-up board, where the doctor signs in to read the rest. Never the medicine, the rating's
+comment, the words the patient wrote, a diagnosis or a phone number.
+
+How. `escalation_open` enqueues `messaging.tasks.send_escalation_alert` after its transaction
+commits; `escalation_alert_queue` queues one approved template message (purpose "staff") in
+the staff member's alert conversation, which the usual sending pipeline delivers (rate limits,
+retries, status ticks, the account's stopped state). `EscalationAlert` is unique per
+escalation, so a task that runs twice sends once. No connected, working WhatsApp number or no
+approved template: nothing is queued and nothing fails.
+
+Replies. Alert conversations have no WhatsApp identity of their own (see `Conversation`), so
+the inbox never shows them. When a staff member writes to the clinic's number from their alert
+number, the message is kept in their alert conversation, not in a new "unknown number"
+conversation; STOP turns alerts off, anything else gets a short note, once a day, that this
+number is not read and Vaidya is the place to act. A number that already has a conversation
+(a patient's, or one from before the opt-in) or that a patient also uses stays with that
+conversation: families share phones, and a patient's message must never be hidden.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from clinics.audit import Actions, audit_record
+from clinics.errors import DomainError, NotAllowed
+from clinics.models import Membership, User
+from clinics.queue import enqueue
+from clinics.roles import Perm
+from messaging.links import site_url
+from messaging.models import (
+    WINDOW,
+    Conversation,
+    Direction,
+    Escalation,
+    EscalationAlert,
+    EscalationReason,
+    EscalationState,
+    Language,
+    Message,
+    MessageKind,
+    MessagePurpose,
+    MessageTemplate,
+    TemplateStatus,
+    WhatsAppAccount,
+    WhatsAppAlertOptIn,
+)
+from messaging.services.accounts import account_for_clinic, messaging_settings_for
+from messaging.services.optout import STOP_WORDS, normalise
+from messaging.services.sending import (
+    message_queue_template,
+    message_queue_text,
+    template_for,
+)
+from messaging.template_purposes import STAFF_ALERT
+from patients.models import Appointment, Patient, Visit
+from patients.phones import to_e164
+
+logger = logging.getLogger(__name__)
+
+ALERT_TASK = "messaging.tasks.send_escalation_alert"
+# Plain words for the kind of alert; nothing more specific goes to the phone (module docstring).
+REASON_WORDS = {
+    EscalationReason.MISSED_DOSES: {"en": "missed doses", "hi": "दवा की खुराकें छूटीं"},
+    EscalationReason.LOW_RATING: {"en": "low rating", "hi": "कम रेटिंग"},
+    EscalationReason.TROUBLE_WORDS: {"en": "worrying message", "hi": "चिंताजनक संदेश"},
+}
+PHONE_ERROR = "Enter a valid WhatsApp number, for example 98765 43210 or +44 7700 900123."
+REPLY_TEXTS = {
+    "stopped": {
+        "en": "WhatsApp alerts from {clinic} are now off. Turn them on again in Vaidya, "
+        "under My WhatsApp alerts.",
+        "hi": "{clinic} से WhatsApp अलर्ट अब बंद हैं। इन्हें फिर से चालू करने के लिए Vaidya में "
+        "My WhatsApp alerts खोलें।",
+    },
+    "not_read": {
+        "en": "This number only sends you Vaidya alerts from {clinic}; replies here are not "
+        "read. Please open Vaidya to act on an alert. Reply STOP to turn the alerts off.",
+        "hi": "यह नंबर आपको सिर्फ़ {clinic} के Vaidya अलर्ट भेजता है; यहां के जवाब कोई नहीं पढ़ता। "
+        "अलर्ट पर कार्रवाई के लिए कृपया Vaidya खोलें। अलर्ट बंद करने के लिए STOP लिखें।",
+    },
+}
+
+
+# --- who may get alerts --------------------------------------------------------------------------
+def can_receive_alerts(membership: Membership) -> bool:
+    """Whether this staff member may get escalation alerts on WhatsApp: the people escalations
+    are addressed to, who write and sign clinical notes (doctors and owners)."""
+    return membership.has_perm(Perm.CLINICAL_EDIT)
+
+
+def whatsapp_alerts_for(membership: Membership) -> WhatsAppAlertOptIn | None:
+    """The staff member's WhatsApp alert choice at their clinic (None if never made)."""
+    return WhatsAppAlertOptIn.objects.filter(membership=membership).first()
+
+
+def whatsapp_alerts_list() -> list[WhatsAppAlertOptIn]:
+    """Everyone at the clinic (the current scope) with WhatsApp alerts on, for the owner."""
+    return list(
+        WhatsAppAlertOptIn.objects.filter(enabled=True)
+        .select_related("membership__user")
+        .order_by("membership__user__full_name", "pk")
+    )
+
+
+def alert_readiness(clinic_id: int) -> list[str]:
+    """Why alerts would not reach anyone at the clinic now, in words for staff (empty: they
+    would). For the opt-in page, so nobody turns alerts on and waits for nothing."""
+    problems = []
+    if not messaging_settings_for(clinic_id).alert_doctor_on_whatsapp:
+        problems.append(
+            "The clinic has not allowed alerts on staff members' WhatsApp yet: an owner can "
+            "allow them in Settings, WhatsApp, under Alerts to the doctor."
+        )
+    account = account_for_clinic(clinic_id)
+    if account is None or not account.can_send:
+        problems.append("The clinic's WhatsApp number is not connected or not working.")
+    elif not MessageTemplate.objects.filter(
+        clinic_id=clinic_id, purpose=STAFF_ALERT.key, status=TemplateStatus.APPROVED
+    ).exists():
+        problems.append(
+            "WhatsApp has not approved the alert message yet: an owner can send Vaidya's "
+            "messages for review in Settings, WhatsApp."
+        )
+    return problems
+
+
+def _clean_phone(phone: str, *, clinic_id: int) -> str:
+    e164 = to_e164(phone or "")
+    if e164 is None:
+        raise DomainError(PHONE_ERROR, field="phone")
+    account = account_for_clinic(clinic_id)
+    if account is not None and to_e164(account.display_number) == e164:
+        raise DomainError(
+            "That is the clinic's own WhatsApp number: give the number of your own phone.",
+            field="phone",
+        )
+    return e164
+
+
+@transaction.atomic
+def whatsapp_alerts_turn_on(
+    *, membership: Membership, actor: User, phone: str, language: str = Language.ENGLISH
+) -> WhatsAppAlertOptIn:
+    """Turn on (or change the number or language of) the staff member's own WhatsApp alerts.
+
+    Only the person themself may do this: it is their consent to messages on their phone.
+    """
+    if actor is None or actor.pk != membership.user_id:
+        raise NotAllowed("Only the staff member themself can turn on their WhatsApp alerts.")
+    if not can_receive_alerts(membership):
+        raise NotAllowed("WhatsApp alerts are for the clinic's doctors and owners.")
+    if language not in Language.values:
+        raise DomainError("Choose English or Hindi.", field="language")
+    e164 = _clean_phone(phone, clinic_id=membership.clinic_id)
+    now = timezone.now()
+    row, _ = WhatsAppAlertOptIn.objects.get_or_create(
+        membership=membership, defaults={"clinic_id": membership.clinic_id}
+    )
+    row = WhatsAppAlertOptIn.objects.select_for_update().get(pk=row.pk)
+    was_on, old_phone = row.enabled, str(row.phone or "")
+    if was_on and old_phone == e164 and row.language == language:
+        return row  # nothing changed
+    row.phone, row.language, row.enabled = e164, language, True
+    if not was_on:
+        row.enabled_at, row.disabled_at, row.disabled_by = now, None, None
+    row.save()
+    if old_phone != e164:
+        # A new number may well receive what the old one could not: start afresh.
+        Conversation.objects.filter(staff=membership).update(unreachable_at=None, paused_until=None)
+    audit_record(
+        clinic=membership.clinic_id,
+        actor=actor,
+        action=Actions.WHATSAPP_ALERTS_CHANGED if was_on else Actions.WHATSAPP_ALERTS_TURNED_ON,
+        target=row,
+        # Never the number itself: the trail is read by others at the clinic.
+        data={
+            "membership_id": membership.pk,
+            "language": language,
+            "number_changed": bool(was_on and old_phone != e164),
+        },
+    )
+    return row
+
+
+@transaction.atomic
+def whatsapp_alerts_turn_off(
+    *, membership: Membership, actor: User, via: str = "web"
+) -> WhatsAppAlertOptIn | None:
+    """Turn a staff member's WhatsApp alerts off: by themselves, or by an owner (someone who
+    left). An owner turning them off also erases the number. None when they were never on."""
+    if actor is None:
+        raise NotAllowed("Sign in to change WhatsApp alerts.")
+    by_self = actor.pk == membership.user_id
+    if not by_self:
+        manager = Membership.objects.filter(
+            clinic_id=membership.clinic_id, user=actor, is_active=True
+        ).first()
+        if manager is None or not manager.has_perm(Perm.STAFF_MANAGE):
+            raise NotAllowed("Only the staff member or an owner can turn their alerts off.")
+    row = WhatsAppAlertOptIn.objects.select_for_update().filter(membership=membership).first()
+    if row is None:
+        return None
+    if not row.enabled and (by_self or not row.phone):
+        return row
+    fields = ["enabled", "disabled_at", "disabled_by", "updated_at"]
+    was_on = row.enabled
+    row.enabled, row.disabled_by = False, actor
+    if was_on:
+        row.disabled_at = timezone.now()
+    if not by_self:
+        row.phone = ""
+        fields.append("phone")
+    row.save(update_fields=fields)
+    audit_record(
+        clinic=membership.clinic_id,
+        actor=actor,
+        action=Actions.WHATSAPP_ALERTS_TURNED_OFF,
+        target=row,
+        data={"membership_id": membership.pk, "by": "self" if by_self else "owner", "via": via},
+    )
+    return row
+
+
+# --- the alert -----------------------------------------------------------------------------------
+def enqueue_escalation_alert(escalation_id: int) -> None:
+    """Send the WhatsApp alert about a new escalation in a worker, once the current
+    transaction commits (the escalation exists for the worker then)."""
+    transaction.on_commit(lambda: enqueue(ALERT_TASK, escalation_id))
+
+
+def patient_last_doctor(patient_id: int) -> Membership | None:
+    """The doctor of the patient's latest visit, else of their latest appointment."""
+    visit = (
+        Visit.objects.filter(patient_id=patient_id)
+        .select_related("doctor")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if visit is not None:
+        return visit.doctor
+    appointment = (
+        Appointment.objects.filter(patient_id=patient_id)
+        .select_related("doctor")
+        .order_by("-starts_at", "-id")
+        .first()
+    )
+    return appointment.doctor if appointment is not None else None
+
+
+def alert_recipient(escalation: Escalation) -> Membership | None:
+    """Who gets the WhatsApp alert (module docstring): the escalation's doctor, else the
+    patient's last doctor; None when that person cannot receive alerts."""
+    recipient = escalation.doctor or patient_last_doctor(escalation.patient_id)
+    if recipient is None or not can_receive_alerts(recipient):
+        return None
+    return recipient
+
+
+def patient_reference(patient: Patient) -> str:
+    """Initials and patient number, "A. K. (P-000042)": enough to find the patient in Vaidya,
+    little to anyone who glances at the doctor's phone."""
+    words = patient.full_name.split()[:3]
+    initials = " ".join(f"{w[0].upper()}." for w in words if w)
+    return f"{initials} ({patient.patient_number})" if initials else patient.patient_number
+
+
+def board_link(escalation: Escalation) -> str:
+    """The follow-up board, at this alert (ids only: no personal data in URLs)."""
+    path = reverse("messaging-board", args=[escalation.clinic.slug])
+    return f"{site_url()}{path}?show=all#escalation-{escalation.pk}"
+
+
+def alert_parameters(escalation: Escalation, *, language: str) -> list[str]:
+    """The template's values, in STAFF_ALERT's order. Deliberately minimal: see the module
+    docstring before adding anything."""
+    words = REASON_WORDS[escalation.reason]
+    return [
+        " ".join(escalation.clinic.name.split()),
+        words.get(language) or words["en"],
+        patient_reference(escalation.patient),
+        board_link(escalation),
+    ]
+
+
+def staff_conversation(*, account: WhatsAppAccount, membership: Membership) -> Conversation:
+    """The staff member's alert conversation on the clinic's number (created on first use)."""
+    conversation = Conversation.objects.filter(account=account, staff=membership).first()
+    if conversation is not None:
+        return conversation
+    try:
+        with transaction.atomic():
+            return Conversation.objects.create(
+                clinic_id=account.clinic_id, account=account, staff=membership
+            )
+    except IntegrityError:  # created concurrently
+        return Conversation.objects.get(account=account, staff=membership)
+
+
+def escalation_alert_queue(*, escalation_id: int) -> str:
+    """Queue the WhatsApp alert about one escalation to its doctor, when they want it
+    (call inside the clinic's scope). Idempotent: one alert message per escalation.
+
+    Returns what happened, in a few words, for the task's result; never raises for a clinic
+    without a working number or an approved template.
+    """
+    escalation = (
+        Escalation.objects.select_related("patient", "clinic", "doctor")
+        .filter(pk=escalation_id)
+        .first()
+    )
+    if escalation is None:
+        return "gone"
+    if escalation.state != EscalationState.OPEN:
+        return "resolved already"
+    if escalation.reason not in REASON_WORDS:
+        return "not alerted on WhatsApp"
+    if EscalationAlert.objects.filter(escalation_id=escalation.pk).exists():
+        return "alerted already"
+    if not messaging_settings_for(escalation.clinic_id).alert_doctor_on_whatsapp:
+        return "the clinic has WhatsApp alerts off"
+    recipient = alert_recipient(escalation)
+    if recipient is None:
+        return "no doctor to alert"
+    opt_in = WhatsAppAlertOptIn.objects.filter(membership=recipient, enabled=True).first()
+    if opt_in is None or not opt_in.phone:
+        return "the doctor has WhatsApp alerts off"
+    account = account_for_clinic(escalation.clinic_id)
+    if account is None or not account.can_send:
+        return "no working WhatsApp number"
+    template = template_for(
+        clinic_id=escalation.clinic_id, purpose=STAFF_ALERT.key, language=opt_in.language
+    )
+    if template is None:
+        logger.info("no approved staff alert template clinic=%s", escalation.clinic_id)
+        return "no approved template"
+    params = alert_parameters(escalation, language=template.language)
+    if template.parameter_count != len(params):
+        logger.warning("staff alert template %s has the wrong parameters", template.pk)
+        return "template does not match"
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                alert = EscalationAlert.objects.create(
+                    clinic_id=escalation.clinic_id, escalation=escalation, recipient=recipient
+                )
+        except IntegrityError:  # another run got here first
+            return "alerted already"
+        conversation = staff_conversation(account=account, membership=recipient)
+        try:
+            message = message_queue_template(
+                template=template,
+                actor=None,
+                purpose=MessagePurpose.STAFF,
+                conversation=conversation,
+                body_params=params,
+            )
+        except DomainError as error:
+            # Kept as tried, with the reason: one alert per escalation, and the in-app alert
+            # is on the board whatever happens here.
+            alert.problem = error.message[:300]
+            alert.save(update_fields=["problem"])
+            logger.info("staff alert for escalation %s refused: %s", escalation.pk, error.code)
+            return "refused"
+        alert.message = message
+        alert.save(update_fields=["message"])
+        audit_record(
+            clinic=escalation.clinic_id,
+            actor=None,
+            action=Actions.ESCALATION_ALERT_QUEUED,
+            target=escalation,
+            patient_id=escalation.patient_id,
+            data={"recipient_id": recipient.pk, "message_id": message.pk},
+        )
+    return "queued"
+
+
+# --- replies from staff --------------------------------------------------------------------------
+def staff_conversation_for_number(*, account: WhatsAppAccount, wa_id: str) -> Conversation | None:
+    """The alert conversation of the staff member whose alert number is +`wa_id` (created if
+    they have none yet); None when no staff member of the clinic gave that number.
+
+    Callers try patients first: a number shared with a patient is the patient's conversation.
+    """
+    if not wa_id or not wa_id.isdigit():
+        return None
+    opt_ins = list(
+        WhatsAppAlertOptIn.objects.filter(
+            clinic_id=account.clinic_id, phone="+" + wa_id, membership__is_active=True
+        )
+        .select_related("membership")
+        .order_by("-enabled", "-updated_at")[:1]
+    )
+    if not opt_ins:
+        return None
+    return staff_conversation(account=account, membership=opt_ins[0].membership)
+
+
+def staff_message_handle(*, message: Message, conversation: Conversation) -> str:
+    """A staff member wrote to the clinic's number into their alert conversation: STOP turns
+    their alerts off (confirmed); anything else gets, once a day, a note that nobody reads
+    this number. Returns what was done."""
+    membership = Membership.objects.select_related("user", "clinic").get(pk=conversation.staff_id)
+    opt_in = whatsapp_alerts_for(membership)
+    language = opt_in.language if opt_in is not None else Language.ENGLISH
+    clinic = membership.clinic.name
+    if message.kind == MessageKind.TEXT and normalise(message.body) in STOP_WORDS:
+        whatsapp_alerts_turn_off(membership=membership, actor=membership.user, via="whatsapp")
+        _reply(conversation, REPLY_TEXTS["stopped"][language].format(clinic=clinic))
+        return "alerts turned off"
+    since = timezone.now() - WINDOW
+    noted = Message.objects.filter(
+        conversation=conversation,
+        direction=Direction.OUTBOUND,
+        kind=MessageKind.TEXT,
+        created_at__gte=since,
+    ).exists()
+    if noted:
+        return "kept"
+    _reply(conversation, REPLY_TEXTS["not_read"][language].format(clinic=clinic))
+    return "noted"
+
+
+def _reply(conversation: Conversation, text: str) -> None:
+    try:
+        with transaction.atomic():
+            message_queue_text(conversation=conversation, body=text, actor=None)
+    except DomainError as error:
+        logger.info("reply in staff conversation %s not sent: %s", conversation.pk, error.code)
