@@ -13,10 +13,12 @@ from clinics.admin import ReadOnlyAdmin
 from messaging.models import (
     Conversation,
     Escalation,
+    EscalationAlert,
     Message,
     MessageTemplate,
     Reminder,
     WhatsAppAccount,
+    WhatsAppAlertOptIn,
 )
 
 
@@ -148,3 +150,23 @@ class EscalationAdmin(ReadOnlyAdmin):
         "resolved_by",
         "resolution",
     )
+
+
+@admin.register(WhatsAppAlertOptIn)
+class WhatsAppAlertOptInAdmin(ReadOnlyAdmin):
+    readonly_what = "staff members' WhatsApp alert choices"
+    list_display = ("pk", "clinic", "membership", "enabled", "language", "enabled_at")
+    list_filter = ("enabled", "language")
+    list_select_related = ("clinic", "membership__user")
+    search_fields = ("=clinic__slug",)
+    # The staff member's own phone number is left out: nothing here needs it.
+    fields = ("clinic", "membership", "enabled", "language", "enabled_at", "disabled_at")
+
+
+@admin.register(EscalationAlert)
+class EscalationAlertAdmin(ReadOnlyAdmin):
+    readonly_what = "escalation alerts sent on WhatsApp"
+    list_display = ("pk", "clinic", "escalation", "recipient", "message", "created_at")
+    list_select_related = ("clinic", "recipient__user")
+    search_fields = ("=clinic__slug",)
+    fields = ("clinic", "escalation", "recipient", "message", "problem", "created_at")
