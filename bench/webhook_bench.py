@@ -257,14 +257,13 @@ def main() -> None:
             f"{result.connections} connections: {result.rps:.0f} events/s, "
             f"p95 {result.pct(95):.1f} ms, answers {dict(sorted(result.statuses.items()))}"
         )
-    from django_q.models import OrmQ
-
+    from clinics.queue import broker
     from clinics.tenancy import scopes_disabled
     from messaging.models import WebhookDelivery
 
     with scopes_disabled():  # ops tooling: counts what the load stored
         stored = WebhookDelivery.objects.count()
-    queued = OrmQ.objects.count()
+    queued = broker().queue_size()  # the ORM queue's rows, or the Redis list's length
     accepted = sum(n for r in results for s, n in r.statuses.items() if 200 <= s < 300)
     print(f"stored deliveries: {stored}, queued tasks: {queued} (2xx answered in the measured")
     print(f"windows: {accepted}; warm-up requests are stored too)")
