@@ -43,3 +43,33 @@ def test_benchmark_headers_only_when_asked(db, settings):
     response = Client().get("/accounts/login/")
     assert int(response["X-Query-Count"]) >= 0
     assert float(response["X-Server-Time-Ms"]) > 0
+
+
+INLINE_HANDLER = re.compile(r"""<[^>]*\son[a-z]+\s*=\s*["']""", re.IGNORECASE)
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+
+
+def test_no_template_relies_on_inline_script_the_policy_would_block():
+    """`script-src 'self'` blocks inline handlers and scripts: a confirm() in onsubmit would be
+    skipped silently and the form sent without asking. Behaviour lives in static/js instead."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR) / "templates"
+    offenders = []
+    for path in root.rglob("*.html"):
+        if path.is_relative_to(root / "pdf"):
+            continue  # rendered to PDF by WeasyPrint, never run by a browser
+        text = path.read_text(encoding="utf-8")
+        for pattern in (INLINE_HANDLER, INLINE_SCRIPT):
+            offenders += [
+                f"{path.relative_to(root)}: {m.group(0)[:80]}" for m in pattern.finditer(text)
+            ]
+    assert offenders == []
+
+
+def test_forms_that_ask_first_get_the_confirmation_script(clinic, member_factory, client_for):
+    client = client_for(member_factory(clinic, Role.OWNER))
+    html = client.get("/c/asha/").content.decode()
+    assert "js/vaidya-confirm.js" in html
