@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -234,13 +235,21 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default="")
+# Ask the store to encrypt each object at rest (x-amz-server-side-encryption: AES256). Cloudflare
+# R2 encrypts every object at rest itself and its S3 API does not list that header as
+# implemented, so for an R2 endpoint it is not sent unless asked for.
+S3_SERVER_SIDE_ENCRYPTION = env.bool(
+    "S3_SERVER_SIDE_ENCRYPTION",
+    default=not (urlsplit(S3_ENDPOINT_URL).hostname or "").endswith(".r2.cloudflarestorage.com"),
+)
 if S3_BUCKET:
     # Any S3-compatible store; for Cloudflare R2 set S3_ENDPOINT_URL and S3_REGION=auto.
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": S3_BUCKET,
-            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+            "endpoint_url": S3_ENDPOINT_URL or None,
             "region_name": env.str("S3_REGION", default="auto"),
             "access_key": env.str("S3_ACCESS_KEY_ID", default=""),
             "secret_key": env.str("S3_SECRET_ACCESS_KEY", default=""),
@@ -251,7 +260,7 @@ if S3_BUCKET:
             "signature_version": "s3v4",
             "addressing_style": env.str("S3_ADDRESSING_STYLE", default="path"),
             "object_parameters": {"ServerSideEncryption": "AES256"}
-            if env.bool("S3_SERVER_SIDE_ENCRYPTION", default=True)
+            if S3_SERVER_SIDE_ENCRYPTION
             else {},
         },
     }

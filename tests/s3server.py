@@ -42,7 +42,9 @@ def rclone_binary() -> str | None:
     return shutil.which("rclone", path=os.pathsep.join(str(p) for p in venv_bins))
 
 
-def production_storage_setting(*, endpoint_url: str, access_key: str, secret_key: str) -> dict:
+def production_storage_setting(
+    *, endpoint_url: str, access_key: str, secret_key: str, extra: dict | None = None
+) -> dict:
     """Run config/settings.py in a fresh process with only the S3 variables an operator sets
     for R2 (bucket, endpoint, keys: everything else at its default) and return the storage it
     builds. The tests then use the production configuration, not a copy that could drift."""
@@ -59,6 +61,7 @@ def production_storage_setting(*, endpoint_url: str, access_key: str, secret_key
             S3_ENDPOINT_URL=endpoint_url,
             S3_ACCESS_KEY_ID=access_key,
             S3_SECRET_ACCESS_KEY=secret_key,
+            **(extra or {}),
         )
         probe = (
             "import json; from config import settings as s; "

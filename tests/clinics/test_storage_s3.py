@@ -113,6 +113,21 @@ def test_production_settings_use_r2_style_options(s3_server, bucket):
     assert options["querystring_auth"] is True
 
 
+def test_an_r2_endpoint_gets_no_server_side_encryption_header_unless_asked():
+    """R2 encrypts every object at rest itself and does not list the SSE header as implemented:
+    Vaidya does not send it there by default, so uploads are not refused for it."""
+    from tests.s3server import production_storage_setting
+
+    r2 = "https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com"
+    options = production_storage_setting(endpoint_url=r2, access_key="k", secret_key="s")["OPTIONS"]
+    assert options["object_parameters"] == {}
+    assert options["region_name"] == "auto" and options["endpoint_url"] == r2
+    forced = production_storage_setting(
+        endpoint_url=r2, access_key="k", secret_key="s", extra={"S3_SERVER_SIDE_ENCRYPTION": "1"}
+    )["OPTIONS"]
+    assert forced["object_parameters"] == {"ServerSideEncryption": "AES256"}
+
+
 def test_signed_visit_pdf_lands_in_bucket_under_a_key_without_personal_data(
     bucket, scoped, signed_visit
 ):
