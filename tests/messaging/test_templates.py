@@ -130,7 +130,8 @@ def test_sync_disables_templates_deleted_in_whatsapp_manager(wa_account, sim, ow
     assert not any(t.is_approved or t.meta_template_id for t in gone)
     # Never submitted: still a draft; the other templates are untouched.
     assert MessageTemplate.objects.get(name="never_sent").status == TemplateStatus.DRAFT
-    assert MessageTemplate.objects.filter(status=TemplateStatus.PENDING).count() == len(DEFAULTS) - 2
+    pending = MessageTemplate.objects.filter(status=TemplateStatus.PENDING)
+    assert pending.count() == len(DEFAULTS) - 2
     event = AuditEvent.objects.filter(action=Actions.TEMPLATES_SYNCED).latest("id")
     assert event.data["gone"] == 3
     # A second sync finds nothing more to disable.
