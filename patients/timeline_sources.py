@@ -8,20 +8,23 @@ billing see that a visit happened and with whom, nothing more.
 
 from __future__ import annotations
 
-from django.urls import NoReverseMatch, reverse
+from typing import Any
+
+from django.urls import NoReverseMatch
 
 from clinics.formatting import format_datetime
 from clinics.models import Membership
 from clinics.roles import Perm
+from clinics.templatetags.vaidya import clinic_reverse
 from patients.models import (
     GENERATED_KINDS,
-    Appointment,
     AppointmentKind,
     AppointmentStatus,
     Document,
     DocumentKind,
     Patient,
     VisitMode,
+    VisitStatus,
 )
 from patients.selectors import care
 from patients.timeline import TimelineEntry, register_timeline_source
@@ -30,16 +33,15 @@ from patients.timeline import TimelineEntry, register_timeline_source
 def _visit_url(membership: Membership, visit_id: int) -> str:
     """The visit page, or "" while the visit pages are not mounted."""
     try:
-        return reverse(
-            "visit-detail", kwargs={"clinic_slug": membership.clinic.slug, "visit_id": visit_id}
-        )
+        # clinic_reverse: the timeline links up to 100 visits and prescriptions to their visit.
+        return clinic_reverse("visit-detail", membership.clinic.slug, visit_id)
     except NoReverseMatch:
         return ""
 
 
-def _appointment_title(appointment: Appointment, doctor: str) -> str:
-    status = appointment.status
-    walk_in = appointment.kind == AppointmentKind.WALK_IN
+def _appointment_title(row: dict[str, Any], doctor: str) -> str:
+    status = row["status"]
+    walk_in = row["kind"] == AppointmentKind.WALK_IN
     if status == AppointmentStatus.CANCELLED:
         return f"Appointment with {doctor} cancelled"
     if status == AppointmentStatus.NO_SHOW:
@@ -59,17 +61,17 @@ def appointment_entries(patient: Patient, membership: Membership) -> list[Timeli
         return []
     tz = membership.clinic.tzinfo
     entries = []
-    for appointment in care.timeline_appointments(patient=patient):
+    for row in care.timeline_appointments(patient=patient):
         details = []
-        if appointment.token_number:
-            details.append(f"Token {appointment.token_number}")
-        if appointment.status == AppointmentStatus.CANCELLED and appointment.cancelled_at:
-            details.append(f"Cancelled on {format_datetime(appointment.cancelled_at, tz)}")
+        if row["token_number"]:
+            details.append(f"Token {row['token_number']}")
+        if row["status"] == AppointmentStatus.CANCELLED and row["cancelled_at"]:
+            details.append(f"Cancelled on {format_datetime(row['cancelled_at'], tz)}")
         entries.append(
             TimelineEntry(
-                when=appointment.starts_at,
+                when=row["starts_at"],
                 kind="appointment",
-                title=_appointment_title(appointment, care.doctor_label(appointment.doctor)),
+                title=_appointment_title(row, care.doctor_label(row["doctor_name"])),
                 detail=" · ".join(details),
             )
         )
@@ -80,30 +82,30 @@ def appointment_entries(patient: Patient, membership: Membership) -> list[Timeli
 def visit_entries(patient: Patient, membership: Membership) -> list[TimelineEntry]:
     clinical = membership.has_perm(Perm.CLINICAL_VIEW)
     entries = []
-    for visit in care.timeline_visits(patient=patient, with_diagnoses=clinical):
-        doctor = care.doctor_label(visit.doctor)
-        if visit.version > 1:
-            title = f"Corrected visit with {doctor} (version {visit.version})"
+    for row in care.timeline_visits(patient=patient, with_diagnoses=clinical):
+        doctor = care.doctor_label(row["doctor_name"])
+        if row["version"] > 1:
+            title = f"Corrected visit with {doctor} (version {row['version']})"
         else:
             title = f"Visit with {doctor}"
         if clinical:
             diagnoses = ", ".join(
-                f"{d} (provisional)" if d.is_provisional else str(d) for d in visit.diagnoses.all()
+                f"{d} (provisional)" if d.is_provisional else str(d) for d in row["diagnoses"]
             )
             if diagnoses:
                 title = f"{title}: {diagnoses}"
-        details = ["Signed" if visit.is_signed else "Draft, not signed yet"]
-        if visit.mode == VisitMode.TELECONSULTATION:
+        details = ["Signed" if row["status"] == VisitStatus.SIGNED else "Draft, not signed yet"]
+        if row["mode"] == VisitMode.TELECONSULTATION:
             details.append("Teleconsultation")
-        if visit.corrected_by_version:
-            details.append(f"Corrected by version {visit.corrected_by_version}")
+        if row["corrected_by_version"]:
+            details.append(f"Corrected by version {row['corrected_by_version']}")
         entries.append(
             TimelineEntry(
-                when=visit.created_at,
+                when=row["created_at"],
                 kind="visit",
                 title=title,
                 detail=" · ".join(details),
-                url=_visit_url(membership, visit.pk) if clinical else "",
+                url=_visit_url(membership, row["id"]) if clinical else "",
             )
         )
     return entries
@@ -115,20 +117,20 @@ def prescription_entries(patient: Patient, membership: Membership) -> list[Timel
         return []
     clinical = membership.has_perm(Perm.CLINICAL_VIEW)
     entries = []
-    for prescription in care.timeline_prescriptions(patient=patient):
-        count = prescription.item_count
+    for row in care.timeline_prescriptions(patient=patient):
+        count = row["item_count"]
         details = [f"{count} medicine{'s' if count != 1 else ''}"]
-        if prescription.stopped_count:
-            details.append(f"{prescription.stopped_count} stopped")
-        if prescription.visit.superseded_at is not None:
+        if row["stopped_count"]:
+            details.append(f"{row['stopped_count']} stopped")
+        if row["visit_superseded_at"] is not None:
             details.append("Replaced by a corrected version")
         entries.append(
             TimelineEntry(
-                when=prescription.signed_at or prescription.created_at,
+                when=row["signed_at"] or row["created_at"],
                 kind="prescription",
-                title=f"Prescription signed by {care.doctor_label(prescription.doctor)}",
+                title=f"Prescription signed by {care.doctor_label(row['doctor_name'])}",
                 detail=" · ".join(details),
-                url=_visit_url(membership, prescription.visit_id) if clinical else "",
+                url=_visit_url(membership, row["visit_id"]) if clinical else "",
             )
         )
     return entries
@@ -157,10 +159,7 @@ def document_entries(patient: Patient, membership: Membership) -> list[TimelineE
                 kind="document",
                 title=row["title"],
                 detail=f"{kind.label} · {verb}{by}",
-                url=reverse(
-                    "document-open",
-                    kwargs={"clinic_slug": membership.clinic.slug, "document_id": row["pk"]},
-                ),
+                url=clinic_reverse("document-open", membership.clinic.slug, row["pk"]),
             )
         )
     return entries

@@ -278,6 +278,30 @@ def test_visit_entries_link_to_the_visit_only_for_clinical_roles(
     assert f'href="{visit_url}"' not in page_html(client_for(front_desk), clinic, patient)
 
 
+def test_each_visit_lists_its_own_diagnoses_in_order(clinic, doctor, patient, client_for):
+    """The timeline reads visits and diagnoses as two sets of rows and pairs them up itself."""
+    first = add_visit(patient, doctor, DAY_ONE, items=0)
+    second = add_visit(patient, doctor, DAY_ONE + timedelta(days=5), items=0)
+    add_visit(patient, doctor, DAY_ONE + timedelta(days=9), items=0)
+    with clinic_scope(clinic):
+        Diagnosis.objects.filter(visit__in=[first, second]).delete()
+        Diagnosis.objects.create(
+            clinic=clinic, visit=first, text="Viral fever", is_provisional=True, position=2
+        )
+        Diagnosis.objects.create(
+            clinic=clinic, visit=first, text="Dehydration", icd10_code="E86", position=1
+        )
+        Diagnosis.objects.create(clinic=clinic, visit=second, text="Otitis media", position=1)
+
+    html = timeline_html(page_html(client_for(doctor), clinic, patient))
+
+    assert "Visit with Dr Anita Rao: Dehydration (E86), Viral fever (provisional)<" in html
+    assert "Visit with Dr Anita Rao: Otitis media<" in html
+    assert f"Visit with Dr Anita Rao: {DIAGNOSIS} (I10)<" in html
+    # Newest first.
+    assert html.index(DIAGNOSIS) < html.index("Otitis media") < html.index("Dehydration")
+
+
 # --- Vitals trends ------------------------------------------------------------------------
 
 
