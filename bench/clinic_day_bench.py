@@ -1,6 +1,6 @@
 """The clinic's day at scale: day view, queue and a long patient record on PostgreSQL.
 
-    .venv/bin/python bench/clinic_day_bench.py [--seconds 10] [--port 8767]
+    .venv/bin/python bench/clinic_day_bench.py [--seconds 10] [--port 8767] [--cpu-requests 50]
 
 Seeds (once) the database `vaidya_bench_day` with a clinic of 5 doctors working two sessions a
 day, two years of appointments (about 100,000: every slot booked plus three walk-ins a doctor a
@@ -8,7 +8,10 @@ day; past ones done, cancelled or missed, the coming weeks booked), today's queu
 patient with 300 signed visits (vitals, diagnoses, a prescription each). Serves Vaidya with
 gunicorn (2 sync workers, DEBUG off) and times the clinic day view, the queue and that
 patient's page at 1 and 4 connections: requests/s, p50 and p95 latency and server time
-(X-Server-Time-Ms), and queries per request. Numbers, not pass/fail: see bench/README.md.
+(X-Server-Time-Ms), and queries per request. With --cpu-requests it first serves each page that
+many times in this process (django.test.Client) and reports the CPU time per request, which
+other work on the machine disturbs much less than wall time. Numbers, not pass/fail: see
+bench/README.md.
 """
 
 from __future__ import annotations
@@ -248,12 +251,44 @@ def seed() -> dict:
     }
 
 
+def cpu_times(pages: dict[str, str], session_key: str, requests: int) -> None:
+    """Serve each page `requests` times in this process and print the CPU time per request
+    (time.process_time: this process's own work, not waiting for PostgreSQL or for a core)."""
+    import statistics
+
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.cookies["sessionid"] = session_key
+    print(f"\nIn-process CPU time, {requests} requests a page after 3 to warm up\n")
+    print("| page | CPU p50 ms | CPU p95 ms | queries/request |")
+    print("|---|---|---|---|")
+    for name, path in pages.items():
+        for _ in range(3):
+            client.get(path)
+        times = []
+        for _ in range(requests):
+            started = time.process_time()
+            response = client.get(path)
+            times.append((time.process_time() - started) * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"{name}: HTTP {response.status_code}")
+        times.sort()
+        p95 = times[min(len(times) - 1, round(len(times) * 0.95) - 1)]
+        print(
+            f"| {name} | {statistics.median(times):.1f} | {p95:.1f} | "
+            f"{response['X-Query-Count']} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--port", type=int, default=8767)
     parser.add_argument("--db", default="vaidya_bench_day")
     parser.add_argument("--connections", default="1,4")
+    parser.add_argument("--cpu-requests", type=int, default=0, help="0: skip the CPU timing")
     args = parser.parse_args()
 
     ensure_database(args.db)
@@ -273,6 +308,8 @@ def main() -> None:
         "Queue": reverse("schedule-queue", args=[slug]),
         "Patient page (300 visits)": reverse("patient-detail", args=[slug, data["heavy_patient"]]),
     }
+    if args.cpu_requests:
+        cpu_times(pages, data["session"], args.cpu_requests)
     server = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),

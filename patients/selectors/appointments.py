@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from clinics.models import Membership
@@ -14,6 +16,7 @@ from patients.models import (
     AppointmentKind,
     AppointmentStatus,
     DoctorLeave,
+    Patient,
     WorkingHours,
 )
 from patients.slots import Busy, Session, Slot, day_slots, free_slots
@@ -84,15 +87,99 @@ def day_appointments(*, day: date, tz, doctor: Membership | None = None) -> Quer
     return qs.order_by("starts_at", "id")
 
 
-def queue(*, day: date, tz, doctor: Membership | None = None) -> QuerySet[Appointment]:
-    """Who is waiting or with a doctor today, by token (the order they arrived in)."""
-    return (
-        day_appointments(day=day, tz=tz, doctor=doctor)
-        .filter(
-            Q(status=AppointmentStatus.CHECKED_IN) | Q(status=AppointmentStatus.IN_CONSULTATION)
-        )
+_STATUS_LABELS = dict(AppointmentStatus.choices)
+
+
+@dataclass(frozen=True, slots=True)
+class DayPatient:
+    """The patient of an appointment on the day view or the queue: only what they show."""
+
+    pk: int
+    full_name: str
+    number: int
+
+    patient_number = Patient.patient_number  # the same property: it reads only `number`
+
+
+@dataclass(frozen=True, slots=True)
+class DayAppointment:
+    """An appointment as the day view and the queue read it: the columns their cards, the grid
+    and the free slots need, with the attribute names of `Appointment` (so the shared
+    templates render it too). A busy day has 150 of them; model instances with their patient,
+    doctor and user cost five times as much to load."""
+
+    pk: int
+    doctor_id: int
+    patient_id: int
+    kind: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    token_number: int | None
+    reason: str
+    cancel_reason: str
+    checked_in_at: datetime | None
+    started_at: datetime | None
+    patient: DayPatient
+
+    def get_status_display(self) -> str:
+        return _STATUS_LABELS.get(self.status, self.status)
+
+
+def day_view_appointments(
+    *, day: date, tz, doctor: Membership | None = None
+) -> list[DayAppointment]:
+    """A local day's appointments and walk-ins with their patient's name and number, in time
+    order, as plain rows. One query."""
+    return _day_rows(_day_queryset(day, tz, doctor).order_by("starts_at", "id"))
+
+
+def queue(*, day: date, tz, doctor: Membership | None = None) -> list[DayAppointment]:
+    """Who is waiting or with a doctor today, by doctor and token (the order they arrived in).
+    One query."""
+    return _day_rows(
+        _day_queryset(day, tz, doctor)
+        .filter(status__in=[AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_CONSULTATION])
         .order_by("doctor_id", "token_number", "checked_in_at")
     )
+
+
+def former_doctors(
+    appointments: Iterable[DayAppointment], known: Collection[int]
+) -> dict[int, Membership]:
+    """The doctors of these appointments who are not among `known` (the clinic's current
+    doctors): people who left or stopped seeing patients. Their appointments still show, so
+    nobody's booking is hidden. One query, only when there are such doctors."""
+    missing = {a.doctor_id for a in appointments} - set(known)
+    if not missing:
+        return {}
+    return Membership.objects.select_related("user").in_bulk(missing)
+
+
+def _day_queryset(day: date, tz, doctor: Membership | None) -> QuerySet[Appointment]:
+    start, end = local_day_bounds(day, tz)
+    qs = Appointment.objects.filter(starts_at__gte=start, starts_at__lt=end)
+    return qs if doctor is None else qs.filter(doctor=doctor)
+
+
+def _day_rows(qs: QuerySet[Appointment]) -> list[DayAppointment]:
+    rows = qs.values_list(
+        "id",
+        "doctor_id",
+        "patient_id",
+        "kind",
+        "status",
+        "starts_at",
+        "ends_at",
+        "token_number",
+        "reason",
+        "cancel_reason",
+        "checked_in_at",
+        "started_at",
+        "patient__full_name",
+        "patient__number",
+    )
+    return [DayAppointment(*row[:12], patient=DayPatient(row[2], row[12], row[13])) for row in rows]
 
 
 def doctor_free_slots_range(

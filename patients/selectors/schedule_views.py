@@ -24,8 +24,10 @@ from patients.models import (
     WorkingHours,
 )
 from patients.selectors.appointments import (
-    day_appointments,
+    DayAppointment,
+    day_view_appointments,
     doctor_sessions,
+    former_doctors,
     local_day_bounds,
 )
 from patients.slots import Busy, Session, Slot, day_slots, free_slots
@@ -40,7 +42,7 @@ class DoctorDay:
     doctor: Membership
     sessions: list[Session] = field(default_factory=list)
     leaves: list[DoctorLeave] = field(default_factory=list)
-    appointments: list[Appointment] = field(default_factory=list)
+    appointments: list[DayAppointment] = field(default_factory=list)
     free: list[Slot] = field(default_factory=list)
 
 
@@ -71,7 +73,9 @@ def doctor_choices() -> QuerySet[Membership]:
     return doctors()
 
 
-def _busy(leaves: list[DoctorLeave], appointments: list[Appointment]) -> list[Busy]:
+def _busy(
+    leaves: list[DoctorLeave], appointments: list[Appointment] | list[DayAppointment]
+) -> list[Busy]:
     busy = [Busy(start=x.starts_at, end=x.ends_at, reason=x.kind) for x in leaves]
     busy += [
         Busy(start=a.starts_at, end=a.ends_at, reason="appointment")
@@ -95,7 +99,8 @@ def clinic_day(
     """Every doctor's day (or one doctor's) in four queries, whatever the number of bookings.
 
     Doctors who no longer work here still get a column when they have appointments that day,
-    so nobody's booking is hidden from the front desk.
+    so nobody's booking is hidden from the front desk (reading them is one more query, only on
+    such a day).
     """
     if doctor is None:
         columns = {d.pk: DoctorDay(doctor=d) for d in doctor_choices()}
@@ -103,11 +108,14 @@ def clinic_day(
         columns = {doctor.pk: DoctorDay(doctor=doctor)}
     start, end = local_day_bounds(day, tz)
 
-    appointments = day_appointments(day=day, tz=tz, doctor=doctor)
+    appointments = day_view_appointments(day=day, tz=tz, doctor=doctor)
+    former = former_doctors(appointments, columns.keys())
     for appointment in appointments:
         column = columns.get(appointment.doctor_id)
         if column is None:
-            column = columns[appointment.doctor_id] = DoctorDay(doctor=appointment.doctor)
+            column = columns[appointment.doctor_id] = DoctorDay(
+                doctor=former[appointment.doctor_id]
+            )
         column.appointments.append(appointment)
 
     ids = list(columns)

@@ -796,6 +796,7 @@ def test_day_view_cards_match_the_appointment_template(day, client_for, clock, r
     from django.template.loader import render_to_string
     from django.test import RequestFactory
 
+    from patients.selectors.appointments import day_view_appointments
     from patients.views.schedule.cards import CardRenderer
     from patients.views.schedule.common import appointment_row
 
@@ -817,6 +818,8 @@ def test_day_view_cards_match_the_appointment_template(day, client_for, clock, r
         cards = CardRenderer(request, can_edit=can_edit, next_url=request.get_full_path())
         clock.move_to(at(10, 30))
         tz = clinic.tzinfo
+        # The day view reads its appointments as plain rows, not model instances.
+        light = {a.pk: a for a in day_view_appointments(day=NOW.date(), tz=tz)}
         for appointment in (booked, waiting, cancelled, walk_in):
             appointment = Appointment.objects.select_related("patient", "doctor__user").get(
                 pk=appointment.pk
@@ -828,3 +831,142 @@ def test_day_view_cards_match_the_appointment_template(day, client_for, clock, r
                 request=request,
             )
             assert _normalised(cards.card(row)) == _normalised(expected), appointment.status
+            light_row = appointment_row(
+                light[appointment.pk], tz=tz, today=NOW.date(), now=at(10, 30)
+            )
+            assert _normalised(cards.card(light_row)) == _normalised(expected), appointment.status
+
+
+def test_day_view_cards_stay_right_when_the_page_url_holds_a_number(day, clock):
+    """Cards fill appointment ids into markup built once; a number in the page's own URL (the
+    "next" the actions return to) must stay what it is."""
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    from patients.selectors.appointments import day_view_appointments
+    from patients.views.schedule.cards import _STAND_IN, CardRenderer
+    from patients.views.schedule.common import appointment_row
+
+    booked = book(day, day["lakshmi"], day["asha"], at(10))
+    page = f"/c/asha/schedule/?date=2026-03-10&ref={_STAND_IN}"
+    request = RequestFactory().get(page)
+    request.clinic, request.membership, request.user = day["clinic"], day["desk"], day["desk"].user
+    with clinic_scope(day["clinic"]):
+        (appointment,) = day_view_appointments(day=NOW.date(), tz=day["clinic"].tzinfo)
+        row = appointment_row(appointment, tz=day["clinic"].tzinfo, today=NOW.date(), now=NOW)
+        card = CardRenderer(request, can_edit=True, next_url=page).card(row)
+        expected = render_to_string(
+            "patients/schedule/partials/_appointment.html",
+            {"row": row, "can_edit": True, "next_url": page},
+            request=request,
+        )
+    assert _normalised(card) == _normalised(expected)
+    assert f"ref={_STAND_IN}" in card and f"/appointments/{booked.pk}/" in card
+
+
+def _same_markup(html: str) -> str:
+    """Markup with the template's layout whitespace taken out: whitespace next to a block or
+    table tag does not show, any other run of whitespace shows as one space."""
+    import re
+
+    html = re.sub(r"\s+", " ", str(html))
+    block = r"</?(?:table|thead|tbody|tr|th|td|div|p|article|header|details|summary|form)\b[^>]*>"
+    return re.sub(rf"\s*({block})\s*", r"\1", html).strip()
+
+
+@pytest.mark.parametrize("role", [Role.FRONT_DESK, Role.BILLING])
+def test_day_grid_and_lists_match_their_templates(day, clock, role):
+    """The day view builds the grid's rows and the doctors' lists in Python for speed; they
+    must be the markup of their templates, with free times, leave, a folded break and cards."""
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+    from django.utils.html import format_html
+
+    from patients.views.schedule.cards import agenda_html, grid_rows_html
+    from patients.views.schedule.day import _day_context
+
+    d = day
+    book(d, d["lakshmi"], d["asha"], at(10, 15))
+    with clinic_scope(d["clinic"]):
+        appointment_walk_in(
+            patient=d["ravi"], doctor=d["vikram"], actor=d["desk"].user, reason="Cut"
+        )
+        # Asha is away from five to six; Vikram is blocked for five minutes at 10:30, so his
+        # 10:40 slot shares the grid's 10:30 row with the "Blocked" label.
+        doctor_leave_add(
+            doctor=d["asha"],
+            actor=d["owner"].user,
+            starts_at=at(17),
+            ends_at=at(18),
+            reason="Camp <Anganwadi> & school",
+        )
+        doctor_leave_add(
+            doctor=d["vikram"],
+            actor=d["owner"].user,
+            starts_at=at(10, 30),
+            ends_at=at(10, 35),
+            kind=LeaveKind.BLOCKED,
+        )
+        member = d["desk"] if role == Role.FRONT_DESK else d["billing"]
+        request = RequestFactory().get("/c/asha/schedule/?date=2026-03-10&x=<b>")
+        request.clinic, request.membership, request.user = d["clinic"], member, member.user
+        context = _day_context(request, NOW.date(), None)
+    can_edit = context["can_edit"]
+    assert can_edit == (role == Role.FRONT_DESK)
+    columns = context["columns"]
+    for column in columns:
+        for row in column.rows.values():
+            row.card = format_html('<div class="appt">card {}</div>', row.appointment.pk)
+
+    built = grid_rows_html(context["grid"], can_edit=can_edit, column_count=len(columns))
+    expected = render_to_string(
+        "patients/schedule/partials/_grid_rows.html",
+        {"grid": context["grid"], "columns": columns, "can_edit": can_edit},
+    )
+    assert _same_markup(built) == _same_markup(expected)
+    page = _same_markup(built)
+    assert "No sessions" in page and "On leave" in page
+    assert ('Blocked</small> <a class="slot"' in page) == can_edit
+    assert page.count('<div class="appt">') == 2
+
+    for column in columns:
+        built = agenda_html(column.agenda, can_edit=can_edit)
+        expected = render_to_string(
+            "patients/schedule/partials/_agenda_entries.html",
+            {"column": column, "can_edit": can_edit},
+        )
+        assert _same_markup(built) == _same_markup(expected), column.name
+    asha = _same_markup(agenda_html(columns[0].agenda, can_edit=can_edit))
+    assert "Camp &lt;Anganwadi&gt; &amp; school" in asha
+    assert "<Anganwadi>" not in asha
+
+
+def test_a_former_doctors_day_stays_on_the_day_view_and_the_queue(day, client_for, member_factory):
+    """A doctor who has left still has their column and queue while patients are booked."""
+    from clinics.services import membership_deactivate
+
+    d = day
+    leaving = member_factory(d["clinic"], Role.DOCTOR, user=UserFactory(full_name="Meera Nair"))
+    with clinic_scope(d["clinic"]):
+        working_hours_set(
+            doctor=leaving,
+            actor=d["owner"].user,
+            sessions=[SessionInput(weekday=1, start=time(10), end=time(13))],
+        )
+    first = book(d, d["lakshmi"], leaving, at(10))
+    book(d, d["ravi"], leaving, at(10, 15))
+    with clinic_scope(d["clinic"]):
+        appointment_check_in(appointment=first, actor=d["desk"].user)
+        membership_deactivate(membership=leaving, actor=d["owner"].user)
+    client = client_for(d["desk"])
+
+    day_page = text(client.get(url(d["clinic"], "schedule-day", date=TODAY)))
+    queue_page = text(client.get(url(d["clinic"], "schedule-queue")))
+
+    assert "Dr Meera Nair" in day_page
+    assert "Lakshmi Iyer" in day_page and "Ravi Menon" in day_page
+    assert "Dr Meera Nair" in queue_page and "Lakshmi Iyer" in queue_page
+    # Template comments never leak onto the pages (Django's {# #} spans one line only).
+    doctor_page = text(client.get(url(d["clinic"], "schedule-doctor-day", leaving.pk, date=TODAY)))
+    assert "Ravi Menon" in doctor_page
+    assert "{#" not in day_page + doctor_page

@@ -43,7 +43,7 @@ from patients.views.schedule.common import (
     local_day,
     render_page,
     safe_next_url,
-    slot_link,
+    slot_links,
     when_text,
 )
 
@@ -53,10 +53,10 @@ from patients.views.schedule.common import (
 def _slot_groups(request: HttpRequest, doctor: Membership, slots: list[Slot]) -> list[dict]:
     tz = request.clinic.tzinfo
     groups: dict[str, list[SlotLink]] = {"Morning": [], "Afternoon": [], "Evening": []}
-    for slot in slots:
+    for slot, link in zip(slots, slot_links(request, doctor, slots, tz), strict=True):
         hour = slot.start.astimezone(tz).hour
         name = "Morning" if hour < 12 else "Afternoon" if hour < 17 else "Evening"
-        groups[name].append(slot_link(request, doctor, slot, tz))
+        groups[name].append(link)
     return [{"name": name, "slots": links} for name, links in groups.items() if links]
 
 

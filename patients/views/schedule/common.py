@@ -18,7 +18,7 @@ from clinics.formatting import format_date
 from clinics.models import Membership
 from clinics.roles import Perm
 from patients.models import Appointment, AppointmentKind, AppointmentStatus, DoctorLeave
-from patients.selectors.appointments import local_day_bounds
+from patients.selectors.appointments import DayAppointment, local_day_bounds
 from patients.selectors.schedule_views import appointment_for_page, schedule_doctor
 from patients.slots import Slot
 
@@ -143,7 +143,7 @@ class SlotLink:
 class AppointmentRow:
     """An appointment as the pages show it, with the actions that make sense now."""
 
-    appointment: Appointment
+    appointment: Appointment | DayAppointment
     time: str
     is_walk_in: bool
     can_check_in: bool
@@ -165,7 +165,9 @@ class AppointmentRow:
         return self.can_reschedule or self.can_cancel or self.can_no_show
 
 
-def appointment_row(appointment: Appointment, *, tz, today: date, now: datetime):
+def appointment_row(
+    appointment: Appointment | DayAppointment, *, tz, today: date, now: datetime
+) -> AppointmentRow:
     status = appointment.status
     booked = status == AppointmentStatus.BOOKED
     return AppointmentRow(
@@ -181,19 +183,29 @@ def appointment_row(appointment: Appointment, *, tz, today: date, now: datetime)
     )
 
 
-def slot_link(request: HttpRequest, doctor: Membership, slot: Slot, tz) -> SlotLink:
-    value = slot.start.isoformat()
-    book_url = clinic_url(
-        request,
-        "appointment-book",
-        query={
+def slot_links(request: HttpRequest, doctor: Membership, slots: list[Slot], tz) -> list[SlotLink]:
+    """Links to book each of the doctor's free slots (the booking form, prefilled)."""
+    # Reversed once: a free day has a hundred slots or more.
+    book_path = reverse("appointment-book", args=[request.clinic.slug])
+    name = doctor_name(doctor)
+    links = []
+    for slot in slots:
+        value = slot.start.isoformat()
+        time_label = clock(slot.start, tz)
+        query = {
             "doctor": doctor.pk,
             "date": slot.start.astimezone(tz).date().isoformat(),
             "starts_at": value,
-        },
-    )
-    label = f"Book {clock(slot.start, tz)} with {doctor_name(doctor)}"
-    return SlotLink(time=clock(slot.start, tz), value=value, book_url=book_url, label=label)
+        }
+        links.append(
+            SlotLink(
+                time=time_label,
+                value=value,
+                book_url=f"{book_path}?{urlencode(query)}",
+                label=f"Book {time_label} with {name}",
+            )
+        )
+    return links
 
 
 def leave_label(leave: DoctorLeave, tz, day: date | None = None) -> str:

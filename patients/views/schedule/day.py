@@ -16,10 +16,10 @@ from clinics.models import Membership
 from clinics.roles import Perm
 from patients.forms_schedule import parse_day
 from patients.models import AppointmentStatus
-from patients.selectors.appointments import local_day_bounds, queue
+from patients.selectors.appointments import former_doctors, local_day_bounds, queue
 from patients.selectors.schedule_views import DoctorDay, clinic_day, doctor_choices, doctor_week
 from patients.slots import Slot
-from patients.views.schedule.cards import CardRenderer
+from patients.views.schedule.cards import CardRenderer, agenda_html, grid_rows_html
 from patients.views.schedule.common import (
     AppointmentRow,
     SlotLink,
@@ -33,7 +33,7 @@ from patients.views.schedule.common import (
     leave_label,
     minutes_label,
     render_page,
-    slot_link,
+    slot_links,
     waited_text,
 )
 
@@ -60,12 +60,15 @@ class DoctorColumn:
     can_manage_hours: bool
     rows: dict[int, AppointmentRow] = field(default_factory=dict)
     slot_links: list[tuple[Slot, SlotLink]] = field(default_factory=list)
+    agenda_html: str = ""  # the agenda's markup (patients.views.schedule.cards)
 
 
 def _column(request, doctor_day: DoctorDay, *, day, tz, today, now) -> DoctorColumn:
     doctor = doctor_day.doctor
     rows = {a.pk: appointment_row(a, tz=tz, today=today, now=now) for a in doctor_day.appointments}
-    links = [(s, slot_link(request, doctor, s, tz)) for s in doctor_day.free]
+    links = list(
+        zip(doctor_day.free, slot_links(request, doctor, doctor_day.free, tz), strict=True)
+    )
     events: list[tuple[datetime, int, object]] = [
         (a.starts_at, 1, a) for a in doctor_day.appointments
     ]
@@ -215,6 +218,8 @@ def _day_context(request: HttpRequest, day: date, doctor: Membership | None) -> 
     for column in columns:
         for row in column.rows.values():
             row.card = cards.card(row)
+        column.agenda_html = agenda_html(column.agenda, can_edit=can_edit)
+    grid = _grid(columns, days, day=day, tz=tz) if doctor is None and columns else []
     return {
         "day": day,
         "day_label": f"{day:%A}, {format_date(day)}",
@@ -225,9 +230,10 @@ def _day_context(request: HttpRequest, day: date, doctor: Membership | None) -> 
         "next_day": day + timedelta(days=1),
         "columns": columns,
         "resting": resting,
-        "grid": _grid(columns, days, day=day, tz=tz) if doctor is None and columns else [],
+        "grid": grid,
+        "grid_rows": grid_rows_html(grid, can_edit=can_edit, column_count=len(columns)),
         "doctor": doctor,
-        "can_edit": request.membership.has_perm(Perm.APPOINTMENTS_EDIT),
+        "can_edit": can_edit,
         "next_url": request.get_full_path(),
         "weekday_name": f"{day:%A}",
     }
@@ -327,16 +333,18 @@ def _queue_context(request: HttpRequest) -> dict:
         d.pk: {"doctor": d, "name": doctor_name(d), "with_doctor": [], "waiting": []}
         for d in doctor_choices()
     }
-    for appointment in queue(day=today, tz=tz):
-        board = boards.setdefault(
-            appointment.doctor_id,
-            {
-                "doctor": appointment.doctor,
-                "name": doctor_name(appointment.doctor),
+    appointments = queue(day=today, tz=tz)
+    former = former_doctors(appointments, boards.keys())
+    for appointment in appointments:
+        board = boards.get(appointment.doctor_id)
+        if board is None:
+            doctor = former[appointment.doctor_id]
+            board = boards[doctor.pk] = {
+                "doctor": doctor,
+                "name": doctor_name(doctor),
                 "with_doctor": [],
                 "waiting": [],
-            },
-        )
+            }
         row = appointment_row(appointment, tz=tz, today=today, now=now)
         if appointment.status == AppointmentStatus.IN_CONSULTATION:
             row.since = clock(appointment.started_at, tz) if appointment.started_at else ""
