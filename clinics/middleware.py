@@ -94,7 +94,10 @@ class ClinicScopeMiddleware:
             return redirect(f"{reverse('two-factor-setup')}?{query}")
         request.clinic = clinic
         request.membership = membership
-        request.session["last_clinic"] = slug
+        if request.session.get("last_clinic") != slug:
+            # Only on a switch: assigning marks the session changed, and the session middleware
+            # would then write it back to the database on every page view.
+            request.session["last_clinic"] = slug
         with clinic_scope(clinic):
             response = view_func(request, *view_args, **view_kwargs)
             # Templates may read lazy querysets: render while the scope is still active.

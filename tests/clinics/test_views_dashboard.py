@@ -118,3 +118,25 @@ def test_dashboard_query_count_does_not_grow_with_data(client_for, clinic, membe
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few)
+
+
+def test_page_views_do_not_rewrite_the_session_until_the_clinic_changes(
+    client_for, clinic, other_clinic, owner
+):
+    MembershipFactory(clinic=other_clinic, user=owner.user, role=Role.DOCTOR)
+    client = client_for(owner)
+
+    def session_writes(path: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).status_code == 200
+        return sum(
+            1
+            for q in queries
+            if "django_session" in q["sql"] and q["sql"].lstrip().upper().startswith("UPDATE")
+        )
+
+    assert session_writes(f"/c/{clinic.slug}/") == 1  # remembers the clinic
+    assert session_writes(f"/c/{clinic.slug}/patients/") == 0
+    assert session_writes(f"/c/{clinic.slug}/") == 0
+    assert session_writes(f"/c/{other_clinic.slug}/") == 1  # switched
+    assert client.session["last_clinic"] == other_clinic.slug
