@@ -313,6 +313,8 @@ def main() -> None:
     server = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "-c",
+            str(ROOT / "config" / "gunicorn.conf.py"),
             "config.wsgi",
             "-w",
             "2",

@@ -210,6 +210,8 @@ def main() -> None:
     server = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "-c",
+            str(ROOT / "config" / "gunicorn.conf.py"),
             "config.wsgi",
             "-w",
             str(args.workers),

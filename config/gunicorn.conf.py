@@ -1,0 +1,25 @@
+"""gunicorn settings for serving Vaidya: `gunicorn -c config/gunicorn.conf.py config.wsgi`.
+
+Command-line options override these (the benchmarks pass their own port and worker count).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# Sync workers: Vaidya's requests are short and database-bound; one or two per core.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# Recycle workers now and then, with jitter so they do not all restart together.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
+max_requests_jitter = max_requests // 10
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # access lines carry patient ids in URLs
+
+
+def post_worker_init(worker) -> None:
+    """Freeze what start-up created (Django, DRF, URL patterns, settings): it lives as long as
+    the worker, and without this every full garbage collection walks it again, a pause of
+    about 60 ms every few dozen day views, against about 4 ms frozen."""
+    gc.freeze()
