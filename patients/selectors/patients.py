@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from patients.models import Guardian, Patient, normalise_name
 from patients.phones import digits_only, to_e164
@@ -94,19 +94,30 @@ GUARDIAN_COLUMNS = (
 
 
 def patient_with_guardians(*, patient_id: int) -> Patient:
-    """One patient (archived too) with their guardians only: two queries, for the API's record
-    (raises Patient.DoesNotExist).
+    """One patient (archived too) with their guardians only, for the API's record (raises
+    Patient.DoesNotExist). One query for a patient without guardians (most adults), two with.
 
     This read runs on every API record view, so it avoids the generic prefetch machinery (it
-    cost more than both queries together): the guardians, with only the columns the record
-    shows, are put where `prefetch_related` would have put them.
+    cost more than both queries together): whether there are guardians comes with the patient,
+    and only then are they read, with only the columns the record shows, and put where
+    `prefetch_related` would have put them.
     """
-    patient = Patient.objects.order_by().get(pk=patient_id)
-    guardians = list(
-        Guardian.objects.filter(patient_id=patient.pk)
-        .select_related("guardian_patient")
-        .only(*GUARDIAN_COLUMNS)
-        .order_by("created_at", "id")
+    patient = (
+        Patient.objects.annotate(
+            has_guardians=Exists(Guardian.objects.filter(patient_id=OuterRef("pk")))
+        )
+        .order_by()
+        .get(pk=patient_id)
+    )
+    guardians = (
+        list(
+            Guardian.objects.filter(patient_id=patient.pk)
+            .select_related("guardian_patient")
+            .only(*GUARDIAN_COLUMNS)
+            .order_by("created_at", "id")
+        )
+        if patient.has_guardians
+        else []
     )
     patient._prefetched_objects_cache = {"guardians": guardians}
     return patient

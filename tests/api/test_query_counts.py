@@ -67,6 +67,16 @@ def test_detail_is_3_queries_plus_the_audit_insert(
     assert sum("INSERT" in q["sql"] for q in ctx.captured_queries) == 1  # the audit event
 
 
+def test_detail_of_a_patient_without_guardians_does_not_look_for_them_twice(
+    warm_api, make_patient, django_assert_max_num_queries
+):
+    adult = make_patient()
+    # The API key and the patient (with whether they have guardians), and the audit event.
+    with django_assert_max_num_queries(3):
+        body = warm_api.get(detail_url(adult.pk)).json()
+    assert body["guardians"] == []
+
+
 def test_create_is_at_most_8_queries(warm_api, django_assert_max_num_queries):
     # API key, duplicate check, counter, patient, audit event (+ the service's savepoint).
     with django_assert_max_num_queries(8):
