@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.core.cache import cache
 from django.utils import timezone
 from rest_framework import authentication, exceptions
@@ -11,6 +13,21 @@ from clinics.services import API_KEY_PREFIX, api_key_digest
 from clinics.tenancy import scopes_disabled
 
 LAST_USED_EVERY_SECONDS = 300
+# When this process last looked at each key's last-used time (by digest): asking the shared
+# cache on every request would be a Redis round trip per API call in production.
+_looked_at: dict[str, float] = {}
+
+
+def _note_use(key: ApiKey) -> None:
+    """Write the key's last-used time at most once every LAST_USED_EVERY_SECONDS across all
+    processes (the shared cache decides), asking the cache at most that often per process."""
+    now = time.time()
+    if now - _looked_at.get(key.digest, float("-inf")) < LAST_USED_EVERY_SECONDS:
+        return
+    _looked_at[key.digest] = now
+    if cache.add(f"api-key-used:{key.pk}", 1, LAST_USED_EVERY_SECONDS):
+        with scopes_disabled():
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -38,9 +55,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = found[0] if found else None
         if key is None or not key.is_active or not key.clinic.is_active:
             raise exceptions.AuthenticationFailed("This API key is not valid or was revoked.")
-        if cache.add(f"api-key-used:{key.pk}", 1, LAST_USED_EVERY_SECONDS):
-            with scopes_disabled():
-                ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+        _note_use(key)
         return key, key
 
     def authenticate_header(self, request):

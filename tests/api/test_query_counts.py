@@ -96,3 +96,33 @@ def test_create_with_an_idempotency_key_reads_and_writes_at_most_8_times(warm_ap
         again = warm_api.post(LIST_URL, VALID, format="json", HTTP_IDEMPOTENCY_KEY="q-1")
     assert again["Idempotent-Replayed"] == "true"
     assert len(_data_statements(replay.captured_queries)) == 2  # the API key and the record
+
+
+def test_a_keys_last_use_is_written_at_most_every_five_minutes(api):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from clinics.models import ApiKey
+    from clinics.tenancy import scopes_disabled
+
+    def last_used():
+        with scopes_disabled():
+            return ApiKey.objects.get(pk=api.api_key.pk).last_used_at
+
+    assert last_used() is None
+    with CaptureQueriesContext(connection) as first:
+        assert api.get(LIST_URL).status_code == 200
+    seen = last_used()
+    assert seen is not None
+    assert any(q["sql"].startswith("UPDATE") for q in first.captured_queries)
+
+    with CaptureQueriesContext(connection) as soon:
+        assert api.get(LIST_URL).status_code == 200
+    assert not any(q["sql"].startswith("UPDATE") for q in soon.captured_queries)
+    assert last_used() == seen
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        assert api.get(LIST_URL).status_code == 200
+        assert last_used() > seen
