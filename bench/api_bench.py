@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loadgen  # noqa: E402
+import wrkgen  # noqa: E402
 
 PG = "postgres://postgres@127.0.0.1:5432"
 
@@ -155,7 +156,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--db", default="vaidya_bench")
     parser.add_argument("--connections", default="1,4")
+    parser.add_argument(
+        "--wrk",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="also replay each scenario with wrk (C; uses far less CPU than the Python client)",
+    )
     args = parser.parse_args()
+    if args.wrk == "yes" and not wrkgen.available():
+        raise SystemExit("wrk is not installed: apt-get install wrk")
 
     ensure_database(args.db)
     env = bench_env(args.db)
@@ -256,6 +265,20 @@ def main() -> None:
                 bad = {s: n for s, n in result.statuses.items() if not 200 <= s < 300}
                 if bad:
                     print(f"  non-2xx answers: {bad}", flush=True)
+        if args.wrk == "yes" or (args.wrk == "auto" and wrkgen.available()):
+            print("\nThe same scenarios replayed by wrk (one thread):\n")
+            print(wrkgen.HEADER)
+            for connections in [int(c) for c in args.connections.split(",")]:
+                for name, make in scenarios.items():
+                    result = wrkgen.run(
+                        name,
+                        host="127.0.0.1",
+                        port=args.port,
+                        make_request=make,
+                        connections=connections,
+                        seconds=args.seconds,
+                    )
+                    print(result.row(), flush=True)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
