@@ -152,6 +152,7 @@ def test_list_query_count_does_not_grow_with_patients(clinic, front_desk, client
     client = client_for(front_desk)
     with clinic_scope(clinic):
         PatientFactory.create_batch(5, clinic=clinic)
+    _list_queries(client, clinic)  # the first page view also remembers the clinic
     with_five = _list_queries(client, clinic)
     with clinic_scope(clinic):
         PatientFactory.create_batch(45, clinic=clinic)
