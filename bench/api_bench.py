@@ -257,27 +257,16 @@ def main() -> None:
             f"\n{args.patients:,} patients, PostgreSQL, gunicorn 2 sync workers, "
             f"{args.seconds:.0f} s per run\n"
         )
-        print(loadgen.HEADER)
-        for connections in [int(c) for c in args.connections.split(",")]:
-            for name, make in scenarios.items():
-                result = loadgen.run(
-                    name,
-                    host="127.0.0.1",
-                    port=args.port,
-                    make_request=make,
-                    connections=connections,
-                    seconds=args.seconds,
-                )
-                print(result.row(), flush=True)
-                bad = {s: n for s, n in result.statuses.items() if not 200 <= s < 300}
-                if bad:
-                    print(f"  non-2xx answers: {bad}", flush=True)
+        clients = [("", loadgen)]
         if args.wrk == "yes" or (args.wrk == "auto" and wrkgen.available()):
-            print("\nThe same scenarios replayed by wrk (one thread):\n")
-            print(wrkgen.HEADER)
+            clients.append(("\nThe same scenarios replayed by wrk (one thread):\n", wrkgen))
+        for title, client in clients:
+            if title:
+                print(title)
+            print(client.HEADER)
             for connections in [int(c) for c in args.connections.split(",")]:
                 for name, make in scenarios.items():
-                    result = wrkgen.run(
+                    result = client.run(
                         name,
                         host="127.0.0.1",
                         port=args.port,
@@ -286,6 +275,10 @@ def main() -> None:
                         seconds=args.seconds,
                     )
                     print(result.row(), flush=True)
+                    statuses = getattr(result, "statuses", {})  # wrk counts them in its row
+                    bad = {s: n for s, n in statuses.items() if not 200 <= s < 300}
+                    if bad:
+                        print(f"  non-2xx answers: {bad}", flush=True)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
