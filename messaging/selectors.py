@@ -128,9 +128,13 @@ def reminder_list(
 
 # --- the doctor's follow-up board ---------------------------------------------------------------
 def open_escalations(*, doctor: Membership | None = None) -> QuerySet:
-    """Open alerts, newest first; `doctor` puts that doctor's (and unassigned ones) only."""
+    """Open alerts, newest first; `doctor` puts that doctor's (and unassigned ones) only.
+    With each, its WhatsApp alert to the doctor and that message's status, if one was sent."""
     rows = Escalation.objects.filter(state=EscalationState.OPEN).select_related(
-        "patient", "doctor__user"
+        "patient",
+        "doctor__user",
+        "whatsapp_alert__recipient__user",
+        "whatsapp_alert__message",
     )
     if doctor is not None:
         rows = rows.filter(Q(doctor=doctor) | Q(doctor__isnull=True))

@@ -404,3 +404,58 @@ def test_the_demo_doctor_gets_alerts_on_the_simulator(db):
         row = WhatsAppAlertOptIn.objects.get(enabled=True)
         assert row.membership.role == Role.DOCTOR
         assert row.phone.as_international == demo.DEMO_DOCTOR_ALERT_NUMBER
+
+
+def test_the_follow_up_board_shows_whether_the_whatsapp_alert_reached_the_doctor(
+    scoped, ready, doctor, sim, client_for, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    opt_in(doctor)
+    alerted = open_escalation(
+        make_patient(scoped, full_name="Kavya Sharma"), doctor, django_capture_on_commit_callbacks
+    )
+    message = EscalationAlert.objects.get(escalation=alerted).message
+    statuses.message_status_record(
+        account=message.conversation.account,
+        wamid=message.wamid,
+        status=MessageStatus.READ,
+        occurred_at=message.sent_at,
+    )
+    allow_alerts(scoped, on=False)  # the next alert is not sent: the board says nothing of one
+    quiet = open_escalation(
+        make_patient(scoped, phone="+91 98111 22233"),
+        doctor,
+        django_capture_on_commit_callbacks,
+        subject="appointment:2",
+    )
+    web = client_for(doctor)
+    board = reverse("messaging-board", args=[scoped.slug])
+    web.get(board)
+    with CaptureQueriesContext(connection) as few:
+        html = web.get(board).content.decode()
+    card = html[html.index(f'id="escalation-{alerted.pk}"') :]
+    card = card[: card.index("</article>")]
+    assert "WhatsApp alert to Anita Rao: read" in card
+    other = html[html.index(f'id="escalation-{quiet.pk}"') :]
+    assert "WhatsApp alert" not in other[: other.index("</article>")]
+
+    # Reading the alerts' messages costs no query per alert.
+    for n in range(3):
+        open_escalation(
+            make_patient(scoped, phone=f"+91 98111 3000{n}"),
+            doctor,
+            django_capture_on_commit_callbacks,
+            subject=f"appointment:{10 + n}",
+        )
+    allow_alerts(scoped)
+    open_escalation(
+        make_patient(scoped, phone="+91 98111 40000"),
+        doctor,
+        django_capture_on_commit_callbacks,
+        subject="appointment:20",
+    )
+    with CaptureQueriesContext(connection) as more:
+        assert "WhatsApp alert to Anita Rao: sent" in web.get(board).content.decode()
+    assert len(more) == len(few)
