@@ -72,7 +72,8 @@ def requeue_lost_webhooks() -> int:
     """Schedule: enqueue again the webhook deliveries whose task was lost (never attempted)."""
     from messaging.services.webhook_backlog import webhook_deliveries_requeue_lost
 
-    return webhook_deliveries_requeue_lost()
+    with scopes_disabled():  # deliveries of every clinic
+        return webhook_deliveries_requeue_lost()
 
 
 def dispatch_reminders(max_seconds: float = 50.0, batch: int = 100) -> int:

@@ -207,6 +207,8 @@ def reminders_dispatch(
     result.claimed = len(ids)
     if not ids:
         return result
+    # Tenancy plumbing: this worker's claims may span clinics; each clinic's reminders are then
+    # sent inside that clinic's scope below.
     with scopes_disabled():
         rows = list(
             Reminder.objects.filter(pk__in=ids)
@@ -466,6 +468,7 @@ def reminders_sweep_claimed(
     """Settle reminders claimed long ago by a worker that stopped (see the module docstring)."""
     now = now or timezone.now()
     counts: dict[str, int] = {}
+    # Tenancy plumbing, like the claim: a stopped worker's claims may span clinics.
     with scopes_disabled():
         stale = list(
             Reminder.objects.filter(

@@ -13,6 +13,10 @@ leave a delivery behind:
 
 Processing is idempotent (statuses per wamid and status, inbound messages per wamid), so a
 delivery processed twice, because a task thought lost was only slow, changes nothing.
+
+These functions look across clinics: their callers (the schedule's task, the ops command) call
+them with the clinic scopes disabled, as tenancy plumbing; a replayed delivery is processed
+inside its own clinic's scope.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from clinics.queue import enqueue
-from clinics.tenancy import clinic_scope, scopes_disabled
+from clinics.tenancy import clinic_scope
 from messaging.models import WebhookDelivery
 
 # A delivery's task normally runs within seconds; one never attempted after this was lost.
@@ -36,12 +40,11 @@ def webhook_deliveries_requeue_lost(*, older_than: timedelta = LOST_AFTER) -> in
     """Enqueue the task again for deliveries never attempted within `older_than`; returns how
     many. Failed deliveries (attempted at least once) are left for an operator to replay."""
     cutoff = timezone.now() - older_than
-    with scopes_disabled():
-        ids = list(
-            WebhookDelivery.objects.filter(attempts=0, received_at__lt=cutoff)
-            .order_by("received_at", "id")
-            .values_list("pk", flat=True)[:REQUEUE_LIMIT]
-        )
+    ids = list(
+        WebhookDelivery.objects.filter(attempts=0, received_at__lt=cutoff)
+        .order_by("received_at", "id")
+        .values_list("pk", flat=True)[:REQUEUE_LIMIT]
+    )
     for delivery_id in ids:
         enqueue("messaging.tasks.process_webhook", delivery_id)
     return len(ids)
@@ -57,46 +60,45 @@ class BacklogRow:
     newest: datetime
 
 
+def _stored(clinic_id: int | None):
+    rows = WebhookDelivery.objects.all()
+    return rows if clinic_id is None else rows.filter(clinic_id=clinic_id)
+
+
 def webhook_backlog(*, clinic_id: int | None = None) -> list[BacklogRow]:
     """Stored deliveries per clinic: waiting (never attempted) and failed (attempted)."""
-    with scopes_disabled():
-        rows = WebhookDelivery.objects.all()
-        if clinic_id is not None:
-            rows = rows.filter(clinic_id=clinic_id)
-        grouped = (
-            rows.values("clinic_id", "clinic__name")
-            .annotate(
-                waiting=Count("id", filter=Q(attempts=0)),
-                failed=Count("id", filter=Q(attempts__gt=0)),
-                oldest=Min("received_at"),
-                newest=Max("received_at"),
-            )
-            .order_by("clinic__name", "clinic_id")
+    grouped = (
+        _stored(clinic_id)
+        .values("clinic_id", "clinic__name")
+        .annotate(
+            waiting=Count("id", filter=Q(attempts=0)),
+            failed=Count("id", filter=Q(attempts__gt=0)),
+            oldest=Min("received_at"),
+            newest=Max("received_at"),
         )
-        return [
-            BacklogRow(
-                clinic_id=r["clinic_id"],
-                clinic_name=r["clinic__name"],
-                waiting=r["waiting"],
-                failed=r["failed"],
-                oldest=r["oldest"],
-                newest=r["newest"],
-            )
-            for r in grouped
-        ]
+        .order_by("clinic__name", "clinic_id")
+    )
+    return [
+        BacklogRow(
+            clinic_id=r["clinic_id"],
+            clinic_name=r["clinic__name"],
+            waiting=r["waiting"],
+            failed=r["failed"],
+            oldest=r["oldest"],
+            newest=r["newest"],
+        )
+        for r in grouped
+    ]
 
 
 def webhook_failures(*, clinic_id: int | None = None, limit: int = 20) -> list[dict]:
     """The latest failed deliveries: id, clinic, attempts, error kind (never the body)."""
-    with scopes_disabled():
-        rows = WebhookDelivery.objects.filter(attempts__gt=0)
-        if clinic_id is not None:
-            rows = rows.filter(clinic_id=clinic_id)
-        return list(
-            rows.order_by("-received_at", "-id").values(
-                "id", "clinic_id", "received_at", "attempts", "error"
-            )[:limit]
-        )
+    return list(
+        _stored(clinic_id)
+        .filter(attempts__gt=0)
+        .order_by("-received_at", "-id")
+        .values("id", "clinic_id", "received_at", "attempts", "error")[:limit]
+    )
 
 
 @dataclass
@@ -130,13 +132,10 @@ def webhook_deliveries_replay(
     """
     from messaging.services.inbound import webhook_delivery_process
 
-    with scopes_disabled():
-        rows = WebhookDelivery.objects.all()
-        if clinic_id is not None:
-            rows = rows.filter(clinic_id=clinic_id)
-        if ids is not None:
-            rows = rows.filter(pk__in=ids)
-        pending = list(rows.order_by("received_at", "id").values_list("pk", "clinic_id")[:limit])
+    rows = _stored(clinic_id)
+    if ids is not None:
+        rows = rows.filter(pk__in=ids)
+    pending = list(rows.order_by("received_at", "id").values_list("pk", "clinic_id")[:limit])
     report = ReplayReport()
     for delivery_id, delivery_clinic in pending:
         with clinic_scope(delivery_clinic):

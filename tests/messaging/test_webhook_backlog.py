@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from clinics.tenancy import scopes_disabled
 from messaging.models import Message, WebhookDelivery
-from messaging.services.webhook_backlog import webhook_deliveries_requeue_lost
+from messaging.tasks import requeue_lost_webhooks
 from messaging.whatsapp.signature import sign
 from tests.messaging.conftest import APP_SECRET, PATIENT
 from tests.messaging.test_inbound import PDF, make_relay
@@ -58,15 +58,15 @@ def test_a_delivery_whose_task_was_lost_is_processed_by_the_schedule(
     assert len(stored()) == 1 and not Message.objects.filter(wamid="wamid.L1").exists()
 
     # A task may still be on its way: a fresh delivery is left alone.
-    assert webhook_deliveries_requeue_lost() == 0
+    assert requeue_lost_webhooks() == 0
     with time_machine.travel(timezone.now() + timedelta(minutes=11)):
-        assert webhook_deliveries_requeue_lost() == 1
+        assert requeue_lost_webhooks() == 1
 
     assert stored() == []
     message = Message.objects.get(wamid="wamid.L1")
     assert message.patient_id == patient.pk and message.body == "Fever since morning"
     # Run again (the lost task was only slow after all): nothing twice.
-    assert webhook_deliveries_requeue_lost() == 0
+    assert requeue_lost_webhooks() == 0
     assert Message.objects.filter(wamid="wamid.L1").count() == 1
 
 
@@ -90,7 +90,7 @@ def test_a_failing_delivery_is_reported_then_replayed_once_the_cause_is_gone(
 
     # Failed, not lost: the schedule leaves it to an operator.
     with time_machine.travel(timezone.now() + timedelta(hours=1)):
-        assert webhook_deliveries_requeue_lost() == 0
+        assert requeue_lost_webhooks() == 0
 
     out, _ = run("status")
     assert "0 waiting, 1 failed" in out
