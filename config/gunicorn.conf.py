@@ -8,12 +8,22 @@ from __future__ import annotations
 import gc
 import os
 
+
+def _whole_number(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"{name} must be a whole number of at least 1, not {value!r}.")
+    return int(value)
+
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers: Vaidya's requests are short and database-bound; one or two per core.
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+workers = _whole_number("WEB_CONCURRENCY", 2)
+timeout = _whole_number("GUNICORN_TIMEOUT", 30)
 # Recycle workers now and then, with jitter so they do not all restart together.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
+max_requests = _whole_number("GUNICORN_MAX_REQUESTS", 5000)
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # access lines carry patient ids in URLs
 
