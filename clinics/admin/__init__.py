@@ -16,11 +16,30 @@ One module per area: `base` (the rules above), `users`, `clinic`, `staff`, `api_
 """
 
 from clinics.admin import api_access, audit, clinic, staff, users
+from clinics.admin.api_access import ApiKeyAdmin, IdempotencyRecordAdmin
+from clinics.admin.audit import AuditChainHeadAdmin, AuditEventAdmin, SealedFilter
 from clinics.admin.base import READ_ONLY_NOTE, ReadOnlyAdmin, VaidyaModelAdmin, superusers_only
+from clinics.admin.clinic import ClinicAdmin, ClinicAdminForm, ClinicCounterAdmin
+from clinics.admin.staff import DoctorProfileAdmin, InvitationAdmin, MembershipAdmin
+from clinics.admin.users import UserAdmin, UserCreateForm, UserEditForm
 
 __all__ = [
     "READ_ONLY_NOTE",
+    "ApiKeyAdmin",
+    "AuditChainHeadAdmin",
+    "AuditEventAdmin",
+    "ClinicAdmin",
+    "ClinicAdminForm",
+    "ClinicCounterAdmin",
+    "DoctorProfileAdmin",
+    "IdempotencyRecordAdmin",
+    "InvitationAdmin",
+    "MembershipAdmin",
     "ReadOnlyAdmin",
+    "SealedFilter",
+    "UserAdmin",
+    "UserCreateForm",
+    "UserEditForm",
     "VaidyaModelAdmin",
     "api_access",
     "audit",

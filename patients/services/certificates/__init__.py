@@ -21,6 +21,7 @@ Modules: `validation` (the fields a certificate needs and when it may take effec
 """
 
 from patients.services.certificates.issuing import (
+    CANNOT_ISSUE,
     certificate_correct,
     certificate_issue,
     certificate_revoke,
@@ -30,6 +31,7 @@ from patients.services.certificates.register import certificate_register_export
 from patients.services.certificates.validation import MAX_DAYS_AHEAD, MAX_REST_DAYS
 
 __all__ = [
+    "CANNOT_ISSUE",
     "MAX_DAYS_AHEAD",
     "MAX_REST_DAYS",
     "certificate_correct",

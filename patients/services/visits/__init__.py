@@ -14,7 +14,16 @@ Modules: `_common` (roles, messages, the permission check, the teleconsultation 
 procedures), `signing` (signing and amending).
 """
 
-from patients.services.visits._common import NOTE_FIELDS, not_the_visit_doctor
+from patients.services.visits._common import (
+    CANNOT_DRAFT,
+    CANNOT_EDIT,
+    DOCTOR_ROLES,
+    MINOR_TELECONSULTATION,
+    NOTE_FIELDS,
+    SIGNED_MESSAGE,
+    TEXT_NOTE_FIELDS,
+    not_the_visit_doctor,
+)
 from patients.services.visits.diagnoses import (
     diagnosis_add,
     diagnosis_remove,
@@ -22,13 +31,28 @@ from patients.services.visits.diagnoses import (
     procedure_remove,
 )
 from patients.services.visits.drafting import visit_draft_create, visit_record_view, visit_start
-from patients.services.visits.notes import visit_update_notes
+from patients.services.visits.notes import FOLLOW_UP_MAX_YEARS, visit_update_notes
 from patients.services.visits.signing import visit_amend, visit_sign
-from patients.services.visits.vitals import VITAL_FIELDS, fahrenheit_to_celsius, vitals_record
+from patients.services.visits.vitals import (
+    STORED_VITALS,
+    VITAL_FIELDS,
+    VITAL_RANGES,
+    fahrenheit_to_celsius,
+    vitals_record,
+)
 
 __all__ = [
+    "CANNOT_DRAFT",
+    "CANNOT_EDIT",
+    "DOCTOR_ROLES",
+    "FOLLOW_UP_MAX_YEARS",
+    "MINOR_TELECONSULTATION",
     "NOTE_FIELDS",
+    "SIGNED_MESSAGE",
+    "STORED_VITALS",
+    "TEXT_NOTE_FIELDS",
     "VITAL_FIELDS",
+    "VITAL_RANGES",
     "diagnosis_add",
     "diagnosis_remove",
     "fahrenheit_to_celsius",
