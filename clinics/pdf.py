@@ -7,6 +7,7 @@ the caller with `image_data_uri` and `qr_data_uri`.
 
 WeasyPrint is imported on first use: importing it costs about half a second, which web
 processes that never render should not pay. Workers render warm after their first document.
+That is why its imports sit inside the functions here.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import logging
 import threading
 from typing import Any
 
+import qrcode
 from django.db.models.fields.files import FieldFile
 from django.template.loader import render_to_string
+from qrcode.image.pil import PilImage
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +29,7 @@ PDF_CONTENT_TYPE = "application/pdf"
 
 
 def _fetcher():
+    # Lazy on purpose (PLC0415): WeasyPrint costs half a second to import (see the docstring).
     from weasyprint.urls import URLFetcher
 
     # data: URLs only, and any other URL stops the render instead of being skipped quietly.
@@ -46,6 +50,7 @@ def _font_config():
     """
     config = getattr(_local, "font_config", None)
     if config is None:
+        # Lazy on purpose (PLC0415): WeasyPrint loads on the first render only.
         from weasyprint.text.fonts import FontConfiguration
 
         config = _local.font_config = FontConfiguration()
@@ -54,6 +59,7 @@ def _font_config():
 
 def html_to_pdf(html: str) -> bytes:
     """Render an HTML string to PDF bytes."""
+    # Lazy on purpose (PLC0415): WeasyPrint loads on the first render only.
     from weasyprint import HTML
 
     document = HTML(string=html, url_fetcher=_fetcher(), base_url=None)
@@ -103,9 +109,6 @@ def qr_data_uri(text: str) -> str:
     A PNG rather than an SVG: WeasyPrint parses an SVG's one path per module on every render,
     which cost a prescription 35-70 ms.
     """
-    import qrcode
-    from qrcode.image.pil import PilImage
-
     qr = qrcode.QRCode(border=1, box_size=4, error_correction=qrcode.constants.ERROR_CORRECT_M)
     qr.add_data(text)
     qr.make(fit=True)

@@ -1,4 +1,9 @@
-"""Writes for clinics, staff, invitations, API keys and two-factor sign-in."""
+"""Writes for clinics, their staff and invitations.
+
+API keys are written by `clinics.api_keys`, and a person's own sign-in (two-factor devices,
+sign-in records, password resets) by `clinics.account_security`; their names are importable
+from here too, so callers may keep using `clinics.services`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -14,15 +20,45 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from clinics.account_security import (
+    staff_password_reset,
+    staff_signed_in,
+    totp_device_confirm,
+    totp_device_start,
+    two_factor_disable,
+)
+from clinics.api_keys import API_KEY_PREFIX, api_key_create, api_key_digest, api_key_revoke
 from clinics.audit import Actions, audit_record
 from clinics.errors import Conflict, DomainError, NotAllowed, ValidationFailed
-from clinics.models import ApiKey, Clinic, DoctorProfile, Invitation, Membership, User
+from clinics.models import Clinic, DoctorProfile, Invitation, Membership, User
 from clinics.roles import Role
-from clinics.selectors import user_memberships
 from clinics.tenancy import clinic_scope, scopes_disabled
+
+__all__ = [
+    "API_KEY_PREFIX",
+    "CLINIC_EDITABLE_FIELDS",
+    "api_key_create",
+    "api_key_digest",
+    "api_key_revoke",
+    "audit_trail_viewed",
+    "clinic_create",
+    "clinic_update",
+    "doctor_profile_update",
+    "invitation_accept",
+    "invitation_create",
+    "invitation_for_token",
+    "invitation_revoke",
+    "membership_add",
+    "membership_change_role",
+    "membership_deactivate",
+    "membership_reactivate",
+    "staff_password_reset",
+    "staff_signed_in",
+    "totp_device_confirm",
+    "totp_device_start",
+    "two_factor_disable",
+]
 
 CLINIC_EDITABLE_FIELDS = (
     "name",
@@ -328,8 +364,6 @@ def invitation_accept(
                 raise DomainError("An account with this email exists: sign in to accept.")
         if not full_name.strip():
             raise DomainError("Enter your full name.", field="full_name")
-        from django.contrib.auth.password_validation import validate_password
-
         candidate = User(email=invitation.email, full_name=full_name.strip())
         try:
             validate_password(password, candidate)
@@ -392,111 +426,6 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
 
 
 # ---------------------------------------------------------------------------------------------
-# API keys
-
-API_KEY_PREFIX = "vdy_"
-
-
-def api_key_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@transaction.atomic
-def api_key_create(
-    *, clinic: Clinic, actor: User | None, name: str, role: str, read_only: bool
-) -> tuple[ApiKey, str]:
-    """Create an API key. Returns the key and its token; the token is not stored and is shown
-    only this once."""
-    name = (name or "").strip()
-    if not name:
-        raise DomainError("Give the key a name, such as the system that will use it.", field="name")
-    if role not in Role.values:
-        raise DomainError("Choose one of the listed roles.", field="role")
-    token = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey.objects.create(
-        clinic=clinic,
-        name=name[:100],
-        prefix=token[:12],
-        digest=api_key_digest(token),
-        role=role,
-        read_only=read_only,
-        created_by=actor,
-    )
-    audit_record(
-        clinic=clinic,
-        actor=actor,
-        action=Actions.API_KEY_CREATED,
-        target=key,
-        data={"role": role, "read_only": read_only},
-    )
-    return key, token
-
-
-@transaction.atomic
-def api_key_revoke(*, key: ApiKey, actor: User | None) -> ApiKey:
-    """Revoke an API key at once."""
-    if key.revoked_at:
-        return key
-    key.revoked_at = timezone.now()
-    key.save(update_fields=["revoked_at"])
-    audit_record(clinic=key.clinic_id, actor=actor, action=Actions.API_KEY_REVOKED, target=key)
-    return key
-
-
-# ---------------------------------------------------------------------------------------------
-# Two-factor sign-in (django-otp TOTP)
-
-
-def totp_device_start(*, user: User) -> TOTPDevice:
-    """Begin setting up an authenticator app: an unconfirmed TOTP device."""
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
-
-
-@transaction.atomic
-def totp_device_confirm(*, user: User, device: TOTPDevice, token: str) -> list[str]:
-    """Confirm a new TOTP device with a code from the app. Returns one-time backup codes."""
-    if device.user_id != user.pk or device.confirmed:
-        raise DomainError("Start two-factor set-up again.")
-    if not device.verify_token((token or "").strip().replace(" ", "")):
-        raise DomainError(
-            "That code is not right. Enter the 6-digit code the app shows now.", field="token"
-        )
-    TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    static, _ = StaticDevice.objects.get_or_create(user=user, name="Backup codes")
-    static.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(8)]
-    StaticToken.objects.bulk_create(StaticToken(device=static, token=c) for c in codes)
-    for membership in user_memberships(user):
-        audit_record(
-            clinic=membership.clinic_id,
-            actor=user,
-            action=Actions.TWO_FACTOR_ENABLED,
-            target=membership,
-        )
-    return codes
-
-
-@transaction.atomic
-def two_factor_disable(*, user: User) -> None:
-    """Remove a user's two-factor devices (refused where a clinic of theirs requires it)."""
-    memberships = user_memberships(user)
-    if any(m.clinic.require_two_factor for m in memberships):
-        raise NotAllowed("A clinic you work at requires two-factor sign-in.")
-    TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
-    for membership in memberships:
-        audit_record(
-            clinic=membership.clinic_id,
-            actor=user,
-            action=Actions.TWO_FACTOR_DISABLED,
-            target=membership,
-        )
-
-
-# ---------------------------------------------------------------------------------------------
 # Audit trail
 
 
@@ -532,35 +461,3 @@ def membership_add(*, clinic: Clinic, actor: User | None, user: User, role: str)
             data={"role": role, "user_id": user.pk},
         )
     return membership
-
-
-# ---------------------------------------------------------------------------------------------
-# Signing in
-
-
-@transaction.atomic
-def staff_signed_in(*, user: User, two_factor: bool) -> None:
-    """Record a sign-in on the audit trail of every clinic the person works at."""
-    for membership in user_memberships(user):
-        audit_record(
-            clinic=membership.clinic_id,
-            actor=user,
-            action=Actions.STAFF_SIGNED_IN,
-            target=membership,
-            data={"two_factor": two_factor},
-        )
-
-
-@transaction.atomic
-def staff_password_reset(*, user: User) -> None:
-    """After a password reset by email: lift any sign-in lockout and record the reset."""
-    from axes.utils import reset as axes_reset
-
-    axes_reset(username=user.email)
-    for membership in user_memberships(user):
-        audit_record(
-            clinic=membership.clinic_id,
-            actor=user,
-            action=Actions.STAFF_PASSWORD_RESET,
-            target=membership,
-        )

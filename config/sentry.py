@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import sentry_sdk
+from sentry_sdk.integrations.django import DjangoIntegration
+
 FILTERED = "[filtered]"
 
 # Keys whose values are personal or clinical data, or secrets. Matched as substrings of the
@@ -69,49 +72,68 @@ def _scrub(value: Any, depth: int = 0) -> Any:
     return value
 
 
+KEPT_HEADERS = frozenset({"content-type", "content-length", "accept", "user-agent", "host"})
+
+
 def scrub_event(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
     """Remove personal data from a Sentry event before it leaves the process."""
-    request = event.get("request")
-    if isinstance(request, dict):
-        for field in ("data", "cookies", "query_string", "env"):
-            if field in request:
-                request[field] = FILTERED
-        headers = request.get("headers")
-        if isinstance(headers, dict):
-            request["headers"] = {
-                k: v
-                for k, v in headers.items()
-                if k.lower() in {"content-type", "content-length", "accept", "user-agent", "host"}
-            }
-        # The path may carry ids but no names; query strings were removed above.
-    if "user" in event:
-        user = event["user"]
-        event["user"] = {"id": user.get("id")} if isinstance(user, dict) and "id" in user else {}
+    _scrub_request(event)
+    _scrub_user(event)
     for section in ("extra", "contexts", "tags"):
         if section in event:
             event[section] = _scrub(event[section])
-    breadcrumbs = event.get("breadcrumbs")
-    if isinstance(breadcrumbs, dict) and isinstance(breadcrumbs.get("values"), list):
-        for crumb in breadcrumbs["values"]:
-            if isinstance(crumb, dict):
-                if crumb.get("category") in {"query", "django.db"}:
-                    # SQL parameters can hold a patient's name or phone.
-                    crumb.pop("data", None)
-                if "data" in crumb:
-                    crumb["data"] = _scrub(crumb["data"])
-    for exc in (event.get("exception") or {}).get("values", []) or []:
-        for frame in (exc.get("stacktrace") or {}).get("frames", []) or []:
-            if "vars" in frame:
-                frame["vars"] = _scrub(frame["vars"])
+    _scrub_breadcrumbs(event)
+    _scrub_frames(event)
     if "logentry" in event and isinstance(event["logentry"], dict):
         event["logentry"]["params"] = FILTERED
     return event
 
 
-def init_sentry(*, dsn: str, environment: str, traces_sample_rate: float) -> None:
-    import sentry_sdk
-    from sentry_sdk.integrations.django import DjangoIntegration
+def _scrub_request(event: dict[str, Any]) -> None:
+    """No body, cookies, query string or environment; only headers that name no one."""
+    request = event.get("request")
+    if not isinstance(request, dict):
+        return
+    for field in ("data", "cookies", "query_string", "env"):
+        if field in request:
+            request[field] = FILTERED
+    headers = request.get("headers")
+    if isinstance(headers, dict):
+        request["headers"] = {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
+    # The path may carry ids but no names; query strings were removed above.
 
+
+def _scrub_user(event: dict[str, Any]) -> None:
+    """The user's id only."""
+    if "user" in event:
+        user = event["user"]
+        event["user"] = {"id": user.get("id")} if isinstance(user, dict) and "id" in user else {}
+
+
+def _scrub_breadcrumbs(event: dict[str, Any]) -> None:
+    breadcrumbs = event.get("breadcrumbs")
+    if not (isinstance(breadcrumbs, dict) and isinstance(breadcrumbs.get("values"), list)):
+        return
+    for crumb in breadcrumbs["values"]:
+        if not isinstance(crumb, dict):
+            continue
+        if crumb.get("category") in {"query", "django.db"}:
+            # SQL parameters can hold a patient's name or phone.
+            crumb.pop("data", None)
+        if "data" in crumb:
+            crumb["data"] = _scrub(crumb["data"])
+
+
+def _scrub_frames(event: dict[str, Any]) -> None:
+    """Local variables of every stack frame of every exception."""
+    for exc in (event.get("exception") or {}).get("values", []) or []:
+        for frame in (exc.get("stacktrace") or {}).get("frames", []) or []:
+            if "vars" in frame:
+                frame["vars"] = _scrub(frame["vars"])
+
+
+def init_sentry(*, dsn: str, environment: str, traces_sample_rate: float) -> None:
+    """Start error tracking (settings call this only when SENTRY_DSN is set)."""
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,

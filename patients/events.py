@@ -1,16 +1,25 @@
 """Care events that apps higher up react to (messaging plans and moves reminders from them).
 
-`patients` never imports `messaging`: services here call `care_event(...)` inside their
-transaction, and listeners registered with `register_care_listener` run right there, so what a
-listener writes (a planned reminder, a cancelled one) commits or rolls back with the change
-that caused it. A listener must not do network I/O; it enqueues work on commit instead.
+`patients` never imports `messaging`. Every care event is one Django signal, `care_event_sent`,
+sent by the services here inside their transaction with `send()` (not `send_robust`): receivers
+run right there, before commit, in the order they connected, and an exception in one rolls
+the change back. So what a receiver writes (a planned reminder, a cancelled one) commits or
+rolls back with the change that caused it. A receiver must not do network I/O; it enqueues
+work with `transaction.on_commit` instead.
 
-Events and their keyword arguments:
+The signal's `sender` is the model class of the event's subject, `event` its name, and the
+subject comes under its own name:
 - appointment.booked / appointment.rescheduled / appointment.cancelled /
-  appointment.no_show / appointment.completed: appointment
-- visit.signed: visit (the prescription, if any, is signed with it)
-- prescription_item.stopped: item
-- document.ready: document
+  appointment.no_show / appointment.completed: appointment (sender Appointment)
+- visit.signed: visit, the prescription (if any) signed with it (sender Visit)
+- prescription_item.stopped: item (sender PrescriptionItem)
+- document.ready: document (sender Document)
+
+Subscribing, from the higher app's `AppConfig.ready()`:
+- `care_event_sent.connect(receiver, dispatch_uid="...")`, with
+  `receiver(sender, *, event, **kwargs)`; pass `sender=Visit` to hear only visit events; or
+- `register_care_listener(listener)`, calling `listener(event, **subject)` for every event
+  (what `messaging/apps.py` uses).
 """
 
 from __future__ import annotations
@@ -18,8 +27,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.dispatch import Signal
+
+from patients.models import Appointment, Document, PrescriptionItem, Visit
+
 Listener = Callable[..., None]
-_listeners: list[Listener] = []
 
 APPOINTMENT_BOOKED = "appointment.booked"
 APPOINTMENT_RESCHEDULED = "appointment.rescheduled"
@@ -30,15 +42,33 @@ VISIT_SIGNED = "visit.signed"
 PRESCRIPTION_ITEM_STOPPED = "prescription_item.stopped"
 DOCUMENT_READY = "document.ready"
 
+# Every event, with the model of its subject (the signal's sender).
+EVENT_SENDERS: dict[str, type] = {
+    APPOINTMENT_BOOKED: Appointment,
+    APPOINTMENT_RESCHEDULED: Appointment,
+    APPOINTMENT_CANCELLED: Appointment,
+    APPOINTMENT_NO_SHOW: Appointment,
+    APPOINTMENT_COMPLETED: Appointment,
+    VISIT_SIGNED: Visit,
+    PRESCRIPTION_ITEM_STOPPED: PrescriptionItem,
+    DOCUMENT_READY: Document,
+}
 
-def register_care_listener(listener: Listener) -> Listener:
-    """Call `listener(event, **kwargs)` for every care event (idempotent registration)."""
-    if listener not in _listeners:
-        _listeners.append(listener)
-    return listener
+care_event_sent = Signal()
 
 
 def care_event(event: str, **kwargs: Any) -> None:
-    """Tell every listener that `event` happened (inside the caller's transaction)."""
-    for listener in list(_listeners):
+    """Tell every receiver that `event` happened (inside the caller's transaction)."""
+    care_event_sent.send(sender=EVENT_SENDERS[event], event=event, **kwargs)
+
+
+def register_care_listener(listener: Listener) -> Listener:
+    """Call `listener(event, **kwargs)` for every care event (idempotent registration)."""
+
+    def receive(sender: type, *, event: str, signal: Signal, **kwargs: Any) -> None:
         listener(event, **kwargs)
+
+    # Held strongly (weak=False) so the adapter lives as long as the app; the listener's id is
+    # stable while it is held, so registering the same listener twice connects it once.
+    care_event_sent.connect(receive, weak=False, dispatch_uid=f"care-listener:{id(listener)}")
+    return listener

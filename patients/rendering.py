@@ -17,6 +17,8 @@ from django.urls import reverse
 from clinics.models import Clinic, DoctorProfile, Membership
 from clinics.pdf import image_data_uri, qr_data_uri
 from patients.models import Document, DocumentKind
+from patients.selectors.prescriptions import prescription_document
+from patients.selectors.visit_pages import visit_summary_document
 
 
 @dataclass
@@ -67,15 +69,11 @@ def document_context(document: Document, spec: RenderSpec) -> dict[str, Any]:
 
 @register_renderer(DocumentKind.PRESCRIPTION)
 def _prescription(document: Document) -> RenderSpec:
-    from patients.selectors.prescriptions import prescription_document
-
     doc = prescription_document(visit=document.visit)
     return RenderSpec("pdf/prescription.html", {"doc": doc}, doctor=document.visit.doctor)
 
 
 @register_renderer(DocumentKind.VISIT_SUMMARY)
 def _visit_summary(document: Document) -> RenderSpec:
-    from patients.selectors.visit_pages import visit_summary_document
-
     doc = visit_summary_document(visit_id=document.visit_id)
     return RenderSpec("pdf/visit_summary.html", {"doc": doc}, doctor=document.visit.doctor)

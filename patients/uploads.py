@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 
 from django.conf import settings
+from PIL import Image, UnidentifiedImageError
 
 ACCEPTED_TEXT = "PDF, JPEG, PNG or WebP"
 
@@ -111,8 +112,6 @@ def check_upload(data: bytes) -> FileType:
 
 
 def _check_image_decodes(data: bytes, kind: FileType) -> None:
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()

@@ -1,8 +1,9 @@
 """Writes for patients and their care. Each service runs in a transaction and audits itself.
 
 Modules: `patients` (registration, guardians), `appointments` (working hours, leave, booking
-and the queue), `visits` (notes, vitals, diagnoses, signing and amending), `prescriptions`
-(drug list, templates, items).
+and the queue), `visits` (a package: drafting, notes, vitals, diagnoses, signing and amending),
+`prescriptions` (drug list, templates, items), `certificates` (a package: validation, issuing,
+the register), `consent` and `consent_templates`, `documents` (uploads and generated PDFs).
 """
 
 from patients.services.certificates import (

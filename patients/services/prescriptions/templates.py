@@ -108,11 +108,31 @@ def prescription_template_save(
     _require_template_owner(doctor, actor)
     if template is not None and template.doctor_id != doctor.pk:
         raise NotAllowed("Doctors manage their own prescription templates.")
+    name = _checked_template_name(name)
+    stored = _checked_template_items(doctor, items)
+    template, created = _template_stored(doctor, template, name, stored)
+    audit_record(
+        clinic=doctor.clinic_id,
+        actor=actor,
+        action=Actions.PRESCRIPTION_TEMPLATE_SAVED,
+        target=template,
+        data={"template_id": template.pk, "created": created, "items": len(stored)},
+    )
+    return template
+
+
+def _checked_template_name(name: str) -> str:
     name = _single_spaced(name)
     if not name:
         raise ValidationFailed({"name": ["Give the template a name, for example Viral fever."]})
     if len(name) > 100:
         raise ValidationFailed({"name": ["Keep the name under 100 characters."]})
+    return name
+
+
+def _checked_template_items(doctor: Membership, items: Any) -> list[dict[str, Any]]:
+    """The template's items as stored, each checked like a prescription item; ValidationFailed
+    lists every line's problems."""
     if not isinstance(items, list) or not items:
         raise ValidationFailed({"items": ["Add at least one medicine to the template."]})
     if len(items) > MAX_TEMPLATE_ITEMS:
@@ -128,16 +148,7 @@ def prescription_template_save(
         if raw is None:
             continue
         try:
-            drug = None
-            drug_id = raw.pop("drug_id", None)
-            if drug_id is not None:
-                drug = drugs.get(drug_id) if isinstance(drug_id, int) else None
-                if drug is None:
-                    raise DomainError("Choose a drug from this clinic's list.", field="drug")
-                drug = _usable_drug(drug, doctor.clinic_id)
-                raw = _with_drug_defaults(raw, drug)
-            else:
-                raw = _without_drug_defaults(raw)
+            raw, drug = _with_template_drug(raw, drugs, doctor.clinic_id)
             values = _checked_item(raw, starts_on_default=None)
             drug = drug or _listed_drug(doctor.clinic_id, values)
             _refuse_duplicate_item(values, taken, "in this template")
@@ -148,6 +159,33 @@ def prescription_template_save(
         stored.append(_stored_template_item(values, drug))
     if errors:
         raise ValidationFailed({"items": errors})
+    return stored
+
+
+def _with_template_drug(
+    raw: dict[str, Any], drugs: dict[int, Drug], clinic_id: int
+) -> tuple[dict[str, Any], Drug | None]:
+    """A line with its listed drug's defaults filled in, and that drug (or None if unlisted).
+
+    `raw` loses its drug_id; a drug not on this clinic's usable list is refused.
+    """
+    drug_id = raw.pop("drug_id", None)
+    if drug_id is None:
+        return _without_drug_defaults(raw), None
+    drug = drugs.get(drug_id) if isinstance(drug_id, int) else None
+    if drug is None:
+        raise DomainError("Choose a drug from this clinic's list.", field="drug")
+    drug = _usable_drug(drug, clinic_id)
+    return _with_drug_defaults(raw, drug), drug
+
+
+def _template_stored(
+    doctor: Membership,
+    template: PrescriptionTemplate | None,
+    name: str,
+    stored: list[dict[str, Any]],
+) -> tuple[PrescriptionTemplate, bool]:
+    """Save the template under its unique name; True when it is new."""
     clash = PrescriptionTemplate.objects.filter(doctor=doctor, name__iexact=name)
     if template is not None:
         clash = clash.exclude(pk=template.pk)
@@ -168,14 +206,7 @@ def prescription_template_save(
         raise Conflict(
             f"You already have a template named {name!r}. Choose another name.", field="name"
         ) from exc
-    audit_record(
-        clinic=doctor.clinic_id,
-        actor=actor,
-        action=Actions.PRESCRIPTION_TEMPLATE_SAVED,
-        target=template,
-        data={"template_id": template.pk, "created": created, "items": len(stored)},
-    )
-    return template
+    return template, created
 
 
 @transaction.atomic

@@ -1,27 +1,9 @@
-"""Writes for medical certificates: issuing, correcting, revoking, and exporting the register
-(IMC 2002 reg. 1.3.3).
-
-Every certificate takes the next number of the clinic's series for the year it is issued in
-(`MC/<year>/<serial>`, gap-free: the number is taken in the transaction that issues it). The
-issue time is the server's clock, never an input. "Effective from" is a separate date that may
-not precede the examination the certificate rests on (the linked visit's date, or the issue date
-when no visit is linked), and may be at most MAX_DAYS_AHEAD days ahead.
-
-A certificate is never edited. A correction is a new certificate with the next number that
-supersedes the old one; a certificate issued in error is revoked with a reason. Both stay in the
-register, and the public verification page says "superseded" or "revoked".
-
-Only a doctor with a registration number in their doctor profile can issue a certificate (it
-must be printed on it). A correction restates the examination, so only the doctor who issued
-the certificate may correct it; that doctor or the clinic's owner may revoke it. Callers run
-inside the clinic's scope.
-"""
+"""Issuing, correcting and revoking certificates: each issue takes the next number of the
+clinic's series for its year (`MC/<year>/<serial>`, gap-free) and prepares its PDF."""
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
@@ -33,7 +15,6 @@ from clinics.models import Clinic, DoctorProfile, Membership, User
 from clinics.roles import Perm, Role
 from clinics.sequences import counter_next
 from patients.models import (
-    CertificateKind,
     CertificateStatus,
     Document,
     DocumentKind,
@@ -41,41 +22,12 @@ from patients.models import (
     Patient,
     Visit,
 )
-from patients.selectors.certificates import (
-    NO_REGISTRATION,
-    certificate_register_rows,
-    examination_date,
-)
+from patients.selectors.certificates import NO_REGISTRATION
 from patients.selectors.prescriptions import _doctor_name, _patient_block
+from patients.services.certificates.validation import _checked, _oneline
 from patients.services.documents import document_prepare
 
-__all__ = [
-    "MAX_DAYS_AHEAD",
-    "MAX_REST_DAYS",
-    "certificate_correct",
-    "certificate_issue",
-    "certificate_register_export",
-    "certificate_revoke",
-]
-
-MAX_DAYS_AHEAD = 30
-MAX_REST_DAYS = 90
-
 CANNOT_ISSUE = "Only a doctor can issue medical certificates."
-_LIMITS = {
-    "identification_mark": 200,
-    "condition": 300,
-    "purpose": 200,
-    "remarks": 2000,
-}
-
-
-def _fmt(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
-
-
-def _oneline(value: str | None) -> str:
-    return " ".join((value or "").split())
 
 
 def series_name(year: int) -> str:
@@ -97,116 +49,6 @@ def _issuing_doctor(*, actor: User, membership: Membership, clinic_id: int) -> D
         name = _doctor_name(actor.full_name or actor.email)
         raise DomainError(NO_REGISTRATION.format(name=name), code="no_registration_number")
     return profile
-
-
-def _checked(
-    *,
-    patient: Patient,
-    kind: str,
-    effective_from: date | None,
-    effective_to: date | None,
-    condition: str,
-    remarks: str,
-    purpose: str,
-    identification_mark: str,
-    visit: Visit | None,
-    today: date,
-    tz: Any,
-    earliest: date | None = None,
-) -> dict[str, Any]:
-    """The certificate's fields, cleaned, or ValidationFailed with a message per field.
-
-    `earliest` is the first day the certificate may take effect from when no visit is linked
-    (a correction keeps the floor of the certificate it corrects); by default the issue date.
-    """
-    errors: dict[str, list[str]] = {}
-
-    def refuse(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
-    values = {
-        "condition": _oneline(condition),
-        "purpose": _oneline(purpose),
-        "identification_mark": _oneline(identification_mark),
-        "remarks": (remarks or "").strip(),
-    }
-    for field, limit in _LIMITS.items():
-        if len(values[field]) > limit:
-            refuse(field, f"Keep this to {limit} characters.")
-
-    if patient.archived_at is not None:
-        refuse("__all__", "This patient's record is archived. Restore it to issue a certificate.")
-    if kind not in CertificateKind.values:
-        refuse("kind", "Choose the kind of certificate: sickness, fitness or general.")
-    if not values["identification_mark"]:
-        refuse(
-            "identification_mark",
-            "Note a visible identification mark (for example: a mole on the left cheek). The "
-            "law asks for it on every certificate.",
-        )
-
-    if visit is not None and visit.patient_id != patient.pk:
-        refuse("visit", "That visit belongs to another patient.")
-        visit = None
-    if visit is not None:
-        earliest = examination_date(visit, tz)
-    elif earliest is not None:
-        earliest = min(earliest, today)
-    else:
-        earliest = today
-
-    if effective_from is None:
-        refuse("effective_from", "Give the date the certificate takes effect from.")
-    elif effective_from < earliest:
-        if visit is not None:
-            refuse(
-                "effective_from",
-                f"A certificate cannot be back-dated: it can take effect from {_fmt(earliest)}, "
-                "the day of the examination, at the earliest.",
-            )
-        else:
-            refuse(
-                "effective_from",
-                f"A certificate cannot be back-dated: it can take effect from {_fmt(earliest)} "
-                "at the earliest. To start from the day you examined the patient, link that "
-                "visit.",
-            )
-    elif effective_from > today + timedelta(days=MAX_DAYS_AHEAD):
-        last = today + timedelta(days=MAX_DAYS_AHEAD)
-        refuse(
-            "effective_from",
-            f"A certificate can take effect at most {MAX_DAYS_AHEAD} days ahead, by {_fmt(last)}.",
-        )
-
-    if kind == CertificateKind.FITNESS and effective_to is not None:
-        refuse(
-            "effective_to",
-            "A fitness certificate states the day the patient may resume: leave the last day "
-            "empty.",
-        )
-    if kind == CertificateKind.SICKNESS:
-        if effective_to is None:
-            refuse("effective_to", "Give the last day of rest advised.")
-        if not values["condition"]:
-            refuse("condition", "Give the illness or condition that rest is advised for.")
-    if kind != CertificateKind.FITNESS and effective_to is not None and effective_from:
-        if effective_to < effective_from:
-            refuse("effective_to", "The last day cannot be before the first day.")
-        elif (days := (effective_to - effective_from).days + 1) > MAX_REST_DAYS:
-            refuse(
-                "effective_to",
-                f"One certificate can cover at most {MAX_REST_DAYS} days (this is {days} "
-                "days). Review the patient and issue another certificate then.",
-            )
-    if errors:
-        raise ValidationFailed(errors)
-    return {
-        **values,
-        "kind": kind,
-        "effective_from": effective_from,
-        "effective_to": effective_to,
-        "visit": visit,
-    }
 
 
 def _create(
@@ -480,31 +322,3 @@ def certificate_revoke(
         data={"number": locked.number, "document_id": locked.document_id},
     )
     return locked
-
-
-@transaction.atomic
-def certificate_register_export(
-    *, clinic: Clinic, year: int, actor: User, actor_membership: Membership
-) -> str:
-    """The year's certificate register as CSV text (numbers in order), audited as an export.
-
-    Cells that a spreadsheet would run as a formula are neutralised by the selector.
-    """
-    if (
-        actor_membership is None
-        or actor_membership.clinic_id != clinic.pk
-        or not actor_membership.has_perm(Perm.CLINICAL_VIEW)
-        or not actor_membership.has_perm(Perm.EXPORTS_RUN)
-    ):
-        raise NotAllowed("Your role cannot export the certificate register.")
-    rows = certificate_register_rows(clinic=clinic, year=year)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows(rows)
-    audit_record(
-        clinic=clinic,
-        actor=actor,
-        action=Actions.CERTIFICATE_REGISTER_EXPORTED,
-        data={"year": year, "certificates": len(rows) - 1},
-    )
-    return buffer.getvalue()
