@@ -83,6 +83,11 @@ INSTALLED_APPS = [
     "messaging",
     "billing",
 ]
+# Development tools (the local WhatsApp simulator and its `whatsapp_simulator` command): on a
+# developer's machine and in tests, never in production. On by default exactly when DEBUG is.
+DEVTOOLS = env.bool("DEVTOOLS", default=DEBUG)
+if DEVTOOLS:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from messaging.simulator.webhooks import WebhookSender
+from devtools.whatsapp_simulator.webhooks import WebhookSender
 
 MAX_TEXT_CHARS = 4096
 MAX_CAPTION_CHARS = 1024

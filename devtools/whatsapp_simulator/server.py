@@ -45,7 +45,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from messaging.simulator.state import (
+from devtools.whatsapp_simulator.state import (
     ENDPOINTS,
     INJECTABLE_KINDS,
     Injection,
@@ -56,7 +56,7 @@ from messaging.simulator.state import (
     new_numeric_id,
     placeholders,
 )
-from messaging.simulator.webhooks import Delivery, WebhookSender
+from devtools.whatsapp_simulator.webhooks import Delivery, WebhookSender
 
 _VERSION = re.compile(r"v\d+\.\d+")
 MAX_BODY_BYTES = 120 * 1024 * 1024
@@ -201,7 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _static(self, path: str) -> None:
         name, content_type = STATIC_FILES[path]
-        data = resources.files("messaging.simulator").joinpath("static", name).read_bytes()
+        data = resources.files("devtools.whatsapp_simulator").joinpath("static", name).read_bytes()
         try:
             self.send_response(200)
             self.send_header("Content-Type", content_type)
