@@ -19,10 +19,10 @@ from clinics.demo import (
     demo_clinic,
     demo_logins,
     demo_reset_passwords,
-    demo_seeders,
 )
 from clinics.errors import DomainError
 from clinics.management.commands._util import domain_error_message
+from clinics.registry import run_demo_steps
 
 MAX_PATIENTS = 100_000
 
@@ -70,7 +70,7 @@ class Command(BaseCommand):
         demo = DemoContext(patients=patients, password=DEMO_PASSWORD, seed=DEMO_SEED)
         try:
             with transaction.atomic(), actor_context(via="command"):
-                demo_seeders.run(demo=demo)
+                run_demo_steps(demo)
         except DomainError as exc:
             raise CommandError(f"Seeding the demo failed: {domain_error_message(exc)}") from exc
         # Seal the new trail now, so the demo's audit chain verifies without waiting for the
