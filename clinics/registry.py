@@ -176,6 +176,8 @@ class LocalService:
     such as the WhatsApp simulator (registered by `devtools`, which production leaves out).
 
     Checklist for a new service:
+    - `name` names its process and its log (`data/logs/<name>.log`); `title` is what people
+      call it ("WhatsApp simulator").
     - `argv(site)`: the `manage.py` command and its arguments (after `manage.py`). It listens on
       `site.service_port`: run_local's `--simulator-port` plus `port_offset`.
     - `app_env(site)`: environment variables the app's own processes need to use it (for the
@@ -188,6 +190,7 @@ class LocalService:
 
     name: str
     order: int
+    title: str
     argv: Callable[[LocalSite], list[str]]
     app_env: Callable[[LocalSite], dict[str, str]] = field(default=_no_env)
     on_started: Callable[[LocalSite], None] | None = None
