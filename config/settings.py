@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from cryptography.fernet import Fernet
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,8 +45,6 @@ def _encryption_keys() -> list[str]:
         return keys
     key_file = DATA_DIR / "encryption_key"
     if not key_file.exists():
-        from cryptography.fernet import Fernet
-
         key_file.write_text(Fernet.generate_key().decode("ascii"))
         key_file.chmod(0o600)
     return [key_file.read_text().strip()]
