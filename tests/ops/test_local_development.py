@@ -91,3 +91,12 @@ def test_run_local_names_the_simulators_page_and_log_on_its_first_screen(db):
     assert "Vaidya: open http://127.0.0.1:8124/" in shown
     assert "Patient's phone (WhatsApp simulator): http://127.0.0.1:8125/phone" in shown
     assert "WhatsApp simulator's log: " in shown and "whatsapp_simulator.log" in shown
+
+
+def test_make_runs_seed_demo_quietly_the_sign_ins_come_from_run_local(db):
+    out = StringIO()
+    call_command("seed_demo", "--patients", "6", "--if-missing", "--verbosity", "0", stdout=out)
+    assert out.getvalue() == "Creating the demo clinic with 6 patients...\n"
+    again = StringIO()
+    call_command("seed_demo", "--if-missing", "--verbosity", "0", stdout=again)
+    assert again.getvalue() == ""

@@ -41,7 +41,8 @@ class Command(BaseCommand):
         "together. Ctrl-C stops them all; if one stops, the others are stopped too."
     )
 
-    sim_port = 0  # set by handle(); 0 runs without the local services
+    # Set by handle(); a simulator port of 0 runs without the local services.
+    host, port, sim_port = "127.0.0.1", 8000, 0
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -66,7 +67,7 @@ class Command(BaseCommand):
                 f"Simulator port {sim_port} is not usable: use a free port from 1 to 65535 "
                 "other than the web server's, or 0 to run without the simulator."
             )
-        self.sim_port = sim_port
+        self.host, self.port, self.sim_port = host, port, sim_port
         self.print_welcome(host, port, sim_port)
         commands = self.processes(host, port)
         started = {name for name, _ in commands}
@@ -115,7 +116,7 @@ class Command(BaseCommand):
             return None
         env = dict(os.environ)
         for service in self.services(sim_port):
-            env.update(service.app_env(self.site("127.0.0.1", 0, sim_port, service)))
+            env.update(service.app_env(self.site(self.host, self.port, sim_port, service)))
         return env
 
     def services_started(
