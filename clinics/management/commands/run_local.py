@@ -131,7 +131,7 @@ class Command(BaseCommand):
                 try:
                     service.on_started(self.site(host, port, self.sim_port, service))
                 except Exception as exc:  # the app still runs without what it prepares
-                    self.stdout.write(f"Could not prepare {service.name}: {exc}")
+                    self.stdout.write(f"Could not prepare the {service.title}: {exc}")
 
         return prepare
 
