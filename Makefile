@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SIMULATOR_PORT ?= 8025
 
 .PHONY: run test install lint format lock check-deploy clean-data
 
@@ -18,15 +19,20 @@ $(BIN)/.installed: requirements/lock.txt
 install: $(BIN)/.installed
 
 ## Start Vaidya on the embedded default (SQLite, ORM task broker, local files) with a demo clinic.
+## The screen keeps to the address, the demo sign-ins and the WhatsApp simulator's page (and any
+## problem); the workers and the simulator write to logs in the data folder (data/logs/).
 run: install
-	$(PY) manage.py check_system
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py sync_schedules
-	$(PY) manage.py seed_demo --if-missing
-	$(PY) manage.py run_local --host $(HOST) --port $(PORT)
+	@$(PY) manage.py check_system --verbosity 0
+	@$(PY) manage.py migrate --noinput --verbosity 0
+	@$(PY) manage.py sync_schedules >/dev/null
+	@LOG_LEVEL=WARNING $(PY) manage.py seed_demo --if-missing --verbosity 0
+	@$(PY) manage.py run_local --host $(HOST) --port $(PORT) --simulator-port $(SIMULATOR_PORT)
 
-## Run the whole test suite (SQLite by default; set DATABASE_URL for PostgreSQL).
+## Run the whole test suite (SQLite by default; set DATABASE_URL for PostgreSQL). First the same
+## system check as `make run`: the suite turns warnings into errors, so a warning from WeasyPrint
+## (HarfBuzz's subsetter missing) stops here with the apt-get line to run.
 test: install
+	@$(PY) manage.py check_system --verbosity 0 --warnings-are-errors
 	$(BIN)/pytest
 
 lint: install

@@ -249,7 +249,7 @@ def main() -> None:
 
     ensure_database()
     setup_django()
-    from messaging.simulator import running_simulator
+    from devtools.whatsapp_simulator import running_simulator
 
     with running_simulator(
         phone_number_id=PHONE_NUMBER_ID, token=TOKEN, waba_id=WABA_ID, webhook_url=None

@@ -1,9 +1,17 @@
 from django.apps import AppConfig
 
+from clinics.registry import dashboard_panels, demo_steps
+
 
 class ClinicsConfig(AppConfig):
     name = "clinics"
     verbose_name = "Clinics, staff and audit"
 
     def ready(self) -> None:
-        from clinics import demo, schedules  # noqa: F401
+        # Imported here and not at the top: these modules use the models, which exist only
+        # once every app is loaded. `schedules` registers the schedules as it is imported.
+        from clinics import dashboard, demo, schedules  # noqa: F401
+
+        dashboard_panels.register(dashboard.STAFF_PANEL)
+        dashboard_panels.register(dashboard.AUDIT_PANEL)
+        demo_steps.register(demo.CLINIC_AND_STAFF)

@@ -1,14 +1,14 @@
-"""The demo clinic: a hook that apps plug their demo data into, and the clinic with its staff.
+"""The demo clinic: what the demo-data steps share, and the first step, the clinic with its staff.
 
-`manage.py seed_demo` creates one `DemoContext` and runs every registered seeder in order inside
-one transaction. This module seeds the clinic and its staff (order 10); apps higher up register
-their own seeders (patients at order 20, and so on) without this app importing them. Everything
-is created through the services, so the demo clinic's audit trail is a real one.
+`manage.py seed_demo` creates one `DemoContext` and runs every step in `clinics.registry.demo_steps`
+in order inside one transaction. This module's step seeds the clinic and its staff (order 10);
+apps higher up register their own steps (patients at order 20, and so on) from their
+`AppConfig.ready()` without this app importing them. Everything is created through the services,
+so the demo clinic's audit trail is a real one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +16,10 @@ from stdnum import luhn
 from stdnum.in_ import gstin as stdnum_gstin
 
 from clinics.models import Clinic, Membership, User
+from clinics.registry import DemoStep
 from clinics.roles import Role
 from clinics.services import clinic_create, doctor_profile_update, membership_add
 from clinics.tenancy import clinic_scope
-
-Seeder = Callable[..., None]
 
 DEMO_SLUG = "demo"
 DEMO_CLINIC_NAME = "Sanjeevani Family Clinic"
@@ -106,7 +105,7 @@ def demo_logins() -> list[tuple[str, str]]:
 
 @dataclass
 class DemoContext:
-    """What seeders share: the options, and what earlier seeders made."""
+    """What the demo-data steps share: the options, and what earlier steps made."""
 
     patients: int = 300
     password: str = DEMO_PASSWORD
@@ -117,27 +116,6 @@ class DemoContext:
 
     def member(self, key: str) -> Membership:
         return self.staff[key]
-
-
-@dataclass
-class _Registry:
-    seeders: list[tuple[int, str, Seeder]] = field(default_factory=list)
-
-    def register(self, *, order: int, name: str) -> Callable[[Seeder], Seeder]:
-        def decorator(fn: Seeder) -> Seeder:
-            if not any(n == name for _, n, _ in self.seeders):
-                self.seeders.append((order, name, fn))
-                self.seeders.sort(key=lambda s: s[0])
-            return fn
-
-        return decorator
-
-    def run(self, **context: Any) -> None:
-        for _, _, fn in self.seeders:
-            fn(**context)
-
-
-demo_seeders = _Registry()
 
 
 def demo_clinic() -> Clinic | None:
@@ -163,7 +141,6 @@ def demo_reset_passwords(password: str = DEMO_PASSWORD) -> int:
     return len(users)
 
 
-@demo_seeders.register(order=10, name="clinics.staff")
 def seed_clinic_and_staff(*, demo: DemoContext, **_: Any) -> None:
     """The clinic, its owner (who also practises), two doctors, an assistant, front desk and
     billing. Doctors get their Karnataka Medical Council registration details."""
@@ -196,3 +173,6 @@ def seed_clinic_and_staff(*, demo: DemoContext, **_: Any) -> None:
                     specialisation=staff.specialisation,
                 )
     demo.summary.append(f"Clinic {clinic.name} ({clinic.slug}) with {len(DEMO_STAFF)} staff")
+
+
+CLINIC_AND_STAFF = DemoStep(name="clinics.staff", order=10, run=seed_clinic_and_staff)

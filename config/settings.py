@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from cryptography.fernet import Fernet
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,8 +45,6 @@ def _encryption_keys() -> list[str]:
         return keys
     key_file = DATA_DIR / "encryption_key"
     if not key_file.exists():
-        from cryptography.fernet import Fernet
-
         key_file.write_text(Fernet.generate_key().decode("ascii"))
         key_file.chmod(0o600)
     return [key_file.read_text().strip()]
@@ -83,6 +82,11 @@ INSTALLED_APPS = [
     "messaging",
     "billing",
 ]
+# Development tools (the local WhatsApp simulator and its `whatsapp_simulator` command): on a
+# developer's machine and in tests, never in production. On by default exactly when DEBUG is.
+DEVTOOLS = env.bool("DEVTOOLS", default=DEBUG)
+if DEVTOOLS:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -8,6 +8,8 @@ import os
 
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# The tests run the WhatsApp simulator (and its command) under production-like settings.
+os.environ.setdefault("DEVTOOLS", "true")
 
 from config.settings import *  # noqa: F403
 from config.settings import DATA_DIR, Q_CLUSTER

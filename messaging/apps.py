@@ -1,16 +1,18 @@
 from django.apps import AppConfig
 
+from clinics.registry import demo_steps
+
 
 class MessagingConfig(AppConfig):
     name = "messaging"
 
     def ready(self) -> None:
-        from messaging import (
-            demo,  # noqa: F401 - registers the demo seeder
-            schedules,  # noqa: F401 - registers the schedules
-        )
-        from messaging.services import care_replies  # noqa: F401 - registers reply handlers
+        # Imported here and not at the top: these modules use the models, which exist only
+        # once every app is loaded. `schedules` and `care_replies` register as they are imported.
+        from messaging import demo, schedules  # noqa: F401
+        from messaging.services import care_replies  # noqa: F401
         from messaging.services.reminders import on_care_event
         from patients.events import register_care_listener
 
+        demo_steps.register(demo.WHATSAPP)
         register_care_listener(on_care_event)

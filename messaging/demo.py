@@ -1,21 +1,26 @@
 """Demo WhatsApp for `manage.py seed_demo` and `make run`: the demo clinic's number on the local
 simulator, care consent for the demo patients, and Vaidya's default templates approved.
 
-The simulator (`manage.py whatsapp_simulator`) is started by `run_local` with the same number,
-token and app secret as below, so the whole loop works with nothing else configured: reminders
-and replies go to the simulator, its "patient's phone" page shows them, and the patient's
-answers come back as signed webhooks.
+The simulator (`manage.py whatsapp_simulator`, in `devtools`) is started by `run_local` with the
+same number, token and app secret as below, so the whole loop works with nothing else
+configured: reminders and replies go to the simulator, its "patient's phone" page shows them,
+and the patient's answers come back as signed webhooks.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from clinics.demo import DEMO_SLUG, DemoContext, demo_seeders
+from clinics.demo import DemoContext
+from clinics.registry import DemoStep
 from clinics.tenancy import clinic_scope
-
-logger = logging.getLogger(__name__)
+from compliance.models import ConsentMethod, ConsentPurpose
+from compliance.services import consent_grant
+from messaging.models import MessageTemplate, TemplateStatus, WhatsAppAccount
+from messaging.services.accounts import account_connect, messaging_settings_update
+from messaging.services.staff_alerts import whatsapp_alerts_turn_on
+from messaging.services.templates import templates_ensure_defaults
+from patients.models import Patient
 
 # Shared with the simulator that run_local starts (fake values: the simulator is local only).
 DEMO_PHONE_NUMBER_ID = "100000000000001"
@@ -29,35 +34,24 @@ DEMO_VERIFY_TOKEN = "simulator-verify-token"  # noqa: S105
 DEMO_DOCTOR_ALERT_NUMBER = "+91 98000 00002"
 
 
-def _connect(clinic, actor):
-    from messaging.models import WhatsAppAccount
-
+def _connect(clinic, actor) -> WhatsAppAccount:
     existing = WhatsAppAccount.objects.filter(clinic=clinic).first()
     if existing is not None:
         return existing
-    fields = {
-        "phone_number_id": DEMO_PHONE_NUMBER_ID,
-        "business_account_id": DEMO_WABA_ID,
-        "display_number": DEMO_DISPLAY_NUMBER,
-        "access_token": DEMO_ACCESS_TOKEN,
-        "app_secret": DEMO_APP_SECRET,
-        "verify_token": DEMO_VERIFY_TOKEN,
-    }
-    try:
-        from messaging.services.accounts import account_connect
-    except ImportError:
-        return WhatsAppAccount.objects.create(clinic=clinic, **fields)
-    return account_connect(clinic=clinic, actor=actor, **fields)
+    return account_connect(
+        clinic=clinic,
+        actor=actor,
+        phone_number_id=DEMO_PHONE_NUMBER_ID,
+        business_account_id=DEMO_WABA_ID,
+        display_number=DEMO_DISPLAY_NUMBER,
+        access_token=DEMO_ACCESS_TOKEN,
+        app_secret=DEMO_APP_SECRET,
+        verify_token=DEMO_VERIFY_TOKEN,
+    )
 
 
 def _approve_default_templates(clinic) -> int:
     """Vaidya's default templates, approved at once (the simulator approves them too)."""
-    try:
-        from messaging.services.templates import templates_ensure_defaults
-    except ImportError:
-        return 0
-    from messaging.models import MessageTemplate, TemplateStatus
-
     templates_ensure_defaults(clinic=clinic)
     return (
         MessageTemplate.objects.filter(clinic=clinic)
@@ -67,10 +61,6 @@ def _approve_default_templates(clinic) -> int:
 
 
 def _consent_patients(clinic, actor) -> int:
-    from compliance.models import ConsentMethod, ConsentPurpose
-    from compliance.services import consent_grant
-    from patients.models import Patient
-
     recorded = 0
     for patient in Patient.objects.filter(clinic=clinic).order_by("pk"):
         if not patient.messaging_phone:
@@ -87,11 +77,6 @@ def _consent_patients(clinic, actor) -> int:
 
 def _doctor_alerts(clinic, owner, doctor) -> bool:
     """Allow WhatsApp alerts at the demo clinic, and the demo doctor turns theirs on."""
-    try:
-        from messaging.services.accounts import messaging_settings_update
-        from messaging.services.staff_alerts import whatsapp_alerts_turn_on
-    except ImportError:
-        return False
     if doctor is None:
         return False
     messaging_settings_update(clinic=clinic, actor=owner, alert_doctor_on_whatsapp=True)
@@ -99,7 +84,6 @@ def _doctor_alerts(clinic, owner, doctor) -> bool:
     return True
 
 
-@demo_seeders.register(order=40, name="messaging.whatsapp")
 def seed_whatsapp(*, demo: DemoContext, **_: Any) -> None:
     """Connect the demo clinic's WhatsApp to the local simulator, record the patients' care
     consent at the desk, and approve the default templates."""
@@ -119,44 +103,4 @@ def seed_whatsapp(*, demo: DemoContext, **_: Any) -> None:
     )
 
 
-def demo_simulator_setup(*, base_url: str) -> str:
-    """Tell a freshly started simulator about the demo clinic's approved templates.
-
-    Returns the webhook URL path of the demo clinic ("" when there is no demo account). The
-    simulator keeps templates in memory, so run_local calls this each time it starts it.
-    """
-    from clinics.models import Clinic
-    from messaging.models import MessageTemplate, TemplateStatus, WhatsAppAccount
-    from messaging.whatsapp import WhatsAppClient, WhatsAppError
-
-    clinic = Clinic.objects.filter(slug=DEMO_SLUG).first()
-    if clinic is None:
-        return ""
-    with clinic_scope(clinic):
-        account = WhatsAppAccount.objects.filter(clinic=clinic).first()
-        if account is None or account.phone_number_id != DEMO_PHONE_NUMBER_ID:
-            return ""
-        try:
-            from messaging.services.templates import template_components
-        except ImportError:
-            template_components = None
-        client = WhatsAppClient(account.phone_number_id, account.access_token, base_url=base_url)
-        for template in MessageTemplate.objects.filter(
-            clinic=clinic, status=TemplateStatus.APPROVED
-        ):
-            components = (
-                template_components(template)
-                if template_components
-                else [{"type": "BODY", "text": template.body}]
-            )
-            try:
-                client.create_template(
-                    account.business_account_id,
-                    template.name,
-                    template.language,
-                    template.category,
-                    components,
-                )
-            except WhatsAppError as exc:
-                logger.info("simulator refused demo template %s: %s", template.pk, exc)
-        return f"/webhooks/whatsapp/{account.webhook_key}/"
+WHATSAPP = DemoStep(name="messaging.whatsapp", order=40, run=seed_whatsapp)

@@ -11,18 +11,37 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import phonenumbers
 from django.utils import timezone
 from faker import Faker
 
-from clinics.demo import DemoContext, demo_seeders
+from clinics.demo import DemoContext
 from clinics.models import User
+from clinics.registry import DemoStep
 from clinics.tenancy import clinic_scope
-from patients.models import BloodGroup, Patient, Relation, Sex
+from patients.models import BloodGroup, Drug, Patient, Relation, Sex, VisitMode
+from patients.selectors.appointments import doctor_free_slots
 from patients.services import GuardianInput, estimated_dob, patient_archive, patient_create
+from patients.services.appointments import (
+    SessionInput,
+    appointment_book,
+    appointment_start,
+    appointment_walk_in,
+    working_hours_set,
+)
+from patients.services.prescriptions import drug_add, prescription_template_save
+from patients.services.prescriptions.items import prescription_item_add
+from patients.services.visits import (
+    diagnosis_add,
+    visit_sign,
+    visit_start,
+    visit_update_notes,
+    vitals_record,
+)
 
 LOCALITIES = (
     ("Jayanagar", "560041"),
@@ -340,7 +359,6 @@ class _PatientSeeder:
             self.stats["archived"] += 1
 
 
-@demo_seeders.register(order=20, name="patients.patients")
 def seed_patients(*, demo: DemoContext, **_: Any) -> None:
     """`demo.patients` patients in households (see the module docstring)."""
     if demo.patients <= 0 or demo.clinic is None:
@@ -400,32 +418,9 @@ DEMO_DIAGNOSES = (
 )
 
 
-@demo_seeders.register(order=30, name="patients.clinic_day")
 def seed_clinic_day(*, demo: DemoContext, **_: Any) -> None:
     """Doctors' hours, the drug list and templates, bookings for the coming days, today's
     walk-in queue and a few signed visits, all through the services (so audited)."""
-    from datetime import time
-    from decimal import Decimal
-
-    from patients.models import Drug, VisitMode
-    from patients.selectors.appointments import doctor_free_slots
-    from patients.services.appointments import (
-        SessionInput,
-        appointment_book,
-        appointment_start,
-        appointment_walk_in,
-        working_hours_set,
-    )
-    from patients.services.prescriptions import drug_add, prescription_template_save
-    from patients.services.prescriptions.items import prescription_item_add
-    from patients.services.visits import (
-        diagnosis_add,
-        visit_sign,
-        visit_start,
-        visit_update_notes,
-        vitals_record,
-    )
-
     if demo.clinic is None:
         return
     rng = random.Random(demo.seed + 30)
@@ -542,3 +537,7 @@ def seed_clinic_day(*, demo: DemoContext, **_: Any) -> None:
         f"Clinic day: hours for 3 doctors, {len(DEMO_DRUGS)} drugs, {booked} bookings in the "
         f"next 3 days, {len(queue)} walk-ins in today's queue, {visits} signed visits"
     )
+
+
+PATIENTS = DemoStep(name="patients.patients", order=20, run=seed_patients)
+CLINIC_DAY = DemoStep(name="patients.clinic_day", order=30, run=seed_clinic_day)

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from messaging.simulator import Simulator, running_simulator
+from devtools.whatsapp_simulator import Simulator, running_simulator
 from messaging.whatsapp import WhatsAppClient
 
 PHONE_NUMBER_ID = "109876543210001"

@@ -29,6 +29,7 @@ from clinics.roles import Role
 from clinics.tenancy import clinic_scope, scopes_disabled
 from compliance.models import ConsentMethod, ConsentPurpose
 from compliance.services import consent_grant
+from devtools.whatsapp_simulator import running_simulator
 from messaging.models import (
     Message,
     MessageStatus,
@@ -37,7 +38,6 @@ from messaging.models import (
     ReminderStatus,
     WhatsAppAccount,
 )
-from messaging.simulator import running_simulator
 from patients.models import Appointment
 from tests.factories import ClinicFactory, MembershipFactory, PatientFactory
 from tests.messaging.care_setup import make_reminder_templates

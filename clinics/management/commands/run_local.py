@@ -1,39 +1,48 @@
 """Run Vaidya on this machine: the django-q2 workers, the development web server and the local
-WhatsApp simulator together."""
+development services (`clinics.registry.local_services`: the WhatsApp simulator, when the
+development tools are installed) together.
+
+The web server writes to the terminal; the workers and the services write to log files in the
+data folder (`logs/`), so the first screen keeps the address, the demo sign-ins and the
+services' pages in view.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
 from clinics.demo import DEMO_PASSWORD, DEMO_SLUG, demo_logins
 from clinics.models import Clinic
+from clinics.registry import LocalService, LocalSite, local_services
 
 POLL_SECONDS = 0.2
 STOP_TIMEOUT_SECONDS = 10
-SIMULATOR_START_SECONDS = 60
+WORKERS = "qcluster"
+WEB_SERVER = "runserver"
 
 
 class Command(BaseCommand):
     help = (
-        "Start `manage.py qcluster` (background tasks), `runserver` and the local WhatsApp "
-        "simulator together (the app sends WhatsApp messages to the simulator). Ctrl-C stops "
-        "them all; if one stops, the others are stopped too."
+        "Start `manage.py qcluster` (background tasks), `runserver` and the local development "
+        "services, such as the WhatsApp simulator (the app sends WhatsApp messages to it), "
+        "together. Ctrl-C stops them all; if one stops, the others are stopped too."
     )
 
-    sim_port = 0  # set by handle(); 0 runs without the simulator
+    # Set by handle(); a simulator port of 0 runs without the local services.
+    host, port, sim_port = "127.0.0.1", 8000, 0
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -42,7 +51,8 @@ class Command(BaseCommand):
             "--simulator-port",
             type=int,
             default=8025,
-            help="Port of the local WhatsApp simulator (0: do not start it).",
+            help="Port of the local WhatsApp simulator; other local services take the next "
+            "ones (0: start none of them).",
         )
 
     def handle(self, *args, **options):
@@ -57,126 +67,113 @@ class Command(BaseCommand):
                 f"Simulator port {sim_port} is not usable: use a free port from 1 to 65535 "
                 "other than the web server's, or 0 to run without the simulator."
             )
-        self.sim_port = sim_port
+        self.host, self.port, self.sim_port = host, port, sim_port
         self.print_welcome(host, port, sim_port)
         commands = self.processes(host, port)
-        on_started = None
-        if any(name == "whatsapp_simulator" for name, _ in commands):
-            on_started = lambda: self.prepare_simulator(sim_port)  # noqa: E731
-        with _stop_signals_interrupt():
+        started = {name for name, _ in commands}
+        services = [s for s in self.services(sim_port) if s.name in started]
+        with _stop_signals_interrupt(), ExitStack() as logs:
             failure = supervise(
-                commands, self.stdout, env=self.child_env(sim_port), on_started=on_started
+                commands,
+                self.stdout,
+                env=self.child_env(sim_port),
+                on_started=self.services_started(services, host, port) if services else None,
+                outputs={
+                    name: logs.enter_context(_log_file(path))
+                    for name, path in self.log_files().items()
+                    if name in started
+                },
             )
         if failure:
             raise CommandError(failure, returncode=1)
 
+    @staticmethod
+    def services(sim_port: int) -> list[LocalService]:
+        """The registered local services, or none when run without them (port 0)."""
+        return list(local_services) if sim_port else []
+
+    @staticmethod
+    def site(host: str, port: int, sim_port: int, service: LocalService) -> LocalSite:
+        return LocalSite(host=host, port=port, service_port=sim_port + service.port_offset)
+
     def processes(self, host: str, port: int) -> list[tuple[str, list[str]]]:
-        sim_port = self.sim_port
         manage = str(Path(settings.BASE_DIR) / "manage.py")
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         commands = []
-        if sim_port:
-            commands.append(
-                ("whatsapp_simulator", self.simulator_command(manage, host, port, sim_port))
-            )
+        for service in self.services(self.sim_port):
+            argv = service.argv(self.site(host, port, self.sim_port, service))
+            commands.append((service.name, [sys.executable, manage, *argv]))
         commands += [
-            ("qcluster", [sys.executable, manage, "qcluster"]),
-            ("runserver", [sys.executable, manage, "runserver", "--noreload", address]),
+            (WORKERS, [sys.executable, manage, "qcluster"]),
+            (WEB_SERVER, [sys.executable, manage, "runserver", "--noreload", address]),
         ]
         return commands
 
-    def simulator_command(self, manage: str, host: str, port: int, sim_port: int) -> list[str]:
-        from messaging import demo
-
-        shown = f"[{host}]" if ":" in host else host
-        webhook_path = _demo_webhook_path()
-        argv = [
-            sys.executable,
-            manage,
-            "whatsapp_simulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(sim_port),
-            "--phone-number-id",
-            demo.DEMO_PHONE_NUMBER_ID,
-            "--token",
-            demo.DEMO_ACCESS_TOKEN,
-            "--app-secret",
-            demo.DEMO_APP_SECRET,
-            "--waba-id",
-            demo.DEMO_WABA_ID,
-            "--display-phone-number",
-            demo.DEMO_SIM_DISPLAY_NUMBER,
-            "--auto-approve-templates",
-        ]
-        if webhook_path:
-            argv += ["--webhook-url", f"http://{shown}:{port}{webhook_path}"]
-        return argv
-
     def child_env(self, sim_port: int) -> dict[str, str] | None:
-        """The app's processes send WhatsApp messages to the simulator."""
+        """The app's processes use the local services (send WhatsApp messages to the
+        simulator)."""
         if not sim_port:
             return None
-        return {**os.environ, "WHATSAPP_API_BASE_URL": f"http://127.0.0.1:{sim_port}"}
+        env = dict(os.environ)
+        for service in self.services(sim_port):
+            env.update(service.app_env(self.site(self.host, self.port, sim_port, service)))
+        return env
 
-    def prepare_simulator(self, sim_port: int) -> None:
-        """Once the simulator listens, give it the demo clinic's approved templates."""
-        if not _wait_for_port(sim_port, SIMULATOR_START_SECONDS):
-            self.stdout.write("The WhatsApp simulator did not start listening in time.")
-            return
-        from messaging.demo import demo_simulator_setup
+    def services_started(
+        self, services: list[LocalService], host: str, port: int
+    ) -> Callable[[], None]:
+        """What runs once every process was started: each service's `on_started`."""
 
-        try:
-            demo_simulator_setup(base_url=f"http://127.0.0.1:{sim_port}")
-        except Exception as exc:  # the demo still runs without its templates
-            self.stdout.write(f"Could not give the simulator the demo templates: {exc}")
-        finally:
-            connection.close()  # this ran in its own thread
+        def prepare() -> None:
+            for service in services:
+                if service.on_started is None:
+                    continue
+                try:
+                    service.on_started(self.site(host, port, self.sim_port, service))
+                except Exception as exc:  # the app still runs without what it prepares
+                    self.stdout.write(f"Could not prepare the {service.title}: {exc}")
+
+        return prepare
+
+    def log_files(self) -> dict[str, Path]:
+        """Where the workers and each service write (the web server keeps the terminal)."""
+        folder = Path(settings.DATA_DIR) / "logs"
+        return {WORKERS: folder / "worker.log"} | {
+            service.name: folder / f"{service.name}.log" for service in local_services
+        }
 
     def print_welcome(self, host: str, port: int, sim_port: int = 0) -> None:
         shown = f"[{host}]" if ":" in host else host
         self.stdout.write(self.style.SUCCESS(f"Vaidya: open http://{shown}:{port}/"))
-        if sim_port:
-            self.stdout.write(
-                f"Patient's phone (WhatsApp simulator): http://127.0.0.1:{sim_port}/phone"
-            )
-            if not _demo_webhook_path():
-                self.stdout.write(
-                    "  No demo WhatsApp number yet: run `manage.py seed_demo` to connect one."
-                )
+        for service in self.services(sim_port):
+            for line in service.welcome(self.site(host, port, sim_port, service)):
+                self.stdout.write(line)
         if Clinic.objects.filter(slug=DEMO_SLUG).exists():
             self.stdout.write(f"Demo clinic logins (password for all: {DEMO_PASSWORD}):")
             for role, email in demo_logins():
                 self.stdout.write(f"  {role:<18} {email}")
+        logs = self.log_files()
+        self.stdout.write(f"Background workers' log: {_shown_path(logs[WORKERS])}")
+        for service in self.services(sim_port):
+            self.stdout.write(f"{service.title}'s log: {_shown_path(logs[service.name])}")
         self.stdout.write("Press Ctrl-C to stop.")
 
 
-def _demo_webhook_path() -> str:
-    """The demo clinic's webhook path when its number is the simulator's, else ""."""
-    from clinics.tenancy import clinic_scope
-    from messaging import demo
-    from messaging.models import WhatsAppAccount
-
-    clinic = Clinic.objects.filter(slug=DEMO_SLUG).first()
-    if clinic is None:
-        return ""
-    with clinic_scope(clinic):
-        account = WhatsAppAccount.objects.filter(
-            clinic=clinic, phone_number_id=demo.DEMO_PHONE_NUMBER_ID
-        ).first()
-    return f"/webhooks/whatsapp/{account.webhook_key}/" if account else ""
+def _shown_path(path: Path) -> str:
+    """The path relative to the current folder when it is inside it (`data/logs/worker.log`)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
-def _wait_for_port(port: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(POLL_SECONDS)
-    return False
+@contextmanager
+def _log_file(path: Path) -> Iterator[IO[str]]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as log:
+        log.write(f"--- run_local started {datetime.now().isoformat(timespec='seconds')} ---\n")
+        log.flush()
+        yield log
 
 
 def supervise(
@@ -184,18 +181,25 @@ def supervise(
     out,
     *,
     env: dict[str, str] | None = None,
-    on_started=None,
+    on_started: Callable[[], None] | None = None,
+    outputs: dict[str, IO[str]] | None = None,
 ) -> str:
     """Run the commands until Ctrl-C or until one of them exits; then stop the others.
 
-    `env` is the children's environment; `on_started` runs once they have all been started.
+    `env` is the children's environment; `on_started` runs once they have all been started;
+    `outputs` gives a file for a command's output and errors (the others write to the terminal).
     Returns "" after Ctrl-C, or a message naming the process that stopped on its own.
     """
+    outputs = outputs or {}
     running: list[tuple[str, subprocess.Popen]] = []
     failure = ""
     try:
         for name, argv in commands:
-            running.append((name, subprocess.Popen(argv, env=env)))  # noqa: S603 (our commands)
+            output = outputs.get(name)
+            process = subprocess.Popen(  # noqa: S603 (our commands)
+                argv, env=env, stdout=output, stderr=subprocess.STDOUT if output else None
+            )
+            running.append((name, process))
         if on_started is not None:
             # In the background: the others must be watched while the simulator starts.
             threading.Thread(target=on_started, daemon=True).start()
@@ -204,6 +208,8 @@ def supervise(
                 code = process.poll()
                 if code is not None:
                     failure = f"{name} stopped (exit status {code}); stopping the others."
+                    if name in outputs:
+                        failure += f" Its log: {_shown_path(Path(outputs[name].name))}"
                     break
             else:
                 time.sleep(POLL_SECONDS)

@@ -19,10 +19,10 @@ from clinics.demo import (
     demo_clinic,
     demo_logins,
     demo_reset_passwords,
-    demo_seeders,
 )
 from clinics.errors import DomainError
 from clinics.management.commands._util import domain_error_message
+from clinics.registry import run_demo_steps
 
 MAX_PATIENTS = 100_000
 
@@ -53,6 +53,7 @@ class Command(BaseCommand):
         if not 0 <= patients <= MAX_PATIENTS:
             raise CommandError(f"--patients must be a number from 0 to {MAX_PATIENTS}.")
 
+        quiet = options["verbosity"] == 0  # `make run`: run_local prints the sign-ins
         if demo_clinic() is not None:
             if options["reset_passwords"]:
                 count = demo_reset_passwords(DEMO_PASSWORD)
@@ -62,20 +63,25 @@ class Command(BaseCommand):
                     f"The demo clinic ({DEMO_SLUG}) exists already. Use --if-missing to leave it "
                     "as it is, or --reset-passwords to restore the demo password."
                 )
-            self.stdout.write("The demo clinic exists already: nothing created.")
-            self.print_logins()
+            if not quiet:
+                self.stdout.write("The demo clinic exists already: nothing created.")
+                self.print_logins()
             return
 
+        if quiet:
+            self.stdout.write(f"Creating the demo clinic with {patients} patients...")
         started = time.monotonic()
         demo = DemoContext(patients=patients, password=DEMO_PASSWORD, seed=DEMO_SEED)
         try:
             with transaction.atomic(), actor_context(via="command"):
-                demo_seeders.run(demo=demo)
+                run_demo_steps(demo)
         except DomainError as exc:
             raise CommandError(f"Seeding the demo failed: {domain_error_message(exc)}") from exc
         # Seal the new trail now, so the demo's audit chain verifies without waiting for the
         # schedule.
         sealed = audit_seal(clinic_id=demo.clinic.pk) if demo.clinic else 0
+        if quiet:
+            return
         for line in demo.summary:
             self.stdout.write(f"Created {line}.")
         self.stdout.write(f"Sealed {sealed} audit events. Took {time.monotonic() - started:.1f} s.")

@@ -7,7 +7,7 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
-from messaging.simulator import SimNumber, Simulator
+from devtools.whatsapp_simulator import SimNumber, Simulator
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """The simulator's world: business numbers, templates, media, conversations and injected faults.
 
-Everything here is plain Python guarded by one lock; the HTTP layer (server.py) parses requests
+Everything here is plain Python guarded by one lock; the HTTP layer (handler.py) parses requests
 and calls `SimulatorState` methods, which answer `(http_status, json_payload)` exactly as the
 Cloud API would and queue webhooks through the `WebhookSender`.
 """
@@ -14,16 +14,30 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-from messaging.simulator.webhooks import WebhookSender
+from devtools.whatsapp_simulator.errors import SimulatedError
+from devtools.whatsapp_simulator.records import (
+    Conversation,
+    Injection,
+    Media,
+    SimNumber,
+    Template,
+    new_numeric_id,
+    new_wamid,
+)
+from devtools.whatsapp_simulator.templates import (
+    TEMPLATE_STATUSES,
+    UNSENDABLE_STATUSES,
+    shown_template,
+    template_from_request,
+    template_reference,
+)
+from devtools.whatsapp_simulator.webhooks import WebhookSender
 
 MAX_TEXT_CHARS = 4096
 MAX_CAPTION_CHARS = 1024
 MAX_CALLBACK_BYTES = 512
-TEMPLATE_STATUSES = {"APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED"}
-TEMPLATE_CATEGORIES = {"MARKETING", "UTILITY", "AUTHENTICATION"}
 SUPPORTED_MEDIA_TYPES = {
     "application/pdf",
     "text/plain",
@@ -44,200 +58,6 @@ SUPPORTED_MEDIA_TYPES = {
     "video/mp4",
     "video/3gpp",
 }
-_PLACEHOLDER = re.compile(r"{{\s*([A-Za-z0-9_]+)\s*}}")
-_TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
-
-# code -> (HTTP status, title, details) as the Cloud API answers them.
-ERROR_CATALOGUE: dict[int, tuple[int, str, str]] = {
-    1: (500, "An unknown error occurred", ""),
-    2: (503, "Service temporarily unavailable", ""),
-    100: (400, "Invalid parameter", ""),
-    190: (401, "Invalid OAuth access token - Cannot parse access token", ""),
-    130429: (400, "Rate limit hit", "Cloud API message throughput has been reached."),
-    131000: (500, "Something went wrong", "Message failed to send because of an unknown error."),
-    131026: (400, "Message undeliverable", "Message Undeliverable."),
-    131047: (
-        400,
-        "Re-engagement message",
-        "More than 24 hours have passed since the recipient last replied to the sender number.",
-    ),
-    131048: (400, "Spam rate limit hit", "Message failed to send because of restrictions."),
-    131049: (400, "Meta chose not to deliver.", "This message was not delivered to maintain "),
-    131050: (400, "Unable to deliver the message", "The user stopped marketing messages."),
-    131052: (400, "Media download error", "Unable to download the media sent by the user."),
-    131053: (400, "Media upload error", "Unable to upload the media used in the message."),
-    131056: (
-        400,
-        "(Business Account, Consumer Account) pair rate limit hit",
-        "Message failed to send because there were too many messages sent from this phone "
-        "number to the same phone number in a short period of time.",
-    ),
-    132000: (
-        400,
-        "Number of parameters does not match the expected number of params",
-        "The number of parameters provided does not match the template.",
-    ),
-    132001: (
-        404,
-        "Template name does not exist in the translation",
-        "The template does not exist in this language or is not approved.",
-    ),
-    132015: (400, "Template is Paused", "The template is paused for low quality."),
-    132016: (400, "Template is Disabled", "The template has been disabled."),
-}
-INJECTABLE_KINDS = {"5xx", "timeout"}
-ENDPOINTS = {"messages", "media", "media_info", "download", "templates", "phone", "any"}
-
-
-class SimulatedError(Exception):
-    """Raised inside the simulator to answer with a Graph error body."""
-
-    def __init__(self, code: int, details: str = "", *, http: int | None = None, subcode=None):
-        status, title, default_details = ERROR_CATALOGUE.get(code, (400, f"Error {code}", ""))
-        self.code = code
-        self.http = http or status
-        self.title = title
-        self.details = details or default_details
-        self.subcode = subcode
-        super().__init__(title)
-
-    def response(self) -> tuple[int, dict[str, Any]]:
-        error: dict[str, Any] = {
-            "message": f"(#{self.code}) {self.title}",
-            "type": "OAuthException",
-            "code": self.code,
-            "fbtrace_id": "A" + secrets.token_urlsafe(16),
-        }
-        if self.details:
-            error["error_data"] = {"messaging_product": "whatsapp", "details": self.details}
-        if self.subcode is not None:
-            error["error_subcode"] = self.subcode
-        return self.http, {"error": error}
-
-    def webhook_error(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "title": self.title,
-            "message": self.title,
-            "error_data": {"details": self.details},
-        }
-
-
-@dataclass(frozen=True)
-class SimNumber:
-    """A business phone number the simulator serves, with the token that may use it."""
-
-    phone_number_id: str
-    token: str
-    waba_id: str = "200000000000001"
-    display_phone_number: str = "919800000001"
-    verified_name: str = "Vaidya Demo Clinic"
-
-
-@dataclass
-class Template:
-    id: str
-    waba_id: str
-    name: str
-    language: str
-    category: str
-    components: list[dict[str, Any]]
-    status: str = "PENDING"
-
-    def as_graph(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "language": self.language,
-            "status": self.status,
-            "category": self.category,
-            "id": self.id,
-            "components": self.components,
-        }
-
-    def component(self, type_: str) -> dict[str, Any] | None:
-        return next((c for c in self.components if str(c.get("type")).upper() == type_), None)
-
-
-@dataclass
-class Media:
-    id: str
-    owner: str  # phone_number_id
-    data: bytes
-    mime_type: str
-    filename: str
-    sha256: str
-
-
-@dataclass
-class Injection:
-    """A fault to answer with: `code` (a Graph code), "5xx" or "timeout"."""
-
-    code: int | str
-    count: int | None = 1  # None: until cleared
-    recipient: str | None = None
-    endpoint: str = "messages"
-    delay: float = 5.0  # seconds, for "timeout"
-    via: str = "response"  # or "webhook": accept, then a `failed` status webhook
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "count": self.count,
-            "recipient": self.recipient,
-            "endpoint": self.endpoint,
-            "delay": self.delay,
-            "via": self.via,
-        }
-
-
-@dataclass
-class Conversation:
-    """What one business number and one WhatsApp user exchanged, as the user's phone shows it."""
-
-    phone_number_id: str
-    wa_id: str
-    name: str = ""
-    last_inbound_at: float | None = None
-    messages: list[dict[str, Any]] = field(default_factory=list)
-
-
-def new_wamid() -> str:
-    return "wamid." + base64.b64encode(b"\x15\x02\x00\x11" + secrets.token_bytes(20)).decode()
-
-
-def new_numeric_id() -> str:
-    return str(10**15 + secrets.randbelow(9 * 10**15))
-
-
-def placeholders(text: str) -> list[str]:
-    seen: list[str] = []
-    for name in _PLACEHOLDER.findall(text or ""):
-        if name not in seen:
-            seen.append(name)
-    return seen
-
-
-def parameter_text(param: dict[str, Any]) -> str:
-    type_ = param.get("type")
-    if type_ == "text":
-        return str(param.get("text", ""))
-    if type_ in {"currency", "date_time"}:
-        return str((param.get(type_) or {}).get("fallback_value", ""))
-    return f"[{type_}]"
-
-
-def render(text: str, params: list[dict[str, Any]]) -> str:
-    """A template text with its {{1}} / {{name}} placeholders filled in."""
-    by_name = {p["parameter_name"]: parameter_text(p) for p in params if p.get("parameter_name")}
-    positional = [parameter_text(p) for p in params if not p.get("parameter_name")]
-
-    def fill(match: re.Match) -> str:
-        key = match.group(1)
-        if key.isdigit() and 0 < int(key) <= len(positional):
-            return positional[int(key) - 1]
-        return by_name.get(key, match.group(0))
-
-    return _PLACEHOLDER.sub(fill, text or "")
 
 
 class SimulatorState:
@@ -317,46 +137,11 @@ class SimulatorState:
     # --- sending --------------------------------------------------------------------------------
     def send(self, number: SimNumber, body: Any, *, webhook_fault: Injection | None = None):
         """POST /{phone_number_id}/messages. Returns (status, payload); raises SimulatedError."""
-        if not isinstance(body, dict):
-            raise SimulatedError(100, "The request body must be a JSON object.")
-        if body.get("messaging_product") != "whatsapp":
-            raise SimulatedError(100, "messaging_product must be 'whatsapp'.")
-        if body.get("recipient_type", "individual") != "individual":
-            raise SimulatedError(100, "recipient_type must be 'individual'.")
-        to = body.get("to")
-        if not isinstance(to, str) or not re.fullmatch(r"[1-9]\d{7,14}", to):
-            raise SimulatedError(100, "'to' must be the recipient's number: E.164 digits, no '+'.")
-        type_ = body.get("type")
-        if type_ not in {"text", "template", "document"} or not isinstance(body.get(type_), dict):
-            raise SimulatedError(100, "type must be text, template or document, with its object.")
-        callback = body.get("biz_opaque_callback_data")
-        if callback is not None and (
-            not isinstance(callback, str) or len(callback.encode()) > MAX_CALLBACK_BYTES
-        ):
-            raise SimulatedError(100, "biz_opaque_callback_data is limited to 512 bytes.")
-        context = body.get("context")
-        if context is not None and not (
-            isinstance(context, dict) and isinstance(context.get("message_id"), str)
-        ):
-            raise SimulatedError(100, "context needs a message_id.")
-
+        to, type_, callback, context = _checked_envelope(body)
         with self.lock:
             if to in self.unreachable:
                 raise SimulatedError(131026)
-            if type_ == "text":
-                shown = self._check_text(body["text"])
-                if not self.window_open(number.phone_number_id, to):
-                    raise SimulatedError(131047)
-                category = "service"
-            elif type_ == "document":
-                shown = self._check_document(number, body["document"])
-                if not self.window_open(number.phone_number_id, to):
-                    raise SimulatedError(131047)
-                category = "service"
-            else:
-                shown, template = self._check_template(number, body["template"])
-                category = template.category.lower()
-
+            shown, category = self._shown_message(number, to, type_, body[type_])
             wamid = new_wamid()
             if webhook_fault is None:
                 message = {
@@ -376,11 +161,8 @@ class SimulatorState:
                 number, wamid=wamid, recipient=to, category=category, callback_data=callback
             )
         else:
-            error = (
-                SimulatedError(int(webhook_fault.code))
-                if str(webhook_fault.code).isdigit()
-                else (SimulatedError(131000))
-            )
+            code = webhook_fault.code
+            error = SimulatedError(int(code) if str(code).isdigit() else 131000)
             self.webhooks.message_failed(
                 number,
                 wamid=wamid,
@@ -393,6 +175,22 @@ class SimulatorState:
             "contacts": [{"input": to, "wa_id": to}],
             "messages": [{"id": wamid, "message_status": "accepted"}],
         }
+
+    def _shown_message(
+        self, number: SimNumber, to: str, type_: str, content: dict[str, Any]
+    ) -> tuple[dict[str, Any], str]:
+        """What the phone shows for this message, and its pricing category. A template may
+        start a conversation; text and documents need the 24-hour window open."""
+        if type_ == "template":
+            template = self._sendable_template(number, content)
+            return shown_template(template, content), template.category.lower()
+        if type_ == "text":
+            shown = self._check_text(content)
+        else:
+            shown = self._check_document(number, content)
+        if not self.window_open(number.phone_number_id, to):
+            raise SimulatedError(131047)
+        return shown, "service"
 
     def _check_text(self, text: dict[str, Any]) -> dict[str, Any]:
         body = text.get("body")
@@ -428,78 +226,15 @@ class SimulatorState:
             },
         }
 
-    def _check_template(self, number: SimNumber, sent: dict[str, Any]):
-        name = sent.get("name")
-        language = (sent.get("language") or {}).get("code")
-        if not isinstance(name, str) or not isinstance(language, str):
-            raise SimulatedError(100, "template needs a name and language.code.")
+    def _sendable_template(self, number: SimNumber, sent: dict[str, Any]) -> Template:
+        """The approved template a template message names (132001, 132015 or 132016 if not)."""
+        name, language = template_reference(sent)
         template = self.find_template(number.waba_id, name, language)
-        if template is None or template.status in {"PENDING", "REJECTED"}:
+        if template is None:
             raise SimulatedError(132001)
-        if template.status == "PAUSED":
-            raise SimulatedError(132015)
-        if template.status == "DISABLED":
-            raise SimulatedError(132016)
-        given: dict[str, list[dict[str, Any]]] = {"header": [], "body": []}
-        payloads: dict[int, str] = {}
-        for component in sent.get("components") or []:
-            kind = str(component.get("type", "")).lower()
-            params = component.get("parameters") or []
-            if kind in given:
-                given[kind] = params
-            elif kind == "button":
-                if component.get("sub_type") != "quick_reply":
-                    continue
-                try:
-                    index = int(component.get("index"))
-                    payloads[index] = str(params[0]["payload"])
-                except (TypeError, ValueError, IndexError, KeyError):
-                    raise SimulatedError(
-                        100, "A quick_reply button needs index and a payload."
-                    ) from None
-            else:
-                raise SimulatedError(100, f"Unknown template component type {kind!r}.")
-        header = template.component("HEADER")
-        body = template.component("BODY") or {}
-        header_text = ""
-        if header is not None:
-            if str(header.get("format", "TEXT")).upper() == "TEXT":
-                header_text = header.get("text", "")
-                expected_header = len(placeholders(header_text))
-            else:
-                expected_header = 1
-        else:
-            expected_header = 0
-        if len(given["header"]) != expected_header:
-            raise SimulatedError(132000, "The header's parameters do not match the template.")
-        if len(given["body"]) != len(placeholders(body.get("text", ""))):
-            raise SimulatedError(132000)
-        buttons = []
-        quick_replies = [
-            b
-            for b in ((template.component("BUTTONS") or {}).get("buttons") or [])
-            if str(b.get("type")).upper() == "QUICK_REPLY"
-        ]
-        all_buttons = (template.component("BUTTONS") or {}).get("buttons") or []
-        for index in payloads:
-            if not 0 <= index < len(all_buttons):
-                raise SimulatedError(100, "A button index is beyond the template's buttons.")
-        for index, button in enumerate(all_buttons):
-            if button in quick_replies:
-                text = str(button.get("text", ""))
-                buttons.append({"text": text, "payload": payloads.get(index, text)})
-        if header is not None and not header_text and given["header"]:
-            shown_header = parameter_text(given["header"][0])  # a media header: "[document]"
-        else:
-            shown_header = render(header_text, given["header"])
-        shown = {
-            "template": {"name": name, "language": language, "category": template.category},
-            "header": shown_header,
-            "body": render(body.get("text", ""), given["body"]),
-            "footer": (template.component("FOOTER") or {}).get("text", ""),
-            "buttons": buttons,
-        }
-        return shown, template
+        if template.status in UNSENDABLE_STATUSES:
+            raise SimulatedError(UNSENDABLE_STATUSES[template.status])
+        return template
 
     # --- media ----------------------------------------------------------------------------------
     def upload(
@@ -566,48 +301,13 @@ class SimulatorState:
         return 200, payload
 
     def create_template(self, waba_id: str, body: Any, *, status: str | None = None):
-        if not isinstance(body, dict):
-            raise SimulatedError(100, "The request body must be a JSON object.")
-        name, language = body.get("name"), body.get("language")
-        category = str(body.get("category", "")).upper()
-        components = body.get("components")
-        if not isinstance(name, str) or not _TEMPLATE_NAME.fullmatch(name):
-            raise SimulatedError(100, "name: lowercase letters, digits and underscores only.")
-        if not isinstance(language, str) or not re.fullmatch(r"[a-z]{2,3}(_[A-Z]{2})?", language):
-            raise SimulatedError(100, "language must be a code like 'en' or 'en_US'.")
-        if category not in TEMPLATE_CATEGORIES:
-            raise SimulatedError(100, "category must be MARKETING, UTILITY or AUTHENTICATION.")
-        if not isinstance(components, list) or not all(isinstance(c, dict) for c in components):
-            raise SimulatedError(100, "components must be a list of objects.")
-        template = Template(
-            id=new_numeric_id(),
-            waba_id=waba_id,
-            name=name,
-            language=language,
-            category=category,
-            components=components,
+        template = template_from_request(
+            waba_id,
+            body,
             status=status or ("APPROVED" if self.auto_approve_templates else "PENDING"),
         )
-        body_component = template.component("BODY")
-        if body_component is None or not body_component.get("text"):
-            raise SimulatedError(100, "A template needs a BODY component with text.")
-        named = str(body.get("parameter_format") or "POSITIONAL").upper() == "NAMED"
-        for component in (body_component, template.component("HEADER")):
-            names = placeholders((component or {}).get("text", ""))
-            if any(n.isdigit() for n in names) if named else not all(n.isdigit() for n in names):
-                raise SimulatedError(
-                    100, "Placeholders must match parameter_format (NAMED or POSITIONAL)."
-                )
-        for component in (body_component, template.component("HEADER")):
-            if component and placeholders(component.get("text", "")):
-                example_key = "body_text" if component is body_component else "header_text"
-                example = component.get("example") or {}
-                if not (example.get(example_key) or example.get(f"{example_key}_named_params")):
-                    raise SimulatedError(
-                        100, "Variables need sample values (example).", subcode=2388043
-                    )
         with self.lock:
-            if self.find_template(waba_id, name, language):
+            if self.find_template(waba_id, template.name, template.language):
                 raise SimulatedError(
                     100, "Content in this language already exists.", subcode=2388024
                 )
@@ -749,3 +449,30 @@ class SimulatorState:
                 ],
                 "injections": [i.as_dict() for i in self.injections],
             }
+
+
+def _checked_envelope(body: Any) -> tuple[str, str, str | None, dict[str, Any] | None]:
+    """(to, type, callback data, context) of a send request, each checked as Meta does."""
+    if not isinstance(body, dict):
+        raise SimulatedError(100, "The request body must be a JSON object.")
+    if body.get("messaging_product") != "whatsapp":
+        raise SimulatedError(100, "messaging_product must be 'whatsapp'.")
+    if body.get("recipient_type", "individual") != "individual":
+        raise SimulatedError(100, "recipient_type must be 'individual'.")
+    to = body.get("to")
+    if not isinstance(to, str) or not re.fullmatch(r"[1-9]\d{7,14}", to):
+        raise SimulatedError(100, "'to' must be the recipient's number: E.164 digits, no '+'.")
+    type_ = body.get("type")
+    if type_ not in {"text", "template", "document"} or not isinstance(body.get(type_), dict):
+        raise SimulatedError(100, "type must be text, template or document, with its object.")
+    callback = body.get("biz_opaque_callback_data")
+    if callback is not None and (
+        not isinstance(callback, str) or len(callback.encode()) > MAX_CALLBACK_BYTES
+    ):
+        raise SimulatedError(100, "biz_opaque_callback_data is limited to 512 bytes.")
+    context = body.get("context")
+    if context is not None and not (
+        isinstance(context, dict) and isinstance(context.get("message_id"), str)
+    ):
+        raise SimulatedError(100, "context needs a message_id.")
+    return to, type_, callback, context

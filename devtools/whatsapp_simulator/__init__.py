@@ -5,8 +5,8 @@ format in shared/spec/whatsapp.md, stores what each recipient received, sends si
 and can be told to fail in the ways the real API fails. Standard library only.
 """
 
-from messaging.simulator.server import RecordedRequest, Simulator, running_simulator
-from messaging.simulator.state import SimNumber
-from messaging.simulator.webhooks import Delivery
+from devtools.whatsapp_simulator.server import RecordedRequest, Simulator, running_simulator
+from devtools.whatsapp_simulator.state import SimNumber
+from devtools.whatsapp_simulator.webhooks import Delivery
 
 __all__ = ["Delivery", "RecordedRequest", "SimNumber", "Simulator", "running_simulator"]

@@ -1,0 +1,201 @@
+"""Registries: how the apps above `clinics` plug into it without `clinics` importing them.
+
+Dependencies point one way (`clinics` <- `patients` <- `compliance` <- `messaging`, `billing`;
+`devtools` above them all). When `clinics` needs something only a higher app knows, it defines a
+registry here and the higher app adds its entries from its `AppConfig.ready()`, the way Django's
+admin site and system checks work. `clinics` reads the entries in order and never names the app
+that added them.
+
+    dashboard_panels   DashboardPanel    a box on the clinic's dashboard
+    patient_directory  PatientDirectory  patient numbers on the audit trail
+    demo_steps         DemoStep          a step of `manage.py seed_demo`
+    local_services     LocalService      a process `manage.py run_local` starts beside the app
+
+This module imports no models, so an `apps.py` may import it at its top. The callables an entry
+holds usually live in a module that does import models: import that module inside `ready()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from clinics.demo import DemoContext
+
+
+class Entry(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def order(self) -> int: ...
+
+
+EntryT = TypeVar("EntryT", bound=Entry)
+
+
+class Registry(Generic[EntryT]):
+    """Entries by name, read in `order` (then name). Adding an entry under a name already taken
+    replaces it, so running an app's `ready()` twice does no harm."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, EntryT] = {}
+
+    def register(self, entry: EntryT) -> EntryT:
+        self._entries[entry.name] = entry
+        return entry
+
+    def unregister(self, name: str) -> None:
+        self._entries.pop(name, None)
+
+    def entries(self) -> list[EntryT]:
+        return sorted(self._entries.values(), key=lambda e: (e.order, e.name))
+
+    def first(self) -> EntryT | None:
+        entries = self.entries()
+        return entries[0] if entries else None
+
+    def __iter__(self) -> Iterator[EntryT]:
+        return iter(self.entries())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"<Registry of {self.kind}: {', '.join(e.name for e in self.entries())}>"
+
+
+# --- the dashboard ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DashboardPanel:
+    """A box on the clinic's dashboard (`clinics/dashboard.py`, `clinics/dashboard.html`).
+
+    Checklist for a new panel:
+    - `perm`: the `clinics.roles.Perm` a member needs to see it; nothing is loaded without it.
+    - `load(clinic=, membership=, today=)` returns the panel's data as a dict. It runs inside the
+      clinic's scope and makes a fixed number of queries whatever the clinic's size (the
+      dashboard's query count is pinned by tests/clinics/test_views_dashboard.py).
+    - Up to three templates, each rendered with the data as `panel` (and the page's context):
+      `search_template` above everything, `figures_template` inside the figures grid (one or two
+      `<article>`s), `section_template` a `<section>` below the figures.
+    - `order`: place on the page among the others (clinics' staff 20 and audit 90; patients 10).
+    - Register it in the app's `AppConfig.ready()`: `dashboard_panels.register(PANEL)`.
+    """
+
+    name: str
+    order: int
+    perm: str
+    load: Callable[..., dict[str, Any]]
+    search_template: str = ""
+    figures_template: str = ""
+    section_template: str = ""
+
+
+dashboard_panels: Registry[DashboardPanel] = Registry("dashboard panels")
+
+
+# --- the audit trail --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PatientDirectory:
+    """How the audit trail turns the patient ids its events hold into patient numbers and back
+    (`clinics/views/audit.py`). The patients app registers the one entry; the first is used.
+
+    Checklist: `id_for_number(number)` gives the id of the patient with that clinic number
+    (archived ones too) or None; `numbers_for_ids(ids)` gives {id: "P-000123"} in one query,
+    leaving unknown ids out. Both run inside the clinic's scope.
+    """
+
+    name: str
+    order: int
+    id_for_number: Callable[[int], int | None]
+    numbers_for_ids: Callable[[Iterable[int]], dict[int, str]]
+
+
+patient_directory: Registry[PatientDirectory] = Registry("patient directories")
+
+
+# --- the demo clinic --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DemoStep:
+    """A step of `manage.py seed_demo` (`clinics/demo.py`): all steps run in `order` inside one
+    transaction, sharing one `DemoContext`.
+
+    Checklist for a new step:
+    - `run(demo=DemoContext)` creates its data through the services (so the demo's audit trail is
+      real), inside `clinic_scope(demo.clinic)`, and appends one line to `demo.summary`.
+    - It may use only what lower apps' steps made: `order` follows the dependency order, in tens
+      per app: clinics 10, patients 20-30, compliance 35, messaging 40, billing 50.
+    - `name` is "<app>.<what>"; register it in the app's `AppConfig.ready()`.
+    """
+
+    name: str
+    order: int
+    run: Callable[..., None]
+
+
+demo_steps: Registry[DemoStep] = Registry("demo-data steps")
+
+
+def run_demo_steps(demo: DemoContext) -> None:
+    for step in demo_steps:
+        step.run(demo=demo)
+
+
+# --- local development ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LocalSite:
+    """Where `run_local` serves the app, and the port it gives one local service."""
+
+    host: str
+    port: int
+    service_port: int
+
+    @property
+    def shown_host(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.shown_host}:{self.port}"
+
+
+def _no_env(site: LocalSite) -> dict[str, str]:
+    return {}
+
+
+def _no_lines(site: LocalSite) -> list[str]:
+    return []
+
+
+@dataclass(frozen=True)
+class LocalService:
+    """A process `manage.py run_local` (so `make run`) starts beside the web server and workers,
+    such as the WhatsApp simulator (registered by `devtools`, which production leaves out).
+
+    Checklist for a new service:
+    - `name` names its process and its log (`data/logs/<name>.log`); `title` is what people
+      call it ("WhatsApp simulator").
+    - `argv(site)`: the `manage.py` command and its arguments (after `manage.py`). It listens on
+      `site.service_port`: run_local's `--simulator-port` plus `port_offset`.
+    - `app_env(site)`: environment variables the app's own processes need to use it (for the
+      simulator, `WHATSAPP_API_BASE_URL`).
+    - `on_started(site)`, optional: runs in a thread once every process was started (wait for
+      the port, then prepare it); close any database connection it opened.
+    - `welcome(site)`: the lines it adds to run_local's first screen (its address).
+    - Register it in the app's `AppConfig.ready()`: `local_services.register(SERVICE)`.
+    """
+
+    name: str
+    order: int
+    title: str
+    argv: Callable[[LocalSite], list[str]]
+    app_env: Callable[[LocalSite], dict[str, str]] = field(default=_no_env)
+    on_started: Callable[[LocalSite], None] | None = None
+    welcome: Callable[[LocalSite], list[str]] = field(default=_no_lines)
+    port_offset: int = 0
+
+
+local_services: Registry[LocalService] = Registry("local development services")
