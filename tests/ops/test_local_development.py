@@ -3,6 +3,8 @@ screen that shows what they need."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from io import StringIO
 
@@ -100,3 +102,14 @@ def test_make_runs_seed_demo_quietly_the_sign_ins_come_from_run_local(db):
     again = StringIO()
     call_command("seed_demo", "--if-missing", "--verbosity", "0", stdout=again)
     assert again.getvalue() == ""
+
+
+def test_a_second_stop_signal_while_stopping_does_not_interrupt_the_shutdown():
+    with run_local._stop_signals_interrupt():
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+        # The children are being stopped now: a second Ctrl-C (or the process group's SIGTERM)
+        # is ignored instead of raising a second KeyboardInterrupt in the middle of it.
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

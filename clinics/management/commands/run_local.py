@@ -226,6 +226,10 @@ def _stop_signals_interrupt() -> Iterator[None]:
     shell's background job)."""
 
     def interrupt(signum, frame):
+        # Stopping has begun: a second Ctrl-C, or the SIGTERM a whole process group receives,
+        # must not interrupt the children's shutdown with another traceback.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
