@@ -7,29 +7,19 @@ from datetime import date, datetime, time
 from django.db.models import QuerySet
 
 from clinics.models import ApiKey, AuditEvent, Clinic, Invitation, Membership, User
-from clinics.tenancy import scopes_disabled
+from clinics.tenancy import membership_by_slug, memberships_of
 
 
 def user_memberships(user: User) -> list[Membership]:
-    """A user's active memberships across clinics (tenancy plumbing: read before any scope)."""
-    with scopes_disabled():
-        return list(
-            Membership.objects.filter(user=user, is_active=True, clinic__is_active=True)
-            .select_related("clinic")
-            .order_by("clinic__name")
-        )
+    """A user's active memberships across clinics (read before any scope)."""
+    return memberships_of(user)
 
 
 def membership_for(user: User, clinic_slug: str) -> Membership | None:
-    """The user's active membership at the clinic with this slug, or None (tenancy plumbing)."""
+    """The user's active membership at the clinic with this slug, or None (before any scope)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    with scopes_disabled():
-        return (
-            Membership.objects.select_related("clinic", "user")
-            .filter(user=user, clinic__slug=clinic_slug, is_active=True, clinic__is_active=True)
-            .first()
-        )
+    return membership_by_slug(user, clinic_slug)
 
 
 def staff_list(*, include_inactive: bool = True) -> QuerySet[Membership]:

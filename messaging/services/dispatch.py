@@ -46,10 +46,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clinics.errors import DomainError
-from clinics.tenancy import clinic_scope, scopes_disabled
+from clinics.tenancy import clinic_scope, rows_by_clinic
 from compliance.models import ConsentPurpose
 from compliance.selectors import consent_granted_for
 from messaging.models import (
@@ -99,37 +100,43 @@ SENT_STATUSES = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ
 # --- claiming -------------------------------------------------------------------------------
 def reminders_claim(*, batch: int = DEFAULT_BATCH, now: dt.datetime | None = None) -> list[int]:
     """Claim up to `batch` due planned reminders for this worker; returns their ids."""
+    return [pk for ids in reminders_claim_by_clinic(batch=batch, now=now).values() for pk in ids]
+
+
+def reminders_claim_by_clinic(
+    *, batch: int = DEFAULT_BATCH, now: dt.datetime | None = None
+) -> dict[int, list[int]]:
+    """Claim up to `batch` due planned reminders for this worker: {clinic id: reminder ids}.
+
+    The due rows are found across clinics (`rows_by_clinic`, ids only); each clinic's are then
+    claimed inside its scope.
+    """
     now = now or timezone.now()
-    token = uuid.uuid4().hex
-    # Tenancy plumbing: due reminders are found across clinics; each is then written and sent
-    # inside its own clinic's scope (`reminders_dispatch`).
-    with scopes_disabled():
-        due = Reminder.objects.filter(status=ReminderStatus.PLANNED, due_at__lte=now).order_by(
-            "due_at", "id"
-        )
-        if connection.vendor == "postgresql":
-            with transaction.atomic():
-                ids = list(
-                    due.select_for_update(skip_locked=True, of=("self",)).values_list(
-                        "pk", flat=True
-                    )[:batch]
-                )
-                if ids:
-                    Reminder.objects.filter(pk__in=ids).update(
-                        status=ReminderStatus.CLAIMED, claim_token=token, claimed_at=now
-                    )
-            return ids
-        candidates = list(due.values_list("pk", flat=True)[:batch])
-        if not candidates:
-            return []
-        Reminder.objects.filter(pk__in=candidates, status=ReminderStatus.PLANNED).update(
-            status=ReminderStatus.CLAIMED, claim_token=token, claimed_at=now
-        )
-        return list(
-            Reminder.objects.filter(
-                pk__in=candidates, status=ReminderStatus.CLAIMED, claim_token=token
-            ).values_list("pk", flat=True)
-        )
+    claim = {"status": ReminderStatus.CLAIMED, "claim_token": uuid.uuid4().hex, "claimed_at": now}
+    due = Q(status=ReminderStatus.PLANNED, due_at__lte=now)
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            found = rows_by_clinic(
+                Reminder, due, order_by=("due_at", "id"), limit=batch, skip_locked=True
+            )
+            for clinic_id, ids in found.items():
+                with clinic_scope(clinic_id):
+                    Reminder.objects.filter(pk__in=ids).update(**claim)
+        return found
+    claimed: dict[int, list[int]] = {}
+    for clinic_id, ids in rows_by_clinic(
+        Reminder, due, order_by=("due_at", "id"), limit=batch
+    ).items():
+        with clinic_scope(clinic_id):
+            Reminder.objects.filter(pk__in=ids, status=ReminderStatus.PLANNED).update(**claim)
+            ours = list(
+                Reminder.objects.filter(
+                    pk__in=ids, status=ReminderStatus.CLAIMED, claim_token=claim["claim_token"]
+                ).values_list("pk", flat=True)
+            )
+        if ours:
+            claimed[clinic_id] = ours
+    return claimed
 
 
 # --- sending one ----------------------------------------------------------------------------
@@ -203,25 +210,18 @@ def reminders_dispatch(
     """Claim one batch of due reminders and send them. Safe to run in parallel."""
     now = now or timezone.now()
     result = DispatchResult()
-    ids = reminders_claim(batch=batch, now=now)
-    result.claimed = len(ids)
-    if not ids:
-        return result
-    # Tenancy plumbing: this worker's claims may span clinics; each clinic's reminders are then
-    # sent inside that clinic's scope below.
-    with scopes_disabled():
-        rows = list(
-            Reminder.objects.filter(pk__in=ids)
-            .select_related("patient", "clinic")
-            .order_by("clinic_id", "due_at", "id")
-        )
+    claimed = reminders_claim_by_clinic(batch=batch, now=now)
+    result.claimed = sum(len(ids) for ids in claimed.values())
     templates: TemplateCache = {}
-    by_clinic: dict[int, list[Reminder]] = {}
-    for reminder in rows:
-        by_clinic.setdefault(reminder.clinic_id, []).append(reminder)
-    for clinic_id, reminders in by_clinic.items():
+    # This worker's claims may span clinics: each clinic's are sent inside its own scope.
+    for clinic_id, ids in claimed.items():
         with clinic_scope(clinic_id):
             try:
+                reminders = list(
+                    Reminder.objects.filter(pk__in=ids)
+                    .select_related("patient", "clinic")
+                    .order_by("due_at", "id")
+                )
                 _dispatch_batch(reminders, now=now, templates=templates, result=result)
             except Exception:
                 # Leave them claimed: the sweep settles each from its message (never re-sends
@@ -468,24 +468,28 @@ def reminders_sweep_claimed(
     """Settle reminders claimed long ago by a worker that stopped (see the module docstring)."""
     now = now or timezone.now()
     counts: dict[str, int] = {}
-    # Tenancy plumbing, like the claim: a stopped worker's claims may span clinics.
-    with scopes_disabled():
-        stale = list(
-            Reminder.objects.filter(
-                status=ReminderStatus.CLAIMED, claimed_at__lt=now - older_than
-            ).select_related("message")[:1000]
-        )
-        for reminder in stale:
-            if reminder.message_id is None:
-                released = Reminder.objects.filter(
-                    pk=reminder.pk,
-                    status=ReminderStatus.CLAIMED,
-                    claim_token=reminder.claim_token,
-                    message__isnull=True,
-                ).update(status=ReminderStatus.PLANNED, claim_token="", claimed_at=None)
-                status = ReminderStatus.PLANNED if released else "busy"
-            else:
-                with clinic_scope(reminder.clinic_id):
-                    status = settle_from_message(reminder, reminder.message)
-            counts[status] = counts.get(status, 0) + 1
+    # A stopped worker's claims may span clinics: each clinic's are settled in its own scope.
+    stale = rows_by_clinic(
+        Reminder,
+        Q(status=ReminderStatus.CLAIMED, claimed_at__lt=now - older_than),
+        order_by=("claimed_at", "id"),
+        limit=1000,
+    )
+    for clinic_id, ids in stale.items():
+        with clinic_scope(clinic_id):
+            for reminder in Reminder.objects.filter(pk__in=ids).select_related("message"):
+                status = _settle_stale(reminder)
+                counts[status] = counts.get(status, 0) + 1
     return counts
+
+
+def _settle_stale(reminder: Reminder) -> str:
+    if reminder.message_id is not None:
+        return settle_from_message(reminder, reminder.message)
+    released = Reminder.objects.filter(
+        pk=reminder.pk,
+        status=ReminderStatus.CLAIMED,
+        claim_token=reminder.claim_token,
+        message__isnull=True,
+    ).update(status=ReminderStatus.PLANNED, claim_token="", claimed_at=None)
+    return ReminderStatus.PLANNED if released else "busy"

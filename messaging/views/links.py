@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from clinics.models import Clinic
 from clinics.storage import storage
-from clinics.tenancy import clinic_scope, scopes_disabled
+from clinics.tenancy import clinic_id_of, clinic_scope
 from messaging.links import LinkExpired, LinkInvalid, document_link_record_open, read_document_link
 from patients.models import Document, DocumentStatus
 
@@ -63,10 +63,7 @@ def document_share(request: HttpRequest, token: str) -> HttpResponse:
         return _problem(request, INVALID, 404)
     # Tenancy plumbing: the signed token is the only key; it names the document, which names
     # the clinic whose scope the rest runs in.
-    with scopes_disabled():
-        clinic_id = (
-            Document.objects.filter(pk=target.document_id).values_list("clinic_id", flat=True)
-        ).first()
+    clinic_id = clinic_id_of(Document, target.document_id)
     if clinic_id is None:
         return _problem(request, INVALID, 404)
     with clinic_scope(clinic_id):
