@@ -10,13 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from django.db import models
 from django_scopes import ScopedManager, get_scope, scope
-
-if TYPE_CHECKING:
-    from clinics.models import Clinic
 
 __all__ = ["ClinicScopedManager", "clinic_scope", "current_clinic_id"]
 
@@ -27,8 +23,9 @@ def ClinicScopedManager(manager_class: type[models.Manager] = models.Manager):
 
 
 @contextmanager
-def clinic_scope(clinic: Clinic | int) -> Iterator[None]:
-    """Enter one clinic's scope. Refuses None: a None scope would match every clinic."""
+def clinic_scope(clinic: models.Model | int) -> Iterator[None]:
+    """Enter one clinic's scope (a Clinic or its id). Refuses None: a None scope would match
+    every clinic."""
     clinic_id = clinic if isinstance(clinic, int) else getattr(clinic, "pk", None)
     if not clinic_id:
         raise ValueError("clinic_scope needs a saved clinic")

@@ -66,7 +66,7 @@ from messaging.models import (
     ReminderStatus,
 )
 from messaging.replies import button_payload
-from messaging.services.accounts import account_client, account_for_clinic
+from messaging.services.account_state import account_client, account_for_clinic
 from messaging.services.reminder_content import (
     PURPOSE_FOR_KIND,
     Skip,

@@ -50,7 +50,7 @@ from messaging.models import (
     WhatsAppAccount,
     WhatsAppAlertOptIn,
 )
-from messaging.services.accounts import (
+from messaging.services.account_state import (
     account_client,
     account_for_clinic,
     account_mark_refused,
