@@ -46,6 +46,8 @@ def _download_name(document: Document, clinic: Clinic) -> str:
 
 
 def _is_object_storage(backend) -> bool:
+    # Lazy on purpose (PLC0415): this loads boto3, which only a deployment storing files in S3
+    # needs.
     from storages.backends.s3 import S3Storage
 
     return isinstance(backend, S3Storage)
