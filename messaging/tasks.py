@@ -6,6 +6,7 @@ is); a schedule uses `for_each_clinic` (each clinic in its own scope and transac
 
 from __future__ import annotations
 
+from clinics.context import actor_context
 from clinics.tenancy import clinic_task, for_each_clinic
 from messaging.models import Escalation, Message, WebhookDelivery
 from messaging.services.adherence import doses_mark_unanswered
@@ -60,7 +61,8 @@ def requeue_lost_webhooks() -> int:
 def dispatch_reminders(max_seconds: float = 50.0, batch: int = 100) -> int:
     """Schedule: send due reminders until none is left (or `max_seconds` passed). Several may
     run at once (each claims its own batches); returns how many this run claimed."""
-    return reminders_dispatch_until_empty(batch=batch, max_seconds=max_seconds)
+    with actor_context(via="task"):
+        return reminders_dispatch_until_empty(batch=batch, max_seconds=max_seconds)
 
 
 def care_sweep() -> dict[str, int]:
@@ -68,4 +70,6 @@ def care_sweep() -> dict[str, int]:
     unanswered = for_each_clinic(
         lambda clinic_id: doses_mark_unanswered(), name="Marking unanswered doses"
     )
-    return {"unanswered": sum(unanswered.values()), **reminders_sweep_claimed()}
+    with actor_context(via="task"):
+        swept = reminders_sweep_claimed()
+    return {"unanswered": sum(unanswered.values()), **swept}
