@@ -155,12 +155,15 @@ def signed_requests(path: str):
 
 def process(limit: int) -> tuple[int, float]:
     """Run the processing task on up to `limit` stored deliveries; (count, seconds)."""
-    from clinics.tenancy import scopes_disabled
+    from clinics.tenancy import clinic_ids_with, clinic_scope
     from messaging.models import WebhookDelivery
     from messaging.tasks import process_webhook
 
-    with scopes_disabled():  # ops tooling: the bench's one clinic, read like a worker does
-        ids = list(WebhookDelivery.objects.order_by("id").values_list("id", flat=True)[:limit])
+    ids: list[int] = []
+    for clinic_id in clinic_ids_with(WebhookDelivery):  # the bench's one clinic
+        with clinic_scope(clinic_id):
+            ids += WebhookDelivery.objects.order_by("id").values_list("id", flat=True)[:limit]
+    ids = sorted(ids)[:limit]
     start = time.perf_counter()
     for delivery_id in ids:
         process_webhook(delivery_id)
@@ -260,11 +263,13 @@ def main() -> None:
             f"p95 {result.pct(95):.1f} ms, answers {dict(sorted(result.statuses.items()))}"
         )
     from clinics.queue import broker
-    from clinics.tenancy import scopes_disabled
+    from clinics.tenancy import clinic_ids_with, clinic_scope
     from messaging.models import WebhookDelivery
 
-    with scopes_disabled():  # ops tooling: counts what the load stored
-        stored = WebhookDelivery.objects.count()
+    stored = 0
+    for clinic_id in clinic_ids_with(WebhookDelivery):  # counts what the load stored
+        with clinic_scope(clinic_id):
+            stored += WebhookDelivery.objects.count()
     queued = broker().queue_size()  # the ORM queue's rows, or the Redis list's length
     accepted = sum(n for r in results for s, n in r.statuses.items() if 200 <= s < 300)
     print(f"stored deliveries: {stored}, queued tasks: {queued} (2xx answered in the measured")

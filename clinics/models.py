@@ -12,9 +12,9 @@ from django.utils.timezone import now
 from phonenumber_field.modelfields import PhoneNumberField
 
 from clinics.roles import Role, perms_for
+from clinics.scoping import ClinicScopedManager
 from clinics.states import STATE_CHOICES, state_name
 from clinics.storage import object_key
-from clinics.tenancy import ClinicScopedManager
 from clinics.validators import validate_gstin_format
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,9 @@ import os
 import threading
 from typing import Any
 
+from django_q.brokers import get_broker
+from django_q.tasks import async_task
+
 _lock = threading.Lock()
 _broker: Any = None
 _broker_pid: int | None = None
@@ -20,8 +23,6 @@ _broker_pid: int | None = None
 def broker() -> Any:
     """This process's django-q2 broker."""
     global _broker, _broker_pid
-    from django_q.brokers import get_broker
-
     with _lock:
         if _broker is None or _broker_pid != os.getpid():
             _broker, _broker_pid = get_broker(), os.getpid()
@@ -30,6 +31,4 @@ def broker() -> Any:
 
 def enqueue(func: str, *args: Any) -> str:
     """Queue `func(*args)` for a worker (or run it now when the cluster is synchronous)."""
-    from django_q.tasks import async_task
-
     return async_task(func, *args, broker=broker())

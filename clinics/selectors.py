@@ -5,31 +5,25 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from django.db.models import QuerySet
+from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinics.models import ApiKey, AuditEvent, Clinic, Invitation, Membership, User
-from clinics.tenancy import scopes_disabled
+from clinics.roles import Role
+from clinics.tenancy import membership_by_slug, memberships_of
 
 
 def user_memberships(user: User) -> list[Membership]:
-    """A user's active memberships across clinics (tenancy plumbing: read before any scope)."""
-    with scopes_disabled():
-        return list(
-            Membership.objects.filter(user=user, is_active=True, clinic__is_active=True)
-            .select_related("clinic")
-            .order_by("clinic__name")
-        )
+    """A user's active memberships across clinics (read before any scope)."""
+    return memberships_of(user)
 
 
 def membership_for(user: User, clinic_slug: str) -> Membership | None:
-    """The user's active membership at the clinic with this slug, or None (tenancy plumbing)."""
+    """The user's active membership at the clinic with this slug, or None (before any scope)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    with scopes_disabled():
-        return (
-            Membership.objects.select_related("clinic", "user")
-            .filter(user=user, clinic__slug=clinic_slug, is_active=True, clinic__is_active=True)
-            .first()
-        )
+    return membership_by_slug(user, clinic_slug)
 
 
 def staff_list(*, include_inactive: bool = True) -> QuerySet[Membership]:
@@ -40,14 +34,10 @@ def staff_list(*, include_inactive: bool = True) -> QuerySet[Membership]:
 
 
 def doctors() -> QuerySet[Membership]:
-    from clinics.roles import Role
-
     return staff_list(include_inactive=False).filter(role__in=[Role.DOCTOR, Role.OWNER])
 
 
 def open_invitations() -> QuerySet[Invitation]:
-    from django.utils import timezone
-
     return Invitation.objects.select_related("invited_by").filter(
         accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
     )
@@ -85,9 +75,6 @@ def audit_events(
 def two_factor_status(user: User) -> dict:
     """Whether the user signs in with an authenticator app, how many backup codes are left, and
     which of their clinics require two-factor sign-in."""
-    from django_otp.plugins.otp_static.models import StaticToken
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     return {
         "enabled": TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
         "backup_codes_left": StaticToken.objects.filter(device__user=user).count(),

@@ -33,7 +33,7 @@ from clinics.audit import Actions, audit_record
 from clinics.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from clinics.models import Clinic, DoctorProfile, Invitation, Membership, User
 from clinics.roles import Role
-from clinics.tenancy import clinic_scope, scopes_disabled
+from clinics.tenancy import clinic_scope, find_by_public_token
 
 __all__ = [
     "API_KEY_PREFIX",
@@ -341,13 +341,13 @@ def invitation_create(*, clinic: Clinic, actor: User, email: str, role: str) -> 
 
 def invitation_for_token(token: str) -> Invitation | None:
     """Find an open invitation by its link token (before any clinic scope exists)."""
-    with scopes_disabled():
-        invitation = (
-            Invitation.objects.select_related("clinic", "invited_by")
-            .filter(token_digest=_digest(token))
-            .first()
-        )
-    return invitation if invitation and invitation.is_open else None
+    found = find_by_public_token(Invitation, token_digest=_digest(token))
+    if found is None:
+        return None
+    invitation_id, clinic_id = found
+    with clinic_scope(clinic_id):
+        invitation = Invitation.objects.select_related("clinic", "invited_by").get(pk=invitation_id)
+    return invitation if invitation.is_open else None
 
 
 @transaction.atomic
@@ -359,9 +359,8 @@ def invitation_accept(
     if invitation is None:
         raise DomainError("This invitation link has expired, was revoked or was already used.")
     if user is None:
-        with scopes_disabled():
-            if User.objects.filter(email=invitation.email).exists():
-                raise DomainError("An account with this email exists: sign in to accept.")
+        if User.objects.filter(email=invitation.email).exists():  # users belong to no clinic
+            raise DomainError("An account with this email exists: sign in to accept.")
         if not full_name.strip():
             raise DomainError("Enter your full name.", field="full_name")
         candidate = User(email=invitation.email, full_name=full_name.strip())

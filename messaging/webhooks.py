@@ -17,6 +17,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+from django_q.conf import Conf
 
 from clinics.queue import enqueue
 from clinics.tenancy import scopes_disabled
@@ -83,8 +84,6 @@ def routing_problem(payload: Any, account: WhatsAppAccount) -> tuple[int, str] |
 
 
 def _queue_is_the_database() -> bool:
-    from django_q.conf import Conf
-
     return bool(Conf.ORM) and not Conf.SYNC
 
 

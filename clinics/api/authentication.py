@@ -26,6 +26,7 @@ def _note_use(key: ApiKey) -> None:
         return
     _looked_at[key.digest] = now
     if cache.add(f"api-key-used:{key.pk}", 1, LAST_USED_EVERY_SECONDS):
+        # The key is being resolved: no clinic scope exists yet on this request.
         with scopes_disabled():
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
 
@@ -45,6 +46,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         token = token.strip()
         if not token.startswith(API_KEY_PREFIX):
             raise exceptions.AuthenticationFailed("This API key is not valid or was revoked.")
+        # Finding the key is what tells us the clinic: nothing is scoped before it.
         with scopes_disabled():
             # Sliced, not .first(): no ORDER BY for a unique digest on every API request.
             found = list(

@@ -1,4 +1,8 @@
-"""The clinic's WhatsApp account: its API client, and what happens when Meta refuses it."""
+"""Connecting, updating and testing the clinic's WhatsApp number, and its messaging settings.
+
+The lookups the send path needs (the account, its client, refusal by Meta) live in
+`account_state` and are importable from here too.
+"""
 
 from __future__ import annotations
 
@@ -15,67 +19,23 @@ from clinics.audit import Actions, audit_record
 from clinics.errors import Conflict, DomainError, ValidationFailed
 from clinics.models import Clinic, User
 from messaging.models import AccountStatus, MessagingSettings, WhatsAppAccount
+from messaging.services.account_state import (
+    NOT_CONNECTED,
+    account_client,
+    account_mark_refused,
+)
+from messaging.services.account_state import account_for_clinic as account_for_clinic
+from messaging.services.account_state import messaging_settings_for as messaging_settings_for
+from messaging.services.account_state import require_account as require_account
+from messaging.services.recovery import messages_requeue_for_account
 from messaging.whatsapp import (
     BadRequest,
     InvalidToken,
     TransientError,
-    WhatsAppClient,
     WhatsAppError,
 )
 
 logger = logging.getLogger(__name__)
-
-NOT_CONNECTED = "Connect the clinic's WhatsApp number in Settings first."
-
-
-def account_for_clinic(clinic_id: int) -> WhatsAppAccount | None:
-    """The clinic's WhatsApp account, or None when it has not connected one."""
-    return WhatsAppAccount.objects.filter(clinic_id=clinic_id).first()
-
-
-def require_account(clinic_id: int) -> WhatsAppAccount:
-    account = account_for_clinic(clinic_id)
-    if account is None:
-        raise DomainError(NOT_CONNECTED, code="whatsapp_not_connected")
-    return account
-
-
-def account_client(account: WhatsAppAccount) -> WhatsAppClient:
-    """An API client for the account's number (shares the pooled HTTP session)."""
-    return WhatsAppClient(account.phone_number_id, account.access_token)
-
-
-def messaging_settings_for(clinic_id: int) -> MessagingSettings:
-    """The clinic's messaging settings (created with the defaults on first use)."""
-    settings_row = MessagingSettings.objects.filter(clinic_id=clinic_id).first()
-    if settings_row is None:
-        settings_row, _ = MessagingSettings.objects.get_or_create(clinic_id=clinic_id)
-    return settings_row
-
-
-@transaction.atomic
-def account_mark_refused(*, account_id: int, problem: str) -> None:
-    """Meta refused the account's token (190) or the account itself: stop sending, alert staff.
-
-    Queued messages stay queued; they go out once the clinic reconnects. The alert is the
-    account's status, shown on every staff page until someone fixes it.
-    """
-    account = WhatsAppAccount.objects.select_for_update().get(pk=account_id)
-    if account.status == AccountStatus.TOKEN_INVALID and account.problem == problem[:300]:
-        return
-    account.status = AccountStatus.TOKEN_INVALID
-    account.problem = problem[:300]
-    account.last_checked_at = timezone.now()
-    account.save(update_fields=["status", "problem", "last_checked_at", "updated_at"])
-    audit_record(
-        clinic=account.clinic_id,
-        actor=None,
-        action=Actions.WHATSAPP_TOKEN_REJECTED,
-        target=account,
-        data={"problem": account.problem},
-    )
-    logger.warning("WhatsApp account %s refused by Meta; sending stopped", account.pk)
-
 
 # --- connecting, updating and testing the clinic's number ---------------------------------------
 SECRET_FIELDS = ("access_token", "app_secret", "verify_token")
@@ -356,8 +316,6 @@ def account_test_connection(*, account: WhatsAppAccount, actor: User | None) -> 
     name = str(answer.get("verified_name") or "").strip()
     _record_test(account, actor=actor, ok=True, problem="", code=None)
     account.refresh_from_db()
-    from messaging.services.recovery import messages_requeue_for_account
-
     waiting = messages_requeue_for_account(account=account)
     message = f"Connected: WhatsApp knows this number as {shown}" + (f" ({name})." if name else ".")
     if waiting:

@@ -34,6 +34,7 @@ from messaging.services.escalations import escalation_open
 from messaging.services.reminder_content import first_name, when_text
 from messaging.services.reminders import source_id
 from patients.models import Appointment, AppointmentStatus, Patient, Visit
+from patients.services.appointments import appointment_cancel
 
 PATIENT_CANCEL_REASON = "Cancelled by the patient on WhatsApp"
 
@@ -130,8 +131,6 @@ def appointment_reply(message: Message, action: str, reminder_id: int) -> str | 
             Conversation.objects.filter(pk=message.conversation_id).update(needs_reply=True)
             _record(reminder, "The patient asked for another time.")
         return _text(patient, "reschedule", name=name)
-    from patients.services.appointments import appointment_cancel
-
     try:
         with transaction.atomic():
             appointment_cancel(appointment=appointment, actor=None, reason=PATIENT_CANCEL_REASON)

@@ -10,22 +10,18 @@ task's retry, which finds the stored message by its wamid and only downloads aga
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import mimetypes
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from clinics.errors import DomainError
 from clinics.models import Membership
-from clinics.storage import object_key, storage
 from compliance.models import ConsentMethod, ConsentPurpose
 from compliance.services import consent_grant, consent_withdraw
 from messaging.models import (
@@ -42,21 +38,21 @@ from messaging.models import (
     WhatsAppAccount,
 )
 from messaging.replies import dispatch_reply
-from messaging.services.accounts import account_client, messaging_settings_for
+from messaging.services.accounts import messaging_settings_for
 from messaging.services.escalations import escalation_open
+from messaging.services.inbound_conversations import conversation_for_sender, patient_for_number
+from messaging.services.inbound_media import (
+    MEDIA_KINDS,
+    inbound_media_copy,
+)
 from messaging.services.optout import optout_handle
 from messaging.services.sending import message_queue_text
-from messaging.services.staff_alerts import (
-    staff_conversation_for_number,
-    staff_message_handle,
-)
+from messaging.services.staff_alerts import staff_message_handle
 from messaging.services.statuses import conversation_window_refresh, message_status_record
-from messaging.whatsapp import WhatsAppError
 from patients.models import Appointment, Patient, Visit
 
 logger = logging.getLogger(__name__)
 
-MEDIA_KINDS = {"image", "document", "audio", "video", "sticker"}
 KINDS = {
     "text": MessageKind.TEXT,
     "button": MessageKind.BUTTON,
@@ -69,8 +65,6 @@ KINDS = {
     "location": MessageKind.LOCATION,
     "reaction": MessageKind.REACTION,
 }
-MEDIA_FAILED = "The file could not be copied from WhatsApp; Vaidya will try again."
-MEDIA_BAD_CHECKSUM = "The file from WhatsApp did not match its checksum and was discarded."
 
 
 class MediaDownloadFailed(Exception):
@@ -197,84 +191,6 @@ def _identity(contacts: list, item: Mapping[str, Any]) -> tuple[str, str, str]:
     return wa_id[:20], bsuid[:80], name
 
 
-def patient_for_number(*, clinic_id: int, wa_id: str) -> Patient | None:
-    """The one patient whose phone or WhatsApp number is +<wa_id>; None for none or several
-    (families share phones: staff link those conversations themselves)."""
-    if not wa_id:
-        return None
-    number = "+" + wa_id
-    matches = list(
-        Patient.objects.filter(clinic_id=clinic_id, archived_at__isnull=True)
-        .filter(Q(phone=number) | Q(whatsapp_phone=number))
-        .only("pk", "clinic_id", "preferred_language")[:2]
-    )
-    return matches[0] if len(matches) == 1 else None
-
-
-def _conversation(
-    account: WhatsAppAccount, wa_id: str, bsuid: str, name: str
-) -> Conversation | None:
-    """The conversation with this WhatsApp user (created, and matched to a patient, if new)."""
-    if not wa_id and not bsuid:
-        return None
-    conversation = None
-    if wa_id:
-        conversation = Conversation.objects.filter(account=account, wa_id=wa_id).first()
-    if conversation is None and bsuid:
-        conversation = Conversation.objects.filter(account=account, bsuid=bsuid).first()
-    if (
-        conversation is None
-        and wa_id
-        and patient_for_number(clinic_id=account.clinic_id, wa_id=wa_id) is None
-    ):
-        # A doctor answering an alert: keep it with their alerts, not as an unknown number.
-        staff = staff_conversation_for_number(account=account, wa_id=wa_id)
-        if staff is not None:
-            return staff
-    if conversation is None:
-        try:
-            with transaction.atomic():
-                conversation = Conversation.objects.create(
-                    clinic_id=account.clinic_id,
-                    account=account,
-                    wa_id=wa_id,
-                    bsuid=bsuid,
-                    profile_name=name,
-                )
-        except IntegrityError:  # created concurrently (a send, or another delivery)
-            lookup = Q(wa_id=wa_id) if wa_id else Q(bsuid=bsuid)
-            if wa_id and bsuid:
-                lookup |= Q(bsuid=bsuid)
-            conversation = (
-                Conversation.objects.filter(lookup, account=account).order_by("id").first()
-            )
-            if conversation is None:
-                raise
-    updates: dict[str, Any] = {}
-    if wa_id and not conversation.wa_id:
-        updates["wa_id"] = wa_id
-    if bsuid and not conversation.bsuid:
-        updates["bsuid"] = bsuid
-    if name and name != conversation.profile_name:
-        updates["profile_name"] = name
-    if conversation.patient_id is None:
-        patient = patient_for_number(clinic_id=account.clinic_id, wa_id=wa_id or conversation.wa_id)
-        if patient is not None:
-            updates["patient"] = patient
-    if updates:
-        try:
-            with transaction.atomic():
-                Conversation.objects.filter(pk=conversation.pk).update(**updates)
-        except IntegrityError:  # the identity belongs to another conversation: keep ours
-            updates.pop("wa_id", None)
-            updates.pop("bsuid", None)
-            if updates:
-                Conversation.objects.filter(pk=conversation.pk).update(**updates)
-        for key, value in updates.items():
-            setattr(conversation, key, value)
-    return conversation
-
-
 # --- inbound messages ---------------------------------------------------------------------------
 def _content(kind: str, item: Mapping[str, Any]) -> tuple[str, str]:
     """(body text, payload) of an inbound message."""
@@ -318,7 +234,7 @@ def inbound_message_record(
     occurred_at = _when(item.get("timestamp"))
     now = timezone.now()
     with transaction.atomic():
-        conversation = _conversation(account, wa_id, bsuid, name)
+        conversation = conversation_for_sender(account, wa_id, bsuid, name)
         if conversation is None:
             logger.warning("whatsapp inbound message without a sender account=%s", account.pk)
             return None
@@ -401,73 +317,6 @@ def _check_trouble_words(message: Message, conversation: Conversation) -> None:
         doctor=_doctor_of(patient.pk),
         message=message,
     )
-
-
-# --- inbound media ------------------------------------------------------------------------------
-def _extension(mime_type: str, filename: str) -> str:
-    if "." in filename:
-        ext = filename.rsplit(".", 1)[1].lower()
-        if ext.isalnum() and len(ext) <= 8:
-            return ext
-    guessed = mimetypes.guess_extension((mime_type or "").split(";")[0].strip()) or ".bin"
-    return guessed.lstrip(".")
-
-
-def inbound_media_copy(
-    *, account: WhatsAppAccount, message: Message, item: Mapping[str, Any]
-) -> bool:
-    """Copy an inbound message's file into the clinic's storage (sha256 checked). True when
-    there is nothing (more) to copy; False when the download failed (recorded on the message)."""
-    kind_name = str(item.get("type") or "")
-    media = item.get(kind_name)
-    if kind_name not in MEDIA_KINDS or not isinstance(media, dict) or message.media_file:
-        return True
-    media_id = str(media.get("id") or "")
-    advertised = str(media.get("sha256") or "").lower()
-    if not media_id:
-        return True
-    try:
-        data = account_client(account).download_media(media_id)
-        digest = hashlib.sha256(data).hexdigest()
-        if advertised and digest != advertised:
-            raise _ChecksumMismatch
-    except (WhatsAppError, _ChecksumMismatch) as error:
-        bad_checksum = (
-            isinstance(error, _ChecksumMismatch)
-            or "checksum" in (getattr(error, "title", "") or "").lower()
-        )
-        Message.objects.filter(pk=message.pk).update(
-            error_title=MEDIA_BAD_CHECKSUM if bad_checksum else MEDIA_FAILED,
-            error_code=getattr(error, "code", None),
-        )
-        logger.warning(
-            "whatsapp inbound media of message %s not copied: %s",
-            message.pk,
-            type(error).__name__,
-        )
-        return False
-    mime_type = message.media_mime_type or str(media.get("mime_type") or "")
-    name = object_key(
-        clinic_id=message.clinic_id,
-        kind="whatsapp_media",
-        extension=_extension(mime_type, message.media_filename),
-    )
-    stored = storage().save(name, ContentFile(data))
-    updated = Message.objects.filter(pk=message.pk, media_file="").update(
-        media_file=stored,
-        media_sha256=digest,
-        media_size=len(data),
-        error_title="",
-        error_code=None,
-    )
-    if not updated:  # copied concurrently by another attempt: keep that copy
-        storage().delete(stored)
-    message.refresh_from_db()
-    return True
-
-
-class _ChecksumMismatch(Exception):
-    pass
 
 
 # --- marketing preferences and template reviews -------------------------------------------------

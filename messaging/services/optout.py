@@ -21,6 +21,7 @@ from compliance.models import ConsentMethod, ConsentPurpose
 from compliance.notices import notice_text
 from compliance.services import consent_grant, consent_withdraw
 from messaging.models import Conversation, Message
+from messaging.services.sending import message_queue_text
 from patients.models import Patient
 
 logger = logging.getLogger(__name__)
@@ -137,8 +138,6 @@ def optout_handle(*, message: Message, conversation: Conversation) -> bool:
 
 
 def _confirm(keyword: str, conversation: Conversation, patient: Patient | None) -> None:
-    from messaging.services.sending import message_queue_text
-
     language = patient.preferred_language if patient is not None else "en"
     texts = CONFIRMATIONS[keyword]
     clinic = Clinic.objects.get(pk=conversation.clinic_id)

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from messaging import links
 from messaging.models import Reminder, ReminderKind
 from messaging.services.reminders import source_id
 from patients.models import (
@@ -189,7 +190,5 @@ def build_parameters(
         )
         if document is None or not document.is_ready:
             raise Skip("The document is no longer available.")
-        from messaging.links import document_link  # written by the documents work
-
-        return Built([name, document.title, document_link(document), clinic.name])
+        return Built([name, document.title, links.document_link(document), clinic.name])
     raise Skip("Unknown reminder kind.")

@@ -30,9 +30,7 @@ are not quiet):
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -42,10 +40,12 @@ from django.utils import timezone
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError
 from clinics.models import ApiKey, User
-from messaging.models import MessagingSettings, Reminder, ReminderKind, ReminderStatus
+from messaging.models import Reminder, ReminderKind, ReminderStatus
 from messaging.services.accounts import messaging_settings_for
+from messaging.services.medicine_doses import DoseTable
+from messaging.services.medicine_doses import medicine_line as medicine_line
+from messaging.services.quiet_hours import quiet_adjusted, quiet_hours
 from patients import events
-from patients.dosing import FrequencyError, from_json, schedule_for
 from patients.models import (
     Appointment,
     AppointmentStatus,
@@ -86,57 +86,6 @@ def source_id(source: str) -> int | None:
     """12 from "appointment:12"."""
     _, _, value = source.partition(":")
     return int(value) if value.isdigit() else None
-
-
-# --- quiet hours ----------------------------------------------------------------------------
-def _is_quiet(t: dt.time, start: dt.time, end: dt.time) -> bool:
-    if start == end:
-        return False
-    if start < end:
-        return start < t < end
-    return t > start or t < end  # wraps midnight (21:30 - 07:30)
-
-
-def _quiet_hours(settings: MessagingSettings) -> tuple[dt.time, dt.time]:
-    start, end = settings.quiet_hours_start, settings.quiet_hours_end
-    if isinstance(start, str):  # unsaved defaults are strings
-        start = dt.time.fromisoformat(start)
-    if isinstance(end, str):
-        end = dt.time.fromisoformat(end)
-    return start, end
-
-
-def quiet_adjusted(
-    at: dt.datetime, *, tz: zoneinfo.ZoneInfo, settings: MessagingSettings, nearest: bool = False
-) -> dt.datetime:
-    """`at` moved out of the clinic's quiet hours (UTC in, UTC out).
-
-    By default to the end of quiet hours; with `nearest`, to the nearer edge (doses).
-    """
-    start, end = _quiet_hours(settings)
-    return _out_of_quiet(at, tz=tz, start=start, end=end, nearest=nearest)
-
-
-def _out_of_quiet(
-    at: dt.datetime, *, tz: zoneinfo.ZoneInfo, start: dt.time, end: dt.time, nearest: bool
-) -> dt.datetime:
-    local = at.astimezone(tz)
-    if not _is_quiet(local.time(), start, end):
-        return at
-    day = local.date()
-    # The quiet period containing `local`: [start_dt, end_dt].
-    if start < end or local.time() > start:
-        start_dt = dt.datetime.combine(day, start)
-    else:
-        start_dt = dt.datetime.combine(day - dt.timedelta(days=1), start)
-    end_dt = dt.datetime.combine(start_dt.date(), end)
-    if end_dt <= start_dt:
-        end_dt += dt.timedelta(days=1)
-    start_aware = start_dt.replace(tzinfo=tz)
-    end_aware = end_dt.replace(tzinfo=tz)
-    if nearest and (local - start_aware) <= (end_aware - local):
-        return start_aware.astimezone(dt.UTC)
-    return end_aware.astimezone(dt.UTC)
 
 
 # --- writing rows ---------------------------------------------------------------------------
@@ -363,31 +312,6 @@ def plan_review_request(*, appointment: Appointment) -> int:
 
 
 # --- medicines and follow-up ----------------------------------------------------------------
-def _amount_text(amount: Decimal) -> str:
-    amount = amount.normalize()
-    glyphs = {Decimal("0.5"): "1/2", Decimal("0.25"): "1/4", Decimal("0.75"): "3/4"}
-    if amount in glyphs:
-        return glyphs[amount]
-    return format(amount, "f")
-
-
-def medicine_line(item: PrescriptionItem, amount: Decimal) -> str:
-    """ "PARACETAMOL 500 mg - 1 tablet after food" (one line, no new lines: a template value)."""
-    name = " ".join(p for p in (item.generic_name, item.strength) if p)
-    unit = item.dose_unit or item.get_form_display().lower()
-    if unit in ("tablet", "capsule", "sachet") and amount > 1:
-        unit += "s"
-    parts = [f"{_amount_text(amount)} {unit}"]
-    if item.timing:
-        parts.append(item.get_timing_display().lower())
-    return " ".join([f"{name} -", *parts])[:300]
-
-
-def _time_text(at: dt.datetime) -> str:
-    """ "8:00 AM"."""
-    return f"{at.hour % 12 or 12}:{at:%M} {at:%p}"
-
-
 def plan_for_prescription(
     *,
     prescription: Prescription,
@@ -405,68 +329,26 @@ def plan_for_prescription(
     settings = messaging_settings_for(prescription.clinic_id)
     if not settings.send_medicine_reminders:
         return 0
-    tz = prescription.clinic.tzinfo
-    quiet_start, quiet_end = _quiet_hours(settings)
     if items is None:
         items = PrescriptionItem.objects.filter(
             prescription=prescription, stopped_at__isnull=True
         ).order_by("position", "id")
-    visit_day = timezone.localtime(prescription.visit.created_at, tz).date()
-    by_due: dict[dt.datetime, dict[str, Any]] = {}
-    # A course repeats a few clock times and amounts: their texts are made once each.
-    lines: dict[tuple[int, Decimal], dict[str, Any]] = {}
-    time_texts: dict[dt.time, str] = {}
-    utc = dt.UTC
+    tz = prescription.clinic.tzinfo
+    doses = DoseTable(
+        prescription_id=prescription.pk,
+        tz=tz,
+        quiet=quiet_hours(settings),
+        now=now,
+        visit_day=timezone.localtime(prescription.visit.created_at, tz).date(),
+    )
     for item in items:
-        if item.stopped_at is not None or not item.schedule:
-            continue
-        try:
-            frequency = from_json(item.schedule)
-        except FrequencyError:
-            continue
-        doses = schedule_for(
-            frequency,
-            dose_amount=item.dose_amount,
-            start=item.starts_on or visit_day,
-            duration_days=item.duration_days,
-        )
-        for dose in doses:
-            local = dt.datetime.combine(dose.date, dose.time, tzinfo=tz)
-            due = _out_of_quiet(
-                local.astimezone(utc), tz=tz, start=quiet_start, end=quiet_end, nearest=True
-            )
-            if due <= now:
-                continue
-            entry = by_due.get(due)
-            if entry is None:
-                # The dose's own clock time (before any quiet-hours move) is what the patient
-                # reads; the first medicine due at this moment names it.
-                text = time_texts.get(dose.time)
-                if text is None:
-                    text = time_texts[dose.time] = _time_text(local)
-                entry = by_due[due] = {
-                    "prescription_id": prescription.pk,
-                    "dose_time": text,
-                    "items": [],
-                }
-            key = (item.pk, dose.amount)
-            line = lines.get(key)
-            if line is None:
-                line = lines[key] = {"id": item.pk, "text": medicine_line(item, dose.amount)}
-            entry["items"].append(line)
-    # Dose times with the same clock time and medicines get one shared context, which COPY
-    # encodes once: a 34-day course of 1-1-1 has 3 distinct contexts for its 102 rows.
-    distinct: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for due, entry in by_due.items():
-        by_due[due] = distinct.setdefault(
-            (entry["dose_time"], *(id(line) for line in entry["items"])), entry
-        )
+        doses.add(item)
     return _plan_series(
         clinic_id=prescription.clinic_id,
         patient_id=prescription.patient_id,
         kind=ReminderKind.MEDICINE,
         source=prescription_source(prescription.pk),
-        contexts=by_due,
+        contexts=doses.contexts(),
     )
 
 

@@ -40,6 +40,7 @@ conversation: families share phones, and a patient's message must never be hidde
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -334,6 +335,17 @@ def escalation_alert_queue(*, escalation_id: int) -> str:
     )
     if escalation is None:
         return "gone"
+    why_not = _why_not_alerted(escalation)
+    if why_not:
+        return why_not
+    target = _alert_target(escalation)
+    if isinstance(target, str):
+        return target
+    return _alert_queue(escalation, target)
+
+
+def _why_not_alerted(escalation: Escalation) -> str:
+    """Why this escalation gets no WhatsApp alert at all, or "" when it may."""
     if escalation.state != EscalationState.OPEN:
         return "resolved already"
     if escalation.reason not in REASON_WORDS:
@@ -342,6 +354,19 @@ def escalation_alert_queue(*, escalation_id: int) -> str:
         return "alerted already"
     if not messaging_settings_for(escalation.clinic_id).alert_doctor_on_whatsapp:
         return "the clinic has WhatsApp alerts off"
+    return ""
+
+
+@dataclass(frozen=True)
+class _AlertTarget:
+    recipient: Membership
+    account: WhatsAppAccount
+    template: MessageTemplate
+    params: list[str]
+
+
+def _alert_target(escalation: Escalation) -> _AlertTarget | str:
+    """Who gets the alert, from which number, with which template; or why nobody does."""
     recipient = alert_recipient(escalation)
     if recipient is None:
         return "no doctor to alert"
@@ -361,44 +386,47 @@ def escalation_alert_queue(*, escalation_id: int) -> str:
     if template.parameter_count != len(params):
         logger.warning("staff alert template %s has the wrong parameters", template.pk)
         return "template does not match"
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                alert = EscalationAlert.objects.create(
-                    clinic_id=escalation.clinic_id, escalation=escalation, recipient=recipient
-                )
-        except IntegrityError:  # another run got here first
-            return "alerted already"
-        conversation = staff_conversation(account=account, membership=recipient)
-        try:
-            message = message_queue_template(
-                template=template,
-                actor=None,
-                purpose=MessagePurpose.STAFF,
-                conversation=conversation,
-                body_params=params,
+    return _AlertTarget(recipient, account, template, params)
+
+
+@transaction.atomic
+def _alert_queue(escalation: Escalation, target: _AlertTarget) -> str:
+    try:
+        with transaction.atomic():
+            alert = EscalationAlert.objects.create(
+                clinic_id=escalation.clinic_id, escalation=escalation, recipient=target.recipient
             )
-        except DomainError as error:
-            # Kept as tried, with the reason: one alert per escalation, and the in-app alert
-            # is on the board whatever happens here.
-            alert.problem = error.message[:300]
-            alert.save(update_fields=["problem"])
-            logger.info("staff alert for escalation %s refused: %s", escalation.pk, error.code)
-            return "refused"
-        alert.message = message
-        alert.save(update_fields=["message"])
-        audit_record(
-            clinic=escalation.clinic_id,
+    except IntegrityError:  # another run got here first
+        return "alerted already"
+    conversation = staff_conversation(account=target.account, membership=target.recipient)
+    try:
+        message = message_queue_template(
+            template=target.template,
             actor=None,
-            action=Actions.ESCALATION_ALERT_QUEUED,
-            target=escalation,
-            patient_id=escalation.patient_id,
-            data={"recipient_id": recipient.pk, "message_id": message.pk},
+            purpose=MessagePurpose.STAFF,
+            conversation=conversation,
+            body_params=target.params,
         )
+    except DomainError as error:
+        # Kept as tried, with the reason: one alert per escalation, and the in-app alert is on
+        # the board whatever happens here.
+        alert.problem = error.message[:300]
+        alert.save(update_fields=["problem"])
+        logger.info("staff alert for escalation %s refused: %s", escalation.pk, error.code)
+        return "refused"
+    alert.message = message
+    alert.save(update_fields=["message"])
+    audit_record(
+        clinic=escalation.clinic_id,
+        actor=None,
+        action=Actions.ESCALATION_ALERT_QUEUED,
+        target=escalation,
+        patient_id=escalation.patient_id,
+        data={"recipient_id": target.recipient.pk, "message_id": message.pk},
+    )
     return "queued"
 
 
-# --- replies from staff --------------------------------------------------------------------------
 def staff_conversation_for_number(*, account: WhatsAppAccount, wa_id: str) -> Conversation | None:
     """The alert conversation of the staff member whose alert number is +`wa_id` (created if
     they have none yet); None when no staff member of the clinic gave that number.

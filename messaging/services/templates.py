@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -26,7 +26,8 @@ from messaging.models import (
     TemplateStatus,
     WhatsAppAccount,
 )
-from messaging.services.accounts import account_client, account_mark_refused, require_account
+from messaging.services.account_state import account_client, account_mark_refused, require_account
+from messaging.services.template_text import PLACEHOLDER
 from messaging.whatsapp import InvalidToken, TransientError, WhatsAppError
 
 logger = logging.getLogger(__name__)
@@ -45,8 +46,6 @@ _STATUS_ALIASES = {
 
 
 def _placeholders(body: str) -> int:
-    from messaging.services.sending import PLACEHOLDER
-
     return len(set(PLACEHOLDER.findall(body or "")))
 
 
@@ -342,46 +341,17 @@ def _apply_sync(*, clinic: Clinic, actor: User | None, items: list[dict[str, Any
         values = _graph_fields(item)
         if not values["body"]:
             continue
-        row = rows.get((name, language))
-        if row is None:
-            purpose = purpose_for_name(name)
-            row = MessageTemplate(clinic=clinic, name=name, language=language, purpose=purpose)
-            report.added += 1
-            changed = True
-        else:
-            changed = False
-        button_texts = values.pop("button_texts")
-        values["buttons"] = _buttons(button_texts, row.buttons or [], row.purpose, language)
-        values["parameter_count"] = _placeholders(values["body"])
-        if not values["examples"]:
-            values.pop("examples")
-        for key, value in values.items():
-            if getattr(row, key) != value:
-                setattr(row, key, value)
-                changed = True
-        row.synced_at = now
-        if row.pk is None:
-            row.save()
-        elif changed:
-            row.save()
-            report.updated += 1
-        else:
-            MessageTemplate.objects.filter(pk=row.pk).update(synced_at=now)
-            report.unchanged += 1
-        rows[(name, language)] = row
+        rows[(name, language)] = _sync_row(
+            rows.get((name, language)),
+            clinic=clinic,
+            name=name,
+            language=language,
+            values=values,
+            now=now,
+            report=report,
+        )
         seen.add((name, language))
-    # A template deleted in WhatsApp Manager no longer comes back in the list. Sending it would
-    # fail with a Graph error, and Meta keeps a deleted name for 30 days, so it cannot simply be
-    # submitted again: disable it here, as a DELETED status would. Drafts were never on
-    # WhatsApp and are left alone.
-    for key, row in rows.items():
-        if key in seen or row.status in (TemplateStatus.DRAFT, TemplateStatus.DISABLED):
-            continue
-        row.status = TemplateStatus.DISABLED
-        row.meta_template_id = ""
-        row.synced_at = now
-        row.save(update_fields=["status", "meta_template_id", "synced_at"])
-        report.gone += 1
+    _disable_gone(rows, seen=seen, now=now, report=report)
     audit_record(
         clinic=clinic,
         actor=actor,
@@ -394,3 +364,62 @@ def _apply_sync(*, clinic: Clinic, actor: User | None, items: list[dict[str, Any
         },
     )
     return report
+
+
+def _sync_row(
+    row: MessageTemplate | None,
+    *,
+    clinic: Clinic,
+    name: str,
+    language: str,
+    values: dict[str, Any],
+    now: datetime,
+    report: SyncReport,
+) -> MessageTemplate:
+    """Add or update one template from WhatsApp's list, counting what happened."""
+    changed = row is None
+    if row is None:
+        row = MessageTemplate(
+            clinic=clinic, name=name, language=language, purpose=purpose_for_name(name)
+        )
+        report.added += 1
+    button_texts = values.pop("button_texts")
+    values["buttons"] = _buttons(button_texts, row.buttons or [], row.purpose, language)
+    values["parameter_count"] = _placeholders(values["body"])
+    if not values["examples"]:
+        values.pop("examples")
+    for key, value in values.items():
+        if getattr(row, key) != value:
+            setattr(row, key, value)
+            changed = True
+    row.synced_at = now
+    if row.pk is None:
+        row.save()
+    elif changed:
+        row.save()
+        report.updated += 1
+    else:
+        MessageTemplate.objects.filter(pk=row.pk).update(synced_at=now)
+        report.unchanged += 1
+    return row
+
+
+def _disable_gone(
+    rows: dict[tuple[str, str], MessageTemplate],
+    *,
+    seen: set[tuple[str, str]],
+    now: datetime,
+    report: SyncReport,
+) -> None:
+    # A template deleted in WhatsApp Manager no longer comes back in the list. Sending it would
+    # fail with a Graph error, and Meta keeps a deleted name for 30 days, so it cannot simply be
+    # submitted again: disable it here, as a DELETED status would. Drafts were never on
+    # WhatsApp and are left alone.
+    for key, row in rows.items():
+        if key in seen or row.status in (TemplateStatus.DRAFT, TemplateStatus.DISABLED):
+            continue
+        row.status = TemplateStatus.DISABLED
+        row.meta_template_id = ""
+        row.synced_at = now
+        row.save(update_fields=["status", "meta_template_id", "synced_at"])
+        report.gone += 1

@@ -14,9 +14,10 @@ leave a delivery behind:
 Processing is idempotent (statuses per wamid and status, inbound messages per wamid), so a
 delivery processed twice, because a task thought lost was only slow, changes nothing.
 
-These functions look across clinics: their callers (the schedule's task, the ops command) call
-them with the clinic scopes disabled, as tenancy plumbing; a replayed delivery is processed
-inside its own clinic's scope.
+The schedule runs `webhook_deliveries_requeue_lost` once per clinic, in that clinic's scope
+(`clinics.tenancy.for_each_clinic`). The ops functions (`webhook_backlog`, `webhook_failures`,
+`webhook_deliveries_replay`) visit the clinics that have stored deliveries
+(`clinics.tenancy.clinic_ids_with`), each inside its own scope.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from clinics.queue import enqueue
-from clinics.tenancy import clinic_scope
+from clinics.tenancy import clinic_ids_with, clinic_scope
 from messaging.models import WebhookDelivery
+from messaging.services.inbound import webhook_delivery_process
 
 # A delivery's task normally runs within seconds; one never attempted after this was lost.
 LOST_AFTER = timedelta(minutes=10)
@@ -37,8 +39,9 @@ REQUEUE_LIMIT = 1000
 
 
 def webhook_deliveries_requeue_lost(*, older_than: timedelta = LOST_AFTER) -> int:
-    """Enqueue the task again for deliveries never attempted within `older_than`; returns how
-    many. Failed deliveries (attempted at least once) are left for an operator to replay."""
+    """Enqueue the task again for the scope's clinic's deliveries never attempted within
+    `older_than`; returns how many. Failed deliveries (attempted at least once) are left for an
+    operator to replay."""
     cutoff = timezone.now() - older_than
     ids = list(
         WebhookDelivery.objects.filter(attempts=0, received_at__lt=cutoff)
@@ -60,23 +63,30 @@ class BacklogRow:
     newest: datetime
 
 
-def _stored(clinic_id: int | None):
-    rows = WebhookDelivery.objects.all()
-    return rows if clinic_id is None else rows.filter(clinic_id=clinic_id)
+def _clinics(clinic_id: int | None, **filters) -> list[int]:
+    """The clinics to visit: the one asked for, or every clinic with matching deliveries."""
+    return [clinic_id] if clinic_id is not None else clinic_ids_with(WebhookDelivery, **filters)
 
 
 def webhook_backlog(*, clinic_id: int | None = None) -> list[BacklogRow]:
     """Stored deliveries per clinic: waiting (never attempted) and failed (attempted)."""
+    rows: list[BacklogRow] = []
+    for visited in _clinics(clinic_id):
+        with clinic_scope(visited):
+            rows += _backlog_of_scope()
+    return sorted(rows, key=lambda row: (row.clinic_name, row.clinic_id))
+
+
+def _backlog_of_scope() -> list[BacklogRow]:
     grouped = (
-        _stored(clinic_id)
-        .values("clinic_id", "clinic__name")
+        WebhookDelivery.objects.values("clinic_id", "clinic__name")
         .annotate(
             waiting=Count("id", filter=Q(attempts=0)),
             failed=Count("id", filter=Q(attempts__gt=0)),
             oldest=Min("received_at"),
             newest=Max("received_at"),
         )
-        .order_by("clinic__name", "clinic_id")
+        .order_by("clinic_id")
     )
     return [
         BacklogRow(
@@ -93,12 +103,16 @@ def webhook_backlog(*, clinic_id: int | None = None) -> list[BacklogRow]:
 
 def webhook_failures(*, clinic_id: int | None = None, limit: int = 20) -> list[dict]:
     """The latest failed deliveries: id, clinic, attempts, error kind (never the body)."""
-    return list(
-        _stored(clinic_id)
-        .filter(attempts__gt=0)
-        .order_by("-received_at", "-id")
-        .values("id", "clinic_id", "received_at", "attempts", "error")[:limit]
-    )
+    failures: list[dict] = []
+    for visited in _clinics(clinic_id, attempts__gt=0):
+        with clinic_scope(visited):
+            failures += (
+                WebhookDelivery.objects.filter(attempts__gt=0)
+                .order_by("-received_at", "-id")
+                .values("id", "clinic_id", "received_at", "attempts", "error")[:limit]
+            )
+    failures.sort(key=lambda f: (f["received_at"], f["id"]), reverse=True)
+    return failures[:limit]
 
 
 @dataclass
@@ -125,29 +139,34 @@ class ReplayReport:
 def webhook_deliveries_replay(
     *, clinic_id: int | None = None, ids: list[int] | None = None, limit: int = 1000
 ) -> ReplayReport:
-    """Process stored deliveries now, in this process, oldest first, each in its clinic's scope.
+    """Process stored deliveries now, in this process, clinic by clinic and oldest first, each
+    in its clinic's scope.
 
     A delivery that fails again is kept (with one more attempt counted) and reported; the others
     are processed and deleted as the task would.
     """
-    from messaging.services.inbound import webhook_delivery_process
-
-    rows = _stored(clinic_id)
-    if ids is not None:
-        rows = rows.filter(pk__in=ids)
-    pending = list(rows.order_by("received_at", "id").values_list("pk", "clinic_id")[:limit])
+    chosen = {} if ids is None else {"pk__in": ids}
     report = ReplayReport()
-    for delivery_id, delivery_clinic in pending:
-        with clinic_scope(delivery_clinic):
-            try:
-                result = webhook_delivery_process(delivery_id=delivery_id)
-            except Exception:  # kept and reported; the next one is tried
-                error = (
-                    WebhookDelivery.objects.filter(pk=delivery_id)
-                    .values_list("error", flat=True)
-                    .first()
-                )
-                report.failed.append((delivery_id, error or "failed"))
-                continue
-        (report.gone if result == "gone" else report.processed).append(delivery_id)
+    for visited in _clinics(clinic_id, **chosen):
+        with clinic_scope(visited):
+            left = limit - len(report.processed) - len(report.gone) - len(report.failed)
+            pending = list(
+                WebhookDelivery.objects.filter(**chosen)
+                .order_by("received_at", "id")
+                .values_list("pk", flat=True)[: max(left, 0)]
+            )
+            for delivery_id in pending:
+                _replay_one(delivery_id, report)
     return report
+
+
+def _replay_one(delivery_id: int, report: ReplayReport) -> None:
+    try:
+        result = webhook_delivery_process(delivery_id=delivery_id)
+    except Exception:  # kept and reported; the next one is tried
+        error = (
+            WebhookDelivery.objects.filter(pk=delivery_id).values_list("error", flat=True).first()
+        )
+        report.failed.append((delivery_id, error or "failed"))
+        return
+    (report.gone if result == "gone" else report.processed).append(delivery_id)

@@ -185,36 +185,47 @@ _INVALID_TOKEN_CODES = {190, 10, 102, 104}
 _ACCOUNT_CODES = {131031, 131042, 133010}
 _MEDIA_CODES = {131052, 131053}
 _TEMPLATE_CODES = {132000, 132001}
+# Codes that name one situation each: recipient paused, unreachable, outside the window, or
+# opted out of marketing.
+_CLASS_FOR_CODE: dict[int, type[WhatsAppError]] = {
+    131056: PairRateLimited,
+    131026: Undeliverable,
+    131047: OutsideWindow,
+    131050: MarketingOptedOut,
+}
 
 
 def exception_class_for(code: int | None, *, http_status: int | None = None, type_: str = ""):
     """The exception class for a Graph error code (and HTTP status when the code says little)."""
-    if code in _TRANSIENT_CODES:
-        return TransientError
-    if code == 131056:
-        return PairRateLimited
-    if code == 131026:
-        return Undeliverable
-    if code == 131047:
-        return OutsideWindow
-    if code == 131050:
-        return MarketingOptedOut
-    if code in _INVALID_TOKEN_CODES or (code is not None and 200 <= code <= 299):
-        return InvalidToken
+    by_code = _class_for_code(code)
+    if by_code is not None:
+        return by_code
     if code == 0 and (http_status == 401 or type_ == "OAuthException"):
         return InvalidToken  # "AuthException": code 0 with an authentication failure
+    if http_status == 401:
+        return InvalidToken
+    if http_status is not None and (http_status == 429 or http_status >= 500):
+        return TransientError
+    return BadRequest
+
+
+def _class_for_code(code: int | None) -> type[WhatsAppError] | None:
+    """The class a Graph error code alone decides, or None."""
+    if code is None:
+        return None
+    if code in _TRANSIENT_CODES:
+        return TransientError
+    if code in _CLASS_FOR_CODE:
+        return _CLASS_FOR_CODE[code]
+    if code in _INVALID_TOKEN_CODES or 200 <= code <= 299:
+        return InvalidToken
     if code in _ACCOUNT_CODES:
         return AccountError
-    if code in _TEMPLATE_CODES or (code is not None and 132000 <= code <= 132999):
+    if code in _TEMPLATE_CODES or 132000 <= code <= 132999:
         return TemplateError
     if code in _MEDIA_CODES:
         return MediaError
-    if http_status is not None:
-        if http_status == 401:
-            return InvalidToken
-        if http_status == 429 or http_status >= 500:
-            return TransientError
-    return BadRequest
+    return None
 
 
 def redact(text: Any, secrets: Iterable[str] = ()) -> str:

@@ -29,6 +29,7 @@ Settings (read with defaults):
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -37,6 +38,7 @@ import time
 from pathlib import Path
 from typing import Protocol
 
+import redis
 from django.conf import settings
 
 from messaging.whatsapp.errors import RateLimitTimeout, TransientError
@@ -75,15 +77,11 @@ return wait
 """
 
     def __init__(self, url: str, *, key_prefix: str = DEFAULT_KEY_PREFIX):
-        import redis
-
         self.key_prefix = key_prefix
         self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._script = self._redis.register_script(self.SCRIPT)
 
     def reserve(self, key: str, interval: float, max_wait: float | None) -> float | None:
-        import redis
-
         args = [
             round(interval * 1_000_000),
             -1 if max_wait is None else round(max_wait * 1_000_000),
@@ -112,8 +110,6 @@ class FileBackend:
         return self.directory / f"{safe or hashlib.sha256(key.encode()).hexdigest()[:32]}.slot"
 
     def reserve(self, key: str, interval: float, max_wait: float | None) -> float | None:
-        import fcntl
-
         fd = os.open(self._path(key), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)

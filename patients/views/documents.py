@@ -24,7 +24,7 @@ from clinics.decorators import require_perm
 from clinics.errors import DomainError, ValidationFailed
 from clinics.roles import Perm
 from clinics.storage import storage
-from clinics.tenancy import clinic_scope, scopes_disabled
+from clinics.tenancy import clinic_scope, find_by_public_token
 from clinics.web import add_domain_error
 from patients.forms_documents import UploadForm
 from patients.models import Document, DocumentKind, DocumentStatus, Patient, Visit
@@ -198,14 +198,11 @@ def document_verify(request: HttpRequest, token: str) -> HttpResponse:
     """Public: is this issued document genuine and current? No patient data, ever."""
     # Tenancy plumbing: the token is the only key a stranger has; it finds the clinic, and the
     # facts are then read inside that clinic's scope.
-    with scopes_disabled():
-        found = (
-            Document.objects.filter(verify_token=token, verify_token__isnull=False)
-            .values_list("pk", "clinic_id")
-            .first()
-            if 16 <= len(token) <= 40
-            else None
-        )
+    found = (
+        find_by_public_token(Document, verify_token=token, verify_token__isnull=False)
+        if 16 <= len(token) <= 40
+        else None
+    )
     if found is None:
         response = render(request, "patients/documents/verify.html", {"facts": None}, status=404)
     else:

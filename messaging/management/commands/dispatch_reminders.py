@@ -6,6 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from clinics.context import actor_context
 from messaging.services.dispatch import DEFAULT_BATCH, reminders_dispatch
 
 
@@ -41,7 +42,8 @@ class Command(BaseCommand):
         claimed = 0
         try:
             while True:
-                result = reminders_dispatch(batch=batch)
+                with actor_context(via="command"):
+                    result = reminders_dispatch(batch=batch)
                 claimed += result.claimed
                 for status, count in result.statuses.items():
                     totals[status] = totals.get(status, 0) + count

@@ -8,7 +8,6 @@ from django.utils import timezone
 from clinics.context import actor_context
 from clinics.formatting import format_datetime
 from clinics.management.commands._util import clinic_by_slug
-from clinics.tenancy import scopes_disabled
 from messaging.services.webhook_backlog import (
     webhook_backlog,
     webhook_deliveries_replay,
@@ -41,14 +40,13 @@ class Command(BaseCommand):
         if options["action"] == "status":
             if options["ids"]:
                 raise CommandError("--id is for replay; status lists every stored delivery.")
-            with scopes_disabled():  # ops tooling: deliveries of every clinic
-                self._status(clinic_id)
+            self._status(clinic_id)
             return
         ids = options["ids"]
         if ids and any(i <= 0 for i in ids):
             raise CommandError("A delivery id is a positive number.")
-        # Ops tooling: the deliveries are found across clinics, each processed in its own scope.
-        with actor_context(via="command"), scopes_disabled():
+        # The deliveries are processed clinic by clinic, each in its own scope.
+        with actor_context(via="command"):
             report = webhook_deliveries_replay(clinic_id=clinic_id, ids=ids)
         if ids:
             missing = sorted(set(ids) - set(report.processed) - set(report.gone))
