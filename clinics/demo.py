@@ -16,7 +16,7 @@ from stdnum import luhn
 from stdnum.in_ import gstin as stdnum_gstin
 
 from clinics.models import Clinic, Membership, User
-from clinics.registry import DemoStep
+from clinics.registry import DemoStep, demo_steps
 from clinics.roles import Role
 from clinics.services import clinic_create, doctor_profile_update, membership_add
 from clinics.tenancy import clinic_scope
@@ -116,6 +116,12 @@ class DemoContext:
 
     def member(self, key: str) -> Membership:
         return self.staff[key]
+
+
+def run_demo_steps(demo: DemoContext) -> None:
+    """Run every registered demo-data step in order, sharing `demo`."""
+    for step in demo_steps:
+        step.run(demo=demo)
 
 
 def demo_clinic() -> Clinic | None:

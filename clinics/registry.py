@@ -19,10 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
-
-if TYPE_CHECKING:
-    from clinics.demo import DemoContext
+from typing import Any, Generic, Protocol, TypeVar
 
 
 class Entry(Protocol):
@@ -137,11 +134,6 @@ class DemoStep:
 
 
 demo_steps: Registry[DemoStep] = Registry("demo-data steps")
-
-
-def run_demo_steps(demo: DemoContext) -> None:
-    for step in demo_steps:
-        step.run(demo=demo)
 
 
 # --- local development ------------------------------------------------------------------------

@@ -19,10 +19,10 @@ from clinics.demo import (
     demo_clinic,
     demo_logins,
     demo_reset_passwords,
+    run_demo_steps,
 )
 from clinics.errors import DomainError
 from clinics.management.commands._util import domain_error_message
-from clinics.registry import run_demo_steps
 
 MAX_PATIENTS = 100_000
 
