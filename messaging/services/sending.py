@@ -32,9 +32,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from clinics.actors import Actor
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError
-from clinics.models import ApiKey, User
+from clinics.models import User
 from clinics.queue import enqueue
 from compliance.models import ConsentPurpose
 from compliance.selectors import consent_granted
@@ -78,8 +79,6 @@ MAX_ATTEMPTS = 6
 UNCERTAIN_AFTER = timedelta(minutes=5)
 RATE_LIMIT_WAIT_SECONDS = 10.0  # also the longest a batch waits for its slots
 PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
-
-Actor = User | ApiKey | None
 
 
 # --- conversations ------------------------------------------------------------------------------
