@@ -13,6 +13,11 @@ from clinics.services import API_KEY_PREFIX, api_key_digest
 from clinics.tenancy import scopes_disabled
 
 LAST_USED_EVERY_SECONDS = 300
+# What a request needs of the key and its clinic: who acts, with which role, whether either was
+# revoked, and the clinic's name and time zone. Anything else a view needs of the clinic is
+# read when asked for (the /clinic/ endpoint reads the whole row).
+KEY_COLUMNS = ("id", "clinic_id", "name", "prefix", "digest", "role", "read_only", "revoked_at")
+CLINIC_COLUMNS = ("id", "name", "slug", "timezone", "is_active", "require_two_factor")
 # When this process last looked at each key's last-used time (by digest): asking the shared
 # cache on every request would be a Redis round trip per API call in production.
 _looked_at: dict[str, float] = {}
@@ -31,7 +36,10 @@ def _note_use(key: ApiKey) -> None:
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Bearer vdy_...`. One indexed lookup by SHA-256 digest per request."""
+    """`Authorization: Bearer vdy_...`. One indexed lookup by SHA-256 digest per request.
+
+    Nothing about a key is cached in the process: a revoked key is refused on its next request.
+    """
 
     keyword = "Bearer"
 
@@ -46,9 +54,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not token.startswith(API_KEY_PREFIX):
             raise exceptions.AuthenticationFailed("This API key is not valid or was revoked.")
         with scopes_disabled():
-            # Sliced, not .first(): no ORDER BY for a unique digest on every API request.
+            # The key finds its clinic: there is no tenant before this lookup. Sliced, not
+            # .first(): no ORDER BY for a unique digest on every API request.
             found = list(
                 ApiKey.objects.select_related("clinic")
+                .only(*KEY_COLUMNS, *(f"clinic__{c}" for c in CLINIC_COLUMNS))
                 .filter(digest=api_key_digest(token))
                 .order_by()[:1]
             )
