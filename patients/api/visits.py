@@ -23,12 +23,11 @@ from clinics.roles import Perm
 from clinics.selectors import staff_list
 from patients.api.schedule import fields_renamed
 from patients.api.serializers_visits import (
-    PatientQuerySerializer,
     PrescriptionSerializer,
-    VisitCreateInputSerializer,
     VisitSerializer,
     VisitSummarySerializer,
 )
+from patients.api.serializers_visits_input import PatientQuerySerializer, VisitCreateInputSerializer
 from patients.api.views import IDEMPOTENCY_KEY
 from patients.models import Appointment, Drug, Patient, Visit
 from patients.selectors import patient_or_404
