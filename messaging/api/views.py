@@ -15,6 +15,7 @@ from clinics.api.views import ClinicAPIView
 from clinics.roles import Perm
 from compliance.models import ConsentMethod
 from compliance.selectors import consent_states
+from compliance.services import consent_grant, consent_withdraw
 from messaging import selectors
 from messaging.api.serializers import (
     CONVERSATION_FILTERS,
@@ -36,6 +37,7 @@ from messaging.models import (
     ReminderStatus,
 )
 from messaging.services import sending
+from messaging.services.reminders import reminder_cancel
 from patients.api.views import IDEMPOTENCY_KEY, PATIENT_ID
 from patients.models import Patient
 from patients.selectors import patient_or_404
@@ -239,8 +241,6 @@ class ReminderCancelView(ClinicAPIView):
         if reminder is None:
             raise exceptions.NotFound("No such reminder at this clinic.")
         data = parsed(ReminderCancelInputSerializer, request.data)
-        from messaging.services.reminders import reminder_cancel
-
         reminder = reminder_cancel(reminder=reminder, actor=request.actor, reason=data["reason"])
         reminder = Reminder.objects.select_related("patient", "message").get(pk=reminder.pk)
         return Response(ReminderSerializer(reminder, context=_context(request)).data)
@@ -285,8 +285,6 @@ class PatientConsentView(ClinicAPIView):
     )
     @idempotent
     def post(self, request, patient_id: int):
-        from compliance.services import consent_grant, consent_withdraw
-
         patient = patient_or_404(patient_id)
         data = parsed(ConsentRecordInputSerializer, request.data)
         if data["action"] == "grant":
