@@ -131,13 +131,12 @@ def system_access(clinic_id: int | None = None) -> Access:
     return Access(actor=None, clinic_id=clinic_id)
 
 
-def _request_access(actor: Actor, clinic_id: int) -> Access | None:
-    """The access the current request resolved, if it is this actor's at this clinic."""
+def _request_access(user: User, clinic_id: int) -> Access | None:
+    """The access the current request resolved, if it is this person's at this clinic."""
     access = get_context().access
-    if access is None or access.clinic_id != clinic_id or access.actor is None:
+    if access is None or access.clinic_id != clinic_id or access.user is None:
         return None
-    same = type(access.actor) is type(actor) and access.actor.pk == getattr(actor, "pk", None)
-    return access if same else None
+    return access if access.user.pk == user.pk else None
 
 
 def resolve(actor: Actor, *, clinic_id: int, membership: Membership | None = None) -> Access:

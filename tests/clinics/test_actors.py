@@ -117,3 +117,11 @@ def test_the_audit_trail_names_a_person_a_key_or_the_system(scoped, doctor):
         None,
         "API key Test key",
     )
+
+
+def test_another_persons_request_access_is_not_taken_for_theirs(scoped, doctor, member_factory):
+    desk = member_factory(scoped, Role.FRONT_DESK)
+    with actor_context(via="web", access=access_for_member(doctor, doctor.user)):
+        with pytest.raises(NotAllowed):
+            require(desk.user, Perm.CLINICAL_EDIT, clinic_id=scoped.pk)
+        assert require(desk.user, Perm.PATIENTS_EDIT, clinic_id=scoped.pk).membership == desk
