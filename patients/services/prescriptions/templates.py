@@ -90,79 +90,6 @@ def _stored_template_item(values: dict[str, Any], drug: Drug | None) -> dict[str
     }
 
 
-def _template_name(name: str) -> str:
-    name = _single_spaced(name)
-    if not name:
-        raise ValidationFailed({"name": ["Give the template a name, for example Viral fever."]})
-    if len(name) > 100:
-        raise ValidationFailed({"name": ["Keep the name under 100 characters."]})
-    return name
-
-
-def _template_item(
-    number: int,
-    raw: dict[str, Any],
-    *,
-    drugs: dict[int, Drug],
-    clinic_id: int,
-    taken: set,
-    errors: list[str],
-) -> dict[str, Any] | None:
-    """Line `number` checked like a prescription item, as the template stores it; or None,
-    with its errors added to `errors` under the line's label."""
-    try:
-        drug = None
-        drug_id = raw.pop("drug_id", None)
-        if drug_id is not None:
-            drug = drugs.get(drug_id) if isinstance(drug_id, int) else None
-            if drug is None:
-                raise DomainError("Choose a drug from this clinic's list.", field="drug")
-            drug = _usable_drug(drug, clinic_id)
-            raw = _with_drug_defaults(raw, drug)
-        else:
-            raw = _without_drug_defaults(raw)
-        values = _checked_item(raw, starts_on_default=None)
-        drug = drug or _listed_drug(clinic_id, values)
-        _refuse_duplicate_item(values, taken, "in this template")
-    except DomainError as exc:
-        errors.extend(_flatten(_line_label(number, raw), exc))
-        return None
-    taken.add(_item_key(values))
-    return _stored_template_item(values, drug)
-
-
-def _template_items(clinic_id: int, items: Any) -> list[dict[str, Any]]:
-    """Every item checked; any error refuses the whole template, naming its line."""
-    if not isinstance(items, list) or not items:
-        raise ValidationFailed({"items": ["Add at least one medicine to the template."]})
-    if len(items) > MAX_TEMPLATE_ITEMS:
-        raise ValidationFailed(
-            {"items": [f"A template holds at most {MAX_TEMPLATE_ITEMS} medicines."]}
-        )
-    errors: list[str] = []
-    raws = [_template_raw(entry, n, errors) for n, entry in enumerate(items, 1)]
-    drugs = _template_drugs(clinic_id, [r for r in raws if r is not None])
-    stored: list[dict[str, Any]] = []
-    taken: set[tuple[str, str, str]] = set()
-    for number, raw in enumerate(raws, 1):
-        if raw is None:
-            continue
-        item = _template_item(
-            number, raw, drugs=drugs, clinic_id=clinic_id, taken=taken, errors=errors
-        )
-        if item is not None:
-            stored.append(item)
-    if errors:
-        raise ValidationFailed({"items": errors})
-    return stored
-
-
-def _name_taken(name: str) -> Conflict:
-    return Conflict(
-        f"You already have a template named {name!r}. Choose another name.", field="name"
-    )
-
-
 @transaction.atomic
 def prescription_template_save(
     *,
@@ -181,13 +108,53 @@ def prescription_template_save(
     _require_template_owner(doctor, actor)
     if template is not None and template.doctor_id != doctor.pk:
         raise NotAllowed("Doctors manage their own prescription templates.")
-    name = _template_name(name)
-    stored = _template_items(doctor.clinic_id, items)
+    name = _single_spaced(name)
+    if not name:
+        raise ValidationFailed({"name": ["Give the template a name, for example Viral fever."]})
+    if len(name) > 100:
+        raise ValidationFailed({"name": ["Keep the name under 100 characters."]})
+    if not isinstance(items, list) or not items:
+        raise ValidationFailed({"items": ["Add at least one medicine to the template."]})
+    if len(items) > MAX_TEMPLATE_ITEMS:
+        raise ValidationFailed(
+            {"items": [f"A template holds at most {MAX_TEMPLATE_ITEMS} medicines."]}
+        )
+    errors: list[str] = []
+    raws = [_template_raw(entry, n, errors) for n, entry in enumerate(items, 1)]
+    drugs = _template_drugs(doctor.clinic_id, [r for r in raws if r is not None])
+    stored: list[dict[str, Any]] = []
+    taken: set[tuple[str, str, str]] = set()
+    for number, raw in enumerate(raws, 1):
+        if raw is None:
+            continue
+        try:
+            drug = None
+            drug_id = raw.pop("drug_id", None)
+            if drug_id is not None:
+                drug = drugs.get(drug_id) if isinstance(drug_id, int) else None
+                if drug is None:
+                    raise DomainError("Choose a drug from this clinic's list.", field="drug")
+                drug = _usable_drug(drug, doctor.clinic_id)
+                raw = _with_drug_defaults(raw, drug)
+            else:
+                raw = _without_drug_defaults(raw)
+            values = _checked_item(raw, starts_on_default=None)
+            drug = drug or _listed_drug(doctor.clinic_id, values)
+            _refuse_duplicate_item(values, taken, "in this template")
+        except DomainError as exc:
+            errors.extend(_flatten(_line_label(number, raw), exc))
+            continue
+        taken.add(_item_key(values))
+        stored.append(_stored_template_item(values, drug))
+    if errors:
+        raise ValidationFailed({"items": errors})
     clash = PrescriptionTemplate.objects.filter(doctor=doctor, name__iexact=name)
     if template is not None:
         clash = clash.exclude(pk=template.pk)
     if clash.exists():
-        raise _name_taken(name)
+        raise Conflict(
+            f"You already have a template named {name!r}. Choose another name.", field="name"
+        )
     if template is None:
         template = PrescriptionTemplate(clinic_id=doctor.clinic_id, doctor=doctor)
     else:
@@ -198,7 +165,9 @@ def prescription_template_save(
         with transaction.atomic():
             template.save()
     except IntegrityError as exc:
-        raise _name_taken(name) from exc
+        raise Conflict(
+            f"You already have a template named {name!r}. Choose another name.", field="name"
+        ) from exc
     audit_record(
         clinic=doctor.clinic_id,
         actor=actor,
