@@ -22,44 +22,47 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vaidya-root", type=Path, default=HERE.parent)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--db", default="vaidya_actor_bench")
-    args = parser.parse_args()
-    root = args.vaidya_root.resolve()
-    # The checkout's own code, settings and benchmark helpers.
-    sys.path[:0] = [str(root), str(HERE)]
-    os.chdir(root)
-    # Imported here, not above: only now does sys.path name the checkout being measured, and
-    # Django's modules only once its settings are in place.
-    import api_bench
+    return parser.parse_args()
 
-    env = api_bench.bench_env(args.db)
-    env["QUERY_COUNT_HEADER"] = "false"
-    os.environ.update(env)
-    (Path(env["VAIDYA_DATA_DIR"]) / "staticfiles").mkdir(parents=True, exist_ok=True)
-    import django
 
-    django.setup()
-    print(f"Vaidya from {root}: CPU ms per request, best of {args.rounds} x {args.requests}")
+# A script, set up at import: the checkout being measured must be on sys.path, and its settings
+# in place, before Django and Vaidya's modules are imported below.
+ARGS = _arguments()
+ROOT = ARGS.vaidya_root.resolve()
+sys.path[:0] = [str(ROOT), str(HERE)]
+os.chdir(ROOT)
+import api_bench  # noqa: E402
+
+ENV = api_bench.bench_env(ARGS.db)
+ENV["QUERY_COUNT_HEADER"] = "false"
+os.environ.update(ENV)
+(Path(ENV["VAIDYA_DATA_DIR"]) / "staticfiles").mkdir(parents=True, exist_ok=True)
+import django  # noqa: E402
+
+django.setup()
+from django.test import Client  # noqa: E402
+
+from clinics.models import Clinic, User  # noqa: E402
+from clinics.services import api_key_create  # noqa: E402
+from clinics.tenancy import clinic_scope  # noqa: E402
+from patients.models import Patient  # noqa: E402
+
+
+def main() -> None:
+    print(f"Vaidya from {ROOT}: CPU ms per request, best of {ARGS.rounds} x {ARGS.requests}")
     for name, make in _scenarios(_client_and_data()).items():
         make()  # warm: first-use costs (URL patterns, prepared SQL) are not per request
-        best = min(_cpu_ms(make, args.requests) for _ in range(args.rounds))
+        best = min(_cpu_ms(make, ARGS.requests) for _ in range(ARGS.rounds))
         print(f"| {name} | {best:.2f} |", flush=True)
 
 
 def _client_and_data():
-    # Imported here: Vaidya's modules can be imported only after django.setup() in main().
-    from django.test import Client
-
-    from clinics.models import Clinic, User
-    from clinics.services import api_key_create
-    from clinics.tenancy import clinic_scope
-    from patients.models import Patient
-
     clinic = Clinic.objects.get(slug="bench")  # clinics are the tenants: unscoped
     owner = User.objects.get(email="bench-owner@example.in")
     with clinic_scope(clinic):
@@ -67,9 +70,8 @@ def _client_and_data():
             clinic=clinic, actor=owner, name="cpu", role="owner", read_only=False
         )
         ids = list(Patient.objects.values_list("id", flat=True)[:5000])
-        names = [
-            n.split()[-1][:6] for n in Patient.objects.values_list("full_name", flat=True)[:500]
-        ]
+        full_names = Patient.objects.values_list("full_name", flat=True)[:500]
+        names = [n.split()[-1][:6] for n in full_names]
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
     return client, ids, names
 
