@@ -43,9 +43,9 @@ def _note_use(key: ApiKey) -> None:
 
 
 def _key_lookup(digest: str):
+    # Finding the key is what tells us the clinic: nothing is scoped before it.
     with scopes_disabled():
-        # The key finds its clinic: there is no tenant before this lookup. Sliced, not
-        # .first(): no ORDER BY for a unique digest.
+        # Sliced, not .first(): no ORDER BY for a unique digest on every API request.
         return (
             ApiKey.objects.filter(digest=digest)
             .order_by()
