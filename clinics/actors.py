@@ -142,20 +142,23 @@ def _request_access(user: User, clinic_id: int) -> Access | None:
 def resolve(actor: Actor, *, clinic_id: int, membership: Membership | None = None) -> Access:
     """The actor's access at `clinic_id`.
 
-    `membership`, when the caller has it (web views pass `request.membership`), must be the
-    actor's own at this clinic; it is used as it is. Otherwise a user's active membership is
-    taken from the current request, or read with the few columns the check needs.
+    `membership`, when the caller has it (web views pass `request.membership`), says that a
+    person acts through it: it must be the actor's own at this clinic (an API key or the system
+    acting "through" a membership has no access), and it is used as it is. Without it, a
+    user's active membership is taken from the current request, or read with the few columns
+    the check needs.
     """
+    if membership is not None:
+        user = actor_user(actor)
+        if user is None or membership.user_id != user.pk or membership.clinic_id != clinic_id:
+            return Access(actor=actor, clinic_id=clinic_id)
+        return access_for_member(membership, actor)
     if isinstance(actor, ApiKey):
         if actor.clinic_id != clinic_id:
             return Access(actor=actor, clinic_id=clinic_id)
         return access_for_key(actor)
     if actor_user(actor) is None:
         return system_access(clinic_id)
-    if membership is not None:
-        if membership.user_id != actor.pk or membership.clinic_id != clinic_id:
-            return Access(actor=actor, clinic_id=clinic_id)
-        return access_for_member(membership, actor)
     found = _request_access(actor, clinic_id)
     if found is not None:
         return found

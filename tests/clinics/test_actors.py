@@ -62,6 +62,13 @@ def test_a_membership_given_by_the_caller_must_be_the_actors_own(scoped, doctor,
         require(doctor.user, Perm.CLINICAL_EDIT, clinic_id=scoped.pk, membership=colleague)
 
 
+def test_only_the_person_of_a_membership_acts_through_it(scoped, doctor):
+    key, _ = make_api_key(scoped, role=Role.OWNER)
+    for actor in (key, None):
+        with pytest.raises(NotAllowed):
+            require(actor, Perm.PATIENTS_VIEW, clinic_id=scoped.pk, membership=doctor)
+
+
 def test_an_api_key_acts_for_its_own_clinic_and_a_read_only_key_only_reads(scoped, other_clinic):
     key, _ = make_api_key(scoped, role=Role.FRONT_DESK, read_only=True)
     access = require(key, Perm.PATIENTS_VIEW, clinic_id=scoped.pk)
