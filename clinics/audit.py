@@ -23,8 +23,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
+from clinics.actors import Actor, audit_fields
 from clinics.context import get_context
-from clinics.models import ApiKey, AuditChainHead, AuditEvent, Clinic, User
+from clinics.models import AuditChainHead, AuditEvent, Clinic
 from clinics.tenancy import clinic_scope
 
 
@@ -137,18 +138,10 @@ class Actions:
         return sorted(v for k, v in vars(cls).items() if k.isupper())
 
 
-def _actor_fields(actor: User | ApiKey | None) -> dict[str, Any]:
-    if isinstance(actor, ApiKey):
-        return {"actor": None, "api_key": actor, "actor_label": f"API key {actor.name}"}
-    if actor is not None and getattr(actor, "is_authenticated", False):
-        return {"actor": actor, "api_key": None, "actor_label": actor.full_name or actor.email}
-    return {"actor": None, "api_key": None, "actor_label": "system"}
-
-
 def audit_record(
     *,
     clinic: Clinic | int,
-    actor: User | ApiKey | None,
+    actor: Actor,
     action: str,
     target: models.Model | None = None,
     patient_id: int | None = None,
@@ -167,7 +160,7 @@ def audit_record(
         user_agent=(ctx.user_agent or "")[:300],
         via=ctx.via,
         data=json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder)),
-        **_actor_fields(actor),
+        **audit_fields(actor),
     )
     event.save(force_insert=True)
     return event

@@ -2,6 +2,8 @@
 
 The web middleware and the API set this per request; tasks and management commands set it for
 their run. Services read it when they write an audit event, so they do not need the request.
+Within a request it also holds the caller's resolved `Access` (see `clinics/actors.py`), so a
+service's permission check does not read the membership again.
 """
 
 from __future__ import annotations
@@ -9,7 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from clinics.actors import Access
 
 
 @dataclass(frozen=True)
@@ -17,6 +23,7 @@ class ActorContext:
     ip: str | None = None
     user_agent: str = ""
     via: str = "web"  # web, api, task, command, admin
+    access: Access | None = None  # the request's caller, resolved at its clinic
 
 
 _DEFAULT = ActorContext()
@@ -29,9 +36,20 @@ def get_context() -> ActorContext:
 
 @contextmanager
 def actor_context(**kwargs) -> Iterator[ActorContext]:
+    """Act with these fields (ip, user_agent, via, access) until the block ends."""
     ctx = ActorContext(**kwargs)
     token = _current.set(ctx)
     try:
         yield ctx
     finally:
         _current.reset(token)
+
+
+def enter_context(**changes) -> object:
+    """Replace fields of the current context until `leave_context(token)`; for request
+    plumbing whose start and end are in different methods (DRF's initial / finalize)."""
+    return _current.set(replace(get_context(), **changes))
+
+
+def leave_context(token: object) -> None:
+    _current.reset(token)

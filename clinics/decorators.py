@@ -1,4 +1,5 @@
-"""Permission checks for clinic views, read from the one permission matrix."""
+"""Permission checks for clinic views, read from the one permission matrix (through the
+member's `Access`, see `clinics/actors.py`)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ def require_perm(*perms: str, or_own: str | None = None):
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            membership = getattr(request, "membership", None)
-            if membership is None:
+            access = getattr(request, "access", None)
+            if access is None:
                 raise RuntimeError(f"{view.__name__} must be routed under /c/<clinic_slug>/")
-            allowed = all(membership.has_perm(p) for p in perms)
+            membership = access.membership
+            allowed = all(access.has(p) for p in perms)
             if not allowed and or_own is not None:
                 allowed = membership.is_active and kwargs.get(or_own) == membership.pk
             if not allowed:

@@ -12,7 +12,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from clinics.context import actor_context
+from clinics.actors import access_for_member
+from clinics.context import actor_context, enter_context, leave_context
 from clinics.selectors import membership_for
 from clinics.tenancy import clinic_scope
 
@@ -70,7 +71,8 @@ class ClinicScopeMiddleware:
 
     It checks the signed-in user's active membership first: someone who is not a member gets
     404 (the clinic's existence is not confirmed). It also enforces the clinic's two-factor
-    requirement. Views find `request.clinic` and `request.membership`; the slug is not passed on.
+    requirement. Views find `request.clinic`, `request.membership` and `request.access` (the
+    member's resolved access, also in the actor context for services); the slug is not passed on.
     """
 
     def __init__(self, get_response):
@@ -94,13 +96,18 @@ class ClinicScopeMiddleware:
             return redirect(f"{reverse('two-factor-setup')}?{query}")
         request.clinic = clinic
         request.membership = membership
+        request.access = access_for_member(membership, request.user)
         if request.session.get("last_clinic") != slug:
             # Only on a switch: assigning marks the session changed, and the session middleware
             # would then write it back to the database on every page view.
             request.session["last_clinic"] = slug
-        with clinic_scope(clinic):
-            response = view_func(request, *view_args, **view_kwargs)
-            # Templates may read lazy querysets: render while the scope is still active.
-            if hasattr(response, "render") and callable(response.render):
-                response = response.render()
+        token = enter_context(access=request.access)
+        try:
+            with clinic_scope(clinic):
+                response = view_func(request, *view_args, **view_kwargs)
+                # Templates may read lazy querysets: render while the scope is still active.
+                if hasattr(response, "render") and callable(response.render):
+                    response = response.render()
+        finally:
+            leave_context(token)
         return response

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from clinics.actors import Actor, actor_user
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError, ValidationFailed
-from clinics.models import ApiKey, Clinic, User
+from clinics.models import Clinic
 from compliance.models import ConsentAction, ConsentEvent, ConsentMethod, ConsentPurpose
 from compliance.notices import notice_text
 from compliance.selectors import consent_granted
 from patients.models import Patient
 
-Actor = User | ApiKey | None
-
 
 def _phone(patient: Patient) -> str:
     number = patient.messaging_phone
     return str(number) if number else ""
-
-
-def _actor_user(actor: Actor) -> User | None:
-    return actor if isinstance(actor, User) and actor.is_authenticated else None
 
 
 @transaction.atomic
@@ -56,7 +51,7 @@ def consent_grant(
         method=method,
         notice_text=notice or notice_text(purpose=purpose, clinic=clinic, phone=phone),
         phone=phone,
-        recorded_by=_actor_user(actor),
+        recorded_by=actor_user(actor),
     )
     audit_record(
         clinic=patient.clinic_id,
@@ -92,7 +87,7 @@ def consent_withdraw(
         method=method,
         notice_text=(words or "")[:1000],
         phone=_phone(patient),
-        recorded_by=_actor_user(actor),
+        recorded_by=actor_user(actor),
     )
     audit_record(
         clinic=patient.clinic_id,

@@ -14,22 +14,24 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from clinics.context import actor_context, get_context
+from clinics.context import enter_context, leave_context
 from clinics.errors import DomainError
 from clinics.models import ApiKey, IdempotencyRecord
 from clinics.tenancy import clinic_scope
 
 
 class ClinicScopedAPIMixin:
-    """Runs the handler inside the caller's clinic scope, once `ClinicPermission` found it."""
+    """Runs the handler inside the caller's clinic scope, once `ClinicPermission` found it.
+
+    The scope and the actor context (via "api", the caller's resolved access) are entered once
+    per request and left when the response is finalised, or when an error escapes.
+    """
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self._scope = clinic_scope(request.clinic)
         self._scope.__enter__()
-        ctx = get_context()
-        self._actor_ctx = actor_context(ip=ctx.ip, user_agent=ctx.user_agent, via="api")
-        self._actor_ctx.__enter__()
+        self._context_token = enter_context(via="api", access=request.access)
 
     def finalize_response(self, request, response, *args, **kwargs):
         self._leave_scope()
@@ -44,11 +46,22 @@ class ClinicScopedAPIMixin:
             self._leave_scope()
 
     def _leave_scope(self) -> None:
-        for attr in ("_actor_ctx", "_scope"):
-            cm = getattr(self, attr, None)
-            if cm is not None:
-                setattr(self, attr, None)
-                cm.__exit__(None, None, None)
+        token = getattr(self, "_context_token", None)
+        if token is not None:
+            self._context_token = None
+            leave_context(token)
+        scope = getattr(self, "_scope", None)
+        if scope is not None:
+            self._scope = None
+            scope.__exit__(None, None, None)
+
+
+def parsed(serializer_class: type[serializers.Serializer], data) -> dict:
+    """Validate `data` with an input serializer (400 with every field's message) and return
+    the validated values as a plain dict."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 class StrictInputSerializer(serializers.Serializer):

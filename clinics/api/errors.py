@@ -79,7 +79,9 @@ def exception_handler(exc, context):
             status=status_code,
         )
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
+        # Django's own 404 messages name models and queries: only a 404 that carries a
+        # `detail` written for people (like patients' PatientNotFound) passes it on.
+        exc = exceptions.NotFound(getattr(exc, "detail", None))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if not isinstance(exc, exceptions.APIException):

@@ -4,63 +4,70 @@ from __future__ import annotations
 
 from rest_framework import exceptions, permissions
 
+from clinics.actors import Access, access_for_key, access_for_member
 from clinics.models import ApiKey
 from clinics.selectors import membership_for
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _caller_access(request) -> Access:
+    """The caller's access at their clinic: an API key's own clinic, or the clinic a signed-in
+    user names with the `X-Clinic` header (its short name), else the one they last opened."""
+    principal = request.user
+    if isinstance(principal, ApiKey):
+        return access_for_key(principal)
+    if principal is None or not principal.is_authenticated:
+        raise exceptions.NotAuthenticated("Send an API key: Authorization: Bearer vdy_...")
+    slug = request.headers.get("X-Clinic") or request.session.get("last_clinic")
+    if not slug:
+        raise exceptions.PermissionDenied(
+            "Name the clinic with the X-Clinic header (its short name)."
+        )
+    membership = membership_for(principal, slug)
+    if membership is None:
+        raise exceptions.NotFound("No such clinic.")
+    if membership.clinic.require_two_factor and not principal.is_verified():
+        raise exceptions.PermissionDenied("This clinic requires two-factor sign-in.")
+    return access_for_member(membership, principal)
+
+
+def _needed_perm(request, view) -> str | None:
+    required = getattr(view, "required_perms", None)
+    if required is None:
+        raise exceptions.PermissionDenied("This endpoint declares no permission.")
+    return required.get(request.method) or (
+        required.get("GET") if request.method in ("HEAD", "OPTIONS") else None
+    )
 
 
 class ClinicPermission(permissions.BasePermission):
     """Find the caller's clinic and check the view's required permission for this method.
 
-    An API key belongs to one clinic. A signed-in user names the clinic with the `X-Clinic`
-    header (its short name), else the clinic they last opened; a clinic they are not a member
-    of answers 404. Views declare `required_perms = {"GET": perm, "POST": perm, ...}`.
+    The caller is resolved once (`clinics.actors.Access`) and kept on the request:
+    `request.access`, with `request.clinic`, `request.actor` (the user or the key),
+    `request.membership` (a user's) and `request.perms` for the views. An API key belongs to one
+    clinic; a clinic a user is not a member of answers 404. Views declare
+    `required_perms = {"GET": perm, "POST": perm, ...}`.
     """
 
     def has_permission(self, request, view) -> bool:
-        principal = request.user
-        if isinstance(principal, ApiKey):
-            request.clinic = principal.clinic
-            request.actor = principal
-            perms = principal.perms
-        elif principal is not None and principal.is_authenticated:
-            slug = request.headers.get("X-Clinic") or request.session.get("last_clinic")
-            if not slug:
-                raise exceptions.PermissionDenied(
-                    "Name the clinic with the X-Clinic header (its short name)."
-                )
-            membership = membership_for(principal, slug)
-            if membership is None:
-                raise exceptions.NotFound("No such clinic.")
-            if membership.clinic.require_two_factor and not principal.is_verified():
-                raise exceptions.PermissionDenied("This clinic requires two-factor sign-in.")
-            request.clinic = membership.clinic
-            request.membership = membership
-            request.actor = principal
-            perms = membership.perms
+        access = _caller_access(request)
+        request.access = access
+        request.actor = access.actor
+        request.perms = access.perms
+        if access.membership is not None:
+            request.membership = access.membership
+            request.clinic = access.membership.clinic
         else:
-            raise exceptions.NotAuthenticated("Send an API key: Authorization: Bearer vdy_...")
-        request.perms = perms
-        required = getattr(view, "required_perms", None)
-        if required is None:
-            raise exceptions.PermissionDenied("This endpoint declares no permission.")
-        needed = required.get(request.method) or (
-            required.get("GET") if request.method in ("HEAD", "OPTIONS") else None
-        )
+            request.clinic = access.actor.clinic
+        needed = _needed_perm(request, view)
         if needed is None:
             # A method the view does not implement answers 405 (its handler says so); one it
             # implements without declaring a permission is refused.
             return request.method == "OPTIONS" or not hasattr(view, request.method.lower())
-        if (
-            isinstance(principal, ApiKey)
-            and principal.read_only
-            and request.method
-            not in (
-                "GET",
-                "HEAD",
-                "OPTIONS",
-            )
-        ):
+        if access.read_only and request.method not in SAFE_METHODS:
             raise exceptions.PermissionDenied("This API key is read-only.")
-        if needed not in perms:
+        if not access.has(needed):
             raise exceptions.PermissionDenied("Your role at this clinic does not allow this.")
         return True

@@ -6,6 +6,7 @@ The authentication extensions register themselves when this module is imported;
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -74,8 +75,6 @@ class ClinicSessionAuthenticationScheme(OpenApiAuthenticationExtension):
     name = "session"
 
     def get_security_definition(self, auto_schema):
-        from django.conf import settings
-
         return {
             "type": "apiKey",
             "in": "cookie",

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from clinics.api.base import ClinicScopedAPIMixin
 from clinics.api.schema import ClinicAutoSchema, error_responses
 from clinics.api.serializers import ClinicSerializer, MembershipSerializer
+from clinics.models import Clinic
 from clinics.roles import Perm
 from clinics.selectors import staff_list
 
@@ -31,7 +32,9 @@ class ClinicView(ClinicAPIView):
         responses={200: ClinicSerializer, **error_responses()},
     )
     def get(self, request):
-        return Response(ClinicSerializer(request.clinic).data)
+        # The request carries only the clinic columns every call needs: read the whole row.
+        clinic = Clinic.objects.get(pk=request.clinic.pk)
+        return Response(ClinicSerializer(clinic).data)
 
 
 class StaffListView(ClinicAPIView):

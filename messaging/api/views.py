@@ -9,12 +9,13 @@ from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from clinics.api.base import idempotent
+from clinics.api.base import idempotent, parsed
 from clinics.api.schema import error_responses
 from clinics.api.views import ClinicAPIView
 from clinics.roles import Perm
 from compliance.models import ConsentMethod
 from compliance.selectors import consent_states
+from compliance.services import consent_grant, consent_withdraw
 from messaging import selectors
 from messaging.api.serializers import (
     CONVERSATION_FILTERS,
@@ -36,8 +37,10 @@ from messaging.models import (
     ReminderStatus,
 )
 from messaging.services import sending
+from messaging.services.reminders import reminder_cancel
 from patients.api.views import IDEMPOTENCY_KEY, PATIENT_ID
 from patients.models import Patient
+from patients.selectors import patient_or_404
 
 CONVERSATION_ID = OpenApiParameter(
     "conversation_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The conversation's id."
@@ -45,12 +48,6 @@ CONVERSATION_ID = OpenApiParameter(
 REMINDER_ID = OpenApiParameter(
     "reminder_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The reminder's id."
 )
-
-
-def _parsed(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _context(request) -> dict:
@@ -62,13 +59,6 @@ def _conversation_or_404(conversation_id: int) -> Conversation:
         return selectors.conversation_detail(conversation_id=conversation_id)
     except Conversation.DoesNotExist:
         raise exceptions.NotFound("No such conversation at this clinic.") from None
-
-
-def _patient_or_404(patient_id: int) -> Patient:
-    patient = Patient.objects.filter(pk=patient_id).first()
-    if patient is None:
-        raise exceptions.NotFound("No such patient at this clinic.")
-    return patient
 
 
 class _Pages(CursorPagination):
@@ -117,7 +107,7 @@ class ConversationListView(ClinicAPIView):
         responses={200: ConversationSerializer(many=True), **error_responses(400, 404)},
     )
     def get(self, request):
-        query = _parsed(ConversationListQuerySerializer, request.query_params)
+        query = parsed(ConversationListQuerySerializer, request.query_params)
         rows = selectors.conversation_list(show=query["show"])
         if "patient" in query:
             rows = rows.filter(patient_id=query["patient"])
@@ -166,7 +156,7 @@ class ConversationTemplateSendView(ClinicAPIView):
     @idempotent
     def post(self, request, conversation_id: int):
         conversation = _conversation_or_404(conversation_id)
-        data = _parsed(TemplateSendInputSerializer, request.data)
+        data = parsed(TemplateSendInputSerializer, request.data)
         template = (
             selectors.approved_templates(clinic_id=conversation.clinic_id)
             .filter(pk=data["template_id"])
@@ -217,7 +207,7 @@ class ReminderListView(ClinicAPIView):
         responses={200: ReminderSerializer(many=True), **error_responses(400, 404)},
     )
     def get(self, request):
-        query = _parsed(ReminderListQuerySerializer, request.query_params)
+        query = parsed(ReminderListQuerySerializer, request.query_params)
         rows = selectors.reminder_list(
             patient_id=query.get("patient"),
             status=query.get("status"),
@@ -250,9 +240,7 @@ class ReminderCancelView(ClinicAPIView):
         reminder = Reminder.objects.select_related("patient").filter(pk=reminder_id).first()
         if reminder is None:
             raise exceptions.NotFound("No such reminder at this clinic.")
-        data = _parsed(ReminderCancelInputSerializer, request.data)
-        from messaging.services.reminders import reminder_cancel
-
+        data = parsed(ReminderCancelInputSerializer, request.data)
         reminder = reminder_cancel(reminder=reminder, actor=request.actor, reason=data["reason"])
         reminder = Reminder.objects.select_related("patient", "message").get(pk=reminder.pk)
         return Response(ReminderSerializer(reminder, context=_context(request)).data)
@@ -277,7 +265,7 @@ class PatientConsentView(ClinicAPIView):
         responses={200: PatientConsentSerializer, **error_responses(404)},
     )
     def get(self, request, patient_id: int):
-        return Response(_consent_body(request, _patient_or_404(patient_id)))
+        return Response(_consent_body(request, patient_or_404(patient_id)))
 
     @extend_schema(
         operation_id="patients_consent_record",
@@ -297,10 +285,8 @@ class PatientConsentView(ClinicAPIView):
     )
     @idempotent
     def post(self, request, patient_id: int):
-        from compliance.services import consent_grant, consent_withdraw
-
-        patient = _patient_or_404(patient_id)
-        data = _parsed(ConsentRecordInputSerializer, request.data)
+        patient = patient_or_404(patient_id)
+        data = parsed(ConsentRecordInputSerializer, request.data)
         if data["action"] == "grant":
             consent_grant(
                 patient=patient,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from clinics.actors import Actor
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError
-from clinics.models import ApiKey, Membership, User
+from clinics.models import Membership
 from messaging.models import Conversation, ConversationState
-
-Actor = User | ApiKey | None
 
 
 @transaction.atomic

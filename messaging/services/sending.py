@@ -36,9 +36,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from clinics.actors import Actor
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError
-from clinics.models import ApiKey, User
+from clinics.models import User
 from clinics.queue import enqueue
 from messaging.models import (
     Conversation,
@@ -106,8 +107,6 @@ __all__ = [
 ]
 
 SEND_TASK = "messaging.tasks.send_message"
-
-Actor = User | ApiKey | None
 
 
 # --- building and writing outbound messages -------------------------------------------------

@@ -16,7 +16,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from clinics.api.base import idempotent
+from clinics.api.base import idempotent, parsed
 from clinics.api.schema import error_responses
 from clinics.api.serializers import ErrorSerializer
 from clinics.api.views import ClinicAPIView
@@ -108,12 +108,6 @@ def fields_renamed() -> Iterator[None]:
         raise
 
 
-def _parsed(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 def _context(request) -> dict:
     return {"tz": request.clinic.tzinfo}
 
@@ -196,7 +190,7 @@ class DoctorSlotsView(ClinicAPIView):
         doctor = doctors().select_related("clinic").filter(pk=doctor_id).first()
         if doctor is None:
             raise exceptions.NotFound("No such doctor at this clinic.")
-        query = _parsed(SlotsQuerySerializer, request.query_params)
+        query = parsed(SlotsQuerySerializer, request.query_params)
         tz = request.clinic.tzinfo
         start_day = query.get("date") or timezone.localtime(timezone.now(), tz).date()
         days = doctor_free_slots_range(doctor, start_day, query["days"])
@@ -238,7 +232,7 @@ class AppointmentListView(ClinicAPIView):
         responses={200: AppointmentSerializer(many=True), **error_responses(400)},
     )
     def get(self, request):
-        query = _parsed(AppointmentListQuerySerializer, request.query_params)
+        query = parsed(AppointmentListQuerySerializer, request.query_params)
         doctor = None
         if "doctor" in query:
             doctor = staff_list().filter(pk=query["doctor"]).first()
@@ -269,7 +263,7 @@ class AppointmentListView(ClinicAPIView):
     )
     @idempotent
     def post(self, request):
-        data = _parsed(AppointmentBookInputSerializer, request.data)
+        data = parsed(AppointmentBookInputSerializer, request.data)
         patient, doctor = _patient_and_doctor(data)
         with fields_renamed():
             appointment = appointment_book(
@@ -320,7 +314,7 @@ class AppointmentRescheduleView(ClinicAPIView):
     @idempotent
     def post(self, request, appointment_id: int):
         appointment = _appointment_or_404(appointment_id)
-        data = _parsed(AppointmentRescheduleInputSerializer, request.data)
+        data = parsed(AppointmentRescheduleInputSerializer, request.data)
         moved = appointment_reschedule(
             appointment=appointment, actor=request.actor, starts_at=data["starts_at"]
         )
@@ -350,7 +344,7 @@ class AppointmentCancelView(ClinicAPIView):
     @idempotent
     def post(self, request, appointment_id: int):
         appointment = _appointment_or_404(appointment_id)
-        data = _parsed(AppointmentCancelInputSerializer, request.data)
+        data = parsed(AppointmentCancelInputSerializer, request.data)
         cancelled = appointment_cancel(
             appointment=appointment, actor=request.actor, reason=data["reason"]
         )
@@ -382,7 +376,7 @@ class AppointmentCheckInView(ClinicAPIView):
     @idempotent
     def post(self, request, appointment_id: int):
         appointment = _appointment_or_404(appointment_id)
-        _parsed(EmptyInputSerializer, request.data)
+        parsed(EmptyInputSerializer, request.data)
         checked_in = appointment_check_in(appointment=appointment, actor=request.actor)
         return _answer(request, checked_in)
 
@@ -409,7 +403,7 @@ def _status_action(*, operation_id: str, summary: str, description: str, done: s
         @idempotent
         def post(self, request, appointment_id: int):
             appointment = _appointment_or_404(appointment_id)
-            _parsed(EmptyInputSerializer, request.data)
+            parsed(EmptyInputSerializer, request.data)
             return _answer(request, service(appointment=appointment, actor=request.actor))
 
     StatusActionView.__name__ = StatusActionView.__qualname__ = f"{operation_id.title()}View"
@@ -460,7 +454,7 @@ class WalkInView(ClinicAPIView):
     )
     @idempotent
     def post(self, request):
-        data = _parsed(WalkInInputSerializer, request.data)
+        data = parsed(WalkInInputSerializer, request.data)
         patient, doctor = _patient_and_doctor(data)
         with fields_renamed():
             appointment = appointment_walk_in(

@@ -27,8 +27,7 @@ from patients.api.serializers import (
     PatientSerializer,
     PatientUpdateInputSerializer,
 )
-from patients.models import Patient
-from patients.selectors import patient_list, patient_with_guardians
+from patients.selectors import patient_list, patient_or_404, patient_with_guardians
 from patients.services import (
     GuardianInput,
     guardian_add,
@@ -72,14 +71,6 @@ def _fields_renamed(mapping: dict[str, str]) -> Iterator[None]:
     except ValidationFailed as exc:
         errors = {mapping.get(name, name): messages for name, messages in exc.errors.items()}
         raise ValidationFailed(errors, exc.message) from exc
-
-
-def _patient_or_404(patient_id: int) -> Patient:
-    """The clinic's patient with guardians; another clinic's patient is simply not found."""
-    try:
-        return patient_with_guardians(patient_id=patient_id)
-    except Patient.DoesNotExist:
-        raise exceptions.NotFound("No such patient at this clinic.") from None
 
 
 def _guardian_input(data: dict | None) -> GuardianInput | None:
@@ -200,7 +191,7 @@ class PatientDetailView(ClinicAPIView):
         responses={200: PatientSerializer, **error_responses(404)},
     )
     def get(self, request, patient_id: int):
-        patient = _patient_or_404(patient_id)
+        patient = patient_or_404(patient_id, read=patient_with_guardians)
         patient_record_view(patient=patient, actor=request.actor)
         return Response(PatientSerializer(patient).data)
 
@@ -216,7 +207,7 @@ class PatientDetailView(ClinicAPIView):
         responses={200: PatientSerializer, **error_responses(400, 404, 415)},
     )
     def patch(self, request, patient_id: int):
-        patient = _patient_or_404(patient_id)
+        patient = patient_or_404(patient_id, read=patient_with_guardians)
         serializer = PatientUpdateInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -232,7 +223,7 @@ class _ArchiveStateView(ClinicAPIView):
     service = None
 
     def post(self, request, patient_id: int):
-        patient = _patient_or_404(patient_id)
+        patient = patient_or_404(patient_id, read=patient_with_guardians)
         changed = type(self).service(patient=patient, actor=request.actor)
         guardians = list(patient.guardians.all())
         return Response(PatientSerializer(changed, context={"guardians": guardians}).data)
@@ -281,7 +272,7 @@ class GuardianListView(ClinicAPIView):
         responses={200: GuardianSerializer(many=True), **error_responses(404)},
     )
     def get(self, request, patient_id: int):
-        patient = _patient_or_404(patient_id)
+        patient = patient_or_404(patient_id, read=patient_with_guardians)
         return Response(GuardianSerializer(patient.guardians.all(), many=True).data)
 
     @extend_schema(
@@ -300,7 +291,7 @@ class GuardianListView(ClinicAPIView):
     )
     @idempotent
     def post(self, request, patient_id: int):
-        patient = _patient_or_404(patient_id)
+        patient = patient_or_404(patient_id, read=patient_with_guardians)
         serializer = GuardianInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with _fields_renamed(_GUARDIAN_FIELDS):

@@ -23,14 +23,14 @@ from clinics.roles import Perm
 from clinics.selectors import staff_list
 from patients.api.schedule import fields_renamed
 from patients.api.serializers_visits import (
-    PatientQuerySerializer,
     PrescriptionSerializer,
-    VisitCreateInputSerializer,
     VisitSerializer,
     VisitSummarySerializer,
 )
+from patients.api.serializers_visits_input import PatientQuerySerializer, VisitCreateInputSerializer
 from patients.api.views import IDEMPOTENCY_KEY
 from patients.models import Appointment, Drug, Patient, Visit
+from patients.selectors import patient_or_404
 from patients.selectors.visits import patient_prescriptions, patient_visits, visit_record
 from patients.services.visits import visit_draft_create, visit_record_view
 
@@ -85,17 +85,10 @@ class PersonOnlyMixin:
             raise exceptions.PermissionDenied(PERSON_NEEDED)
 
 
-def _patient_or_404(patient_id: int) -> Patient:
-    patient = Patient.objects.filter(pk=patient_id).first()
-    if patient is None:
-        raise exceptions.NotFound("No such patient at this clinic.")
-    return patient
-
-
 def _patient_of_query(request) -> Patient:
     serializer = PatientQuerySerializer(data=request.query_params)
     serializer.is_valid(raise_exception=True)
-    return _patient_or_404(serializer.validated_data["patient"])
+    return patient_or_404(serializer.validated_data["patient"])
 
 
 def _paginated(view, request, rows, serializer_class):

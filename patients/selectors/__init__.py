@@ -6,18 +6,22 @@ free slots, the day and the queue).
 
 from patients.selectors.patients import (
     GUARDIAN_COLUMNS,
+    PatientNotFound,
     names_similar,
     patient_detail,
     patient_list,
+    patient_or_404,
     patient_with_guardians,
     possible_duplicates,
 )
 
 __all__ = [
     "GUARDIAN_COLUMNS",
+    "PatientNotFound",
     "names_similar",
     "patient_detail",
     "patient_list",
+    "patient_or_404",
     "patient_with_guardians",
     "possible_duplicates",
 ]

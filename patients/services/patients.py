@@ -10,16 +10,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from clinics.actors import Actor, actor_user
 from clinics.audit import Actions, audit_record
 from clinics.errors import Conflict, DomainError, ValidationFailed
-from clinics.models import ApiKey, Clinic, User
+from clinics.models import Clinic
 from clinics.sequences import counter_next
 from clinics.validators import normalise_abha_number
 from patients.models import ADULT_AGE, Guardian, Patient, Relation, age_on, normalise_name
 from patients.phones import to_e164
 from patients.selectors import possible_duplicates
-
-Actor = User | ApiKey | None
 
 PHONE_FIELDS = ("phone", "whatsapp_phone", "emergency_contact_phone")
 EDITABLE_FIELDS = (
@@ -216,7 +215,7 @@ def patient_create(
         if matches:
             raise PossibleDuplicate(matches)
     patient.number = counter_next(clinic_id=clinic.pk, name="patient")
-    patient.created_by = actor if isinstance(actor, User) else None
+    patient.created_by = actor_user(actor)
     patient.save(force_insert=True)
     if guardian_record:
         guardian_record.patient = patient

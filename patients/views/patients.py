@@ -38,13 +38,6 @@ def _clinic_url(request: HttpRequest, name: str, *args) -> str:
     return reverse(name, args=[request.clinic.slug, *args])
 
 
-def _patient_or_404(patient_id: int) -> Patient:
-    try:
-        return selectors.patient_detail(patient_id=patient_id)
-    except Patient.DoesNotExist:
-        raise Http404("No such patient") from None
-
-
 def _for_patient(*methods: str):
     """Give the view the patient named by `patient_id`, then allow only `methods`.
 
@@ -55,7 +48,7 @@ def _for_patient(*methods: str):
     def decorator(view):
         @wraps(view)
         def wrapper(request: HttpRequest, patient_id: int, **kwargs) -> HttpResponse:
-            patient = _patient_or_404(patient_id)
+            patient = selectors.patient_or_404(patient_id, read=selectors.patient_detail)
             if request.method not in methods:
                 return HttpResponseNotAllowed(methods)
             return view(request, patient, **kwargs)

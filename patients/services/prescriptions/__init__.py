@@ -21,7 +21,6 @@ from patients.services.prescriptions._common import (
     STOP_REASONS,
     TELECONSULTATION_MESSAGE,
     TEMPLATE_ITEM_FIELDS,
-    Actor,
     generic_name_normalised,
     strength_normalised,
 )
@@ -54,7 +53,6 @@ __all__ = [
     "STOP_REASONS",
     "TELECONSULTATION_MESSAGE",
     "TEMPLATE_ITEM_FIELDS",
-    "Actor",
     "drug_add",
     "drug_deactivate",
     "drug_reactivate",

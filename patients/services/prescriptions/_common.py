@@ -10,8 +10,9 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from clinics.actors import Actor
 from clinics.errors import Conflict, DomainError, NotAllowed, ValidationFailed
-from clinics.models import ApiKey, Membership, User
+from clinics.models import Membership, User
 from clinics.roles import Perm
 from patients.dosing import Frequency, FrequencyError, parse_frequency, quantity_to_dispense
 from patients.dosing import to_json as frequency_to_json
@@ -26,8 +27,6 @@ from patients.models import (
     VisitMode,
     VisitStatus,
 )
-
-Actor = User | ApiKey | None
 
 MAX_DURATION_DAYS = 365
 MAX_TEMPLATE_ITEMS = 40
@@ -156,20 +155,6 @@ def _choice(value: Any, choices: Any, field: str, message: str, errors: dict) ->
     if value not in choices.values:
         errors.setdefault(field, []).append(message)
     return value
-
-
-def _require_perm(*, clinic_id: int, actor: Actor, perm: str, doing: str) -> Membership | None:
-    """The actor's active membership (or API key) must have `perm` at the clinic."""
-    if isinstance(actor, ApiKey):
-        if actor.clinic_id == clinic_id and actor.has_perm(perm):
-            return None
-    elif isinstance(actor, User):
-        membership = Membership.objects.filter(
-            clinic_id=clinic_id, user=actor, is_active=True
-        ).first()
-        if membership is not None and membership.has_perm(perm):
-            return membership
-    raise NotAllowed(f"Only doctors can {doing}.")
 
 
 def _require_visit_doctor(visit: Visit, actor: Actor, membership: Membership | None) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from clinics.actors import Actor, require
 from clinics.audit import Actions, audit_record
 from clinics.errors import Conflict, DomainError, ValidationFailed
 from clinics.models import Clinic
@@ -19,18 +20,18 @@ from patients.models import (
 )
 from patients.services.prescriptions._common import (
     DRUG_FIELDS,
-    Actor,
     _amount,
     _choice,
     _drug_label,
     _duration,
     _frequency,
     _limit,
-    _require_perm,
     _single_spaced,
     generic_name_normalised,
     strength_normalised,
 )
+
+ONLY_DOCTORS = "Only doctors can edit the drug list."
 
 
 def _clean_drug(values: dict[str, Any]) -> dict[str, Any]:
@@ -117,9 +118,7 @@ def drug_add(
 ) -> Drug:
     """Add a drug to the clinic's list. The generic name is kept in capitals; the same name,
     strength and form cannot be listed twice; a default frequency must be one Vaidya reads."""
-    _require_perm(
-        clinic_id=clinic.pk, actor=actor, perm=Perm.PRESCRIPTIONS_EDIT, doing="edit the drug list"
-    )
+    require(actor, Perm.PRESCRIPTIONS_EDIT, clinic_id=clinic.pk, message=ONLY_DOCTORS)
     values = _clean_drug(
         {
             "generic_name": generic_name,
@@ -162,12 +161,7 @@ def drug_update(*, drug: Drug, actor: Actor, **changes: Any) -> Drug:
     unknown = set(changes) - set(DRUG_FIELDS)
     if unknown:
         raise DomainError(f"Unknown drug fields: {', '.join(sorted(unknown))}")
-    _require_perm(
-        clinic_id=drug.clinic_id,
-        actor=actor,
-        perm=Perm.PRESCRIPTIONS_EDIT,
-        doing="edit the drug list",
-    )
+    require(actor, Perm.PRESCRIPTIONS_EDIT, clinic_id=drug.clinic_id, message=ONLY_DOCTORS)
     drug = _locked_drug(drug)
     current = {field: getattr(drug, field) for field in DRUG_FIELDS}
     values = _clean_drug({**current, **changes})
@@ -192,12 +186,7 @@ def drug_update(*, drug: Drug, actor: Actor, **changes: Any) -> Drug:
 @transaction.atomic
 def drug_set_favourite(*, drug: Drug, actor: Actor, is_favourite: bool) -> Drug:
     """Mark or unmark a drug as a favourite (favourites come first in the form's search)."""
-    _require_perm(
-        clinic_id=drug.clinic_id,
-        actor=actor,
-        perm=Perm.PRESCRIPTIONS_EDIT,
-        doing="edit the drug list",
-    )
+    require(actor, Perm.PRESCRIPTIONS_EDIT, clinic_id=drug.clinic_id, message=ONLY_DOCTORS)
     drug = _locked_drug(drug)
     if drug.is_favourite == bool(is_favourite):
         return drug
@@ -216,12 +205,7 @@ def drug_set_favourite(*, drug: Drug, actor: Actor, is_favourite: bool) -> Drug:
 @transaction.atomic
 def drug_deactivate(*, drug: Drug, actor: Actor) -> Drug:
     """Take a drug off the list. Past prescriptions keep it; it is no longer offered."""
-    _require_perm(
-        clinic_id=drug.clinic_id,
-        actor=actor,
-        perm=Perm.PRESCRIPTIONS_EDIT,
-        doing="edit the drug list",
-    )
+    require(actor, Perm.PRESCRIPTIONS_EDIT, clinic_id=drug.clinic_id, message=ONLY_DOCTORS)
     drug = _locked_drug(drug)
     if not drug.is_active:
         return drug
@@ -240,12 +224,7 @@ def drug_deactivate(*, drug: Drug, actor: Actor) -> Drug:
 @transaction.atomic
 def drug_reactivate(*, drug: Drug, actor: Actor) -> Drug:
     """Put a drug that was taken off the list back on it."""
-    _require_perm(
-        clinic_id=drug.clinic_id,
-        actor=actor,
-        perm=Perm.PRESCRIPTIONS_EDIT,
-        doing="edit the drug list",
-    )
+    require(actor, Perm.PRESCRIPTIONS_EDIT, clinic_id=drug.clinic_id, message=ONLY_DOCTORS)
     drug = _locked_drug(drug)
     if drug.is_active:
         return drug

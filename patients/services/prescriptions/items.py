@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from clinics.actors import Actor, require
 from clinics.audit import Actions, audit_record
 from clinics.errors import Conflict, DomainError, ValidationFailed
 from clinics.models import Membership
@@ -26,7 +27,6 @@ from patients.models import (
 from patients.services.prescriptions._common import (
     ITEM_FIELDS,
     STOP_REASONS,
-    Actor,
     _checked_item,
     _draft_prescription,
     _fresh_drug,
@@ -36,7 +36,6 @@ from patients.services.prescriptions._common import (
     _refuse_duplicate_item,
     _refuse_restricted,
     _refuse_signed,
-    _require_perm,
     _require_visit_doctor,
     _usable_drug,
     _visit_date,
@@ -55,12 +54,12 @@ def prescription_for_visit(*, visit: Visit, actor: Actor) -> Prescription:
     existing = Prescription.objects.filter(visit_id=visit.pk).first()
     if existing is not None:
         return existing
-    membership = _require_perm(
+    membership = require(
+        actor,
+        Perm.PRESCRIPTIONS_EDIT,
         clinic_id=visit.clinic_id,
-        actor=actor,
-        perm=Perm.PRESCRIPTIONS_EDIT,
-        doing="write prescriptions",
-    )
+        message="Only doctors can write prescriptions.",
+    ).membership
     visit = _locked_visit(visit.pk)
     _require_visit_doctor(visit, actor, membership)
     prescription, created = _draft_prescription(visit)
@@ -263,11 +262,11 @@ def prescription_item_stop(
     Any doctor of the clinic may stop a medicine, not only the one who prescribed it: the
     patient's next doctor is often the one who stops it.
     """
-    _require_perm(
+    require(
+        actor,
+        Perm.PRESCRIPTIONS_EDIT,
         clinic_id=item.clinic_id,
-        actor=actor,
-        perm=Perm.PRESCRIPTIONS_EDIT,
-        doing="stop a medicine",
+        message="Only doctors can stop a medicine.",
     )
     if reason not in STOP_REASONS:
         raise ValidationFailed({"reason": ["Choose why the medicine is stopped."]})

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from clinics.actors import Actor
 from clinics.audit import Actions, audit_record
 from clinics.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from clinics.models import Membership
@@ -19,7 +20,6 @@ from patients.models import (
 from patients.services.prescriptions._common import (
     MAX_TEMPLATE_ITEMS,
     TEMPLATE_ITEM_FIELDS,
-    Actor,
     _checked_item,
     _draft_prescription,
     _item_key,

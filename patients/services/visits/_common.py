@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from clinics.actors import require
 from clinics.audit import audit_record
 from clinics.errors import DomainError, NotAllowed
 from clinics.models import Membership, User
@@ -32,19 +33,6 @@ MINOR_TELECONSULTATION = (
 )
 
 
-def _require_perm(
-    *, actor: User, membership: Membership, clinic_id: int, perm: str, message: str
-) -> None:
-    """The membership must be the actor's own, at this clinic, active, with the permission."""
-    if (
-        membership is None
-        or membership.user_id != getattr(actor, "pk", None)
-        or membership.clinic_id != clinic_id
-        or not membership.has_perm(perm)
-    ):
-        raise NotAllowed(message)
-
-
 def _locked_visit(visit: Visit) -> Visit:
     return Visit.objects.select_for_update().get(pk=visit.pk)
 
@@ -62,9 +50,9 @@ def _editable_visit(
     Writing the record (clinical.edit: notes, diagnoses, procedures) is for the visit's own
     doctor; a colleague may read it. Vitals (clinical.draft) may be taken by anyone allowed to.
     """
-    _require_perm(
-        actor=actor, membership=membership, clinic_id=clinic_id, perm=perm, message=message
-    )
+    membership = require(
+        actor, perm, clinic_id=clinic_id, membership=membership, message=message, person=True
+    ).membership
     visit = Visit.objects.select_for_update().get(pk=visit_id)
     _require_draft(visit)
     if perm == Perm.CLINICAL_EDIT and membership.pk != visit.doctor_id:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
+from clinics.actors import require
 from clinics.audit import Actions
 from clinics.errors import DomainError, NotAllowed, ValidationFailed
 from clinics.models import ApiKey, Clinic, Membership, User
@@ -19,7 +20,6 @@ from patients.services.visits._common import (
     DOCTOR_ROLES,
     _audit,
     _check_teleconsultation,
-    _require_perm,
 )
 from patients.services.visits.diagnoses import diagnosis_add, procedure_add
 from patients.services.visits.notes import visit_update_notes
@@ -44,13 +44,14 @@ def visit_start(
     patient's with this doctor. A minor is seen by teleconsultation only with a guardian on
     record.
     """
-    _require_perm(
-        actor=actor,
-        membership=actor_membership,
+    actor_membership = require(
+        actor,
+        Perm.CLINICAL_DRAFT,
         clinic_id=clinic.pk,
-        perm=Perm.CLINICAL_DRAFT,
+        membership=actor_membership,
         message=CANNOT_DRAFT,
-    )
+        person=True,
+    ).membership
     if patient.clinic_id != clinic.pk:
         raise DomainError("This patient is not registered at this clinic.", field="patient")
     if patient.is_archived:

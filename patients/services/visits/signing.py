@@ -7,6 +7,7 @@ import copy
 from django.db import transaction
 from django.utils import timezone
 
+from clinics.actors import require
 from clinics.audit import Actions
 from clinics.errors import DomainError, NotAllowed, ValidationFailed
 from clinics.models import Membership, User
@@ -30,7 +31,6 @@ from patients.services.visits._common import (
     _audit,
     _check_teleconsultation,
     _locked_visit,
-    _require_perm,
 )
 
 
@@ -48,13 +48,14 @@ def visit_sign(*, visit: Visit, actor: User, actor_membership: Membership) -> Vi
     The visit needs a chief complaint or a diagnosis. Signing an amendment marks the version it
     corrects as superseded. A signed visit is frozen.
     """
-    _require_perm(
-        actor=actor,
-        membership=actor_membership,
+    actor_membership = require(
+        actor,
+        Perm.CLINICAL_EDIT,
         clinic_id=visit.clinic_id,
-        perm=Perm.CLINICAL_EDIT,
+        membership=actor_membership,
         message="Only the doctor of this visit can sign it.",
-    )
+        person=True,
+    ).membership
     _require_visit_doctor(visit, actor_membership, "sign")
     visit = _locked_visit(visit)
     if visit.is_signed:
@@ -114,13 +115,14 @@ def visit_amend(*, visit: Visit, actor: User, actor_membership: Membership, reas
     with its items. The signed original stays signed and current until the correction is
     signed. Only the visit's own doctor may amend it, and one correction is open at a time.
     """
-    _require_perm(
-        actor=actor,
-        membership=actor_membership,
+    actor_membership = require(
+        actor,
+        Perm.CLINICAL_EDIT,
         clinic_id=visit.clinic_id,
-        perm=Perm.CLINICAL_EDIT,
+        membership=actor_membership,
         message="Only the doctor of this visit can amend it.",
-    )
+        person=True,
+    ).membership
     _require_visit_doctor(visit, actor_membership, "amend")
     reason = " ".join((reason or "").split())
     if not reason:
