@@ -12,10 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from clinics.actors import Access
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -23,7 +20,9 @@ class ActorContext:
     ip: str | None = None
     user_agent: str = ""
     via: str = "web"  # web, api, task, command, admin
-    access: Access | None = None  # the request's caller, resolved at its clinic
+    # The request's caller resolved at its clinic: a `clinics.actors.Access`, which is built on
+    # this module (naming its type here would make the two modules import each other).
+    access: Any = None
 
 
 _DEFAULT = ActorContext()
