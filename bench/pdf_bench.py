@@ -224,19 +224,30 @@ def _wait_ready(ids: list[int], timeout: float, on_poll=None) -> int:
         time.sleep(0.25)
 
 
-def throughput(ids: list[int], warmup_ids: list[int], env: dict, workers: int, log) -> dict:
-    from django.db import close_old_connections
-    from django.db.models import Max
-    from django.utils import timezone
-    from django_q.brokers import get_broker
-    from django_q.tasks import async_task
+class _MemorySampler:
+    """The cluster's memory while it works: each process's largest RSS (with its PSS then) and
+    the whole cluster's PSS at every poll."""
 
-    from clinics.tenancy import clinic_scope
-    from patients.models import Document, DocumentStatus
-    from patients.services.documents import RENDER_TASK
+    def __init__(self, pgid: int):
+        self.pgid = pgid
+        self.samples: dict[int, tuple[int, int]] = {}
+        self.totals: list[int] = []
+
+    def __call__(self) -> None:
+        pss_total = 0
+        for pid in _process_group(self.pgid):
+            rss, pss = _memory_kib(pid)
+            pss_total += pss
+            if rss > self.samples.get(pid, (0, 0))[0]:
+                self.samples[pid] = (rss, pss)
+        self.totals.append(pss_total)
+
+
+def _start_cluster(env: dict, workers: int, log) -> subprocess.Popen:
+    from django_q.brokers import get_broker
 
     get_broker().delete_queue()  # nothing left over from an earlier, interrupted run
-    cluster = subprocess.Popen(
+    return subprocess.Popen(
         [PYTHON, "manage.py", "qcluster"],
         cwd=ROOT,
         env={**env, "Q_WORKERS": str(workers)},
@@ -244,68 +255,90 @@ def throughput(ids: list[int], warmup_ids: list[int], env: dict, workers: int, l
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    samples: dict[int, tuple[int, int]] = {}
-    totals: list[int] = []
 
-    def sample() -> None:
-        pss_total = 0
-        for pid in _process_group(cluster.pid):
-            rss, pss = _memory_kib(pid)
-            pss_total += pss
-            if rss > samples.get(pid, (0, 0))[0]:
-                samples[pid] = (rss, pss)
-        totals.append(pss_total)
 
+def _stop_cluster(cluster: subprocess.Popen) -> None:
+    # The cluster's main process stops its sentinel and workers in order; signalling the
+    # whole group at once leaves the sentinel waiting on workers that are gone.
+    os.kill(cluster.pid, signal.SIGTERM)
     try:
-        # Warm-up: the cluster starts and each worker imports WeasyPrint on its first task.
-        started = time.perf_counter()
-        for document_id in warmup_ids:
-            async_task(RENDER_TASK, document_id)
-        if _wait_ready(warmup_ids, timeout=180, on_poll=sample):
-            log.flush()
-            tail = Path(log.name).read_text(errors="replace")[-3000:]
-            raise SystemExit(f"The warm-up documents did not render. The cluster said:\n{tail}")
-        cluster_warm_s = time.perf_counter() - started
-        close_old_connections()
+        cluster.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(cluster.pid, signal.SIGKILL)
+        cluster.wait(timeout=10)
 
-        cpu_before = _cpu_seconds(_process_group(cluster.pid))
-        enqueue_started = timezone.now()
-        started = time.perf_counter()
-        for document_id in ids:
-            async_task(RENDER_TASK, document_id)
-        enqueue_s = time.perf_counter() - started
-        pending = _wait_ready(ids, timeout=60 + 10 * len(ids), on_poll=sample)
-        cpu_used = _cpu_seconds(_process_group(cluster.pid)) - cpu_before
-        with clinic_scope(_bench_clinic_id()):
-            done = Document.objects.filter(pk__in=ids)
-            failed = done.filter(status=DocumentStatus.FAILED).count()
-            last = done.filter(status=DocumentStatus.READY).aggregate(last=Max("ready_at"))["last"]
-        if last is None:
-            raise SystemExit("No document was rendered: see the cluster's log.")
-        elapsed = (last - enqueue_started).total_seconds()
-    finally:
-        # The cluster's main process stops its sentinel and workers in order; signalling the
-        # whole group at once leaves the sentinel waiting on workers that are gone.
-        os.kill(cluster.pid, signal.SIGTERM)
-        try:
-            cluster.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(cluster.pid, signal.SIGKILL)
-            cluster.wait(timeout=10)
-    # The workers are the processes that rendered: the largest in the cluster.
-    by_size = sorted(samples.values(), reverse=True)
+
+def _warm_up(warmup_ids: list[int], sample: _MemorySampler, log) -> float:
+    """The cluster starts and each worker imports WeasyPrint on its first task; returns the
+    seconds until the warm-up documents are ready."""
+    from django.db import close_old_connections
+    from django_q.tasks import async_task
+
+    from patients.services.documents import RENDER_TASK
+
+    started = time.perf_counter()
+    for document_id in warmup_ids:
+        async_task(RENDER_TASK, document_id)
+    if _wait_ready(warmup_ids, timeout=180, on_poll=sample):
+        log.flush()
+        tail = Path(log.name).read_text(errors="replace")[-3000:]
+        raise SystemExit(f"The warm-up documents did not render. The cluster said:\n{tail}")
+    cluster_warm_s = time.perf_counter() - started
+    close_old_connections()
+    return cluster_warm_s
+
+
+def _render_batch(ids: list[int], cluster_pid: int, sample: _MemorySampler) -> dict:
+    """Enqueue `ids` at once and wait for them: how long, with how much CPU, how many failed."""
+    from django.db.models import Max
+    from django.utils import timezone
+    from django_q.tasks import async_task
+
+    from clinics.tenancy import clinic_scope
+    from patients.models import Document, DocumentStatus
+    from patients.services.documents import RENDER_TASK
+
+    cpu_before = _cpu_seconds(_process_group(cluster_pid))
+    enqueue_started = timezone.now()
+    started = time.perf_counter()
+    for document_id in ids:
+        async_task(RENDER_TASK, document_id)
+    enqueue_s = time.perf_counter() - started
+    pending = _wait_ready(ids, timeout=60 + 10 * len(ids), on_poll=sample)
+    cpu_used = _cpu_seconds(_process_group(cluster_pid)) - cpu_before
+    with clinic_scope(_bench_clinic_id()):
+        done = Document.objects.filter(pk__in=ids)
+        failed = done.filter(status=DocumentStatus.FAILED).count()
+        last = done.filter(status=DocumentStatus.READY).aggregate(last=Max("ready_at"))["last"]
+    if last is None:
+        raise SystemExit("No document was rendered: see the cluster's log.")
     return {
         "ready": len(ids) - pending - failed,
         "failed": failed,
         "pending": pending,
-        "elapsed_s": elapsed,
+        "elapsed_s": (last - enqueue_started).total_seconds(),
         "enqueue_s": enqueue_s,
         "cpu_per_document_s": cpu_used / max(1, len(ids) - pending),
+    }
+
+
+def throughput(ids: list[int], warmup_ids: list[int], env: dict, workers: int, log) -> dict:
+    cluster = _start_cluster(env, workers, log)
+    sample = _MemorySampler(cluster.pid)
+    try:
+        cluster_warm_s = _warm_up(warmup_ids, sample, log)
+        result = _render_batch(ids, cluster.pid, sample)
+    finally:
+        _stop_cluster(cluster)
+    # The workers are the processes that rendered: the largest in the cluster.
+    by_size = sorted(sample.samples.values(), reverse=True)
+    return {
+        **result,
         "cluster_warm_s": cluster_warm_s,
         "worker_rss_mib": [rss / 1024 for rss, _ in by_size[:workers]],
         "worker_pss_mib": [pss / 1024 for _, pss in by_size[:workers]],
-        "cluster_pss_mib": max(totals) / 1024 if totals else 0,
-        "processes": len(samples),
+        "cluster_pss_mib": max(sample.totals) / 1024 if sample.totals else 0,
+        "processes": len(sample.samples),
     }
 
 
