@@ -44,211 +44,278 @@ SESSIONS = ((10, 13), (17, 20))
 
 
 def seed() -> dict:
+    """The bench clinic, its doctors' hours, patients, appointments and one long record (each
+    only once); returns what the load needs: a signed-in session and the pages' ids."""
     import django
 
     django.setup()
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.db import connection, transaction
+    from django.db import connection
     from django.utils import timezone
 
-    from clinics.models import Clinic, Membership, User
+    from clinics.models import Membership, User
     from clinics.roles import Role
-    from clinics.services import clinic_create, membership_add
     from clinics.tenancy import clinic_scope
-    from patients.models import (
-        Appointment,
-        AppointmentKind,
-        AppointmentStatus,
-        Diagnosis,
-        Patient,
-        Prescription,
-        PrescriptionItem,
-        Visit,
-        VisitStatus,
-        Vitals,
-        WorkingHours,
-        normalise_name,
-    )
+    from patients.models import Patient
 
-    clinic = Clinic.objects.filter(slug="day").first()  # clinics are the tenants: unscoped
-    if clinic is None:
-        owner = User.objects.create_user(
-            "day-owner@example.in", "bench-password-2026", full_name="Day Owner"
-        )
-        clinic = clinic_create(name="Day Clinic", slug="day", state_code="29", owner=owner)
-        with clinic_scope(clinic):
-            for i in range(DOCTORS):
-                user = User.objects.create_user(
-                    f"day-doctor{i}@example.in", "bench-password-2026", full_name=f"Doctor {i}"
-                )
-                membership_add(clinic=clinic, actor=owner, user=user, role=Role.DOCTOR)
+    clinic = _bench_clinic()
     owner = User.objects.get(email="day-owner@example.in")
     rng = random.Random(11)
     today = timezone.localdate()
     with clinic_scope(clinic):
         doctors = list(Membership.objects.filter(role=Role.DOCTOR).order_by("pk"))
-        if not WorkingHours.objects.exists():
-            WorkingHours.objects.bulk_create(
-                WorkingHours(
-                    clinic=clinic,
-                    doctor=d,
-                    weekday=w,
-                    start_time=f"{a}:00",
-                    end_time=f"{b}:00",
-                    slot_minutes=SLOT_MINUTES,
-                )
-                for d in doctors
-                for w in range(7)
-                for a, b in SESSIONS
-            )
-        if Patient.objects.count() < 5000:
-            start = time.perf_counter()
-            Patient.objects.bulk_create(
-                Patient(
-                    clinic=clinic,
-                    number=n,
-                    full_name=f"Patient {n}",
-                    search_name=normalise_name(f"Patient {n}"),
-                    date_of_birth=date(1960 + n % 50, 1 + n % 12, 1 + n % 28),
-                    sex="FM"[n % 2],
-                    phone=f"+9197{n:08d}",
-                )
-                for n in range(1, 5001)
-            )
-            print(f"seeded 5,000 patients in {time.perf_counter() - start:.1f} s")
+        _seed_working_hours(clinic, doctors)
+        _seed_patients(clinic)
         patient_ids = list(Patient.objects.values_list("id", flat=True))
-        if not Appointment.objects.exists():
-            start = time.perf_counter()
-            batch = []
-            per_session = (SESSIONS[0][1] - SESSIONS[0][0]) * 60 // SLOT_MINUTES
-            for offset in range(-DAYS_BACK, DAYS_AHEAD + 1):
-                day = today + timedelta(days=offset)
-                for d in doctors:
-                    for a, _ in SESSIONS:
-                        # Every slot is booked (and walk-ins come on top, below).
-                        for k in range(per_session):
-                            starts = datetime(
-                                day.year, day.month, day.day, a, tzinfo=IST
-                            ) + timedelta(minutes=k * SLOT_MINUTES)
-                            if offset < 0:
-                                status = rng.choices(
-                                    [
-                                        AppointmentStatus.COMPLETED,
-                                        AppointmentStatus.CANCELLED,
-                                        AppointmentStatus.NO_SHOW,
-                                    ],
-                                    [85, 10, 5],
-                                )[0]
-                            elif offset == 0:
-                                status = rng.choice(
-                                    [AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN]
-                                )
-                            else:
-                                status = AppointmentStatus.BOOKED
-                            batch.append(
-                                Appointment(
-                                    clinic=clinic,
-                                    patient_id=rng.choice(patient_ids),
-                                    doctor=d,
-                                    kind=AppointmentKind.BOOKED,
-                                    status=status,
-                                    starts_at=starts,
-                                    ends_at=starts + timedelta(minutes=SLOT_MINUTES),
-                                    checked_in_at=starts if status == "checked_in" else None,
-                                    token_number=(k + 1) if status == "checked_in" else None,
-                                )
-                            )
-                    for w in range(WALK_INS_PER_DAY):
-                        arrived = datetime(
-                            day.year, day.month, day.day, 11, tzinfo=IST
-                        ) + timedelta(minutes=37 * w)
-                        batch.append(
-                            Appointment(
-                                clinic=clinic,
-                                patient_id=rng.choice(patient_ids),
-                                doctor=d,
-                                kind=AppointmentKind.WALK_IN,
-                                status=AppointmentStatus.COMPLETED
-                                if offset < 0
-                                else AppointmentStatus.CHECKED_IN,
-                                starts_at=arrived,
-                                ends_at=arrived,
-                                checked_in_at=arrived,
-                                token_number=w + 1,
-                            )
-                        )
-                if len(batch) >= 10000:
-                    Appointment.objects.bulk_create(batch)
-                    batch = []
-            Appointment.objects.bulk_create(batch)
-            print(
-                f"seeded {Appointment.objects.count():,} appointments in "
-                f"{time.perf_counter() - start:.1f} s"
-            )
+        _seed_appointments(clinic, doctors, patient_ids, rng, today)
         heavy = Patient.objects.get(number=1)
-        if Visit.objects.filter(patient=heavy).count() < 300:
-            start = time.perf_counter()
-            with transaction.atomic():
-                for i in range(300):
-                    when = timezone.now() - timedelta(days=2 * (300 - i))
-                    visit = Visit.objects.create(
-                        clinic=clinic,
-                        patient=heavy,
-                        doctor=doctors[i % DOCTORS],
-                        status=VisitStatus.SIGNED,
-                        chief_complaints="Follow-up",
-                        examination="Stable",
-                        advice="Continue",
-                        created_at=when,
-                        signed_at=when,
-                        signed_by=doctors[i % DOCTORS].user,
-                    )
-                    Vitals.objects.create(
-                        clinic=clinic,
-                        visit=visit,
-                        bp_systolic=120 + i % 20,
-                        bp_diastolic=80 + i % 10,
-                        pulse=72,
-                        weight_kg=Decimal("70.5"),
-                        height_cm=Decimal("170.0"),
-                        recorded_at=when,
-                    )
-                    Diagnosis.objects.create(
-                        clinic=clinic, visit=visit, text="Essential hypertension", icd10_code="I10"
-                    )
-                    rx = Prescription.objects.create(
-                        clinic=clinic,
-                        visit=visit,
-                        patient=heavy,
-                        doctor=visit.doctor,
-                        status="signed",
-                        signed_at=when,
-                    )
-                    PrescriptionItem.objects.create(
-                        clinic=clinic,
-                        prescription=rx,
-                        generic_name="AMLODIPINE",
-                        strength="5 mg",
-                        form="tablet",
-                        frequency="1-0-0",
-                        duration_days=30,
-                        quantity=30,
-                    )
-            print(f"seeded 300 visits in {time.perf_counter() - start:.1f} s")
+        _seed_long_record(clinic, heavy, doctors)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+    return {
+        "session": _signed_in_session(owner),
+        "slug": clinic.slug,
+        "heavy_patient": heavy.pk,
+        "doctor": doctors[0].pk,
+    }
+
+
+def _bench_clinic():
+    """The "day" clinic with its owner and DOCTORS doctors, created on the first run."""
+    from clinics.models import Clinic, User
+    from clinics.roles import Role
+    from clinics.services import clinic_create, membership_add
+    from clinics.tenancy import clinic_scope
+
+    clinic = Clinic.objects.filter(slug="day").first()  # clinics are the tenants: unscoped
+    if clinic is not None:
+        return clinic
+    owner = User.objects.create_user(
+        "day-owner@example.in", "bench-password-2026", full_name="Day Owner"
+    )
+    clinic = clinic_create(name="Day Clinic", slug="day", state_code="29", owner=owner)
+    with clinic_scope(clinic):
+        for i in range(DOCTORS):
+            user = User.objects.create_user(
+                f"day-doctor{i}@example.in", "bench-password-2026", full_name=f"Doctor {i}"
+            )
+            membership_add(clinic=clinic, actor=owner, user=user, role=Role.DOCTOR)
+    return clinic
+
+
+def _seed_working_hours(clinic, doctors) -> None:
+    """Every doctor works both SESSIONS every day of the week."""
+    from patients.models import WorkingHours
+
+    if WorkingHours.objects.exists():
+        return
+    WorkingHours.objects.bulk_create(
+        WorkingHours(
+            clinic=clinic,
+            doctor=d,
+            weekday=w,
+            start_time=f"{a}:00",
+            end_time=f"{b}:00",
+            slot_minutes=SLOT_MINUTES,
+        )
+        for d in doctors
+        for w in range(7)
+        for a, b in SESSIONS
+    )
+
+
+def _seed_patients(clinic) -> None:
+    from patients.models import Patient, normalise_name
+
+    if Patient.objects.count() >= 5000:
+        return
+    start = time.perf_counter()
+    Patient.objects.bulk_create(
+        Patient(
+            clinic=clinic,
+            number=n,
+            full_name=f"Patient {n}",
+            search_name=normalise_name(f"Patient {n}"),
+            date_of_birth=date(1960 + n % 50, 1 + n % 12, 1 + n % 28),
+            sex="FM"[n % 2],
+            phone=f"+9197{n:08d}",
+        )
+        for n in range(1, 5001)
+    )
+    print(f"seeded 5,000 patients in {time.perf_counter() - start:.1f} s")
+
+
+def _seed_appointments(clinic, doctors, patient_ids, rng: random.Random, today: date) -> None:
+    """DAYS_BACK days back to DAYS_AHEAD ahead: every slot booked, plus the walk-ins."""
+    from patients.models import Appointment
+
+    if Appointment.objects.exists():
+        return
+    start = time.perf_counter()
+    batch = []
+    for offset in range(-DAYS_BACK, DAYS_AHEAD + 1):
+        day = today + timedelta(days=offset)
+        for d in doctors:
+            batch += _booked_slots(clinic, d, day, offset, patient_ids, rng)
+            batch += _walk_ins(clinic, d, day, offset, patient_ids, rng)
+        if len(batch) >= 10000:
+            Appointment.objects.bulk_create(batch)
+            batch = []
+    Appointment.objects.bulk_create(batch)
+    print(
+        f"seeded {Appointment.objects.count():,} appointments in "
+        f"{time.perf_counter() - start:.1f} s"
+    )
+
+
+def _slot_status(offset: int, rng: random.Random) -> str:
+    """Past slots done, cancelled or missed; today's booked or waiting; the coming ones booked."""
+    from patients.models import AppointmentStatus
+
+    if offset < 0:
+        return rng.choices(
+            [AppointmentStatus.COMPLETED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW],
+            [85, 10, 5],
+        )[0]
+    if offset == 0:
+        return rng.choice([AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN])
+    return AppointmentStatus.BOOKED
+
+
+def _booked_slots(clinic, doctor, day: date, offset: int, patient_ids, rng: random.Random):
+    """Every slot of the doctor's sessions that day, booked (walk-ins come on top)."""
+    from patients.models import Appointment, AppointmentKind
+
+    per_session = (SESSIONS[0][1] - SESSIONS[0][0]) * 60 // SLOT_MINUTES
+    slots = []
+    for a, _ in SESSIONS:
+        for k in range(per_session):
+            starts = datetime(day.year, day.month, day.day, a, tzinfo=IST) + timedelta(
+                minutes=k * SLOT_MINUTES
+            )
+            status = _slot_status(offset, rng)
+            slots.append(
+                Appointment(
+                    clinic=clinic,
+                    patient_id=rng.choice(patient_ids),
+                    doctor=doctor,
+                    kind=AppointmentKind.BOOKED,
+                    status=status,
+                    starts_at=starts,
+                    ends_at=starts + timedelta(minutes=SLOT_MINUTES),
+                    checked_in_at=starts if status == "checked_in" else None,
+                    token_number=(k + 1) if status == "checked_in" else None,
+                )
+            )
+    return slots
+
+
+def _walk_ins(clinic, doctor, day: date, offset: int, patient_ids, rng: random.Random):
+    """WALK_INS_PER_DAY walk-ins from 11:00, done in the past and waiting from today on."""
+    from patients.models import Appointment, AppointmentKind, AppointmentStatus
+
+    walk_ins = []
+    for w in range(WALK_INS_PER_DAY):
+        arrived = datetime(day.year, day.month, day.day, 11, tzinfo=IST) + timedelta(minutes=37 * w)
+        walk_ins.append(
+            Appointment(
+                clinic=clinic,
+                patient_id=rng.choice(patient_ids),
+                doctor=doctor,
+                kind=AppointmentKind.WALK_IN,
+                status=AppointmentStatus.COMPLETED if offset < 0 else AppointmentStatus.CHECKED_IN,
+                starts_at=arrived,
+                ends_at=arrived,
+                checked_in_at=arrived,
+                token_number=w + 1,
+            )
+        )
+    return walk_ins
+
+
+def _seed_long_record(clinic, heavy, doctors) -> None:
+    """300 signed visits for one patient, two days apart, each with vitals, a diagnosis and a
+    prescription of one medicine."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from patients.models import Visit
+
+    if Visit.objects.filter(patient=heavy).count() >= 300:
+        return
+    start = time.perf_counter()
+    with transaction.atomic():
+        for i in range(300):
+            when = timezone.now() - timedelta(days=2 * (300 - i))
+            _signed_visit(clinic, heavy, doctors[i % DOCTORS], i, when)
+    print(f"seeded 300 visits in {time.perf_counter() - start:.1f} s")
+
+
+def _signed_visit(clinic, patient, doctor, i: int, when: datetime) -> None:
+    from patients.models import (
+        Diagnosis,
+        Prescription,
+        PrescriptionItem,
+        Visit,
+        VisitStatus,
+        Vitals,
+    )
+
+    visit = Visit.objects.create(
+        clinic=clinic,
+        patient=patient,
+        doctor=doctor,
+        status=VisitStatus.SIGNED,
+        chief_complaints="Follow-up",
+        examination="Stable",
+        advice="Continue",
+        created_at=when,
+        signed_at=when,
+        signed_by=doctor.user,
+    )
+    Vitals.objects.create(
+        clinic=clinic,
+        visit=visit,
+        bp_systolic=120 + i % 20,
+        bp_diastolic=80 + i % 10,
+        pulse=72,
+        weight_kg=Decimal("70.5"),
+        height_cm=Decimal("170.0"),
+        recorded_at=when,
+    )
+    Diagnosis.objects.create(
+        clinic=clinic, visit=visit, text="Essential hypertension", icd10_code="I10"
+    )
+    rx = Prescription.objects.create(
+        clinic=clinic,
+        visit=visit,
+        patient=patient,
+        doctor=visit.doctor,
+        status="signed",
+        signed_at=when,
+    )
+    PrescriptionItem.objects.create(
+        clinic=clinic,
+        prescription=rx,
+        generic_name="AMLODIPINE",
+        strength="5 mg",
+        form="tablet",
+        frequency="1-0-0",
+        duration_days=30,
+        quantity=30,
+    )
+
+
+def _signed_in_session(owner) -> str:
+    """A database session signed in as the owner; returns its key for the cookie."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
     session = SessionStore()
     session[SESSION_KEY] = str(owner.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = owner.get_session_auth_hash()
     session.create()
-    return {
-        "session": session.session_key,
-        "slug": clinic.slug,
-        "heavy_patient": heavy.pk,
-        "doctor": doctors[0].pk,
-    }
+    return session.session_key
 
 
 def cpu_times(pages: dict[str, str], session_key: str, requests: int) -> None:

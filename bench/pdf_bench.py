@@ -38,70 +38,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from api_bench import PG, bench_env  # noqa: E402
+from pdf_bench_seed import BENCH_SLUG, seed  # noqa: E402
 
 DB = "bench_pdf_db"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 TARGET_WARM_P50_MS = 200
-
-# Names as clinics in India register them: Devanagari, Kannada and Latin script.
-NAMES = [
-    "सुनीता शर्मा",
-    "राजेश कुमार वर्मा",
-    "ಅನಿಲ್ ಕುಮಾರ್",
-    "Lakshmi Narayanan",
-    "प्रिया देशपांडे",
-    "Mohammed Irfan Shaikh",
-]
-MEDICINES = [
-    dict(
-        generic_name="Amoxicillin + Clavulanic acid",
-        strength="625 mg",
-        form="tablet",
-        frequency="1-0-1",
-        duration_days=5,
-        timing="after_food",
-    ),
-    dict(
-        generic_name="Paracetamol",
-        strength="650 mg",
-        form="tablet",
-        frequency="1-1-1",
-        duration_days=3,
-        timing="after_food",
-        instructions="Only if temperature is above 100 °F",
-    ),
-    dict(
-        generic_name="Cetirizine",
-        strength="10 mg",
-        form="tablet",
-        frequency="0-0-1",
-        duration_days=5,
-    ),
-    dict(
-        generic_name="Pantoprazole",
-        strength="40 mg",
-        form="tablet",
-        frequency="1-0-0",
-        duration_days=5,
-        timing="empty_stomach",
-    ),
-    dict(
-        generic_name="Ambroxol + Guaifenesin",
-        strength="30 mg / 50 mg per 5 ml",
-        form="syrup",
-        frequency="1-1-1",
-        duration_days=5,
-        instructions="10 ml each time",
-    ),
-    dict(
-        generic_name="Vitamin C",
-        strength="500 mg",
-        form="tablet",
-        frequency="1-0-0",
-        duration_days=10,
-        timing="after_food",
-    ),
-]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -117,129 +58,6 @@ def recreate_database(db: str) -> None:
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{db}"')
-
-
-def _png(size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", size, (255, 255, 255))
-    draw = ImageDraw.Draw(image)
-    draw.ellipse([4, 4, size[0] - 4, size[1] - 4], outline=colour, width=6)
-    draw.line([10, size[1] // 2, size[0] - 10, size[1] // 3], fill=colour, width=4)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-BENCH_SLUG = "pdf"
-
-
-def seed(visits: int) -> list[int]:
-    """The clinic, its doctor and `visits` signed visits; returns their prescription ids.
-
-    Rendering is not enqueued while seeding: the benchmark decides when documents render.
-    """
-    import django
-
-    django.setup()
-    from datetime import date, timedelta
-
-    from django.core.files.base import ContentFile
-    from django.db import transaction
-    from django.utils import timezone
-
-    from clinics.models import User
-    from clinics.roles import Role
-    from clinics.services import clinic_create, clinic_update, doctor_profile_update, membership_add
-    from clinics.tenancy import clinic_scope
-    from patients import services
-    from patients.models import Document, DocumentKind, Patient, normalise_name
-    from patients.services import documents as document_services
-
-    document_services.enqueue_render = lambda document_id: None  # seeded, rendered later
-
-    owner = User.objects.create_user(
-        "pdf-owner@example.in", "bench-password-2026", full_name="Dr. Meera Iyer"
-    )
-    clinic = clinic_create(
-        name="Sanjeevani Family Clinic",
-        slug=BENCH_SLUG,
-        state_code="29",
-        owner=owner,
-        address="No. 14, 2nd Main Road, Malleshwaram, Bengaluru 560003",
-        city="Bengaluru",
-        pincode="560003",
-        phone="+918041234567",
-        email="care@sanjeevani.example.in",
-        letterhead_tagline="Caring for families since 1998",
-        timings="Mon-Sat 9:30 am - 1:30 pm, 5:30 pm - 8:30 pm",
-        registration_details="KPME Reg. No. BLU00123ALLOPATHY",
-    )
-    with clinic_scope(clinic):
-        clinic = clinic_update(
-            clinic=clinic, actor=owner, logo=ContentFile(_png((240, 120), (15, 81, 50)), "l.png")
-        )
-        user = User.objects.create_user(
-            "pdf-doctor@example.in", "bench-password-2026", full_name="Anita Rao"
-        )
-        doctor = membership_add(clinic=clinic, actor=owner, user=user, role=Role.DOCTOR)
-        doctor_profile_update(
-            membership=doctor,
-            actor=owner,
-            qualifications="MBBS, MD (General Medicine)",
-            medical_council="Karnataka Medical Council",
-            registration_number="KMC-45678",
-            specialisation="Family physician",
-            signature=ContentFile(_png((300, 90), (20, 20, 120)), "s.png"),
-        )
-        Patient.objects.bulk_create(
-            Patient(
-                clinic=clinic,
-                number=n,
-                full_name=NAMES[(n - 1) % len(NAMES)],
-                search_name=normalise_name(NAMES[(n - 1) % len(NAMES)]),
-                date_of_birth=date(1950 + n % 50, 1 + n % 12, 1 + n % 28),
-                sex="FM"[n % 2],
-                phone=f"+9198450{n:05d}",
-                abha_number=f"9112345{n:07d}",
-                address="House 21, 5th Cross, Rajajinagar, Bengaluru",
-            )
-            for n in range(1, visits + 1)
-        )
-        patients = list(Patient.objects.order_by("number"))
-        actor = {"actor": user, "actor_membership": doctor}
-        started = time.perf_counter()
-        ids = []
-        for patient in patients:
-            with transaction.atomic():
-                visit = services.visit_start(clinic=clinic, **actor, patient=patient, doctor=doctor)
-                visit = services.visit_update_notes(
-                    visit=visit,
-                    **actor,
-                    chief_complaints="Fever with chills for 3 days, sore throat, dry cough.",
-                    examination="Throat congested, tonsils enlarged; chest clear.",
-                    investigations_advised="CBC, CRP if fever persists beyond 3 days.",
-                    advice="Warm saline gargles 3 times a day. Plenty of fluids. Rest.",
-                    follow_up_date=timezone.localdate() + timedelta(days=5),
-                )
-                services.vitals_record(
-                    visit=visit,
-                    **actor,
-                    bp_systolic=124,
-                    bp_diastolic=82,
-                    pulse=96,
-                    temperature_c="38.4",
-                    spo2=97,
-                    weight_kg="64.5",
-                )
-                services.diagnosis_add(visit=visit, **actor, text="Acute tonsillitis")
-                services.diagnosis_add(visit=visit, **actor, text="Acute pharyngitis")
-                for medicine in MEDICINES:
-                    services.prescription_item_add(visit=visit, **actor, **medicine)
-                services.visit_sign(visit=visit, **actor)
-            ids.append(Document.objects.get(visit=visit, kind=DocumentKind.PRESCRIPTION).pk)
-        print(f"seeded {len(ids)} signed visits in {time.perf_counter() - started:.1f} s")
-    return ids
 
 
 def _bench_clinic_id() -> int:
@@ -406,19 +224,30 @@ def _wait_ready(ids: list[int], timeout: float, on_poll=None) -> int:
         time.sleep(0.25)
 
 
-def throughput(ids: list[int], warmup_ids: list[int], env: dict, workers: int, log) -> dict:
-    from django.db import close_old_connections
-    from django.db.models import Max
-    from django.utils import timezone
-    from django_q.brokers import get_broker
-    from django_q.tasks import async_task
+class _MemorySampler:
+    """The cluster's memory while it works: each process's largest RSS (with its PSS then) and
+    the whole cluster's PSS at every poll."""
 
-    from clinics.tenancy import clinic_scope
-    from patients.models import Document, DocumentStatus
-    from patients.services.documents import RENDER_TASK
+    def __init__(self, pgid: int):
+        self.pgid = pgid
+        self.samples: dict[int, tuple[int, int]] = {}
+        self.totals: list[int] = []
+
+    def __call__(self) -> None:
+        pss_total = 0
+        for pid in _process_group(self.pgid):
+            rss, pss = _memory_kib(pid)
+            pss_total += pss
+            if rss > self.samples.get(pid, (0, 0))[0]:
+                self.samples[pid] = (rss, pss)
+        self.totals.append(pss_total)
+
+
+def _start_cluster(env: dict, workers: int, log) -> subprocess.Popen:
+    from django_q.brokers import get_broker
 
     get_broker().delete_queue()  # nothing left over from an earlier, interrupted run
-    cluster = subprocess.Popen(
+    return subprocess.Popen(
         [PYTHON, "manage.py", "qcluster"],
         cwd=ROOT,
         env={**env, "Q_WORKERS": str(workers)},
@@ -426,68 +255,90 @@ def throughput(ids: list[int], warmup_ids: list[int], env: dict, workers: int, l
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    samples: dict[int, tuple[int, int]] = {}
-    totals: list[int] = []
 
-    def sample() -> None:
-        pss_total = 0
-        for pid in _process_group(cluster.pid):
-            rss, pss = _memory_kib(pid)
-            pss_total += pss
-            if rss > samples.get(pid, (0, 0))[0]:
-                samples[pid] = (rss, pss)
-        totals.append(pss_total)
 
+def _stop_cluster(cluster: subprocess.Popen) -> None:
+    # The cluster's main process stops its sentinel and workers in order; signalling the
+    # whole group at once leaves the sentinel waiting on workers that are gone.
+    os.kill(cluster.pid, signal.SIGTERM)
     try:
-        # Warm-up: the cluster starts and each worker imports WeasyPrint on its first task.
-        started = time.perf_counter()
-        for document_id in warmup_ids:
-            async_task(RENDER_TASK, document_id)
-        if _wait_ready(warmup_ids, timeout=180, on_poll=sample):
-            log.flush()
-            tail = Path(log.name).read_text(errors="replace")[-3000:]
-            raise SystemExit(f"The warm-up documents did not render. The cluster said:\n{tail}")
-        cluster_warm_s = time.perf_counter() - started
-        close_old_connections()
+        cluster.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(cluster.pid, signal.SIGKILL)
+        cluster.wait(timeout=10)
 
-        cpu_before = _cpu_seconds(_process_group(cluster.pid))
-        enqueue_started = timezone.now()
-        started = time.perf_counter()
-        for document_id in ids:
-            async_task(RENDER_TASK, document_id)
-        enqueue_s = time.perf_counter() - started
-        pending = _wait_ready(ids, timeout=60 + 10 * len(ids), on_poll=sample)
-        cpu_used = _cpu_seconds(_process_group(cluster.pid)) - cpu_before
-        with clinic_scope(_bench_clinic_id()):
-            done = Document.objects.filter(pk__in=ids)
-            failed = done.filter(status=DocumentStatus.FAILED).count()
-            last = done.filter(status=DocumentStatus.READY).aggregate(last=Max("ready_at"))["last"]
-        if last is None:
-            raise SystemExit("No document was rendered: see the cluster's log.")
-        elapsed = (last - enqueue_started).total_seconds()
-    finally:
-        # The cluster's main process stops its sentinel and workers in order; signalling the
-        # whole group at once leaves the sentinel waiting on workers that are gone.
-        os.kill(cluster.pid, signal.SIGTERM)
-        try:
-            cluster.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(cluster.pid, signal.SIGKILL)
-            cluster.wait(timeout=10)
-    # The workers are the processes that rendered: the largest in the cluster.
-    by_size = sorted(samples.values(), reverse=True)
+
+def _warm_up(warmup_ids: list[int], sample: _MemorySampler, log) -> float:
+    """The cluster starts and each worker imports WeasyPrint on its first task; returns the
+    seconds until the warm-up documents are ready."""
+    from django.db import close_old_connections
+    from django_q.tasks import async_task
+
+    from patients.services.documents import RENDER_TASK
+
+    started = time.perf_counter()
+    for document_id in warmup_ids:
+        async_task(RENDER_TASK, document_id)
+    if _wait_ready(warmup_ids, timeout=180, on_poll=sample):
+        log.flush()
+        tail = Path(log.name).read_text(errors="replace")[-3000:]
+        raise SystemExit(f"The warm-up documents did not render. The cluster said:\n{tail}")
+    cluster_warm_s = time.perf_counter() - started
+    close_old_connections()
+    return cluster_warm_s
+
+
+def _render_batch(ids: list[int], cluster_pid: int, sample: _MemorySampler) -> dict:
+    """Enqueue `ids` at once and wait for them: how long, with how much CPU, how many failed."""
+    from django.db.models import Max
+    from django.utils import timezone
+    from django_q.tasks import async_task
+
+    from clinics.tenancy import clinic_scope
+    from patients.models import Document, DocumentStatus
+    from patients.services.documents import RENDER_TASK
+
+    cpu_before = _cpu_seconds(_process_group(cluster_pid))
+    enqueue_started = timezone.now()
+    started = time.perf_counter()
+    for document_id in ids:
+        async_task(RENDER_TASK, document_id)
+    enqueue_s = time.perf_counter() - started
+    pending = _wait_ready(ids, timeout=60 + 10 * len(ids), on_poll=sample)
+    cpu_used = _cpu_seconds(_process_group(cluster_pid)) - cpu_before
+    with clinic_scope(_bench_clinic_id()):
+        done = Document.objects.filter(pk__in=ids)
+        failed = done.filter(status=DocumentStatus.FAILED).count()
+        last = done.filter(status=DocumentStatus.READY).aggregate(last=Max("ready_at"))["last"]
+    if last is None:
+        raise SystemExit("No document was rendered: see the cluster's log.")
     return {
         "ready": len(ids) - pending - failed,
         "failed": failed,
         "pending": pending,
-        "elapsed_s": elapsed,
+        "elapsed_s": (last - enqueue_started).total_seconds(),
         "enqueue_s": enqueue_s,
         "cpu_per_document_s": cpu_used / max(1, len(ids) - pending),
+    }
+
+
+def throughput(ids: list[int], warmup_ids: list[int], env: dict, workers: int, log) -> dict:
+    cluster = _start_cluster(env, workers, log)
+    sample = _MemorySampler(cluster.pid)
+    try:
+        cluster_warm_s = _warm_up(warmup_ids, sample, log)
+        result = _render_batch(ids, cluster.pid, sample)
+    finally:
+        _stop_cluster(cluster)
+    # The workers are the processes that rendered: the largest in the cluster.
+    by_size = sorted(sample.samples.values(), reverse=True)
+    return {
+        **result,
         "cluster_warm_s": cluster_warm_s,
         "worker_rss_mib": [rss / 1024 for rss, _ in by_size[:workers]],
         "worker_pss_mib": [pss / 1024 for _, pss in by_size[:workers]],
-        "cluster_pss_mib": max(totals) / 1024 if totals else 0,
-        "processes": len(samples),
+        "cluster_pss_mib": max(sample.totals) / 1024 if sample.totals else 0,
+        "processes": len(sample.samples),
     }
 
 

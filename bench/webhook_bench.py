@@ -170,7 +170,7 @@ def process(limit: int) -> tuple[int, float]:
     return len(ids), time.perf_counter() - start
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
@@ -183,43 +183,38 @@ def main() -> None:
         help="PostgreSQL (database vaidya_bench_webhook, recreated) and the Redis broker (db 13) "
         "instead of the embedded SQLite and ORM broker",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    shutil.rmtree(DATA, ignore_errors=True)
-    DATA.mkdir(parents=True)
-    env = bench_env()
-    setup = "SQLite, ORM broker"
-    if args.postgres:
-        import psycopg
 
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{PG_DB}"')
-        env.update(DATABASE_URL=f"{PG}/{PG_DB}", REDIS_URL=REDIS_URL)
-        import redis
+def use_postgres(env: dict[str, str]) -> None:
+    """Recreate the PostgreSQL database, empty the Redis broker's database, point `env` at both."""
+    import psycopg
+    import redis
 
-        redis.Redis.from_url(REDIS_URL).flushdb()
-        setup = "PostgreSQL, Redis broker"
-    os.environ.update(env)
-    python = str(ROOT / ".venv" / "bin" / "python")
-    subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    key = seed()
-    if not args.port:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            args.port = probe.getsockname()[1]
-    path = f"/webhooks/whatsapp/{key}/"
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{PG_DB}"')
+    env.update(DATABASE_URL=f"{PG}/{PG_DB}", REDIS_URL=REDIS_URL)
+    redis.Redis.from_url(REDIS_URL).flushdb()
 
-    server = subprocess.Popen(
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
+    return subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
             "-c",
             str(ROOT / "config" / "gunicorn.conf.py"),
             "config.wsgi",
             "-w",
-            str(args.workers),
+            str(workers),
             "-b",
-            f"127.0.0.1:{args.port}",
+            f"127.0.0.1:{port}",
             "--log-level",
             "warning",
         ],
@@ -228,6 +223,11 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def drive(args: argparse.Namespace, env: dict[str, str], path: str, setup: str) -> list:
+    """Serve Vaidya and post signed deliveries at each number of connections; the results."""
+    server = start_server(env, args.port, args.workers)
     results = []
     try:
         wait_for_port(args.port)
@@ -251,7 +251,10 @@ def main() -> None:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+    return results
 
+
+def report(results: list) -> None:
     print()
     print(loadgen.HEADER)
     for result in results:
@@ -262,6 +265,10 @@ def main() -> None:
             f"{result.connections} connections: {result.rps:.0f} events/s, "
             f"p95 {result.pct(95):.1f} ms, answers {dict(sorted(result.statuses.items()))}"
         )
+
+
+def report_stored(results: list) -> None:
+    """What the load stored and queued, beside what it was answered."""
     from clinics.queue import broker
     from clinics.tenancy import clinic_ids_with, clinic_scope
     from messaging.models import WebhookDelivery
@@ -274,6 +281,26 @@ def main() -> None:
     accepted = sum(n for r in results for s, n in r.statuses.items() if 200 <= s < 300)
     print(f"stored deliveries: {stored}, queued tasks: {queued} (2xx answered in the measured")
     print(f"windows: {accepted}; warm-up requests are stored too)")
+
+
+def main() -> None:
+    args = parse_args()
+    shutil.rmtree(DATA, ignore_errors=True)
+    DATA.mkdir(parents=True)
+    env = bench_env()
+    setup = "SQLite, ORM broker"
+    if args.postgres:
+        use_postgres(env)
+        setup = "PostgreSQL, Redis broker"
+    os.environ.update(env)
+    python = str(ROOT / ".venv" / "bin" / "python")
+    subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    key = seed()
+    if not args.port:
+        args.port = free_port()
+    results = drive(args, env, f"/webhooks/whatsapp/{key}/", setup)
+    report(results)
+    report_stored(results)
     if args.process:
         count, seconds = process(args.process)
         if count:
