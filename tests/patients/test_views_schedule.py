@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from django.urls import reverse
 from clinics.audit import Actions
 from clinics.models import AuditEvent
 from clinics.roles import Role
+from clinics.services import membership_deactivate
 from clinics.tenancy import clinic_scope
 from patients.models import (
     Appointment,
@@ -789,8 +791,6 @@ def test_another_clinics_appointment_is_not_found(day, client_for, other_clinic,
 
 
 def _normalised(html: str) -> str:
-    import re
-
     html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "csrf", str(html))
     html = re.sub(r"\s+", " ", html)
     return re.sub(r">\s+<", "><", html).replace("> ", ">").replace(" <", "<").strip()
@@ -861,8 +861,6 @@ def test_day_view_cards_stay_right_when_the_page_url_holds_a_number(day, client_
 def _same_markup(html: str) -> str:
     """Markup with the template's layout whitespace taken out: whitespace next to a block or
     table tag does not show, any other run of whitespace shows as one space."""
-    import re
-
     html = re.sub(r"\s+", " ", str(html))
     block = r"</?(?:table|thead|tbody|tr|th|td|div|p|article|header|details|summary|form)\b[^>]*>"
     return re.sub(rf"\s*({block})\s*", r"\1", html).strip()
@@ -930,8 +928,6 @@ def test_day_grid_and_lists_show_free_times_leave_breaks_and_cards(day, clock, r
 
 def test_a_former_doctors_day_stays_on_the_day_view_and_the_queue(day, client_for, member_factory):
     """A doctor who has left still has their column and queue while patients are booked."""
-    from clinics.services import membership_deactivate
-
     d = day
     leaving = member_factory(d["clinic"], Role.DOCTOR, user=UserFactory(full_name="Meera Nair"))
     with clinic_scope(d["clinic"]):
