@@ -50,6 +50,7 @@ class GridCell(TypedDict):
     note: str  # where leave starts: "On leave" or "Blocked"
     cards: SafeString
     slots: list[SlotLink]
+    filled: bool  # shows a note, cards or free slots
 
 
 class GridRow(TypedDict):
@@ -230,7 +231,7 @@ def _column_cells(
     """One doctor's cells, top to bottom: their cards and free slots, in or out of a session,
     and on leave (named where it starts)."""
     cells: list[GridCell] = [
-        {"state": "off", "note": "", "cards": SafeString(""), "slots": []}
+        {"state": "off", "note": "", "cards": SafeString(""), "slots": [], "filled": False}
         for _ in range(span.count)
     ]
     for appointment in doctor_day.appointments:
@@ -251,11 +252,12 @@ def _column_cells(
             if leave is not previous_leave:
                 cell["note"] = "On leave" if leave.kind == "leave" else "Blocked"
         previous_leave = leave
+        cell["filled"] = bool(cell["note"] or cell["cards"] or cell["slots"])
     return cells
 
 
 def _is_quiet(cells: list[GridCell]) -> bool:
-    return all(c["state"] == "off" and not c["cards"] and not c["slots"] for c in cells)
+    return all(c["state"] == "off" and not c["filled"] for c in cells)
 
 
 def _fold_quiet_rows(table: list[list[GridCell]], span: _Span) -> list[GridRow]:
