@@ -11,6 +11,7 @@ card then fills its values, escaped as the template would escape them, into the 
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Collection, Mapping
 from html import escape
 from urllib.parse import quote
@@ -53,9 +54,9 @@ CARD_VALUES = (
 
 # An id no appointment or patient has: a URL is reversed once with it, then given real ids.
 _STAND_IN = 7_919_000_001
-# Marks where a value goes in a rendered template. PostgreSQL text cannot hold a NUL, and
-# templates do not write one.
-_MARK = "\x00"
+# Marks where a value goes in a rendered template: nothing else on a page can hold it (the
+# rest of the context, such as the page's own URL, is what a visitor may choose).
+_MARK = f"\x00{secrets.token_hex(8)}\x00"
 
 
 class Stamp:
@@ -100,8 +101,8 @@ class Stamp:
 
 def _url_for_id(name: str, slug: str) -> Callable[[int], str]:
     """This clinic's URL `name` for any object id, reversed once."""
-    before, _, after = clinic_reverse(name, slug, _STAND_IN).partition(str(_STAND_IN))
-    if str(_STAND_IN) in after or str(_STAND_IN) in before:
+    before, found, after = clinic_reverse(name, slug, _STAND_IN).partition(str(_STAND_IN))
+    if not found or str(_STAND_IN) in after:
         # The clinic's slug holds the stand-in: reverse each one.
         return lambda pk: clinic_reverse(name, slug, pk)
     return lambda pk: f"{before}{int(pk)}{after}"
