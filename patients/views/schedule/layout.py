@@ -34,6 +34,9 @@ from patients.views.schedule.common import (
 )
 
 _DAY_MINUTES = 24 * 60
+# A cell's state is a class name in the markup: marked safe, so the grid's hundreds of cells
+# skip escaping it.
+_ON, _OFF, _LEAVE = SafeString("on"), SafeString("off"), SafeString("leave")
 
 
 class AgendaEntry(TypedDict, total=False):
@@ -231,7 +234,7 @@ def _column_cells(
     """One doctor's cells, top to bottom: their cards and free slots, in or out of a session,
     and on leave (named where it starts)."""
     cells: list[GridCell] = [
-        {"state": "off", "note": "", "cards": SafeString(""), "slots": [], "filled": False}
+        {"state": _OFF, "note": "", "cards": SafeString(""), "slots": [], "filled": False}
         for _ in range(span.count)
     ]
     for appointment in doctor_day.appointments:
@@ -244,11 +247,11 @@ def _column_cells(
     for index, cell in enumerate(cells):
         minute = span.minute(index)
         if any(start <= minute < end for start, end in sessions):
-            cell["state"] = "on"
+            cell["state"] = _ON
         at = moments[index]
         leave = next((x for x in doctor_day.leaves if x.starts_at <= at < x.ends_at), None)
-        if leave is not None and cell["state"] == "on":
-            cell["state"] = "leave"
+        if leave is not None and cell["state"] == _ON:
+            cell["state"] = _LEAVE
             if leave is not previous_leave:
                 cell["note"] = "On leave" if leave.kind == "leave" else "Blocked"
         previous_leave = leave
@@ -257,7 +260,7 @@ def _column_cells(
 
 
 def _is_quiet(cells: list[GridCell]) -> bool:
-    return all(c["state"] == "off" and not c["filled"] for c in cells)
+    return all(c["state"] == _OFF and not c["filled"] for c in cells)
 
 
 def _fold_quiet_rows(table: list[list[GridCell]], span: _Span) -> list[GridRow]:
