@@ -56,6 +56,7 @@ def _download_name(request: HttpRequest, document: Document) -> str:
 
 
 def _is_object_storage(backend) -> bool:
+    # Imported here on purpose (PLC0415): it loads boto3, which only object storage needs.
     from storages.backends.s3 import S3Storage
 
     return isinstance(backend, S3Storage)

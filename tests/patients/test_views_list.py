@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -18,8 +20,6 @@ HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "patient-results"}
 def list_url(clinic, **params):
     url = reverse("patient-list", args=[clinic.slug])
     if params:
-        from urllib.parse import urlencode
-
         url += "?" + urlencode(params)
     return url
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +16,7 @@ from django.utils import timezone
 from clinics.audit import Actions
 from clinics.models import AuditEvent
 from clinics.roles import Role
+from clinics.tenancy import clinic_scope
 from patients import services
 from patients.models import (
     Appointment,
@@ -26,6 +28,7 @@ from patients.models import (
     VisitStatus,
     Vitals,
 )
+from patients.selectors.prescriptions import prescription_document
 from tests.factories import DoctorProfileFactory, MembershipFactory, PatientFactory
 
 COMPLAINT = "Fever and sore throat for three days"
@@ -691,10 +694,6 @@ def test_the_printed_prescription_carries_what_the_regulations_ask(
 
 
 def test_the_pdf_template_itself_has_no_script(scoped, doctor, draft):
-    from django.template.loader import render_to_string
-
-    from patients.selectors.prescriptions import prescription_document
-
     html = render_to_string("pdf/prescription.html", {"doc": prescription_document(visit=draft)})
     assert "<script" not in html and "KMC-45678" in html and "DRAFT" in html
 
@@ -825,8 +824,6 @@ def test_a_doctor_who_is_not_the_visits_doctor_reads_but_does_not_write_or_sign(
 
 
 def test_another_clinics_visit_is_not_found(scoped, client_for, doctor, other_clinic):
-    from clinics.tenancy import clinic_scope
-
     with clinic_scope(other_clinic):
         their_doctor = DoctorProfileFactory(membership__clinic=other_clinic).membership
         their_patient = PatientFactory(clinic=other_clinic)

@@ -152,9 +152,13 @@ class AppointmentRow:
     can_no_show: bool
     can_start: bool
     can_complete: bool
+    token: str = ""  # the token number as text, "" without one
     since: str = ""  # the queue: since when waiting, or with the doctor
     waited: str = ""
-    card: str = ""  # the day view's card, built once (patients.views.schedule.cards)
+    # Rendered once from their templates (patients.views.schedule.cards): the day view's
+    # card, and the queue's action buttons.
+    card: str = ""
+    buttons: str = ""
 
     @property
     def is_closed(self) -> bool:
@@ -180,6 +184,7 @@ def appointment_row(
         can_no_show=booked and appointment.starts_at <= now,
         can_start=status == AppointmentStatus.CHECKED_IN,
         can_complete=status == AppointmentStatus.IN_CONSULTATION,
+        token=str(appointment.token_number) if appointment.token_number else "",
     )
 
 
