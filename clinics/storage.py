@@ -12,8 +12,10 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.http import HttpResponse, HttpResponseRedirect
 
 from clinics import crypto
 
@@ -98,6 +100,42 @@ def object_key(*, clinic_id: int, kind: str, extension: str) -> str:
 def storage() -> Storage:
     """The storage documents and uploads go to (settings.STORAGES["default"])."""
     return storages["default"]
+
+
+def is_object_storage(backend: Storage) -> bool:
+    """Whether `backend` is S3/R2, whose files are handed out as presigned links."""
+    # Lazy on purpose: this loads boto3, which only a deployment storing files in S3 needs.
+    from storages.backends.s3 import S3Storage  # noqa: PLC0415
+
+    return isinstance(backend, S3Storage)
+
+
+def stored_file_response(name: str, *, content_type: str, disposition: str) -> HttpResponse:
+    """Hand over a stored file, after the caller checked who may have it and audited it.
+
+    On S3/R2: a redirect to a presigned link valid DOCUMENT_LINK_SECONDS, which makes the bucket
+    answer with these headers. On local storage: the (decrypted) bytes. Neither may be cached.
+    """
+    backend = storage()
+    content_type = content_type or "application/octet-stream"
+    if is_object_storage(backend):
+        url = backend.url(
+            name,
+            parameters={
+                "ResponseContentDisposition": disposition,
+                "ResponseContentType": content_type,
+                "ResponseCacheControl": "private, no-store",
+            },
+            expire=settings.DOCUMENT_LINK_SECONDS,
+        )
+        response: HttpResponse = HttpResponseRedirect(url)
+    else:
+        with backend.open(name, "rb") as fh:
+            response = HttpResponse(fh.read(), content_type=content_type)
+        response["Content-Disposition"] = disposition
+        response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @crypto.register_rotation("files in local storage")

@@ -27,6 +27,7 @@ from messaging import selectors
 from messaging.models import Conversation, Message, MessagePurpose
 from messaging.services import inbox as services
 from messaging.services import recovery, sending
+from messaging.services.conversations import conversation_link
 from patients.selectors import patient_list
 
 LIST_TARGET = "conversation-list"
@@ -373,17 +374,10 @@ def thread_link(request: HttpRequest, conversation: Conversation) -> HttpRespons
                 form.add_error("patient", "Pick the patient from the list.")
         if patient is not None:
             try:
-                from messaging.services.conversations import conversation_link
-            except ImportError:  # pragma: no cover - written by the conversations work
-                form.add_error(None, "Linking conversations is not available yet.")
+                conversation_link(conversation=conversation, patient=patient, actor=request.user)
+            except DomainError as exc:
+                add_domain_error(form, exc)
             else:
-                try:
-                    conversation_link(
-                        conversation=conversation, patient=patient, actor=request.user
-                    )
-                except DomainError as exc:
-                    add_domain_error(form, exc)
-                else:
-                    flash.success(request, f"Linked to {patient.full_name}.")
-                    return _to_thread(request, conversation)
+                flash.success(request, f"Linked to {patient.full_name}.")
+                return _to_thread(request, conversation)
     return _thread_page(request, conversation, link_form=form, link_matches=matches)

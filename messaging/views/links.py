@@ -8,15 +8,14 @@ streamed (local storage).
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from clinics.models import Clinic
-from clinics.storage import storage
+from clinics.storage import stored_file_response
 from clinics.tenancy import clinic_id_of, clinic_scope
 from messaging.links import LinkExpired, LinkInvalid, document_link_record_open, read_document_link
 from patients.models import Document, DocumentStatus
@@ -45,14 +44,6 @@ def _download_name(document: Document, clinic: Clinic) -> str:
     return f"{document.kind.replace('_', '-')}-{day}-{document.pk}.{extension}"
 
 
-def _is_object_storage(backend) -> bool:
-    # Lazy on purpose (PLC0415): this loads boto3, which only a deployment storing files in S3
-    # needs.
-    from storages.backends.s3 import S3Storage
-
-    return isinstance(backend, S3Storage)
-
-
 @never_cache
 @require_GET
 def document_share(request: HttpRequest, token: str) -> HttpResponse:
@@ -75,22 +66,10 @@ def document_share(request: HttpRequest, token: str) -> HttpResponse:
         if document.revoked_at or document.superseded_at:
             return _problem(request, WITHDRAWN, 410)
         document_link_record_open(document=document)
-    backend = storage()
-    disposition = f'inline; filename="{_download_name(document, document.clinic)}"'
-    if _is_object_storage(backend):
-        url = backend.url(
+    return _private(
+        stored_file_response(
             document.file.name,
-            parameters={
-                "ResponseContentDisposition": disposition,
-                "ResponseContentType": document.content_type,
-                "ResponseCacheControl": "private, no-store",
-            },
-            expire=settings.DOCUMENT_LINK_SECONDS,
+            content_type=document.content_type,
+            disposition=f'inline; filename="{_download_name(document, document.clinic)}"',
         )
-        return _private(HttpResponseRedirect(url))
-    with backend.open(document.file.name, "rb") as fh:
-        data = fh.read()
-    response = HttpResponse(data, content_type=document.content_type or "application/octet-stream")
-    response["Content-Disposition"] = disposition
-    response["X-Content-Type-Options"] = "nosniff"
-    return _private(response)
+    )

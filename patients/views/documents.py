@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinics.decorators import require_perm
 from clinics.errors import DomainError, ValidationFailed
 from clinics.roles import Perm
-from clinics.storage import storage
+from clinics.storage import stored_file_response
 from clinics.tenancy import clinic_scope, find_by_public_token
 from clinics.web import add_domain_error
 from patients.forms_documents import UploadForm
@@ -55,13 +55,6 @@ def _download_name(request: HttpRequest, document: Document) -> str:
     return f"{document.kind.replace('_', '-')}-{day}-{document.pk}.{extension}"
 
 
-def _is_object_storage(backend) -> bool:
-    # Imported here on purpose (PLC0415): it loads boto3, which only object storage needs.
-    from storages.backends.s3 import S3Storage
-
-    return isinstance(backend, S3Storage)
-
-
 @never_cache
 @require_perm(Perm.PRESCRIPTIONS_VIEW)
 @require_GET
@@ -76,26 +69,11 @@ def document_open(request: HttpRequest, document_id: int) -> HttpResponse:
             status=409,
         )
     document_record_download(document=document, actor=request.user)
-    backend = storage()
-    disposition = f'inline; filename="{_download_name(request, document)}"'
-    if _is_object_storage(backend):
-        url = backend.url(
-            document.file.name,
-            parameters={
-                "ResponseContentDisposition": disposition,
-                "ResponseContentType": document.content_type,
-                "ResponseCacheControl": "private, no-store",
-            },
-            expire=settings.DOCUMENT_LINK_SECONDS,
-        )
-        return HttpResponseRedirect(url)
-    with backend.open(document.file.name, "rb") as fh:
-        data = fh.read()
-    response = HttpResponse(data, content_type=document.content_type)
-    response["Content-Disposition"] = disposition
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return stored_file_response(
+        document.file.name,
+        content_type=document.content_type,
+        disposition=f'inline; filename="{_download_name(request, document)}"',
+    )
 
 
 @never_cache
