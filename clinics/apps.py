@@ -10,7 +10,7 @@ class ClinicsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here and not at the top: these modules use the models, which exist only
         # once every app is loaded. `schedules` registers the schedules as it is imported.
-        from clinics import dashboard, demo, schedules  # noqa: F401
+        from clinics import dashboard, demo, schedules  # noqa: F401, PLC0415
 
         dashboard_panels.register(dashboard.STAFF_PANEL)
         dashboard_panels.register(dashboard.AUDIT_PANEL)

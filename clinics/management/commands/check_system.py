@@ -97,7 +97,7 @@ class Command(BaseCommand):
             try:
                 # Imported here, not at the top: this is the check that it loads, and that it
                 # loads without warnings (which only show on the first import).
-                import weasyprint
+                import weasyprint  # noqa: PLC0415
             except (ImportError, OSError) as exc:
                 return f"WeasyPrint cannot load ({exc}): {PANGO_HINT}"
             finally:

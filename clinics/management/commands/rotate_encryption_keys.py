@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+import clinics.storage  # noqa: F401 - importing it registers the rotation of local files
 from clinics import crypto
 
 
@@ -15,9 +16,6 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        # Importing the storage module registers the rotation of local files.
-        import clinics.storage  # noqa: F401
-
         try:
             crypto.encrypt(b"check")
         except ImproperlyConfigured as exc:
