@@ -1,4 +1,4 @@
-"""Django admin for messaging: read-only, superusers only (see clinics/admin.py).
+"""Django admin for messaging: read-only, superusers only (see clinics/admin/).
 
 Clinic staff connect WhatsApp, answer conversations and manage reminders in the clinic's own
 pages, where every action is checked and audited. Here a superuser can look things up across

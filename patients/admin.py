@@ -1,4 +1,4 @@
-"""Django admin for patients and guardians: read-only, superusers only (see clinics/admin.py).
+"""Django admin for patients and guardians: read-only, superusers only (see clinics/admin/).
 
 Patients' details are changed by clinic staff in the clinic's pages, where every change is
 checked and audited. Here a superuser can look records up across clinics, and archive or

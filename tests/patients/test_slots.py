@@ -1,4 +1,4 @@
-"""Bookable slots (patients/slots.py): pure functions, no database."""
+"""Bookable slots (patients/slots/): pure functions, no database."""
 
 from __future__ import annotations
 
