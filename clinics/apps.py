@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 
+from clinics.images import limit_pillow
 from clinics.registry import dashboard_panels, demo_steps
 
 
@@ -12,6 +13,7 @@ class ClinicsConfig(AppConfig):
         # once every app is loaded. `schedules` registers the schedules as it is imported.
         from clinics import dashboard, demo, schedules  # noqa: F401, PLC0415
 
+        limit_pillow()
         dashboard_panels.register(dashboard.STAFF_PANEL)
         dashboard_panels.register(dashboard.AUDIT_PANEL)
         demo_steps.register(demo.CLINIC_AND_STAFF)

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from phonenumber_field.formfields import PhoneNumberField
 
 from clinics.audit import Actions
+from clinics.images import TooManyPixels, check_pixels
 from clinics.roles import Role
 from clinics.states import STATE_CHOICES
 from clinics.validators import normalise_gstin, validate_gstin_format
@@ -101,6 +102,24 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=Role.choices)
 
 
+class PixelLimitedImageField(forms.ImageField):
+    """An ImageField that first refuses an image of more than UPLOAD_MAX_PIXELS, read from its
+    header, with a message naming the limit (Django's own check would open it, and call a
+    refusal from Pillow "not a valid image")."""
+
+    def __init__(self, *, what: str, **kwargs):
+        super().__init__(**kwargs)
+        self.what = what
+
+    def to_python(self, data):
+        if data not in self.empty_values and hasattr(data, "seek"):
+            try:
+                check_pixels(data, self.what)
+            except TooManyPixels as exc:
+                raise ValidationError(exc.message, code="too_many_pixels") from None
+        return super().to_python(data)
+
+
 class DoctorProfileForm(forms.Form):
     qualifications = forms.CharField(max_length=200, help_text="For example: MBBS, MD (Medicine)")
     medical_council = forms.CharField(
@@ -108,7 +127,8 @@ class DoctorProfileForm(forms.Form):
     )
     registration_number = forms.CharField(label="Registration number", max_length=40)
     specialisation = forms.CharField(max_length=120, required=False)
-    signature = forms.ImageField(
+    signature = PixelLimitedImageField(
+        what="signature image",
         label="Signature image",
         required=False,
         help_text="A PNG or JPEG of the doctor's signature, up to 1 MB.",
@@ -208,7 +228,8 @@ class ClinicSettingsForm(forms.Form):
         required=False,
         help_text="Clinical establishment registration number and authority.",
     )
-    logo = forms.ImageField(
+    logo = PixelLimitedImageField(
+        what="logo",
         label="Logo",
         required=False,
         help_text="A PNG or JPEG, up to 1 MB. It is printed on the letterhead of documents.",

@@ -1,17 +1,21 @@
 """What staff may upload (lab reports, scans, photos, referral letters), checked by content.
 
 The file's name and the browser's content type are ignored: the first bytes decide what a file
-is, images must also decode, and anything else is refused with a message that says what the
-file looks like and what is accepted. Pure functions, no database.
+is, images must have at most `UPLOAD_MAX_PIXELS` pixels (read from the header, before anything
+is decoded: `clinics/images.py`) and must also decode, and anything else is refused with a
+message that says what the file looks like and what is accepted. Pure functions, no database.
 """
 
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
+
+from clinics.images import TooManyPixels, check_pixels, too_many_pixels
 
 ACCEPTED_TEXT = "PDF, JPEG, PNG or WebP"
 
@@ -113,11 +117,18 @@ def check_upload(data: bytes) -> FileType:
 
 def _check_image_decodes(data: bytes, kind: FileType) -> None:
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
+        check_pixels(data, kind.label)
+    except TooManyPixels as exc:
+        raise UploadRefused(exc.message) from None
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own limit is Vaidya's (clinics.images.limit_pillow): over it is a refusal.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                image.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UploadRefused(too_many_pixels(kind.label)) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise UploadRefused(
             f"This {kind.label} is damaged and cannot be opened. Take the photo or scan again."
         ) from exc
-    except Image.DecompressionBombError as exc:
-        raise UploadRefused(f"This {kind.label} is too large in pixels to open safely.") from exc

@@ -163,8 +163,9 @@ class VisitListView(PersonOnlyMixin, ClinicAPIView):
             "diagnoses, procedures and medicines, all or nothing: when anything is wrong the "
             "answer is 400 with every problem under its path (`vitals.pulse`, "
             "`diagnoses.0.icd10_code`, `items.1.frequency`) and nothing is saved. An assistant "
-            "may open a draft with vitals only; notes, diagnoses, procedures and medicines need "
-            "the visit's doctor (403 otherwise). Send an Idempotency-Key to retry safely."
+            "may open a draft with vitals and notes for the doctor to sign; diagnoses, "
+            "procedures and medicines need the visit's doctor (403 otherwise), and a doctor "
+            "writes notes only in their own visit. Send an Idempotency-Key to retry safely."
         ),
         parameters=[IDEMPOTENCY_KEY],
         auth=[{"session": []}],  # API keys are refused: see PersonOnlyMixin

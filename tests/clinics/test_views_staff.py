@@ -228,6 +228,17 @@ def test_a_signature_over_1_mb_is_refused(owner_client, clinic, doctor):
     assert "larger than 1 MB" in response.content.decode()
 
 
+def test_a_signature_of_too_many_pixels_is_refused_naming_the_limit(owner_client, clinic, doctor):
+    buffer = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(buffer, "PNG")  # 12 KB
+    huge = SimpleUploadedFile("signature.png", buffer.getvalue(), content_type="image/png")
+    response = owner_client.post(url("doctor-profile", doctor.pk), doctor_details(signature=huge))
+    assert response.status_code == 400
+    assert "The signature image has more than 40 megapixels" in response.content.decode()
+    with clinic_scope(clinic):
+        assert not DoctorProfile.objects.exists()
+
+
 def test_a_gif_signature_is_refused(owner_client, doctor):
     gif = image_upload("GIF", name="signature.gif")
     response = owner_client.post(url("doctor-profile", doctor.pk), doctor_details(signature=gif))

@@ -391,6 +391,47 @@ def test_an_oversized_file_is_refused_before_it_is_stored(
     assert not Document.objects.exists() and stored_files(scoped) == []
 
 
+def huge_png(size: tuple[int, int]) -> bytes:
+    """A PNG of many pixels in a few KB: one bit a pixel, all black, compresses to nothing."""
+    buffer = io.BytesIO()
+    Image.new("1", size).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("size", "message"),
+    [
+        # Twice Pillow's own limit and more: refused without reading a pixel.
+        ((10_000, 10_000), "more than 40 megapixels"),
+        # Over Vaidya's limit, under Pillow's: refused from the size in the header.
+        ((8_000, 6_000), "8000 x 6000 pixels (48 megapixels); the limit is 40 megapixels"),
+    ],
+)
+def test_an_image_of_too_many_pixels_is_refused_before_it_is_decoded(
+    scoped, client_for, assistant, patient, size, message
+):
+    data = huge_png(size)
+    assert len(data) < 20 * 1024
+    response = upload(client_for(assistant), scoped, patient, "scan.png", data)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert message in body and "Save or scan it at a lower resolution" in body
+    assert not Document.objects.exists() and stored_files(scoped) == []
+
+
+def test_the_pixel_limit_is_a_setting(scoped, client_for, assistant, patient, settings):
+    settings.UPLOAD_MAX_PIXELS = 1_000_000
+    client = client_for(assistant)
+    refused = upload(client, scoped, patient, "scan.png", huge_png((1_200, 1_000)))
+    assert refused.status_code == 400
+    assert "1200 x 1000 pixels (1.2 megapixels); the limit is 1 megapixels" in (
+        refused.content.decode()
+    )
+    accepted = upload(client, scoped, patient, "scan.png", huge_png((1_000, 1_000)))
+    assert accepted.status_code == 302
+    assert Document.objects.get(patient=patient).content_type == "image/png"
+
+
 def test_front_desk_cannot_see_or_upload_documents(scoped, client_for, front_desk, patient):
     client = client_for(front_desk)
     assert client.get(url(scoped, "patient-documents", patient.pk)).status_code == 403
@@ -449,6 +490,22 @@ def test_a_logo_that_is_not_an_image_is_refused(scoped, client_for, owner):
     }
     response = client_for(owner).post(url(scoped, "clinic-settings"), form)
     assert response.status_code == 400
+    scoped.refresh_from_db()
+    assert not scoped.logo
+
+
+def test_a_logo_of_too_many_pixels_is_refused_naming_the_limit(scoped, client_for, owner):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    form = {
+        "name": scoped.name,
+        "state_code": scoped.state_code,
+        "timezone": scoped.timezone,
+        "logo": SimpleUploadedFile("logo.png", huge_png((10_000, 10_000))),
+    }
+    response = client_for(owner).post(url(scoped, "clinic-settings"), form)
+    assert response.status_code == 400
+    assert "The logo has more than 40 megapixels" in response.content.decode()
     scoped.refresh_from_db()
     assert not scoped.logo
 

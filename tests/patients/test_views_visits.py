@@ -763,22 +763,25 @@ def test_front_desk_and_billing_never_open_a_visit(
     assert COMPLAINT not in str(AuditEvent.objects.values_list("data", flat=True))
 
 
-def test_an_assistant_records_vitals_but_writes_no_notes_diagnoses_medicines_or_signature(
+def test_an_assistant_records_vitals_and_drafts_notes_but_no_diagnoses_medicines_or_signature(
     scoped, client_for, assistant, doctor, draft, paracetamol
 ):
     client = client_for(assistant)
     page = client.get(url(scoped, "visit-detail", draft.pk))
     assert page.status_code == 200
-    assert "Record vitals" in text(page)
-    for editable in ("Save notes", "Add diagnosis", "Add medicine", "Sign visit"):
+    assert "Record vitals" in text(page) and "Save notes" in text(page)
+    for editable in ("Add diagnosis", "Add medicine", "Sign visit"):
         assert editable not in text(page)
 
     vitals = hx_post(client, url(scoped, "visit-vitals", draft.pk), {"pulse": "80"})
     assert "Vitals saved." in text(vitals)
     assert Vitals.objects.get(visit=draft).recorded_by == assistant.user
+    notes = hx_post(
+        client, url(scoped, "visit-notes", draft.pk), {"chief_complaints": "x", "mode": "in_person"}
+    )
+    assert "Notes saved." in text(notes)
 
     for name, data in (
-        ("visit-notes", {"chief_complaints": "x", "mode": "in_person"}),
         ("visit-diagnosis-add", {"text": "Fever"}),
         ("visit-procedure-add", {"name": "Dressing"}),
         ("visit-item-add", {"drug_id": paracetamol.pk}),
@@ -786,9 +789,67 @@ def test_an_assistant_records_vitals_but_writes_no_notes_diagnoses_medicines_or_
     ):
         assert hx_post(client, url(scoped, name, draft.pk), data).status_code == 403, name
     assert client.get(url(scoped, "visit-sign", draft.pk)).status_code == 403
-    assert reload(draft).chief_complaints == ""
+    assert reload(draft).chief_complaints == "x"
     assert not Diagnosis.objects.exists() and not PrescriptionItem.objects.exists()
     assert client.get(url(scoped, "visit-prescription-print", draft.pk)).status_code == 200
+
+
+NOTES_WRITERS = [
+    (Role.OWNER, True),
+    (Role.DOCTOR, True),
+    (Role.ASSISTANT, True),
+    (Role.FRONT_DESK, False),
+    (Role.BILLING, False),
+]
+
+
+@pytest.mark.parametrize(("role", "may_write"), NOTES_WRITERS)
+def test_the_visits_doctor_writes_notes_and_an_assistant_drafts_them(
+    scoped, client_for, doctor, patient, role, may_write
+):
+    """clinical.draft covers "record vitals and draft notes": an assistant drafts a draft
+    visit's notes for the doctor to sign; the owner and doctors write their own visits' notes;
+    front desk and billing never read or write them."""
+    if role in (Role.OWNER, Role.DOCTOR):
+        member = DoctorProfileFactory(membership__clinic=scoped, membership__role=role).membership
+        visit_doctor = member
+    else:
+        member = MembershipFactory(clinic=scoped, role=role)
+        visit_doctor = doctor
+    visit = services.visit_start(
+        clinic=scoped, **by(visit_doctor), patient=patient, doctor=visit_doctor
+    )
+    client = client_for(member)
+    page = client.get(url(scoped, "visit-detail", visit.pk))
+    response = hx_post(
+        client,
+        url(scoped, "visit-notes", visit.pk),
+        {"chief_complaints": COMPLAINT, "mode": "in_person"},
+    )
+    if may_write:
+        assert page.status_code == 200 and "Save notes" in text(page)
+        assert response.status_code == 200 and "Notes saved." in text(response)
+        assert reload(visit).chief_complaints == COMPLAINT
+        assert events(Actions.VISIT_NOTES_UPDATED)[-1].actor == member.user
+    else:
+        assert (page.status_code, response.status_code) == (403, 403)
+        assert reload(visit).chief_complaints == ""
+        assert not events(Actions.VISIT_NOTES_UPDATED)
+
+
+def test_an_assistant_drafts_notes_only_while_the_visit_is_a_draft(
+    scoped, client_for, assistant, doctor, draft
+):
+    services.visit_update_notes(visit=draft, **by(doctor), chief_complaints=COMPLAINT)
+    services.visit_sign(visit=draft, **by(doctor))
+    client = client_for(assistant)
+    page = text(client.get(url(scoped, "visit-detail", draft.pk)))
+    assert COMPLAINT in page and "Save notes" not in page
+    refused = hx_post(
+        client, url(scoped, "visit-notes", draft.pk), {"chief_complaints": "x", "mode": "in_person"}
+    )
+    assert "This visit is signed. Amend it to make a correction." in text(refused)
+    assert reload(draft).chief_complaints == COMPLAINT
 
 
 def test_a_doctor_who_is_not_the_visits_doctor_reads_but_does_not_write_or_sign(

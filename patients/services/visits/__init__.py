@@ -1,9 +1,10 @@
 """Writes for visits: opening a draft, notes, vitals, diagnoses, procedures, signing, amending.
 
 Every service takes the acting user and their membership of the clinic, checks the role's
-permission itself (assistants may open a draft and record vitals; only doctors write notes and
-sign), locks the visit row, and writes one audit event that names fields and ids but never
-clinical text. Callers run inside the clinic's scope.
+permission itself (assistants may open a draft, record vitals and draft the notes; only the
+visit's doctor writes diagnoses, procedures and medicines and signs), locks the visit row, and
+writes one audit event that names fields and ids but never clinical text. Callers run inside
+the clinic's scope.
 
 A signed visit is frozen. A correction is a new version (`visit_amend`): a draft copy of the
 signed visit that points to it; signing the copy marks the earlier version superseded. Every
@@ -16,6 +17,7 @@ procedures), `signing` (signing and amending).
 
 from patients.services.visits._common import (
     CANNOT_DRAFT,
+    CANNOT_DRAFT_NOTES,
     CANNOT_EDIT,
     DOCTOR_ROLES,
     MINOR_TELECONSULTATION,
@@ -43,6 +45,7 @@ from patients.services.visits.vitals import (
 
 __all__ = [
     "CANNOT_DRAFT",
+    "CANNOT_DRAFT_NOTES",
     "CANNOT_EDIT",
     "DOCTOR_ROLES",
     "FOLLOW_UP_MAX_YEARS",

@@ -26,7 +26,8 @@ NOTE_FIELDS = (*TEXT_NOTE_FIELDS, "follow_up_date", "mode")
 
 SIGNED_MESSAGE = "This visit is signed. Amend it to make a correction."
 CANNOT_DRAFT = "Your role cannot open visits or record vitals."
-CANNOT_EDIT = "Only a doctor can write clinical notes, diagnoses and procedures."
+CANNOT_EDIT = "Only a doctor can write diagnoses and procedures."
+CANNOT_DRAFT_NOTES = "Your role cannot write clinical notes."
 MINOR_TELECONSULTATION = (
     "A patient under 18 can be seen by teleconsultation only with a parent or guardian. "
     "Add the guardian to the patient's record first, or see the patient in person."
@@ -43,19 +44,32 @@ def _require_draft(visit: Visit) -> None:
 
 
 def _editable_visit(
-    *, visit_id: int, clinic_id: int, actor: User, membership: Membership, perm: str, message: str
+    *,
+    visit_id: int,
+    clinic_id: int,
+    actor: User,
+    membership: Membership,
+    perm: str,
+    message: str,
+    doctors_own_only: bool = False,
 ) -> Visit:
     """Check the permission, then lock the visit and make sure it is still a draft.
 
-    Writing the record (clinical.edit: notes, diagnoses, procedures) is for the visit's own
-    doctor; a colleague may read it. Vitals (clinical.draft) may be taken by anyone allowed to.
+    Writing the record (clinical.edit: diagnoses, procedures) is for the visit's own doctor; a
+    colleague may read it. Vitals (clinical.draft) may be taken by anyone allowed to. Notes
+    (clinical.draft with `doctors_own_only`) are drafted by an assistant for the doctor to
+    sign, and written by the visit's own doctor: a colleague who writes clinical notes
+    (clinical.edit) may still only read another doctor's visit.
     """
     membership = require(
         actor, perm, clinic_id=clinic_id, membership=membership, message=message, person=True
     ).membership
     visit = Visit.objects.select_for_update().get(pk=visit_id)
     _require_draft(visit)
-    if perm == Perm.CLINICAL_EDIT and membership.pk != visit.doctor_id:
+    writes_as_doctor = perm == Perm.CLINICAL_EDIT or (
+        doctors_own_only and membership.has_perm(Perm.CLINICAL_EDIT)
+    )
+    if writes_as_doctor and membership.pk != visit.doctor_id:
         raise NotAllowed(not_the_visit_doctor(visit))
     return visit
 

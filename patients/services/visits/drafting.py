@@ -143,11 +143,11 @@ def visit_draft_create(
     items, all or nothing.
 
     Every part goes through its own service, with that service's rules and permission checks:
-    an assistant may open the draft with vitals; notes, diagnoses, procedures and medicines
-    need the visit's doctor. `items` hold `prescription_item_add`'s arguments (`drug` a Drug
-    or absent). Field errors of every part are gathered under their paths (`notes.advice`,
-    `vitals.pulse`, `diagnoses.0.icd10_code`, `items.1.frequency`) and raised together as one
-    ValidationFailed; then nothing is saved. NotAllowed is raised as it is.
+    an assistant may open the draft with vitals and notes (for the doctor to sign); diagnoses,
+    procedures and medicines need the visit's doctor. `items` hold `prescription_item_add`'s
+    arguments (`drug` a Drug or absent). Field errors of every part are gathered under their
+    paths (`notes.advice`, `vitals.pulse`, `diagnoses.0.icd10_code`, `items.1.frequency`) and
+    raised together as one ValidationFailed; then nothing is saved. NotAllowed is raised as it is.
     """
     visit = visit_start(
         clinic=clinic,

@@ -14,7 +14,7 @@ from clinics.models import Clinic, Membership, User
 from clinics.roles import Perm
 from patients.models import Visit, VisitMode
 from patients.services.visits._common import (
-    CANNOT_EDIT,
+    CANNOT_DRAFT_NOTES,
     NOTE_FIELDS,
     TEXT_NOTE_FIELDS,
     _audit,
@@ -96,8 +96,10 @@ def visit_update_notes(
     """Change a draft's notes: any of chief_complaints, history, examination,
     investigations_advised, advice (text), follow_up_date (a date or None) and mode.
 
-    The follow-up date may not be before the visit nor more than two years after it. The audit
-    event lists the changed field names only.
+    An assistant (clinical.draft) drafts the notes of any draft visit for its doctor to sign;
+    a doctor or owner (clinical.edit) writes only their own visit's notes. The follow-up date
+    may not be before the visit nor more than two years after it. The audit event lists the
+    changed field names only.
     """
     unknown = set(fields) - set(NOTE_FIELDS)
     if unknown:
@@ -107,8 +109,9 @@ def visit_update_notes(
         clinic_id=visit.clinic_id,
         actor=actor,
         membership=actor_membership,
-        perm=Perm.CLINICAL_EDIT,
-        message=CANNOT_EDIT,
+        perm=Perm.CLINICAL_DRAFT,
+        message=CANNOT_DRAFT_NOTES,
+        doctors_own_only=True,
     )
     values, errors = _cleaned_notes(fields, visit)
     if errors:

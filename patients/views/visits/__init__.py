@@ -8,8 +8,9 @@ reloads. Views parse input, check permission and call one service (writes) or se
 (reads); the services check the rules again.
 
 Who may do what: clinical.view opens a visit (front desk and billing never read clinical
-notes); clinical.draft records vitals (assistants); clinical.edit and prescriptions.edit write
-notes, diagnoses and medicines, and only on the doctor's own visit; a colleague can read it.
+notes); clinical.draft records vitals and drafts the notes (assistants, for the doctor to
+sign); clinical.edit and prescriptions.edit write notes, diagnoses and medicines, and only on the
+doctor's own visit; a colleague can read it.
 """
 
 from patients.views.visits.clinical import (

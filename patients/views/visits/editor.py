@@ -76,7 +76,7 @@ def visit_detail(request: HttpRequest, visit: Visit) -> HttpResponse:
     return render(request, "patients/visits/detail.html", context)
 
 
-@require_perm(Perm.CLINICAL_EDIT)
+@require_perm(Perm.CLINICAL_DRAFT)
 @for_visit("POST")
 def visit_notes(request: HttpRequest, visit: Visit) -> HttpResponse:
     form = VisitNotesForm(request.POST)

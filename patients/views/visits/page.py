@@ -158,6 +158,10 @@ def _abilities(membership: Membership, visit: Visit) -> dict[str, bool]:
     return {
         "is_own_visit": own,
         "can_edit": draft and own and membership.has_perm(Perm.CLINICAL_EDIT),
+        # An assistant drafts the notes; a doctor writes only their own visit's.
+        "can_write_notes": draft
+        and membership.has_perm(Perm.CLINICAL_DRAFT)
+        and (own or not membership.has_perm(Perm.CLINICAL_EDIT)),
         "can_prescribe": draft and own and membership.has_perm(Perm.PRESCRIPTIONS_EDIT),
         "can_record_vitals": draft and membership.has_perm(Perm.CLINICAL_DRAFT),
         "can_sign": draft and own and membership.has_perm(Perm.CLINICAL_EDIT),
@@ -202,8 +206,9 @@ def page_context(
         if abilities.get("can_print_prescription") and prescription is not None:
             kinds.insert(0, (DocumentKind.PRESCRIPTION, "Prescription"))
         context["signed_documents"] = [(kind, label, documents.get(kind)) for kind, label in kinds]
-    if abilities["can_edit"]:
+    if abilities["can_write_notes"]:
         context["notes_form"] = forms.get("notes") or VisitNotesForm.for_visit(visit)
+    if abilities["can_edit"]:
         context["diagnosis_form"] = forms.get("diagnoses") or DiagnosisForm()
         context["procedure_form"] = forms.get("procedures") or ProcedureForm()
     if abilities["can_record_vitals"]:
