@@ -118,6 +118,35 @@ def test_malformed_json_is_400_parse_error(api, clinic):
     assert _patients(clinic) == 0
 
 
+def nested(levels: int, inner: str = "1") -> str:
+    return "[" * levels + inner + "]" * levels
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_json_nested_50000_levels_deep_is_400_too_deep(api, clinic, make_patient, method):
+    patient = make_patient()
+    url = LIST_URL if method == "post" else f"/api/v1/patients/{patient.pk}/"
+    for body in (nested(50_000), '{"full_name": ' + nested(50_000) + "}"):
+        response = getattr(api, method)(url, data=body, content_type="application/json")
+        error = assert_error(response, 400, "too_deep")
+        assert error["detail"] == "The JSON is nested more than 32 levels deep."
+    assert _patients(clinic) == 1
+
+
+def test_json_is_refused_past_32_levels_and_brackets_in_strings_do_not_count(api, clinic):
+    def post(body: str):
+        return api.post(LIST_URL, data=body, content_type="application/json")
+
+    assert_error(post('{"full_name": ' + nested(32) + "}"), 400, "too_deep")
+    within = assert_error(post('{"full_name": ' + nested(31) + "}"), 400, "invalid")
+    assert "full_name" in within["fields"]
+    quoted = '{"full_name": "\\"' + "[" * 100 + '", "sex": ' + nested(40) + "}"
+    assert_error(post(quoted), 400, "too_deep")
+    in_a_string = '{"full_name": "\\"' + "[{" * 100 + '", "sex": []}'
+    assert "sex" in assert_error(post(in_a_string), 400, "invalid")["fields"]
+    assert _patients(clinic) == 0
+
+
 def test_a_json_array_is_refused(api, clinic):
     body = assert_error(api.post(LIST_URL, [VALID], format="json"), 400, "invalid")
     assert body["detail"] == "Send a JSON object."
