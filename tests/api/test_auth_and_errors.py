@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.utils import timezone
 from django_scopes import get_scope
@@ -10,6 +12,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 from clinics.api.views import ClinicAPIView
 from clinics.roles import Perm, Role
 from clinics.tenancy import clinic_scope
+from clinics.views import csrf_failure
 from patients.models import Patient
 from tests.api.conftest import LIST_URL, assert_error
 from tests.factories import make_api_key
@@ -162,6 +165,39 @@ def test_unknown_api_path_is_404_json(api):
     body = assert_error(api.get("/api/v1/no-such-thing/"), 404, "not_found")
     assert body["type"] == "not_found"
     assert_error(api.get("/api/v1/patients/not-a-number/"), 404)
+
+
+def test_a_body_over_the_size_limit_is_413_in_the_error_shape(api, clinic, settings):
+    too_big = {**VALID, "full_name": "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+    body = assert_error(api.post(LIST_URL, too_big, format="json"), 413, "too_large")
+    assert body["detail"] == "The request body is too large: send at most 2,621,440 bytes."
+    unknown = api.post("/api/v1/no-such-thing/", too_big, format="json")
+    assert_error(unknown, 404, "not_found")
+    assert _patients(clinic) == 0
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_writes_to_an_unknown_api_path_are_404_json_not_a_csrf_page(clinic, member_factory, method):
+    anonymous = APIClient(enforce_csrf_checks=True)
+    signed_in = APIClient(enforce_csrf_checks=True)
+    signed_in.force_login(member_factory(clinic).user)
+    for client in (anonymous, signed_in):
+        for path in ("/api/v1/no-such-thing/", "/api/v2/patients/", "/api/v1/patients"):
+            response = getattr(client, method)(path, {"a": 1}, format="json")
+            assert_error(response, 404, "not_found")
+
+
+def test_a_csrf_refusal_under_the_api_is_in_the_error_shape(rf):
+    response = csrf_failure(rf.post("/api/v1/patients/"), reason="CSRF token missing.")
+    assert response.status_code == 403
+    assert json.loads(response.content) == {
+        "type": "permission_error",
+        "code": "csrf_failed",
+        "detail": "The CSRF check failed: CSRF token missing.",
+        "fields": {},
+    }
+    page = csrf_failure(rf.post("/c/asha/patients/new/"), reason="CSRF token missing.")
+    assert page.status_code == 403 and page["Content-Type"].startswith("text/html")
 
 
 def test_method_not_allowed_is_405_in_the_error_shape(api, make_patient):

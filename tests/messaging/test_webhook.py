@@ -218,6 +218,29 @@ def test_refused_deliveries_answer_in_the_error_shape(
     assert set(refused.json()) == {"type", "code", "detail", "fields"}
 
 
+def test_a_signed_body_over_the_size_limit_is_413_json(
+    web, wa_account, django_capture_on_commit_callbacks, settings
+):
+    payload = text_message("x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE, wamid="wamid.BIG")
+    body = json.dumps(payload).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(web, wa_account, body, sign(body, APP_SECRET))
+    assert response.status_code == 413
+    assert response.json() == {
+        "type": "invalid_request",
+        "code": "too_large",
+        "detail": "The request body is too large: send at most 2,621,440 bytes.",
+        "fields": {},
+    }
+    assert deliveries_stored() == 0
+
+
+def test_an_unknown_webhook_key_is_404_json(web, wa_account):
+    response = web.post("/webhooks/whatsapp/not-a-key/", data=b"{}", content_type="text/plain")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
 def test_a_delivery_for_an_unknown_phone_number_id_is_refused(
     web, wa_account, django_capture_on_commit_callbacks, caplog
 ):
