@@ -40,5 +40,6 @@ urlpatterns = [
     path("", include("clinics.urls")),
 ]
 
+handler400 = "clinics.views.bad_request"
 handler404 = "clinics.views.not_found"
 handler500 = "clinics.views.server_error"

@@ -9,16 +9,17 @@ no further than routing needs: the envelope's object and each change's phone num
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_q.conf import Conf
 
+from clinics.api.errors import error_body
+from clinics.json_input import JSONTooDeep, loads_bounded
 from clinics.queue import enqueue
 from clinics.tenancy import scopes_disabled
 from messaging.models import WebhookDelivery, WhatsAppAccount
@@ -91,6 +92,11 @@ def _enqueue(delivery_id: int) -> None:
     enqueue(PROCESS_TASK, delivery_id)
 
 
+def _refused(status: int, code: str, detail: str) -> JsonResponse:
+    """A refused delivery, in the API's one error shape."""
+    return JsonResponse(error_body(status_code=status, code=code, detail=detail), status=status)
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def whatsapp_webhook(request: HttpRequest, webhook_key: str) -> HttpResponse:
@@ -108,16 +114,19 @@ def whatsapp_webhook(request: HttpRequest, webhook_key: str) -> HttpResponse:
     body = request.body
     if not verify(body, request.headers.get(SIGNATURE_HEADER), account.app_secret):
         logger.warning("whatsapp webhook with a bad or missing signature account=%s", account.pk)
-        return HttpResponse("Forbidden", status=403, content_type="text/plain")
+        return _refused(403, "bad_signature", "The signature does not match the body.")
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        payload = loads_bounded(body)
+    except JSONTooDeep as exc:
+        logger.warning("whatsapp webhook refused account=%s: nested too deep", account.pk)
+        return _refused(400, "too_deep", str(exc))
+    except ValueError:  # not JSON, or not in a JSON encoding (UnicodeDecodeError)
         payload = None
     problem = routing_problem(payload, account)
     if problem is not None:
         status, reason = problem
         logger.warning("whatsapp webhook refused account=%s: %s", account.pk, reason)
-        return HttpResponse(reason, status=status, content_type="text/plain")
+        return _refused(status, "not_routable", f"Refused: {reason}.")
     with transaction.atomic():
         delivery = WebhookDelivery(clinic_id=account.clinic_id, account_id=account.pk, body=body)
         # Saved without the scoped manager (we are outside any clinic's scope here).

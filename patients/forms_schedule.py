@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
+from clinics.dates import is_usable_day, validate_usable_day
 from clinics.models import Membership
 from patients.models import LeaveKind, Patient
 from patients.selectors import patient_list
@@ -21,11 +22,13 @@ SLOTS_TARGET = "slots"
 
 
 def parse_day(value: str | None, default: date | None) -> date | None:
-    """A `?date=YYYY-MM-DD` query value, or `default` when it is missing or not a date."""
+    """A `?date=YYYY-MM-DD` query value, or `default` when it is missing, not a date, or
+    outside the calendar a clinic can use (`clinics.dates`)."""
     try:
-        return date.fromisoformat((value or "").strip())
+        day = date.fromisoformat((value or "").strip())
     except ValueError:
         return default
+    return day if is_usable_day(day) else default
 
 
 def parse_slot_start(value: str | None) -> datetime | None:
@@ -43,6 +46,7 @@ def _date_field(label: str, **kwargs) -> forms.DateField:
         input_formats=DATE_INPUT_FORMATS,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": "Give the date as day/month/year, for example 12/01/2027."},
+        validators=[validate_usable_day],
         **kwargs,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -19,6 +20,7 @@ _TYPES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     409: "conflict",
+    413: "invalid_request",
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "rate_limited",
@@ -112,6 +114,7 @@ def exception_handler(exc, context):
     return Response(body, status=exc.status_code, headers=headers)
 
 
+@csrf_exempt  # an unknown path answers 404 to every method, not a CSRF 403
 def api_not_found(request, exception=None, rest: str = ""):
     """Unknown paths under /api/ (routed here with `rest`, the rest of the path)."""
     detail = "No such API endpoint."

@@ -6,6 +6,22 @@ Clinic pages run inside the clinic's scope (ClinicScopeMiddleware) and read `req
 and `request.membership`; the URL modules import the submodules directly.
 """
 
-from clinics.views.main import clinic_switch, dashboard, home, not_found, server_error
+from clinics.views.main import (
+    bad_request,
+    clinic_switch,
+    csrf_failure,
+    dashboard,
+    home,
+    not_found,
+    server_error,
+)
 
-__all__ = ["clinic_switch", "dashboard", "home", "not_found", "server_error"]
+__all__ = [
+    "bad_request",
+    "clinic_switch",
+    "csrf_failure",
+    "dashboard",
+    "home",
+    "not_found",
+    "server_error",
+]

@@ -1,19 +1,54 @@
-"""The start page, the clinic switcher, the dashboard and the 404 and 500 handlers."""
+"""The start page, the clinic switcher, the dashboard and the 400, 403 (CSRF), 404 and 500
+handlers."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
+from django.views import csrf, defaults
 
 from clinics import selectors
 from clinics.api.errors import error_body
 from clinics.dashboard import dashboard_summary
 
 
+def _answers_json(request) -> bool:
+    """The API and the webhooks answer every error in the API's JSON error shape."""
+    return request.path.startswith(("/api/", "/webhooks/"))
+
+
+def bad_request(request, exception=None):
+    """400: what Django refuses before a view can (a body over DATA_UPLOAD_MAX_MEMORY_SIZE
+    answers 413 there, too many fields, a bad Host). Pages keep Django's own answer."""
+    if not _answers_json(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        detail = (
+            "The request body is too large: send at most "
+            f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes."
+        )
+        body = error_body(status_code=413, code="too_large", detail=detail)
+        return JsonResponse(body, status=413)
+    return JsonResponse(
+        error_body(status_code=400, code="bad_request", detail="The request could not be read."),
+        status=400,
+    )
+
+
+def csrf_failure(request, reason: str = ""):
+    """403 for a missing or wrong CSRF token; under /api/ in the error shape."""
+    if not _answers_json(request):
+        return csrf.csrf_failure(request, reason)
+    detail = f"The CSRF check failed: {reason or 'no valid token.'}"
+    return JsonResponse(error_body(status_code=403, code="csrf_failed", detail=detail), status=403)
+
+
 def not_found(request, exception=None):
-    if request.path.startswith("/api/"):
+    if _answers_json(request):
         return JsonResponse(
             error_body(status_code=404, code="not_found", detail="Not found."), status=404
         )
@@ -21,8 +56,9 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    """500: the API keeps its JSON error shape; pages get a template that needs no context."""
-    if request.path.startswith("/api/"):
+    """500: the API and the webhooks keep the JSON error shape; pages get a template that needs
+    no context."""
+    if _answers_json(request):
         return JsonResponse(
             error_body(
                 status_code=500,

@@ -20,6 +20,7 @@ from clinics.api.base import idempotent, parsed
 from clinics.api.schema import error_responses
 from clinics.api.serializers import ErrorSerializer
 from clinics.api.views import ClinicAPIView
+from clinics.dates import DATE_RANGE
 from clinics.errors import DomainError, ValidationFailed
 from clinics.roles import Perm
 from clinics.selectors import doctors, staff_list
@@ -176,7 +177,8 @@ class DoctorSlotsView(ClinicAPIView):
             OpenApiParameter(
                 "date",
                 OpenApiTypes.DATE,
-                description="The first day, YYYY-MM-DD in the clinic's time zone (default today).",
+                description="The first day, YYYY-MM-DD in the clinic's time zone (default "
+                f"today). {DATE_RANGE}",
             ),
             OpenApiParameter(
                 "days",
@@ -217,7 +219,7 @@ class AppointmentListView(ClinicAPIView):
                 "date",
                 OpenApiTypes.DATE,
                 required=True,
-                description="The day, YYYY-MM-DD in the clinic's time zone.",
+                description=f"The day, YYYY-MM-DD in the clinic's time zone. {DATE_RANGE}",
             ),
             OpenApiParameter(
                 "doctor", OpenApiTypes.INT, description="Only this doctor's appointments."

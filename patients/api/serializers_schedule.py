@@ -15,6 +15,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from clinics.api.base import StrictInputSerializer
+from clinics.dates import DATE_RANGE, validate_usable_day
 from clinics.models import DoctorProfile, Membership
 from clinics.roles import Role
 from patients.api.serializers import patient_number
@@ -186,7 +187,9 @@ class AppointmentSerializer(serializers.Serializer):
 
 class SlotsQuerySerializer(StrictInputSerializer):
     date = serializers.DateField(
-        required=False, help_text="The first day, YYYY-MM-DD in the clinic's time zone (today)."
+        required=False,
+        validators=[validate_usable_day],
+        help_text=f"The first day, YYYY-MM-DD in the clinic's time zone (today). {DATE_RANGE}",
     )
     days = serializers.IntegerField(
         required=False,
@@ -198,7 +201,10 @@ class SlotsQuerySerializer(StrictInputSerializer):
 
 
 class AppointmentListQuerySerializer(StrictInputSerializer):
-    date = serializers.DateField(help_text="The day, YYYY-MM-DD in the clinic's time zone.")
+    date = serializers.DateField(
+        validators=[validate_usable_day],
+        help_text=f"The day, YYYY-MM-DD in the clinic's time zone. {DATE_RANGE}",
+    )
     doctor = id_field("Only this doctor's appointments.", required=False)
     status = serializers.ChoiceField(
         choices=AppointmentStatus.choices, required=False, help_text="Only this status."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.utils import timezone
 from django_scopes import get_scope
@@ -10,6 +12,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 from clinics.api.views import ClinicAPIView
 from clinics.roles import Perm, Role
 from clinics.tenancy import clinic_scope
+from clinics.views import csrf_failure
 from patients.models import Patient
 from tests.api.conftest import LIST_URL, assert_error
 from tests.factories import make_api_key
@@ -118,6 +121,35 @@ def test_malformed_json_is_400_parse_error(api, clinic):
     assert _patients(clinic) == 0
 
 
+def nested(levels: int, inner: str = "1") -> str:
+    return "[" * levels + inner + "]" * levels
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_json_nested_50000_levels_deep_is_400_too_deep(api, clinic, make_patient, method):
+    patient = make_patient()
+    url = LIST_URL if method == "post" else f"/api/v1/patients/{patient.pk}/"
+    for body in (nested(50_000), '{"full_name": ' + nested(50_000) + "}"):
+        response = getattr(api, method)(url, data=body, content_type="application/json")
+        error = assert_error(response, 400, "too_deep")
+        assert error["detail"] == "The JSON is nested more than 32 levels deep."
+    assert _patients(clinic) == 1
+
+
+def test_json_is_refused_past_32_levels_and_brackets_in_strings_do_not_count(api, clinic):
+    def post(body: str):
+        return api.post(LIST_URL, data=body, content_type="application/json")
+
+    assert_error(post('{"full_name": ' + nested(32) + "}"), 400, "too_deep")
+    within = assert_error(post('{"full_name": ' + nested(31) + "}"), 400, "invalid")
+    assert "full_name" in within["fields"]
+    quoted = '{"full_name": "\\"' + "[" * 100 + '", "sex": ' + nested(40) + "}"
+    assert_error(post(quoted), 400, "too_deep")
+    in_a_string = '{"full_name": "\\"' + "[{" * 100 + '", "sex": []}'
+    assert "sex" in assert_error(post(in_a_string), 400, "invalid")["fields"]
+    assert _patients(clinic) == 0
+
+
 def test_a_json_array_is_refused(api, clinic):
     body = assert_error(api.post(LIST_URL, [VALID], format="json"), 400, "invalid")
     assert body["detail"] == "Send a JSON object."
@@ -133,6 +165,39 @@ def test_unknown_api_path_is_404_json(api):
     body = assert_error(api.get("/api/v1/no-such-thing/"), 404, "not_found")
     assert body["type"] == "not_found"
     assert_error(api.get("/api/v1/patients/not-a-number/"), 404)
+
+
+def test_a_body_over_the_size_limit_is_413_in_the_error_shape(api, clinic, settings):
+    too_big = {**VALID, "full_name": "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+    body = assert_error(api.post(LIST_URL, too_big, format="json"), 413, "too_large")
+    assert body["detail"] == "The request body is too large: send at most 2,621,440 bytes."
+    unknown = api.post("/api/v1/no-such-thing/", too_big, format="json")
+    assert_error(unknown, 404, "not_found")
+    assert _patients(clinic) == 0
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_writes_to_an_unknown_api_path_are_404_json_not_a_csrf_page(clinic, member_factory, method):
+    anonymous = APIClient(enforce_csrf_checks=True)
+    signed_in = APIClient(enforce_csrf_checks=True)
+    signed_in.force_login(member_factory(clinic).user)
+    for client in (anonymous, signed_in):
+        for path in ("/api/v1/no-such-thing/", "/api/v2/patients/", "/api/v1/patients"):
+            response = getattr(client, method)(path, {"a": 1}, format="json")
+            assert_error(response, 404, "not_found")
+
+
+def test_a_csrf_refusal_under_the_api_is_in_the_error_shape(rf):
+    response = csrf_failure(rf.post("/api/v1/patients/"), reason="CSRF token missing.")
+    assert response.status_code == 403
+    assert json.loads(response.content) == {
+        "type": "permission_error",
+        "code": "csrf_failed",
+        "detail": "The CSRF check failed: CSRF token missing.",
+        "fields": {},
+    }
+    page = csrf_failure(rf.post("/c/asha/patients/new/"), reason="CSRF token missing.")
+    assert page.status_code == 403 and page["Content-Type"].startswith("text/html")
 
 
 def test_method_not_allowed_is_405_in_the_error_shape(api, make_patient):

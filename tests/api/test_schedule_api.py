@@ -179,6 +179,26 @@ def test_bad_slot_queries_are_400_by_field(day, desk, query, field):
     assert field in body["fields"], body
 
 
+OUT_OF_RANGE = "Give a date between 1 Jan 1900 and 31 Dec 2036."
+
+
+@pytest.mark.parametrize("asked", ["9999-12-31", "0001-01-01", "1899-12-31", "2037-01-01"])
+def test_slots_for_a_date_outside_the_clinics_calendar_are_400(day, desk, asked):
+    for days in (1, 14):
+        response = desk.get(slots_url(day["doctor"].pk), {"date": asked, "days": days})
+        body = assert_error(response, 400)
+        assert body["fields"] == {"date": [OUT_OF_RANGE]}
+
+
+def test_slots_at_the_edges_of_the_clinics_calendar_are_answered(day, desk):
+    doctor = day["doctor"].pk
+    last = desk.get(slots_url(doctor), {"date": "2036-12-31", "days": 14})
+    assert last.status_code == 200
+    assert last.json()["days"][-1]["date"] == "2037-01-13"
+    first = desk.get(slots_url(doctor), {"date": "1900-01-01"})
+    assert first.json()["days"] == [{"date": "1900-01-01", "slots": []}]
+
+
 def test_slots_of_someone_who_is_not_a_doctor_here_are_404(clinic, other_clinic, day, desk):
     assistant = MembershipFactory(clinic=clinic, role=Role.ASSISTANT)
     elsewhere = DoctorProfileFactory(membership__clinic=other_clinic).membership
@@ -540,6 +560,12 @@ def test_the_day_is_the_clinics_local_day(clinic, day, desk):
 )
 def test_bad_list_queries_are_400(day, desk, query, field):
     assert field in assert_error(desk.get(APPOINTMENTS, query), 400)["fields"]
+
+
+@pytest.mark.parametrize("asked", ["9999-12-31", "0001-01-01", "2026-02-30"])
+def test_the_days_list_for_a_date_outside_the_calendar_is_400(day, desk, asked):
+    body = assert_error(desk.get(APPOINTMENTS, {"date": asked}), 400)
+    assert list(body["fields"]) == ["date"]
 
 
 def test_filtering_by_another_clinics_doctor_is_refused(other_clinic, day, desk):

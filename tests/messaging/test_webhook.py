@@ -187,6 +187,60 @@ def test_signed_but_not_whatsapp_json_is_a_bad_request(
     assert deliveries_stored() == 0
 
 
+def test_a_signed_body_nested_50000_levels_deep_is_a_json_bad_request(
+    web, wa_account, django_capture_on_commit_callbacks
+):
+    deep = b"[" * 50_000 + b"]" * 50_000
+    envelope_deep = json.dumps(text_message("Hi", wamid="wamid.DEEP")).encode()[:-1]
+    envelope_deep += b', "extra": ' + deep + b"}"
+    for body in (deep, envelope_deep):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post(web, wa_account, body, sign(body, APP_SECRET))
+        assert response.status_code == 400
+        assert response["Content-Type"] == "application/json"
+        assert response.json() == {
+            "type": "invalid_request",
+            "code": "too_deep",
+            "detail": "The JSON is nested more than 32 levels deep.",
+            "fields": {},
+        }
+    assert deliveries_stored() == 0
+
+
+def test_refused_deliveries_answer_in_the_error_shape(
+    web, wa_account, django_capture_on_commit_callbacks
+):
+    body = b"not json"
+    unsigned = post(web, wa_account, body, None)
+    assert unsigned.status_code == 403 and unsigned.json()["code"] == "bad_signature"
+    refused = post(web, wa_account, body, sign(body, APP_SECRET))
+    assert refused.status_code == 400
+    assert set(refused.json()) == {"type", "code", "detail", "fields"}
+
+
+def test_a_signed_body_over_the_size_limit_is_413_json(
+    web, wa_account, django_capture_on_commit_callbacks, settings
+):
+    payload = text_message("x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE, wamid="wamid.BIG")
+    body = json.dumps(payload).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(web, wa_account, body, sign(body, APP_SECRET))
+    assert response.status_code == 413
+    assert response.json() == {
+        "type": "invalid_request",
+        "code": "too_large",
+        "detail": "The request body is too large: send at most 2,621,440 bytes.",
+        "fields": {},
+    }
+    assert deliveries_stored() == 0
+
+
+def test_an_unknown_webhook_key_is_404_json(web, wa_account):
+    response = web.post("/webhooks/whatsapp/not-a-key/", data=b"{}", content_type="text/plain")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
 def test_a_delivery_for_an_unknown_phone_number_id_is_refused(
     web, wa_account, django_capture_on_commit_callbacks, caplog
 ):

@@ -168,6 +168,72 @@ def test_day_view_defaults_to_today_and_moves_by_a_day(day, client_for):
     assert client.get(url(d["clinic"], "schedule-day", date="15/13/2026")).status_code == 200
 
 
+OUT_OF_RANGE = "Give a date between 1 Jan 1900 and 31 Dec 2036."
+
+
+@pytest.mark.parametrize("asked", ["9999-12-31", "0001-01-01", "1899-12-31", "2037-01-01"])
+@pytest.mark.parametrize("name", ["schedule-day", "schedule-doctor-day", "schedule-week"])
+def test_a_date_outside_the_clinics_calendar_shows_today_and_says_why(day, client_for, asked, name):
+    d = day
+    args = [d["asha"].pk] if name == "schedule-doctor-day" else []
+    query = {"start": asked} if name == "schedule-week" else {"date": asked}
+    response = client_for(d["desk"]).get(url(d["clinic"], name, *args, **query))
+    assert response.status_code == 200
+    assert flashed(response) == [
+        f"That date cannot be shown. {OUT_OF_RANGE} Showing 10 Mar 2026 instead."
+    ]
+    assert f"That date cannot be shown. {OUT_OF_RANGE}" in text(response)
+    assert "10 Mar 2026" in text(response)
+
+
+@pytest.mark.parametrize("asked", ["1900-01-01", "2036-12-31"])
+def test_the_first_and_last_day_of_the_clinics_calendar_can_be_shown(day, client_for, asked):
+    d = day
+    client = client_for(d["desk"])
+    for name, query in [("schedule-day", {"date": asked}), ("schedule-week", {"start": asked})]:
+        response = client.get(url(d["clinic"], name, **query))
+        assert response.status_code == 200
+        assert flashed(response) == []
+
+
+def test_a_malformed_date_shows_today_and_says_why(day, client_for):
+    d = day
+    response = client_for(d["desk"]).get(url(d["clinic"], "schedule-day", date="2026-02-30"))
+    assert response.status_code == 200
+    assert "Tuesday, 10 Mar 2026" in text(response)
+    assert flashed(response) == [
+        f"That date cannot be shown. {OUT_OF_RANGE} Showing 10 Mar 2026 instead."
+    ]
+
+
+def test_the_slot_picker_names_the_calendar_for_a_date_outside_it(day, client_for):
+    d = day
+    client = client_for(d["desk"])
+    for asked in ["9999-12-31", "0001-01-01"]:
+        response = client.get(
+            url(d["clinic"], "appointment-slots", doctor=d["asha"].pk, date=asked)
+        )
+        assert response.status_code == 200
+        assert OUT_OF_RANGE in text(response)
+
+
+@pytest.mark.parametrize("asked", ["9999-12-31", "0001-01-01"])
+def test_forms_refuse_a_date_outside_the_clinics_calendar(day, client_for, asked):
+    d = day
+    client = client_for(d["owner"])
+    leave = client.post(
+        url(d["clinic"], "doctor-leave-add", d["asha"].pk), {"kind": "leave", "first_day": asked}
+    )
+    assert leave.status_code == 200 and OUT_OF_RANGE in text(leave)
+    booking = client.post(
+        url(d["clinic"], "appointment-book"),
+        {"patient_id": d["lakshmi"].pk, "doctor": d["asha"].pk, "date": asked, "reason": "x"},
+    )
+    assert booking.status_code == 200 and OUT_OF_RANGE in text(booking)
+    with clinic_scope(d["clinic"]):
+        assert not DoctorLeave.objects.exists() and not Appointment.objects.exists()
+
+
 def _appointments(d, count: int) -> None:
     """`count` appointments across both doctors today, in every status, created directly."""
     statuses = list(AppointmentStatus)

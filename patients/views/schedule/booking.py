@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
+from clinics.dates import out_of_range_message
 from clinics.decorators import require_perm
 from clinics.errors import DomainError
 from clinics.formatting import format_date
@@ -77,7 +78,9 @@ def _slots_context(
         context["note"] = "Choose a doctor to see the free times."
         return context
     if day is None:
-        context["note"] = "Choose a date to see the free times."
+        context["note"] = (
+            out_of_range_message() if day_value else "Choose a date to see the free times."
+        )
         return context
     choices = slot_choices(doctor=doctor, day=day, tz=tz, now=timezone.now())
     context.update(

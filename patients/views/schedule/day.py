@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from clinics.dates import out_of_range_message
 from clinics.decorators import require_perm
 from clinics.formatting import format_date
 from clinics.models import Membership
@@ -31,6 +33,21 @@ from patients.views.schedule.common import (
 from patients.views.schedule.layout import clinic_grid, doctor_column
 
 QUEUE_REFRESH_SECONDS = 15
+
+
+def _requested_day(request: HttpRequest, name: str, default: date) -> date:
+    """The day asked for in `?<name>=`, or `default` with a message when it cannot be shown."""
+    value = request.GET.get(name, "")
+    day = parse_day(value, None)
+    if day is not None:
+        return day
+    if value.strip():
+        messages.warning(
+            request,
+            f"That date cannot be shown. {out_of_range_message()} "
+            f"Showing {format_date(default)} instead.",
+        )
+    return default
 
 
 def _day_context(request: HttpRequest, day: date, doctor: Membership | None) -> dict:
@@ -74,7 +91,7 @@ def _day_context(request: HttpRequest, day: date, doctor: Membership | None) -> 
 @require_GET
 @require_perm(Perm.APPOINTMENTS_VIEW)
 def schedule_day(request: HttpRequest) -> HttpResponse:
-    day = parse_day(request.GET.get("date"), clinic_today(request))
+    day = _requested_day(request, "date", clinic_today(request))
     return render_page(request, "patients/schedule/day.html", _day_context(request, day, None))
 
 
@@ -83,7 +100,7 @@ def schedule_doctor_day(request: HttpRequest, membership_id: int) -> HttpRespons
     doctor = doctor_or_404(membership_id)
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
-    day = parse_day(request.GET.get("date"), clinic_today(request))
+    day = _requested_day(request, "date", clinic_today(request))
     return render_page(request, "patients/schedule/day.html", _day_context(request, day, doctor))
 
 
@@ -102,7 +119,7 @@ def schedule_week(request: HttpRequest) -> HttpResponse:
     tz = request.clinic.tzinfo
     now = timezone.now()
     today = now.astimezone(tz).date()
-    start = parse_day(request.GET.get("start"), today)
+    start = _requested_day(request, "start", today)
     doctors = list(doctor_choices())
     doctor = _week_doctor(request, doctors)
     week = []
