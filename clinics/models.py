@@ -15,7 +15,7 @@ from clinics.roles import Role, perms_for
 from clinics.scoping import ClinicScopedManager
 from clinics.states import STATE_CHOICES, state_name
 from clinics.storage import object_key
-from clinics.validators import validate_gstin_format
+from clinics.validators import validate_gstin_format, validate_pincode
 
 # ---------------------------------------------------------------------------------------------
 # People
@@ -102,7 +102,7 @@ class Clinic(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     address = models.TextField(blank=True)
     city = models.CharField(max_length=100, blank=True)
-    pincode = models.CharField(max_length=6, blank=True)
+    pincode = models.CharField(max_length=6, blank=True, validators=[validate_pincode])
     state_code = models.CharField("state", max_length=2, choices=STATE_CHOICES)
     phone = PhoneNumberField(blank=True)
     email = models.EmailField(blank=True)

@@ -8,6 +8,17 @@ from django.core.exceptions import ValidationError
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.in_ import gstin as stdnum_gstin
 
+_PINCODE_RE = re.compile(r"^[1-9][0-9]{5}$")
+
+
+def validate_pincode(value: str) -> None:
+    """An Indian PIN code: 6 digits, the first not 0. Blank is left to the field's `blank`."""
+    if value and not _PINCODE_RE.match(value):
+        raise ValidationError(
+            "A PIN code has 6 digits and does not start with 0, for example 560041.",
+            code="invalid_pincode",
+        )
+
 
 def normalise_gstin(value: str) -> str:
     return stdnum_gstin.compact(value or "")

@@ -17,6 +17,7 @@ from clinics.validators import (
     format_abha_number,
     validate_abha_address,
     validate_abha_number,
+    validate_pincode,
 )
 
 ADULT_AGE = 18
@@ -111,7 +112,7 @@ class Patient(models.Model):
     email = models.EmailField(blank=True)
     address = models.TextField(blank=True)
     city = models.CharField(max_length=100, blank=True)
-    pincode = models.CharField(max_length=6, blank=True)
+    pincode = models.CharField(max_length=6, blank=True, validators=[validate_pincode])
     state_code = models.CharField("state", max_length=2, choices=STATE_CHOICES, blank=True)
     blood_group = models.CharField(max_length=3, choices=BloodGroup.choices, blank=True)
     allergies = models.TextField(blank=True)
