@@ -115,6 +115,7 @@ def test_neither_date_of_birth_nor_age_is_refused(clinic, client):
         ("age_years", "140", "Enter an age in whole years from 0 to 130."),
         ("pincode", "ABCDEF", "A PIN code has 6 digits and does not start with 0"),
         ("pincode", "012345", "A PIN code has 6 digits and does not start with 0"),
+        ("full_name", "Evil\u202eTXT.exe", "The full name contains an invisible character"),
     ],
 )
 def test_bad_input_shows_a_field_error_and_saves_nothing(clinic, client, field, value, message):
