@@ -16,7 +16,7 @@ from clinics.audit import Actions
 from clinics.images import TooManyPixels, check_pixels
 from clinics.roles import Role
 from clinics.states import STATE_CHOICES
-from clinics.validators import normalise_gstin, validate_gstin_format
+from clinics.validators import normalise_gstin, validate_gstin_format, validate_pincode
 
 SIGNATURE_MAX_BYTES = 1024 * 1024
 SIGNATURE_FORMATS = {"PNG", "JPEG"}
@@ -201,11 +201,11 @@ class ClinicSettingsForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"})
     )
     city = forms.CharField(max_length=100, required=False)
-    pincode = forms.RegexField(
+    pincode = forms.CharField(
         label="PIN code",
-        regex=r"^[1-9][0-9]{5}$",
+        max_length=6,
         required=False,
-        error_messages={"invalid": "A PIN code has 6 digits, for example 560041."},
+        validators=[validate_pincode],
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "postal-code"}),
     )
     state_code = forms.ChoiceField(label="State", choices=STATE_CHOICES)

@@ -15,7 +15,7 @@ from clinics.roles import Role, perms_for
 from clinics.scoping import ClinicScopedManager
 from clinics.states import STATE_CHOICES, state_name
 from clinics.storage import object_key
-from clinics.validators import validate_gstin_format
+from clinics.validators import VisibleText, validate_gstin_format, validate_pincode
 
 # ---------------------------------------------------------------------------------------------
 # People
@@ -41,7 +41,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in. Their access to a clinic comes from a Membership."""
 
     email = models.EmailField("email address", unique=True)
-    full_name = models.CharField(max_length=150)
+    full_name = models.CharField(max_length=150, validators=[VisibleText("full name")])
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
         "Django admin access", default=False, help_text="Superusers only; not clinic staff."
@@ -98,11 +98,11 @@ def clinic_logo_upload_to(instance: Clinic, filename: str) -> str:
 class Clinic(models.Model):
     """A clinic: the tenant. Everything a clinic owns points here and is scoped to it."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[VisibleText("clinic name")])
     slug = models.SlugField(max_length=60, unique=True)
-    address = models.TextField(blank=True)
-    city = models.CharField(max_length=100, blank=True)
-    pincode = models.CharField(max_length=6, blank=True)
+    address = models.TextField(blank=True, validators=[VisibleText("address", multiline=True)])
+    city = models.CharField(max_length=100, blank=True, validators=[VisibleText("city")])
+    pincode = models.CharField(max_length=6, blank=True, validators=[validate_pincode])
     state_code = models.CharField("state", max_length=2, choices=STATE_CHOICES)
     phone = PhoneNumberField(blank=True)
     email = models.EmailField(blank=True)
@@ -111,14 +111,20 @@ class Clinic(models.Model):
     )
     gstin = models.CharField("GSTIN", max_length=15, blank=True, validators=[validate_gstin_format])
     # Letterhead
-    letterhead_tagline = models.CharField(max_length=200, blank=True)
+    letterhead_tagline = models.CharField(
+        max_length=200, blank=True, validators=[VisibleText("letterhead tagline")]
+    )
     timings = models.CharField(
-        max_length=200, blank=True, help_text="For example: Mon-Sat 10:00-13:00, 17:00-20:00"
+        max_length=200,
+        blank=True,
+        help_text="For example: Mon-Sat 10:00-13:00, 17:00-20:00",
+        validators=[VisibleText("timings")],
     )
     registration_details = models.CharField(
         max_length=200,
         blank=True,
         help_text="Clinical establishment registration number and authority.",
+        validators=[VisibleText("registration details")],
     )
     logo = models.ImageField(upload_to=clinic_logo_upload_to, blank=True)
     require_two_factor = models.BooleanField(
@@ -180,12 +186,22 @@ class DoctorProfile(models.Model):
     membership = models.OneToOneField(
         Membership, on_delete=models.PROTECT, related_name="doctor_profile"
     )
-    qualifications = models.CharField(max_length=200, help_text="For example: MBBS, MD (Medicine)")
-    medical_council = models.CharField(
-        max_length=120, help_text="For example: Karnataka Medical Council"
+    qualifications = models.CharField(
+        max_length=200,
+        help_text="For example: MBBS, MD (Medicine)",
+        validators=[VisibleText("qualifications")],
     )
-    registration_number = models.CharField(max_length=40)
-    specialisation = models.CharField(max_length=120, blank=True)
+    medical_council = models.CharField(
+        max_length=120,
+        help_text="For example: Karnataka Medical Council",
+        validators=[VisibleText("medical council")],
+    )
+    registration_number = models.CharField(
+        max_length=40, validators=[VisibleText("registration number")]
+    )
+    specialisation = models.CharField(
+        max_length=120, blank=True, validators=[VisibleText("specialisation")]
+    )
     signature = models.ImageField(upload_to=signature_upload_to, blank=True)
 
     objects = ClinicScopedManager()

@@ -84,6 +84,14 @@ def _full_clean(instance, exclude: list[str] | None = None) -> None:
         raise ValidationFailed(exc.message_dict) from exc
 
 
+def _check_field(model: type, field: str, value) -> None:
+    """Runs the model field's own validators (length, hidden characters) on one value."""
+    try:
+        model._meta.get_field(field).run_validators(value)
+    except ValidationError as exc:
+        raise ValidationFailed({field: exc.messages}) from exc
+
+
 def _check_gstin_state(clinic: Clinic) -> None:
     if clinic.gstin and clinic.gstin[:2] != clinic.state_code:
         raise ValidationFailed(
@@ -363,6 +371,7 @@ def invitation_accept(
             raise DomainError("An account with this email exists: sign in to accept.")
         if not full_name.strip():
             raise DomainError("Enter your full name.", field="full_name")
+        _check_field(User, "full_name", full_name.strip())
         candidate = User(email=invitation.email, full_name=full_name.strip())
         try:
             validate_password(password, candidate)

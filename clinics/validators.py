@@ -3,10 +3,75 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.utils.deconstruct import deconstructible
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.in_ import gstin as stdnum_gstin
+
+# Zero-width non-joiner and joiner are format characters, but Devanagari, Bengali, Malayalam and
+# other Indian scripts need them to spell names as their owners write them.
+_SCRIPT_JOINERS = frozenset("\u200c\u200d")
+_LINE_BREAKS = frozenset("\n\r\t")
+
+
+def hidden_character(value: str, *, multiline: bool = False) -> str | None:
+    """The first invisible control or format character in `value` (Unicode Cc or Cf), if any.
+
+    These include the bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F,
+    U+061C) that make "Evil\u202eTXT.exe" display as "Evilexe.TXT". ZWNJ and ZWJ are kept;
+    `multiline` keeps line breaks and tabs for text typed into a text area.
+    """
+    for char in value or "":
+        if char in _SCRIPT_JOINERS or (multiline and char in _LINE_BREAKS):
+            continue
+        if unicodedata.category(char) in ("Cc", "Cf"):
+            return char
+    return None
+
+
+@deconstructible
+class VisibleText:
+    """Refuses names and other identifying text that hold invisible control characters, which
+    would let one name show as another in lists, printed documents and WhatsApp messages."""
+
+    def __init__(self, label: str, *, multiline: bool = False):
+        self.label = label
+        self.multiline = multiline
+
+    def __call__(self, value: str) -> None:
+        char = hidden_character(value, multiline=self.multiline)
+        if char is None:
+            return
+        name = unicodedata.name(char, "control character")
+        raise ValidationError(
+            "The %(label)s contains an invisible character (U+%(code)04X %(name)s) that can "
+            "make it show as something else. Remove it and type the %(label)s again.",
+            params={"label": self.label, "code": ord(char), "name": name},
+            code="hidden_character",
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, VisibleText) and (self.label, self.multiline) == (
+            other.label,
+            other.multiline,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.label, self.multiline))
+
+
+_PINCODE_RE = re.compile(r"^[1-9][0-9]{5}$")
+
+
+def validate_pincode(value: str) -> None:
+    """An Indian PIN code: 6 digits, the first not 0. Blank is left to the field's `blank`."""
+    if value and not _PINCODE_RE.match(value):
+        raise ValidationError(
+            "A PIN code has 6 digits and does not start with 0, for example 560041.",
+            code="invalid_pincode",
+        )
 
 
 def normalise_gstin(value: str) -> str:

@@ -7,6 +7,8 @@ data folder, the django-q2 ORM broker and local file storage. `.env.example` doc
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,8 +21,17 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+# The data folder holds patients' records: the SQLite database (and the -wal and -shm files
+# SQLite adds beside it), local uploads, logs, rate-limit state and the keys. Every Vaidya process
+# (web, workers, commands) reads these settings first, so the umask here makes every file and
+# folder they create private to the account Vaidya runs as, without each writer (SQLite among
+# them, which takes its mode from the umask) having to remember a mode.
+os.umask(0o077)
 DATA_DIR = Path(env.str("VAIDYA_DATA_DIR", default=str(BASE_DIR / "data")))
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+# A folder made by an older version (0755) is closed too; one we do not own is left as it is.
+with contextlib.suppress(PermissionError):
+    DATA_DIR.chmod(0o700)
 
 
 def _secret_key() -> str:
@@ -232,6 +243,7 @@ UPLOAD_MAX_MB = env.int("UPLOAD_MAX_MB", default=15)
 # How long the document link sent to a patient on WhatsApp keeps working (/d/<token>/).
 DOCUMENT_SHARE_LINK_HOURS = env.int("DOCUMENT_SHARE_LINK_HOURS", default=72)
 FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STORAGES = {
     # Local files are encrypted at rest with ENCRYPTION_KEYS (clinics/storage.py).
     "default": {"BACKEND": "clinics.storage.EncryptedFileSystemStorage"},

@@ -14,9 +14,11 @@ from clinics.models import Clinic
 from clinics.states import STATE_CHOICES
 from clinics.tenancy import ClinicScopedManager
 from clinics.validators import (
+    VisibleText,
     format_abha_number,
     validate_abha_address,
     validate_abha_number,
+    validate_pincode,
 )
 
 ADULT_AGE = 18
@@ -92,7 +94,7 @@ class Patient(models.Model):
         Clinic, on_delete=models.PROTECT, related_name="patients", db_index=False
     )
     number = models.PositiveIntegerField(editable=False)
-    full_name = models.CharField(max_length=200)
+    full_name = models.CharField(max_length=200, validators=[VisibleText("full name")])
     search_name = models.CharField(max_length=200, editable=False)
     date_of_birth = models.DateField(validators=[validate_not_future, validate_plausible_dob])
     dob_estimated = models.BooleanField("date of birth estimated from age", default=False)
@@ -109,9 +111,9 @@ class Patient(models.Model):
         "no approved template in this language.",
     )
     email = models.EmailField(blank=True)
-    address = models.TextField(blank=True)
-    city = models.CharField(max_length=100, blank=True)
-    pincode = models.CharField(max_length=6, blank=True)
+    address = models.TextField(blank=True, validators=[VisibleText("address", multiline=True)])
+    city = models.CharField(max_length=100, blank=True, validators=[VisibleText("city")])
+    pincode = models.CharField(max_length=6, blank=True, validators=[validate_pincode])
     state_code = models.CharField("state", max_length=2, choices=STATE_CHOICES, blank=True)
     blood_group = models.CharField(max_length=3, choices=BloodGroup.choices, blank=True)
     allergies = models.TextField(blank=True)
@@ -122,7 +124,9 @@ class Patient(models.Model):
     abha_address = models.CharField(
         "ABHA address", max_length=120, blank=True, validators=[validate_abha_address]
     )
-    emergency_contact_name = models.CharField(max_length=150, blank=True)
+    emergency_contact_name = models.CharField(
+        max_length=150, blank=True, validators=[VisibleText("emergency contact's name")]
+    )
     emergency_contact_relation = models.CharField(
         max_length=20, choices=Relation.choices, blank=True
     )
@@ -188,7 +192,7 @@ class Guardian(models.Model):
     guardian_patient = models.ForeignKey(
         Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="wards"
     )
-    name = models.CharField(max_length=150, blank=True)
+    name = models.CharField(max_length=150, blank=True, validators=[VisibleText("guardian's name")])
     relation = models.CharField(max_length=20, choices=Relation.choices)
     phone = PhoneNumberField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -143,6 +143,15 @@ def _validate(patient: Patient, errors: dict[str, list[str]]) -> None:
         raise ValidationFailed(errors)
 
 
+def _field_errors(model: type, field: str, value: Any) -> list[str]:
+    """The messages of the model field's own validators (length, hidden characters) for `value`."""
+    try:
+        model._meta.get_field(field).run_validators(value)
+    except ValidationError as exc:
+        return exc.messages
+    return []
+
+
 def _validated_guardian(patient: Patient, guardian: GuardianInput) -> Guardian:
     errors: dict[str, list[str]] = {}
     if guardian.relation not in Relation.values:
@@ -160,8 +169,13 @@ def _validated_guardian(patient: Patient, guardian: GuardianInput) -> Guardian:
             record.guardian_patient = other
     else:
         name = " ".join((guardian.name or "").split())
-        if not name:
-            errors["guardian_name"] = ["Enter the guardian's name, or pick an existing patient."]
+        name_errors = (
+            _field_errors(Guardian, "name", name)
+            if name
+            else ["Enter the guardian's name, or pick an existing patient."]
+        )
+        if name_errors:
+            errors["guardian_name"] = name_errors
         phone = to_e164(guardian.phone or "")
         if not phone:
             errors["guardian_phone"] = ["Enter the guardian's phone number. " + PHONE_ERROR]

@@ -111,6 +111,17 @@ BAD_INPUT = [
     ({"date_of_birth": None, "age_years": -1}, "age_years", "from 0 to 130"),
     ({"date_of_birth": None}, "date_of_birth", "date of birth or the age"),
     ({"sex": "X"}, "sex", "not a valid choice"),
+    ({"pincode": "ABCDEF"}, "pincode", "A PIN code has 6 digits and does not start with 0"),
+    ({"full_name": "Evil\u202eTXT.exe"}, "full_name", "full name contains an invisible character"),
+    ({"city": "Mysuru\u2066"}, "city", "city contains an invisible character (U+2066"),
+    (
+        {
+            "date_of_birth": "2019-05-05",
+            "guardian": {"relation": "mother", "name": "Amma\u202e", "phone": "98450 54321"},
+        },
+        "guardian.name",
+        "guardian's name contains an invisible character",
+    ),
     ({"full_name": ""}, "full_name", "may not be blank"),
     (
         {"date_of_birth": "2019-05-05", "guardian": {"relation": "mother", "phone": "98450"}},

@@ -45,6 +45,8 @@ def test_clinic_create_makes_the_owner(db):
         ({"gstin": VALID_MH_GSTIN}, "gstin"),  # another state's GSTIN
         ({"timezone": "Mars/Olympus"}, "timezone"),
         ({"state_code": "99"}, "state_code"),
+        ({"pincode": "ABCDEF"}, "pincode"),
+        ({"pincode": "012345"}, "pincode"),  # no PIN code starts with 0
     ],
 )
 def test_clinic_validation(db, fields, error_field):
@@ -62,6 +64,16 @@ def test_clinic_update_accepts_spaced_lowercase_gstin_and_audits_fields(clinic, 
         assert clinic.gstin == VALID_KA_GSTIN
         event = AuditEvent.objects.get(action=Actions.CLINIC_UPDATED)
         assert event.data == {"fields": ["city", "gstin"]}
+
+
+def test_clinic_update_refuses_a_pincode_that_is_not_six_digits(clinic, owner):
+    with clinic_scope(clinic), pytest.raises(ValidationFailed) as exc:
+        clinic_update(clinic=clinic, actor=owner.user, pincode="ABCDEF")
+    assert exc.value.errors["pincode"] == [
+        "A PIN code has 6 digits and does not start with 0, for example 560041."
+    ]
+    clinic.refresh_from_db()
+    assert clinic.pincode != "ABCDEF"
 
 
 def test_last_owner_cannot_be_demoted_or_deactivated(clinic, owner):

@@ -79,6 +79,8 @@ def test_create_clinic_reuses_an_existing_account(db, clinic, owner):
         (["--owner-name", "A Person", "--password", "short"], "Password refused"),
         (["--slug", "asha"], "Another clinic already uses this short name"),
         (["--slug", "has space"], "only letters, digits, hyphens"),
+        (["--owner-name", "Some\u202eOne"], "The full name contains an invisible character"),
+        (["--name", "Bad Clinic\u202e"], "The clinic name contains an invisible character"),
     ],
 )
 def test_create_clinic_refuses_bad_input(db, clinic, args, message):

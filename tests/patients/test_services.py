@@ -79,6 +79,9 @@ def test_numbers_are_sequential_per_clinic(scoped, owner, other_clinic):
         ({"sex": "X"}, "sex"),
         ({"email": "not-an-email"}, "email"),
         ({"date_of_birth": None}, "date_of_birth"),
+        ({"pincode": "ABCDEF"}, "pincode"),
+        ({"pincode": "012345"}, "pincode"),  # no PIN code starts with 0
+        ({"pincode": "56004"}, "pincode"),
     ],
 )
 def test_bad_input_is_refused_and_nothing_saved(scoped, owner, overrides, field):
@@ -186,6 +189,19 @@ def test_update_refuses_bad_input_and_keeps_old_values(scoped, owner):
         patient_update(patient=p, actor=owner.user, city="Pune", phone="123")
     p.refresh_from_db()
     assert (p.city, str(p.phone)) == ("", "+919845012345")
+
+
+def test_a_pincode_is_six_digits_or_left_blank(scoped, owner):
+    p = _create(scoped, owner.user, pincode=" 560041 ")
+    assert p.pincode == "560041"
+    with pytest.raises(ValidationFailed) as exc:
+        patient_update(patient=p, actor=owner.user, pincode="ABCDEF")
+    assert exc.value.errors == {
+        "pincode": ["A PIN code has 6 digits and does not start with 0, for example 560041."]
+    }
+    p.refresh_from_db()
+    assert p.pincode == "560041"
+    assert patient_update(patient=p, actor=owner.user, pincode="").pincode == ""
 
 
 def test_unknown_fields_are_refused(scoped, owner):

@@ -113,6 +113,9 @@ def test_neither_date_of_birth_nor_age_is_refused(clinic, client):
         ("abha_number", "91-1234-5678", "An ABHA number has 14 digits"),
         ("abha_address", "9ravi@gmail", "An ABHA address looks like name.surname@abdm"),
         ("age_years", "140", "Enter an age in whole years from 0 to 130."),
+        ("pincode", "ABCDEF", "A PIN code has 6 digits and does not start with 0"),
+        ("pincode", "012345", "A PIN code has 6 digits and does not start with 0"),
+        ("full_name", "Evil\u202eTXT.exe", "The full name contains an invisible character"),
     ],
 )
 def test_bad_input_shows_a_field_error_and_saves_nothing(clinic, client, field, value, message):

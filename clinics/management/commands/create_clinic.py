@@ -67,6 +67,10 @@ class Command(BaseCommand):
             full_name = " ".join(options["owner_name"].split())
             if not full_name:
                 raise CommandError(f"There is no account for {email}: give --owner-name.")
+            try:
+                User._meta.get_field("full_name").run_validators(full_name)
+            except ValidationError as exc:
+                raise CommandError(" ".join(exc.messages)) from exc
             password = options["password"] or self._ask_password(email)
             try:
                 validate_password(password, User(email=email, full_name=full_name))
