@@ -240,6 +240,8 @@ S3_BUCKET = env.str("S3_BUCKET", default="")
 # Documents: downloads of S3 objects are presigned URLs valid this long; uploads have a size cap.
 DOCUMENT_LINK_SECONDS = env.int("S3_PRESIGN_SECONDS", default=300)
 UPLOAD_MAX_MB = env.int("UPLOAD_MAX_MB", default=15)
+# Largest image staff may upload, in pixels (read from its header before it is decoded).
+UPLOAD_MAX_PIXELS = env.int("UPLOAD_MAX_PIXELS", default=40_000_000)
 # How long the document link sent to a patient on WhatsApp keeps working (/d/<token>/).
 DOCUMENT_SHARE_LINK_HOURS = env.int("DOCUMENT_SHARE_LINK_HOURS", default=72)
 FILE_UPLOAD_PERMISSIONS = 0o600
