@@ -28,8 +28,15 @@ def weasyprint_without_the_subsetter(tmp_path, monkeypatch):
         f"import warnings\nwarnings.warn({HARFBUZZ_WARNING!r}, DeprecationWarning)\n"
         "__version__ = '70.0'\n"
     )
-    monkeypatch.delitem(sys.modules, "weasyprint", raising=False)
+    real = {name: module for name, module in sys.modules.items() if name.startswith("weasyprint")}
+    for name in real:
+        del sys.modules[name]
     monkeypatch.syspath_prepend(str(tmp_path))
+    yield
+    # The stand-in must not outlive the test: later tests import the real WeasyPrint.
+    for name in [n for n in sys.modules if n.startswith("weasyprint")]:
+        del sys.modules[name]
+    sys.modules.update(real)
 
 
 def test_the_check_before_the_tests_stops_on_a_weasyprint_warning_with_the_packages_to_install(
