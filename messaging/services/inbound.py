@@ -38,9 +38,11 @@ from messaging.models import (
     WhatsAppAccount,
 )
 from messaging.replies import dispatch_reply
+from messaging.services import inbound_limits as bound
 from messaging.services.accounts import messaging_settings_for
 from messaging.services.escalations import escalation_open
 from messaging.services.inbound_conversations import conversation_for_sender, patient_for_number
+from messaging.services.inbound_limits import clip, cut_text, text_of
 from messaging.services.inbound_media import (
     MEDIA_KINDS,
     inbound_media_copy,
@@ -154,24 +156,38 @@ def _when(timestamp: Any) -> datetime:
 
 
 def _status(account: WhatsAppAccount, status: Mapping[str, Any]) -> None:
-    wamid = str(status.get("id") or "")
+    wamid = clip(status.get("id"), bound.WAMID, mark=False)
     if not wamid:
         return
     message_status_record(
         account=account,
         wamid=wamid,
-        status=str(status.get("status") or ""),
+        status=clip(status.get("status"), bound.STATUS_WORD, mark=False),
         occurred_at=_when(status.get("timestamp")),
-        errors=status.get("errors") or (),
-        callback_data=str(status.get("biz_opaque_callback_data") or ""),
+        errors=_errors(status.get("errors")),
+        callback_data=clip(status.get("biz_opaque_callback_data"), bound.CALLBACK_DATA),
     )
+
+
+def _errors(errors: Any) -> list[dict[str, Any]]:
+    """The first error of a status, with only what Vaidya keeps of it (code and title)."""
+    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
+        return []
+    error = errors[0]
+    title = error.get("title") or error.get("message")
+    return [
+        {
+            "code": clip(error.get("code"), bound.ERROR_CODE, mark=False),
+            "title": clip(title, bound.ERROR_TITLE),
+        }
+    ]
 
 
 # --- who wrote ----------------------------------------------------------------------------------
 def _identity(contacts: list, item: Mapping[str, Any]) -> tuple[str, str, str]:
     """(wa_id, bsuid, profile name) of the sender of one inbound message."""
-    wa_id = str(item.get("from") or "")
-    bsuid = str(item.get("from_user_id") or item.get("user_id") or "")
+    wa_id = text_of(item.get("from"))
+    bsuid = text_of(item.get("from_user_id") or item.get("user_id"))
     contact: Mapping[str, Any] = {}
     for candidate in contacts:
         if not isinstance(candidate, dict):
@@ -183,34 +199,42 @@ def _identity(contacts: list, item: Mapping[str, Any]) -> tuple[str, str, str]:
             break
     if not contact and len(contacts) == 1 and isinstance(contacts[0], dict):
         contact = contacts[0]
-    wa_id = wa_id or str(contact.get("wa_id") or "")
-    bsuid = bsuid or str(contact.get("user_id") or "")
+    wa_id = wa_id or text_of(contact.get("wa_id"))
+    bsuid = bsuid or text_of(contact.get("user_id"))
     if wa_id and not wa_id.isdigit():
         wa_id = ""  # a username-only user: no phone number
-    name = str((contact.get("profile") or {}).get("name") or "")[:200]
-    return wa_id[:20], bsuid[:80], name
+    profile = contact.get("profile")
+    name = clip(profile.get("name") if isinstance(profile, dict) else "", bound.PROFILE_NAME)
+    return clip(wa_id, bound.WA_ID, mark=False), clip(bsuid, bound.BSUID, mark=False), name
 
 
 # --- inbound messages ---------------------------------------------------------------------------
 def _content(kind: str, item: Mapping[str, Any]) -> tuple[str, str]:
-    """(body text, payload) of an inbound message."""
+    """(body text, payload) of an inbound message, each within its bound (`inbound_limits`)."""
     part = item.get(kind) if isinstance(item.get(kind), dict) else {}
     if kind == "text":
-        return str(part.get("body") or ""), ""
+        return cut_text(part.get("body")), ""
     if kind == "button":
-        return str(part.get("text") or ""), str(part.get("payload") or "")
+        payload = clip(part.get("payload"), bound.REPLY_ID, mark=False)
+        return clip(part.get("text"), bound.REPLY_TITLE), payload
     if kind == "interactive":
-        reply = part.get("button_reply") or part.get("list_reply") or {}
-        return str(reply.get("title") or ""), str(reply.get("id") or "")
+        reply = part.get("button_reply") or part.get("list_reply")
+        reply = reply if isinstance(reply, dict) else {}
+        payload = clip(reply.get("id"), bound.REPLY_ID, mark=False)
+        return clip(reply.get("title"), bound.REPLY_TITLE), payload
     if kind in MEDIA_KINDS:
-        return str(part.get("caption") or ""), ""
+        return cut_text(part.get("caption"), bound.CAPTION, what="caption"), ""
     if kind == "location":
-        words = [str(part.get(k)) for k in ("name", "address") if part.get(k)]
+        words = [clip(part.get(k), bound.LOCATION_PART) for k in ("name", "address")]
+        words = [w for w in words if w]
         if not words and part.get("latitude") is not None:
-            words = [f"{part.get('latitude')}, {part.get('longitude')}"]
+            where = [
+                clip(part.get(k), bound.COORDINATE, mark=False) for k in ("latitude", "longitude")
+            ]
+            words = [", ".join(where)]
         return ", ".join(words), ""
     if kind == "reaction":
-        return str(part.get("emoji") or ""), ""
+        return clip(part.get("emoji"), bound.REACTION), ""
     return "", ""
 
 
@@ -219,7 +243,7 @@ def inbound_message_record(
 ) -> Message | None:
     """Store one message from a patient and act on it; the stored message when it was seen
     before (a redelivery is a no-op). None for a message without an id or a sender."""
-    wamid = str(item.get("id") or "")[:200]
+    wamid = clip(item.get("id"), bound.WAMID, mark=False)
     if not wamid:
         return None
     existing = Message.objects.filter(wamid=wamid).first()
@@ -246,13 +270,13 @@ def inbound_message_record(
                     patient_id=conversation.patient_id,
                     direction=Direction.INBOUND,
                     kind=kind,
-                    body=body[:4096],
-                    payload=payload[:256],
+                    body=body,
+                    payload=payload,
                     wamid=wamid,
-                    context_wamid=str((item.get("context") or {}).get("id") or "")[:200],
+                    context_wamid=_context_wamid(item),
                     status=MessageStatus.RECEIVED,
-                    media_mime_type=str(media.get("mime_type") or "")[:100],
-                    media_filename=str(media.get("filename") or "")[:255],
+                    media_mime_type=clip(media.get("mime_type"), bound.MIME_TYPE, mark=False),
+                    media_filename=clip(media.get("filename"), bound.FILENAME),
                     created_at=now,
                 )
         except IntegrityError:  # the same wamid stored concurrently
@@ -264,13 +288,27 @@ def inbound_message_record(
             state=ConversationState.OPEN,
             last_message_at=now,
         )
-        _act_on(message, conversation)
+        _act_on(message, conversation, said=_said(kind_name, item) or body)
     return message
 
 
-def _act_on(message: Message, conversation: Conversation) -> None:
+def _said(kind: str, item: Mapping[str, Any]) -> str:
+    """The patient's own words in a text or a caption, as sent (not stored: for trouble words)."""
+    part = item.get(kind)
+    if not isinstance(part, dict):
+        return ""
+    return text_of(part.get("body") if kind == "text" else part.get("caption"))
+
+
+def _context_wamid(item: Mapping[str, Any]) -> str:
+    context = item.get("context")
+    return clip(context.get("id") if isinstance(context, dict) else "", bound.WAMID, mark=False)
+
+
+def _act_on(message: Message, conversation: Conversation, *, said: str) -> None:
     """What a patient's message triggers: opt-out words, quick replies, trouble words. A staff
-    member writing into their alert conversation is answered by `staff_message_handle`."""
+    member writing into their alert conversation is answered by `staff_message_handle`.
+    `said` is the patient's whole text, also the part past what was stored."""
     if conversation.staff_id is not None:
         staff_message_handle(message=message, conversation=conversation)
         return
@@ -289,7 +327,7 @@ def _act_on(message: Message, conversation: Conversation) -> None:
                 "whatsapp quick reply on message %s not handled: %s", message.pk, error.code
             )
     if message.body and conversation.patient_id:
-        _check_trouble_words(message, conversation)
+        _check_trouble_words(message, conversation, said)
 
 
 def _doctor_of(patient_id: int) -> Membership | None:
@@ -302,9 +340,11 @@ def _doctor_of(patient_id: int) -> Membership | None:
     return appointment.doctor if appointment is not None else None
 
 
-def _check_trouble_words(message: Message, conversation: Conversation) -> None:
+def _check_trouble_words(message: Message, conversation: Conversation, said: str) -> None:
     words = messaging_settings_for(message.clinic_id).trouble_word_list()
-    text = message.body.casefold()
+    # The whole text (bounded by the request size), not the stored one: "chest pain" past
+    # 4,096 characters is still seen, and the note that ends a cut text is not a patient's word.
+    text = said.casefold()
     found = [w for w in words if w in text]
     if not found:
         return
@@ -330,8 +370,8 @@ def user_preference_record(
     value = str(preference.get("value") or "").lower()
     if value not in {"stop", "resume"}:
         return 0
-    wa_id = str(preference.get("wa_id") or "")
-    bsuid = str(preference.get("user_id") or "")
+    wa_id = clip(preference.get("wa_id"), bound.WA_ID, mark=False)
+    bsuid = clip(preference.get("user_id"), bound.BSUID, mark=False)
     if not wa_id and not bsuid:
         wa_id, bsuid, _name = _identity(contacts, {})
     wa_id = wa_id if wa_id.isdigit() else ""
@@ -348,7 +388,9 @@ def user_preference_record(
     if patient is None:
         logger.info("whatsapp marketing preference for an unknown user account=%s", account.pk)
         return 0
-    words = str(preference.get("detail") or f"marketing_messages: {value}")
+    words = (
+        clip(preference.get("detail"), bound.PREFERENCE_DETAIL) or f"marketing_messages: {value}"
+    )
     try:
         if value == "stop":
             event = consent_withdraw(
@@ -377,13 +419,13 @@ def template_status_update(*, account: WhatsAppAccount, value: Mapping[str, Any]
     event = str(value.get("event") or "").upper()
     if event not in TemplateStatus.values:
         return 0
-    name = str(value.get("message_template_name") or "")
-    language = str(value.get("message_template_language") or "")
-    reason = str(value.get("reason") or "")
+    name = clip(value.get("message_template_name"), bound.TEMPLATE_NAME, mark=False)
+    language = clip(value.get("message_template_language"), bound.TEMPLATE_LANGUAGE, mark=False)
+    reason = clip(value.get("reason"), bound.TEMPLATE_REASON)
     if reason.upper() == "NONE":
         reason = ""
     fields: dict[str, Any] = {"status": event, "synced_at": timezone.now()}
-    fields["rejected_reason"] = reason[:300] if event == TemplateStatus.REJECTED else ""
+    fields["rejected_reason"] = reason if event == TemplateStatus.REJECTED else ""
     return MessageTemplate.objects.filter(
         clinic_id=account.clinic_id, name=name, language=language
     ).update(**fields)
