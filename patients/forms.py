@@ -13,7 +13,7 @@ from clinics.web import add_domain_error
 from patients.models import BloodGroup, Patient, Relation, Sex
 from patients.models.patients import Language
 from patients.selectors import patient_list
-from patients.services import EDITABLE_FIELDS, MAX_AGE_YEARS, GuardianInput
+from patients.services import EDITABLE_FIELDS, HEALTH_FIELDS, MAX_AGE_YEARS, GuardianInput
 
 _PATIENT_NUMBER_RE = re.compile(r"^\s*(?:p\s*-?\s*)?0*(\d{1,9})\s*$", re.IGNORECASE)
 _BLANK = [("", "---------")]
@@ -161,16 +161,29 @@ class PatientForm(forms.Form):
     def clean_preferred_language(self) -> str:
         return self.cleaned_data.get("preferred_language") or Language.ENGLISH
 
+    def __init__(self, *args, health: bool = True, **kwargs):
+        # Allergies and long-term conditions are clinical information: staff who may not read
+        # it (front desk, billing) neither see nor type them; a clinician records them.
+        super().__init__(*args, **kwargs)
+        if not health:
+            for name in HEALTH_FIELDS:
+                del self.fields[name]
+
     @classmethod
-    def initial_for(cls, patient: Patient) -> dict[str, Any]:
-        initial = {field: getattr(patient, field) for field in EDITABLE_FIELDS}
+    def initial_for(cls, patient: Patient, *, health: bool = True) -> dict[str, Any]:
+        names = [f for f in EDITABLE_FIELDS if health or f not in HEALTH_FIELDS]
+        initial = {field: getattr(patient, field) for field in names}
         for field in ("phone", "whatsapp_phone", "emergency_contact_phone"):
             initial[field] = phone_for_input(initial[field])
         return initial
 
     def patient_fields(self, *, only_changed: bool = False) -> dict[str, Any]:
         """The cleaned values the services take, by their field names."""
-        names = [f for f in EDITABLE_FIELDS if not only_changed or f in self.changed_data]
+        names = [
+            f
+            for f in EDITABLE_FIELDS
+            if f in self.fields and (not only_changed or f in self.changed_data)
+        ]
         return {name: self.cleaned_data[name] for name in names}
 
 

@@ -123,7 +123,9 @@ class PatientSerializer(serializers.Serializer):
     """A patient's full record with guardians.
 
     Guardians come from `context["guardians"]` when the caller has them, else from the
-    patient's (prefetched) `guardians`.
+    patient's (prefetched) `guardians`. Allergies and long-term conditions are clinical
+    information: they are in the answer only when `context["clinical"]` is true (the caller
+    holds `clinical.view`); everyone gets `has_allergy_alert`.
     """
 
     id = serializers.IntegerField()
@@ -145,8 +147,26 @@ class PatientSerializer(serializers.Serializer):
     state_code = serializers.CharField(help_text="GST state code, for example 29; may be empty.")
     state_name = serializers.CharField()
     blood_group = serializers.CharField(help_text="A+, A-, B+, B-, AB+, AB-, O+, O- or empty.")
-    allergies = serializers.CharField()
-    chronic_conditions = serializers.CharField()
+    has_allergy_alert = serializers.BooleanField(
+        help_text=(
+            "True when the patient has allergies on record. For every caller, so that staff "
+            "who may not read them know to ask a doctor."
+        )
+    )
+    allergies = serializers.CharField(
+        required=False,
+        help_text=(
+            "Only for callers with the clinical.view permission (owner, doctor, assistant); "
+            "absent for front desk and billing."
+        ),
+    )
+    chronic_conditions = serializers.CharField(
+        required=False,
+        help_text=(
+            "Long-term conditions. Only for callers with the clinical.view permission; "
+            "absent for front desk and billing."
+        ),
+    )
     abha_number = serializers.CharField(help_text="14 digits, or empty.")
     abha_address = serializers.CharField(help_text="name@abdm, or empty.")
     emergency_contact_name = serializers.CharField()
@@ -164,7 +184,7 @@ class PatientSerializer(serializers.Serializer):
         if guardians is None:
             guardians = patient.guardians.all()
         guardian_out = GuardianSerializer()
-        return {
+        body = {
             "id": patient.pk,
             "number": patient_number(patient.number),
             "full_name": patient.full_name,
@@ -182,8 +202,7 @@ class PatientSerializer(serializers.Serializer):
             "state_code": patient.state_code,
             "state_name": state_name(patient.state_code),
             "blood_group": patient.blood_group,
-            "allergies": patient.allergies,
-            "chronic_conditions": patient.chronic_conditions,
+            "has_allergy_alert": bool(patient.allergies.strip()),
             "abha_number": patient.abha_number,
             "abha_address": patient.abha_address,
             "emergency_contact_name": patient.emergency_contact_name,
@@ -195,6 +214,10 @@ class PatientSerializer(serializers.Serializer):
             "updated_at": _datetime(patient.updated_at),
             "guardians": [guardian_out.to_representation(g) for g in guardians],
         }
+        if self.context.get("clinical"):
+            body["allergies"] = patient.allergies
+            body["chronic_conditions"] = patient.chronic_conditions
+        return body
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,8 +273,12 @@ class PatientUpdateInputSerializer(StrictInputSerializer):
     pincode = _text(6)
     state_code = _choice(STATE_CHOICES, help_text="GST state code, for example 29.")
     blood_group = _choice(BloodGroup.choices)
-    allergies = _text(2000)
-    chronic_conditions = _text(2000)
+    allergies = _text(
+        2000, help_text="Only callers with clinical.view may send it; others get a 400."
+    )
+    chronic_conditions = _text(
+        2000, help_text="Only callers with clinical.view may send it; others get a 400."
+    )
     abha_number = _text(20, help_text="14 digits; dashes and spaces are ignored.")
     abha_address = _text(120, help_text="For example asha.rao@abdm.")
     emergency_contact_name = _text(150)

@@ -176,8 +176,13 @@ class PatientListView(ClinicAPIView):
             )
         # A new patient has exactly the guardian sent, if any: no need to ask the database.
         guardians = list(patient.guardians.select_related("guardian_patient")) if guardian else []
-        body = PatientSerializer(patient, context={"guardians": guardians}).data
+        body = PatientSerializer(patient, context=_out(request, guardians=guardians)).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+def _out(request, **context) -> dict:
+    """The patient serializer's context: clinical fields only for callers who may read them."""
+    return {**context, "clinical": Perm.CLINICAL_VIEW in request.perms}
 
 
 class PatientDetailView(ClinicAPIView):
@@ -193,7 +198,7 @@ class PatientDetailView(ClinicAPIView):
     def get(self, request, patient_id: int):
         patient = patient_or_404(patient_id, read=patient_with_guardians)
         patient_record_view(patient=patient, actor=request.actor)
-        return Response(PatientSerializer(patient).data)
+        return Response(PatientSerializer(patient, context=_out(request)).data)
 
     @extend_schema(
         operation_id="patients_partial_update",
@@ -215,7 +220,7 @@ class PatientDetailView(ClinicAPIView):
             patient=patient, actor=request.actor, age_years=data.pop("age_years", None), **data
         )
         guardians = list(patient.guardians.all())
-        return Response(PatientSerializer(updated, context={"guardians": guardians}).data)
+        return Response(PatientSerializer(updated, context=_out(request, guardians=guardians)).data)
 
 
 class _ArchiveStateView(ClinicAPIView):
@@ -226,7 +231,7 @@ class _ArchiveStateView(ClinicAPIView):
         patient = patient_or_404(patient_id, read=patient_with_guardians)
         changed = type(self).service(patient=patient, actor=request.actor)
         guardians = list(patient.guardians.all())
-        return Response(PatientSerializer(changed, context={"guardians": guardians}).data)
+        return Response(PatientSerializer(changed, context=_out(request, guardians=guardians)).data)
 
 
 class PatientArchiveView(_ArchiveStateView):

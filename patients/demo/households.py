@@ -177,9 +177,14 @@ class _PatientSeeder:
         dob_or_age: dict[str, Any] = (
             {"age_years": age} if age_only else {"date_of_birth": self.dob_for_age(age)}
         )
+        registrar = self.rng.choice(self.registrars)
+        clinical = self.clinical(sex, age)
+        if clinical and registrar == self.demo.staff["front_desk"].user:
+            # Front desk may not record allergies or conditions: the nurse does at triage.
+            registrar = self.demo.staff["assistant"].user
         patient = patient_create(
             clinic=self.clinic,
-            actor=self.rng.choice(self.registrars),
+            actor=registrar,
             guardian=guardian,
             confirm_duplicate=shared_phone,
             full_name=full_name,
@@ -187,7 +192,7 @@ class _PatientSeeder:
             phone=phone,
             **dob_or_age,
             **(household or {}),
-            **self.clinical(sex, age),
+            **clinical,
             **extra,
         )
         self.remaining -= 1

@@ -21,6 +21,7 @@ from patients.services.consent_templates import (
 )
 from patients.services.patients import (
     EDITABLE_FIELDS,
+    HEALTH_FIELDS,
     MAX_AGE_YEARS,
     GuardianInput,
     PossibleDuplicate,
@@ -65,6 +66,7 @@ from patients.services.visits import (
 
 __all__ = [
     "EDITABLE_FIELDS",
+    "HEALTH_FIELDS",
     "MAX_AGE_YEARS",
     "NOTE_FIELDS",
     "STOP_REASONS",

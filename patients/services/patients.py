@@ -10,10 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from clinics.actors import Actor, actor_user
+from clinics.actors import Actor, actor_user, resolve
 from clinics.audit import Actions, audit_record
 from clinics.errors import Conflict, DomainError, ValidationFailed
 from clinics.models import Clinic
+from clinics.roles import Perm
 from clinics.sequences import counter_next
 from clinics.validators import normalise_abha_number
 from patients.models import ADULT_AGE, Guardian, Patient, Relation, age_on, normalise_name
@@ -42,6 +43,9 @@ EDITABLE_FIELDS = (
     "emergency_contact_relation",
     "emergency_contact_phone",
 )
+# Clinical information on the patient's record: read and written only with `clinical.view`.
+HEALTH_FIELDS = ("allergies", "chronic_conditions")
+HEALTH_NOT_ALLOWED = "Only clinical staff (doctors and nurses) may record this. Ask a doctor."
 PHONE_ERROR = "Enter a valid phone number, for example 98765 43210 or +44 20 7946 0958."
 MAX_AGE_YEARS = 130
 
@@ -193,6 +197,19 @@ def _require_guardian_for_minor(patient: Patient, has_guardian: bool) -> None:
 
 
 @transaction.atomic
+def _require_health_access(actor: Actor, clinic_id: int, fields: dict[str, Any]) -> None:
+    """Refuse allergies or conditions from an actor who may not read clinical information.
+
+    They could not read back or check what they typed, so it would be an unchecked alert on
+    the record. Vaidya itself (demo data, imports) is not a role and is not refused.
+    """
+    sent = [name for name in HEALTH_FIELDS if fields.get(name)]
+    if not sent or (actor is None):
+        return
+    if not resolve(actor, clinic_id=clinic_id).has(Perm.CLINICAL_VIEW):
+        raise ValidationFailed({name: [HEALTH_NOT_ALLOWED] for name in sent})
+
+
 def patient_create(
     *,
     clinic: Clinic,
@@ -211,6 +228,7 @@ def patient_create(
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise DomainError(f"Unknown patient fields: {', '.join(sorted(unknown))}")
+    _require_health_access(actor, clinic.pk, fields)
     errors: dict[str, list[str]] = {}
     values = _clean_values(fields, errors)
     _resolve_dob(values, age_years, errors)
@@ -253,6 +271,9 @@ def patient_update(
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise DomainError(f"Unknown patient fields: {', '.join(sorted(unknown))}")
+    _require_health_access(
+        actor, patient.clinic_id, {f: True for f in HEALTH_FIELDS if f in changes}
+    )
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if patient.is_archived:
         raise DomainError("This patient is archived. Restore the record before editing it.")

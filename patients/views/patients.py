@@ -58,6 +58,11 @@ def _for_patient(*methods: str):
     return decorator
 
 
+def _reads_health(request: HttpRequest) -> bool:
+    """Whether the person may read (and so record) allergies and long-term conditions."""
+    return request.membership.has_perm(Perm.CLINICAL_VIEW)
+
+
 def _to_patient_page(request: HttpRequest, patient: Patient) -> HttpResponse:
     return redirect(_clinic_url(request, "patient-detail", patient.pk))
 
@@ -96,7 +101,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 def patient_create(request: HttpRequest) -> HttpResponse:
     duplicates: list[Patient] = []
     if request.method == "POST":
-        form = PatientCreateForm(request.POST)
+        form = PatientCreateForm(request.POST, health=_reads_health(request))
         if form.is_valid():
             try:
                 patient = services.patient_create(
@@ -119,16 +124,17 @@ def patient_create(request: HttpRequest) -> HttpResponse:
                 )
                 return _to_patient_page(request, patient)
     else:
-        form = PatientCreateForm()
+        form = PatientCreateForm(health=_reads_health(request))
     return render(request, "patients/create.html", {"form": form, "duplicates": duplicates})
 
 
 @require_perm(Perm.PATIENTS_EDIT)
 @_for_patient("GET", "POST")
 def patient_edit(request: HttpRequest, patient: Patient) -> HttpResponse:
-    initial = PatientEditForm.initial_for(patient)
+    health = _reads_health(request)
+    initial = PatientEditForm.initial_for(patient, health=health)
     if request.method == "POST":
-        form = PatientEditForm(request.POST, initial=initial)
+        form = PatientEditForm(request.POST, initial=initial, health=health)
         if form.is_valid():
             # Only what the person changed: an untouched (possibly estimated) date of birth is
             # not re-sent, so a newly typed age replaces it.
@@ -149,7 +155,7 @@ def patient_edit(request: HttpRequest, patient: Patient) -> HttpResponse:
                     messages.info(request, "Nothing was changed.")
                 return _to_patient_page(request, patient)
     else:
-        form = PatientEditForm(initial=initial)
+        form = PatientEditForm(initial=initial, health=health)
     return render(request, "patients/edit.html", {"form": form, "patient": patient})
 
 

@@ -28,9 +28,12 @@ Everyone who works at a clinic has one role there:
 - **Assistant (nurse)** registers patients, records vitals and drafts notes for a doctor to
   sign, reads prescriptions and runs the queue. Assistants cannot sign notes or prescriptions.
 - **Front desk** registers patients, books appointments and takes payments. Front desk staff
-  never read clinical notes, vitals or prescriptions.
+  never read clinical notes, vitals, prescriptions, allergies or long-term conditions: they see
+  only that a patient has an allergy alert, and leave recording allergies to the doctor or
+  nurse.
 - **Billing** creates bills and records payments, and sees patients' names and appointments
-  to do so. Billing staff never read clinical notes, vitals or prescriptions.
+  to do so. Billing staff never read clinical notes, vitals, prescriptions, allergies or
+  long-term conditions (only that an allergy alert exists).
 
 The clinic's WhatsApp inbox is answered at the desk: owners, doctors, assistants and front
 desk read and reply to conversations (patients write about appointments and medicines there).
