@@ -113,6 +113,8 @@ def test_a_failing_webhook_receiver_gets_the_delivery_again(sim, client, receive
     sim.reply(PATIENT, "Hello doctor")
     [delivery] = receiver.wait_for(1, is_inbound)
     assert delivery.value["messages"][0]["text"] == {"body": "Hello doctor"}
+    # The simulator records the second answer only after the receiver has sent it: wait for it.
+    sim.wait_for_deliveries(lambda d: d.status == 200)
     assert [d.status for d in sim.deliveries] == [500, 200]
 
 
