@@ -7,7 +7,9 @@ crash on them. Nothing a clinic does is before 1900 or more than ten years ahead
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -38,3 +40,33 @@ def validate_usable_day(value: date) -> None:
     """A validator for form and serializer date fields: refuses a day outside the calendar."""
     if not is_usable_day(value):
         raise ValidationError(out_of_range_message(), code="date_out_of_range")
+
+
+# A clinic's booking horizon: how many days ahead an appointment can be booked. Without one a
+# mistyped year (2062 for 2026) books a slot nobody will ever see.
+DEFAULT_BOOKING_HORIZON_DAYS = 365
+MIN_BOOKING_HORIZON_DAYS = 1
+MAX_BOOKING_HORIZON_DAYS = 730
+
+
+class HasHorizon(Protocol):
+    """A clinic, as far as its horizon goes (clinics.models imports this module)."""
+
+    booking_horizon_days: int
+
+    @property
+    def tzinfo(self) -> ZoneInfo: ...
+
+
+def last_bookable_day(clinic: HasHorizon, now: datetime | None = None) -> date:
+    """The last local day on which the clinic takes bookings: today plus its horizon."""
+    today = timezone.localtime(now or timezone.now(), clinic.tzinfo).date()
+    return today + timedelta(days=clinic.booking_horizon_days)
+
+
+def beyond_horizon_message(clinic: HasHorizon, now: datetime | None = None) -> str:
+    last = format_date(last_bookable_day(clinic, now))
+    return (
+        f"Appointments can be booked up to {clinic.booking_horizon_days} days ahead: "
+        f"the last bookable day is {last}."
+    )

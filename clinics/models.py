@@ -7,10 +7,16 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.timezone import now
 from phonenumber_field.modelfields import PhoneNumberField
 
+from clinics.dates import (
+    DEFAULT_BOOKING_HORIZON_DAYS,
+    MAX_BOOKING_HORIZON_DAYS,
+    MIN_BOOKING_HORIZON_DAYS,
+)
 from clinics.roles import Role, perms_for
 from clinics.scoping import ClinicScopedManager
 from clinics.states import STATE_CHOICES, state_name
@@ -129,6 +135,15 @@ class Clinic(models.Model):
     logo = models.ImageField(upload_to=clinic_logo_upload_to, blank=True)
     require_two_factor = models.BooleanField(
         default=False, help_text="Every staff member must use a two-factor code to sign in."
+    )
+    booking_horizon_days = models.PositiveSmallIntegerField(
+        "booking horizon (days)",
+        default=DEFAULT_BOOKING_HORIZON_DAYS,
+        validators=[
+            MinValueValidator(MIN_BOOKING_HORIZON_DAYS),
+            MaxValueValidator(MAX_BOOKING_HORIZON_DAYS),
+        ],
+        help_text="How many days ahead an appointment can be booked.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=now)

@@ -73,6 +73,7 @@ CLINIC_EDITABLE_FIELDS = (
     "letterhead_tagline",
     "timings",
     "registration_details",
+    "booking_horizon_days",
     "require_two_factor",
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -20,7 +21,7 @@ from clinics.api.base import idempotent, parsed
 from clinics.api.schema import error_responses
 from clinics.api.serializers import ErrorSerializer
 from clinics.api.views import ClinicAPIView
-from clinics.dates import DATE_RANGE
+from clinics.dates import DATE_RANGE, beyond_horizon_message, last_bookable_day
 from clinics.errors import DomainError, ValidationFailed
 from clinics.roles import Perm
 from clinics.selectors import doctors, staff_list
@@ -170,7 +171,8 @@ class DoctorSlotsView(ClinicAPIView):
             "The slots that can be booked, day by day in the clinic's time zone, from the "
             "doctor's working hours less leave, blocked time and booked appointments. Slots "
             "that have already started are left out. Book one by sending its `starts_at` to "
-            f"POST /api/v1/appointments/. Up to {MAX_SLOT_DAYS} days at a time."
+            f"POST /api/v1/appointments/. Up to {MAX_SLOT_DAYS} days at a time. Days past the "
+            "clinic's booking horizon (`bookable_until`) have no slots, and `note` says why."
         ),
         parameters=[
             DOCTOR_ID,
@@ -193,10 +195,21 @@ class DoctorSlotsView(ClinicAPIView):
         if doctor is None:
             raise exceptions.NotFound("No such doctor at this clinic.")
         query = parsed(SlotsQuerySerializer, request.query_params)
-        tz = request.clinic.tzinfo
-        start_day = query.get("date") or timezone.localtime(timezone.now(), tz).date()
-        days = doctor_free_slots_range(doctor, start_day, query["days"])
-        body = DoctorSlotsSerializer({"doctor": doctor, "days": days}, context={"tz": tz}).data
+        clinic = request.clinic
+        tz = clinic.tzinfo
+        now = timezone.now()
+        start_day = query.get("date") or timezone.localtime(now, tz).date()
+        last_day = last_bookable_day(clinic, now)
+        # Days past the horizon cannot be booked: they are answered with no slots and a note.
+        bookable = max(0, min(query["days"], (last_day - start_day).days + 1))
+        days = doctor_free_slots_range(doctor, start_day, bookable, now=now) if bookable else {}
+        for offset in range(bookable, query["days"]):
+            days[start_day + timedelta(days=offset)] = []
+        note = beyond_horizon_message(clinic, now) if bookable < query["days"] else ""
+        body = DoctorSlotsSerializer(
+            {"doctor": doctor, "days": days, "bookable_until": last_day, "note": note},
+            context={"tz": tz},
+        ).data
         return Response(body)
 
 

@@ -97,11 +97,22 @@ class SlotDaySerializer(serializers.Serializer):
 
 
 class DoctorSlotsSerializer(serializers.Serializer):
-    """Built from {"doctor": Membership, "days": {date: [Slot]}} with `context["tz"]`."""
+    """Built from {"doctor", "days": {date: [Slot]}, "bookable_until", "note"} with
+    `context["tz"]`."""
 
     doctor_id = serializers.IntegerField()
     timezone = serializers.CharField(help_text="The clinic's IANA time zone: Asia/Kolkata.")
-    days = SlotDaySerializer(many=True, help_text="Every day asked for, in order.")
+    days = SlotDaySerializer(
+        many=True,
+        help_text="Every day asked for, in order; days past `bookable_until` have no slots.",
+    )
+    bookable_until = serializers.DateField(
+        help_text="The last day the clinic takes bookings on (its booking horizon)."
+    )
+    note = serializers.CharField(
+        help_text="Why some days asked for offer no slots (past the booking horizon); "
+        "empty otherwise."
+    )
 
     def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
         tz = self.context["tz"]
@@ -118,6 +129,8 @@ class DoctorSlotsSerializer(serializers.Serializer):
                 }
                 for day, slots in days.items()
             ],
+            "bookable_until": instance["bookable_until"].isoformat(),
+            "note": instance["note"],
         }
 
 

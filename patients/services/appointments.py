@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinics.audit import Actions, audit_record
+from clinics.dates import beyond_horizon_message, last_bookable_day
 from clinics.errors import Conflict, DomainError, ValidationFailed
 from clinics.models import ApiKey, Membership, User
 from clinics.roles import Role
@@ -212,13 +213,19 @@ def _check_bookable(
     *,
     exclude_appointment_id: int | None = None,
 ) -> None:
+    clinic = doctor.clinic
+    now = timezone.now()
+    if starts_at.astimezone(clinic.tzinfo).date() > last_bookable_day(clinic, now):
+        raise DomainError(
+            beyond_horizon_message(clinic, now), field="starts_at", code="beyond_horizon"
+        )
     refusal = booking_refusal(
         start=starts_at,
         end=ends_at,
         tz=doctor.clinic.tzinfo,
         sessions=doctor_sessions(doctor),
         busy=doctor_busy(doctor, starts_at, ends_at, exclude_appointment_id=exclude_appointment_id),
-        now=timezone.now(),
+        now=now,
         doctor=f"Dr {doctor.user.full_name}",
     )
     if refusal:

@@ -199,6 +199,52 @@ def test_slots_at_the_edges_of_the_clinics_calendar_are_answered(day, desk):
     assert first.json()["days"] == [{"date": "1900-01-01", "slots": []}]
 
 
+# --- The booking horizon: 365 days by default, so 10 Mar 2027 is the last bookable day ----------
+
+HORIZON = "Appointments can be booked up to 365 days ahead: the last bookable day is 10 Mar 2027."
+
+
+def test_slots_past_the_booking_horizon_are_not_offered(day, desk):
+    doctor = day["doctor"].pk
+    body = desk.get(slots_url(doctor), {"date": "2027-03-09", "days": 3}).json()
+    assert body["bookable_until"] == "2027-03-10"
+    assert [(d["date"], bool(d["slots"])) for d in body["days"]] == [
+        ("2027-03-09", True),
+        ("2027-03-10", True),
+        ("2027-03-11", False),
+    ]
+    assert body["note"] == HORIZON
+    beyond = desk.get(slots_url(doctor), {"date": "2036-12-31"}).json()
+    assert beyond["days"] == [{"date": "2036-12-31", "slots": []}]
+    assert beyond["note"] == HORIZON
+    assert desk.get(slots_url(doctor)).json()["note"] == ""
+
+
+@pytest.mark.parametrize("starts_at", ["2027-03-11T10:00:00+05:30", "2036-12-31T10:00:00+05:30"])
+def test_booking_past_the_horizon_is_400_naming_the_last_bookable_day(clinic, day, desk, starts_at):
+    body = assert_error(book(desk, day["patient"], day["doctor"], starts_at), 400, "beyond_horizon")
+    assert body["fields"] == {"starts_at": [HORIZON]}
+    assert _count(clinic) == 0
+
+
+def test_the_last_day_of_the_horizon_can_be_booked(clinic, day, desk):
+    response = book(desk, day["patient"], day["doctor"], "2027-03-10T19:45:00+05:30")
+    assert response.status_code == 201, response.content
+    assert response.json()["date"] == "2027-03-10"
+
+
+def test_a_shorter_horizon_refuses_sooner(clinic, day, desk):
+    clinic.booking_horizon_days = 30
+    clinic.save(update_fields=["booking_horizon_days"])
+    body = assert_error(book(desk, day["patient"], day["doctor"], "2026-04-10T10:00:00+05:30"), 400)
+    assert body["fields"] == {
+        "starts_at": [
+            "Appointments can be booked up to 30 days ahead: the last bookable day is 9 Apr 2026."
+        ]
+    }
+    assert book(desk, day["patient"], day["doctor"], "2026-04-09T10:00:00+05:30").status_code == 201
+
+
 def test_slots_of_someone_who_is_not_a_doctor_here_are_404(clinic, other_clinic, day, desk):
     assistant = MembershipFactory(clinic=clinic, role=Role.ASSISTANT)
     elsewhere = DoctorProfileFactory(membership__clinic=other_clinic).membership
@@ -394,6 +440,14 @@ def test_reading_roles_cannot_book(clinic, day, api_client_for):
 def booked(day, desk):
     body = book(desk, day["patient"], day["doctor"], "2026-03-10T10:00:00+05:30").json()
     return body["id"]
+
+
+def test_reschedule_past_the_horizon_is_refused_and_the_appointment_stays(day, desk, booked):
+    url = appointment_url(booked, "reschedule/")
+    response = desk.post(url, {"starts_at": "2027-03-11T10:00:00+05:30"}, format="json")
+    body = assert_error(response, 400, "beyond_horizon")
+    assert body["fields"] == {"starts_at": [HORIZON]}
+    assert desk.get(appointment_url(booked)).json()["starts_at"] == "2026-03-10T10:00:00+05:30"
 
 
 def test_one_appointment(day, desk, booked):

@@ -108,3 +108,33 @@ def test_the_403_page_explains_the_refusal(client_for, clinic, member_factory):
     html = response.content.decode()
     assert "Not allowed" in html
     assert "Your role at this clinic does not allow this." in html
+
+
+def test_owner_changes_the_booking_horizon(owner_client, clinic):
+    html = owner_client.get(SETTINGS).content.decode()
+    assert 'name="booking_horizon_days"' in html and 'value="365"' in html
+    response = owner_client.post(SETTINGS, settings_form(booking_horizon_days="90"))
+    assert response.url == SETTINGS
+    clinic.refresh_from_db()
+    assert clinic.booking_horizon_days == 90
+    with clinic_scope(clinic):
+        event = AuditEvent.objects.get(action=Actions.CLINIC_UPDATED)
+    assert "booking_horizon_days" in event.data["fields"]
+
+
+@pytest.mark.parametrize("days", ["0", "731", "-5", "a year"])
+def test_a_booking_horizon_outside_1_to_730_days_is_refused(owner_client, clinic, days):
+    response = owner_client.post(SETTINGS, settings_form(booking_horizon_days=days))
+    assert response.status_code == 400
+    assert "booking_horizon_days" in response.context["form"].errors
+    clinic.refresh_from_db()
+    assert clinic.booking_horizon_days == 365
+
+
+def test_a_post_without_the_horizon_keeps_it(owner_client, clinic):
+    clinic.booking_horizon_days = 30
+    clinic.save(update_fields=["booking_horizon_days"])
+    response = owner_client.post(SETTINGS, settings_form(name="Asha Clinic"))
+    assert response.url == SETTINGS
+    clinic.refresh_from_db()
+    assert (clinic.name, clinic.booking_horizon_days) == ("Asha Clinic", 30)

@@ -432,6 +432,58 @@ def test_a_slot_taken_meanwhile_shows_the_refusal_and_fresh_slots(day, client_fo
         assert Appointment.objects.count() == 1
 
 
+HORIZON = "Appointments can be booked up to 365 days ahead: the last bookable day is 10 Mar 2027."
+
+
+def test_the_slot_picker_offers_no_day_past_the_booking_horizon(day, client_for):
+    d = day
+    client = client_for(d["desk"])
+    last = datetime(2027, 3, 10, 10, 0, tzinfo=IST)
+    page = text(
+        client.get(url(d["clinic"], "appointment-slots", doctor=d["asha"].pk, date=last.date()))
+    )
+    assert f'value="{last.isoformat()}"' in page and HORIZON not in page
+    beyond = last + timedelta(days=1)
+    page = text(
+        client.get(url(d["clinic"], "appointment-slots", doctor=d["asha"].pk, date=beyond.date()))
+    )
+    assert HORIZON in page
+    assert f'value="{beyond.isoformat()}"' not in page
+
+
+def test_the_booking_form_refuses_a_time_past_the_horizon(day, client_for):
+    d = day
+    beyond = datetime(2027, 3, 11, 10, 0, tzinfo=IST)
+    response = client_for(d["desk"]).post(
+        url(d["clinic"], "appointment-book"),
+        {
+            "patient_id": d["lakshmi"].pk,
+            "doctor": d["asha"].pk,
+            "date": beyond.date().isoformat(),
+            "starts_at": beyond.isoformat(),
+        },
+    )
+    assert response.status_code == 200
+    page = text(response)
+    assert "Nothing was booked yet." in page
+    assert HORIZON in page
+    with clinic_scope(d["clinic"]):
+        assert not Appointment.objects.exists()
+
+
+def test_rescheduling_through_the_page_past_the_horizon_is_refused(day, client_for):
+    d = day
+    appointment = book(d, d["lakshmi"], d["asha"], at(10))
+    beyond = datetime(2027, 3, 11, 10, 0, tzinfo=IST)
+    response = client_for(d["desk"]).post(
+        url(d["clinic"], "appointment-reschedule", appointment.pk),
+        {"date": beyond.date().isoformat(), "starts_at": beyond.isoformat()},
+    )
+    assert response.status_code == 200
+    assert HORIZON in text(response)
+    assert reload(d["clinic"], appointment).starts_at == at(10)
+
+
 def test_booking_needs_a_time(day, client_for):
     d = day
     response = client_for(d["desk"]).post(

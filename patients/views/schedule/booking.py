@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
-from clinics.dates import out_of_range_message
+from clinics.dates import beyond_horizon_message, last_bookable_day, out_of_range_message
 from clinics.decorators import require_perm
 from clinics.errors import DomainError
 from clinics.formatting import format_date
@@ -82,7 +82,11 @@ def _slots_context(
             out_of_range_message() if day_value else "Choose a date to see the free times."
         )
         return context
-    choices = slot_choices(doctor=doctor, day=day, tz=tz, now=timezone.now())
+    now = timezone.now()
+    if day > last_bookable_day(request.clinic, now):
+        context["note"] = beyond_horizon_message(request.clinic, now)
+        return context
+    choices = slot_choices(doctor=doctor, day=day, tz=tz, now=now)
     context.update(
         groups=_slot_groups(request, doctor, choices.slots),
         note=choices.note,
