@@ -43,8 +43,7 @@ ACCOUNT_LEVEL_FIELDS = {
 
 
 def _account(webhook_key: str) -> WhatsAppAccount | None:
-    # Tenancy plumbing: the key is what tells us the clinic; nothing is known before it.
-    with scopes_disabled():
+    with scopes_disabled():  # the webhook key is what names the clinic: nothing is known before it
         return (
             WhatsAppAccount.objects.only(
                 "pk",

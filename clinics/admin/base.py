@@ -52,7 +52,7 @@ class VaidyaModelAdmin(admin.ModelAdmin):
     # -- across clinics ------------------------------------------------------------------------
 
     def _unscoped(self, view, *args, **kwargs):
-        with scopes_disabled():
+        with scopes_disabled():  # superusers run the installation: they see every clinic
             response = view(*args, **kwargs)
             if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
                 response.render()

@@ -12,7 +12,7 @@ from rest_framework import authentication, exceptions
 from clinics.models import ApiKey, Clinic
 from clinics.prepared import PreparedRead
 from clinics.services import API_KEY_PREFIX, api_key_digest
-from clinics.tenancy import scopes_disabled
+from clinics.tenancy import clinic_scope, scopes_disabled
 
 LAST_USED_EVERY_SECONDS = 300
 # What a request needs of the key and its clinic: who acts, with which role, whether either was
@@ -38,13 +38,12 @@ def _note_use(key: ApiKey) -> None:
         return
     _looked_at[key.digest] = now
     if cache.add(f"api-key-used:{key.pk}", 1, LAST_USED_EVERY_SECONDS):
-        with scopes_disabled():
+        with clinic_scope(key.clinic_id):
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
 
 
 def _key_lookup(digest: str):
-    # Finding the key is what tells us the clinic: nothing is scoped before it.
-    with scopes_disabled():
+    with scopes_disabled():  # the key is what names the clinic: nothing is scoped before it
         # Sliced, not .first(): no ORDER BY for a unique digest on every API request.
         return (
             ApiKey.objects.filter(digest=digest)

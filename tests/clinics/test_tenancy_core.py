@@ -59,8 +59,50 @@ def scopes_disabled_uses(root: Path) -> list[str]:
     return found
 
 
+def uncommented_scope_escapes(root: Path) -> list[str]:
+    """`path:line` of every `scopes_disabled()` call in the allowed files outside the tenancy
+    core whose line carries no comment saying why."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        allowed = relative in ALLOWED or relative.startswith(ALLOWED_PACKAGES)
+        if not allowed or relative == "clinics/tenancy.py":
+            continue
+        source = path.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        for node in ast.walk(ast.parse(source, filename=str(path))):
+            func = getattr(node, "func", None)
+            name = getattr(func, "id", None) or getattr(func, "attr", None)
+            is_escape = isinstance(node, ast.Call) and name == "scopes_disabled"
+            if is_escape and "#" not in lines[node.lineno - 1]:
+                found.append(f"{relative}:{node.lineno}")
+    return found
+
+
 def test_scopes_disabled_appears_only_where_allowed():
     assert scopes_disabled_uses(ROOT) == []
+
+
+def test_every_allowed_escape_says_why_on_its_line():
+    assert uncommented_scope_escapes(ROOT) == []
+
+
+def test_the_comment_guard_catches_an_escape_without_a_reason(tmp_path):
+    (tmp_path / "clinics" / "admin").mkdir(parents=True)
+    (tmp_path / "clinics" / "admin" / "base.py").write_text(
+        "from clinics.tenancy import scopes_disabled\n\n\n"
+        "def quiet():\n"
+        "    with scopes_disabled():\n"
+        "        return 1\n\n\n"
+        "def explained():\n"
+        "    with scopes_disabled():  # superusers see every clinic\n"
+        "        return 2\n"
+    )
+    (tmp_path / "clinics" / "tenancy.py").write_text(
+        "from django_scopes import scopes_disabled\n\n\ndef f():\n"
+        "    with scopes_disabled():\n        return 1\n"
+    )
+    assert uncommented_scope_escapes(tmp_path) == ["clinics/admin/base.py:5"]
 
 
 def test_the_guard_catches_a_planted_use(tmp_path):
