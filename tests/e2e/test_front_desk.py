@@ -58,3 +58,16 @@ def test_register_a_patient_and_land_on_their_page(page, live_server, desk):
     body = page.inner_text("body")
     assert "Meena Kumari" in body and "P-000003" in body
     assert "about 42 years" in body
+
+
+def test_an_owners_menu_fits_a_phone_screen(page, live_server, desk):
+    clinic, _ = desk
+    owner = UserFactory(email="owner@asha.example", full_name="Meera Rao")
+    MembershipFactory(clinic=clinic, user=owner, role=Role.OWNER)
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, "owner@asha.example")
+    for path in ("/c/asha/", "/c/asha/settings/"):
+        page.goto(f"{live_server.url}{path}")
+        # The owner's menu has the most entries: it wraps instead of widening the page.
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        assert page.get_by_role("link", name="Audit", exact=True).is_visible()
