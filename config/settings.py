@@ -65,8 +65,12 @@ ENCRYPTION_KEYS = _encryption_keys()
 DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# The public address of this installation, used in links sent by email.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The public address of this installation, used in links sent by email or WhatsApp and in the
+# verification QR printed on documents. Unset, it is the address `make run` / `run_local` serve
+# on (they pass it as LOCAL_SITE_URL), so a demo on another port prints links that open.
+SITE_URL = env.str(
+    "SITE_URL", default=env.str("LOCAL_SITE_URL", default="http://127.0.0.1:8000")
+).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
