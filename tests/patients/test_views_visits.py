@@ -682,7 +682,7 @@ def test_the_printed_prescription_carries_what_the_regulations_ask(
         "Morning and night",
         "1-0-1",
         "Complete the course",
-        "Acute pharyngitis (J02.9)",
+        "Acute pharyngitis, unspecified (J02.9)",
         "CBC",
         "Plenty of fluids",
         "@page",
@@ -927,3 +927,18 @@ def test_the_visit_date_is_shown_in_the_clinics_format(scoped, client_for, docto
     seen = timezone.localtime(draft.created_at, scoped.tzinfo).date()
     page = text(client_for(doctor).get(url(scoped, "visit-detail", draft.pk)))
     assert f"Visit of {seen.day} {seen:%b %Y}" in page
+
+
+def test_a_code_picked_after_typing_part_of_its_name_stores_the_codes_title(
+    scoped, client_for, doctor, draft
+):
+    client = client_for(doctor)
+    response = hx_post(
+        client,
+        url(scoped, "visit-diagnosis-add", draft.pk),
+        {"text": "pharyng", "icd10_code": "", "pick_code": "J02.9", "qualifier": "recurrent"},
+    )
+    assert "Acute pharyngitis, unspecified" in text(response)
+    assert "pharyng (J02.9)" not in text(response)
+    diagnosis = Diagnosis.objects.get(visit=draft)
+    assert (diagnosis.text, diagnosis.qualifier) == ("Acute pharyngitis, unspecified", "recurrent")
