@@ -9,6 +9,7 @@ import time
 from base64 import b32decode, b32encode
 
 import pytest
+from django.contrib import admin
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -139,6 +140,25 @@ def test_rotating_encryption_keys_re_encrypts_the_seed(doctor, client_for, setti
 
     settings.ENCRYPTION_KEYS = [NEW]  # the old key is gone: the app still signs in
     assert is_signed_in(sign_in_with_code(doctor.user.email, code_for(seed, steps_ahead=1)))
+
+
+def test_the_admin_shows_two_factor_devices_without_their_seed(doctor, client_for):
+    seed, _ = enrol(client_for(doctor))
+    device = AuthenticatorApp.objects.get(user=doctor.user)
+    superuser = type(doctor.user).objects.create_superuser(
+        email="root@example.in", password=PASSWORD
+    )
+    client = Client()
+    client.force_login(superuser)
+    page = client.get(reverse("admin:clinics_authenticatorapp_change", args=[device.pk]))
+    assert page.status_code == 200
+    html = page.content.decode().lower()
+    assert doctor.user.full_name.lower() in html
+    assert seed.hex() not in html and b32encode_lower(seed) not in html
+    assert raw_secret(device.pk).lower() not in html
+    # django-otp's own pages (which show the key and the codes) are gone.
+    assert not any(m._meta.app_label.startswith("otp_") for m in admin.site._registry)
+    assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
 
 
 # ---------------------------------------------------------------------------------------------
