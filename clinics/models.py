@@ -21,6 +21,7 @@ from clinics.roles import Role, perms_for
 from clinics.scoping import ClinicScopedManager
 from clinics.states import STATE_CHOICES, state_name
 from clinics.storage import object_key
+from clinics.two_factor import AuthenticatorApp, BackupCode, BackupCodes  # noqa: F401 - registers them
 from clinics.validators import VisibleText, validate_gstin_format, validate_pincode
 
 # ---------------------------------------------------------------------------------------------
