@@ -223,6 +223,12 @@ class DiagnosisForm(forms.Form):
         max_length=20,
         widget=forms.TextInput(attrs={**_OFF, "placeholder": "J06.9", "size": 8}),
     )
+    qualifier = forms.CharField(
+        label="Note beside the code",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={**_OFF, "placeholder": "recurrent, left ear, ..."}),
+    )
     is_provisional = forms.BooleanField(label="Provisional", required=False)
     # A code chosen from the search results (the result's button names it).
     pick_code = forms.CharField(required=False, max_length=20)
@@ -231,6 +237,7 @@ class DiagnosisForm(forms.Form):
         data = self.cleaned_data
         return {
             "text": data["text"],
+            "qualifier": data["qualifier"],
             "icd10_code": data["pick_code"] or data["icd10_code"],
             "is_provisional": data["is_provisional"],
         }

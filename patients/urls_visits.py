@@ -11,6 +11,7 @@ urlpatterns = [
     path("icd10/", views.icd10_search, name="icd10-search"),
     path("frequency/", views.frequency_preview, name="frequency-preview"),
     path(f"{visit}/", views.visit_detail, name="visit-detail"),
+    path(f"{visit}/save/", views.visit_save, name="visit-save"),
     path(f"{visit}/notes/", views.visit_notes, name="visit-notes"),
     path(f"{visit}/vitals/", views.visit_vitals, name="visit-vitals"),
     path(f"{visit}/diagnoses/add/", views.diagnosis_add, name="visit-diagnosis-add"),

@@ -69,10 +69,12 @@ class VitalsInputSerializer(StrictInputSerializer):
 
 
 class DiagnosisInputSerializer(StrictInputSerializer):
-    """Give the text, an ICD-10 code, or both. Needs a doctor."""
+    """Give the text, an ICD-10 code, or both. With a code the diagnosis takes the code's WHO
+    title, and text that is more than a search for it is kept as the qualifier. Needs a doctor."""
 
     text = _text(300, "The diagnosis in the doctor's words.", default="")
     icd10_code = _text(10, "WHO ICD-10, for example J06.9 or j069.", default="")
+    qualifier = _text(200, "Words beside a coded diagnosis, for example recurrent.", default="")
     is_provisional = serializers.BooleanField(required=False, default=False)
 
 

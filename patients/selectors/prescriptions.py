@@ -179,11 +179,14 @@ def _diagnosis_row(diagnosis: Diagnosis) -> dict[str, Any]:
     display = diagnosis.text
     if diagnosis.icd10_code:
         display += f" ({diagnosis.icd10_code})"
+    if diagnosis.qualifier:
+        display += f" — {diagnosis.qualifier}"
     if diagnosis.is_provisional:
         display += " (provisional)"
     return {
         "text": diagnosis.text,
         "icd10_code": diagnosis.icd10_code,
+        "qualifier": diagnosis.qualifier,
         "is_provisional": diagnosis.is_provisional,
         "display": display,
     }

@@ -34,6 +34,7 @@ from patients.views.visits.prescriptions import (
     template_save,
 )
 from patients.views.visits.printing import prescription_print, summary_print
+from patients.views.visits.saving import visit_save
 from patients.views.visits.signing import visit_amend, visit_sign
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "visit_amend",
     "visit_detail",
     "visit_notes",
+    "visit_save",
     "visit_sign",
     "visit_start",
     "visit_vitals",
