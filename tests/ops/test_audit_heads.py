@@ -65,11 +65,14 @@ def test_publishing_writes_a_new_object_and_a_log_line_per_changed_head(
     assert report.published == 2
 
 
-def test_deleting_the_newest_events_and_rolling_the_head_back_is_reported(clinic, owner):
+def test_deleting_the_newest_events_and_rolling_the_head_back_is_reported(clinic, owner, caplog):
     _events(clinic, owner.user, 5)
     audit_seal_pending()
     audit_publish_heads()
     _cut_short(clinic, keep=3)
+    with caplog.at_level(logging.ERROR, logger="clinics.audit_heads"):
+        assert audit_publish_heads() == {clinic.pk: 3}
+    assert f"head of clinic {clinic.pk} went back from #5 to #3" in caplog.text
     report = audit_verify(clinic_id=clinic.pk)
     assert not report.ok
     assert "the chain ends at #3 but #5 was published" in report.problem
