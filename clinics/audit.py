@@ -323,7 +323,14 @@ def _check_unkeyed_anchor(head: AuditChainHead | None, unkeyed: int, last_hash: 
 
 
 def _walk(clinic_id: int, head: AuditChainHead | None, report: ChainReport) -> None:
-    heads, strangers = published_heads(clinic_id=clinic_id)
+    try:
+        heads, strangers = published_heads(clinic_id=clinic_id)
+    except Exception as exc:  # any storage failure: the check cannot finish
+        raise _Broken(
+            f"the published heads cannot be read ({type(exc).__name__}), so the chain could "
+            "not be checked against them",
+            None,
+        ) from exc
     if strangers:
         raise _Broken(f"unexpected objects among the published heads: {strangers[0]}", None)
     published = {h.seq: h for h in heads}

@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
 from django.core.management import CommandError, call_command
 
 from clinics.audit import audit_verify
@@ -135,3 +136,27 @@ def test_the_publishing_schedule_is_declared(settings):
     specs = {s["name"]: s for s in declared_schedules()}
     assert specs["vaidya.audit_publish_heads"]["func"] == "clinics.tasks.audit_publish_heads"
     assert specs["vaidya.audit_publish_heads"]["minutes"] == 30
+
+
+class _UnreachableStore(FileSystemStorage):
+    def listdir(self, path):
+        raise ConnectionError("the bucket does not answer")
+
+
+def test_a_store_that_cannot_be_read_is_reported_not_passed(clinic, owner, settings):
+    _events(clinic, owner.user, 2)
+    audit_seal_pending()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": f"{__name__}._UnreachableStore"},
+    }
+    report = audit_verify(clinic_id=clinic.pk)
+    assert not report.ok
+    assert "published heads cannot be read (ConnectionError)" in report.problem
+
+
+def test_verify_refuses_an_unusable_audit_key_with_a_clear_message(clinic, settings):
+    settings.AUDIT_KEYS = ["too-short"]
+    with pytest.raises(CommandError, match="shorter than 32 characters") as exc:
+        call_command("verify_audit_chain", stdout=StringIO(), stderr=StringIO())
+    assert exc.value.returncode == 2

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from clinics import audit_keys
 from clinics.audit import ChainReport, audit_verify
 from clinics.management.commands._util import clinic_by_slug
 from clinics.models import Clinic
@@ -31,7 +33,8 @@ class Command(BaseCommand):
     help = (
         "Verify the audit trail's keyed chain of every clinic (or one) against the audit keys "
         "and the heads published outside the database. Reads only: events not sealed yet are "
-        "counted, not verified. Exits with status 1 when a chain is broken."
+        "counted, not verified. Exits with status 1 when a chain is broken, 2 when AUDIT_KEYS is "
+        "not usable."
     )
 
     def add_arguments(self, parser):
@@ -46,6 +49,10 @@ class Command(BaseCommand):
             self.stdout.write("No clinics yet: nothing to verify.")
             return
 
+        try:
+            audit_keys.current_key()
+        except ImproperlyConfigured as exc:  # AUDIT_KEYS missing or malformed
+            raise CommandError(str(exc), returncode=2) from exc
         broken: list[str] = []
         for clinic in clinics:
             report = audit_verify(clinic_id=clinic.pk)
