@@ -47,6 +47,12 @@ def _clinics_schedules() -> list[ScheduleSpec]:
             "minutes": audit_seal_minutes(),
         },
         {
+            "name": "vaidya.audit_publish_heads",
+            "func": "clinics.tasks.audit_publish_heads",
+            "schedule_type": MINUTES,
+            "minutes": max(1, settings.AUDIT_PUBLISH_INTERVAL_MINUTES),
+        },
+        {
             "name": "vaidya.idempotency_purge_expired",
             "func": "clinics.tasks.idempotency_purge_expired",
             "schedule_type": MINUTES,

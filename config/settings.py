@@ -64,6 +64,24 @@ def _encryption_keys() -> list[str]:
 
 
 ENCRYPTION_KEYS = _encryption_keys()
+
+
+def _audit_keys() -> list[str]:
+    """AUDIT_KEYS from the environment (newest first), or one key generated into the data
+    folder. The first key seals the audit trail (HMAC-SHA256); the others only verify events
+    sealed before a rotation. Kept out of the database, so writing the database is not enough to
+    rewrite the trail."""
+    keys = env.list("AUDIT_KEYS", default=[])
+    if keys:
+        return keys
+    key_file = DATA_DIR / "audit_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(32))
+        key_file.chmod(0o600)
+    return [key_file.read_text().strip()]
+
+
+AUDIT_KEYS = _audit_keys()
 DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -386,6 +404,9 @@ if SENTRY_DSN:
 # --- Vaidya ---------------------------------------------------------------------------------
 # How often (seconds) new audit events are sealed into each clinic's hash chain.
 AUDIT_SEAL_INTERVAL_SECONDS = env.int("AUDIT_SEAL_INTERVAL_SECONDS", default=60)
+# How often (minutes) each clinic's chain head is published outside the database (a new object
+# under audit-heads/ in the document store, and a log line), when it changed.
+AUDIT_PUBLISH_INTERVAL_MINUTES = env.int("AUDIT_PUBLISH_INTERVAL_MINUTES", default=15)
 # Adds X-Query-Count and X-Server-Time-Ms headers to every response; for the benchmarks only.
 QUERY_COUNT_HEADER = env.bool("QUERY_COUNT_HEADER", default=False)
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
