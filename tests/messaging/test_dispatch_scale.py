@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from clinics.roles import Role
@@ -39,6 +37,8 @@ from messaging.models import (
     WhatsAppAccount,
 )
 from patients.models import Appointment
+from tests.cluster import database_url, redis_reachable
+from tests.cluster import run_django as django
 from tests.factories import ClinicFactory, MembershipFactory, PatientFactory
 from tests.messaging.care_setup import make_reminder_templates
 
@@ -54,22 +54,6 @@ WABA_ID = "209876543219999"
 TASK = "messaging.tasks.dispatch_reminders"
 # Each task stops looking for work after this long, well inside the cluster's task timeout.
 TASK_SECONDS = 90.0
-
-
-def redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{host}:{port}/{db['NAME']}"
 
 
 def plan(clinic) -> None:
@@ -107,21 +91,6 @@ def plan(clinic) -> None:
             for i in range(REMINDERS // PATIENTS)
         ]
     Reminder.objects.bulk_create(rows, batch_size=2000)
-
-
-def django(env: dict, code: str) -> str:
-    """Run `code` in a fresh Python with Django set up under `env` (the cluster's settings)."""
-    script = "import django; django.setup()\n" + code
-    done = subprocess.run(  # noqa: S603 (our own interpreter and code)
-        [sys.executable, "-c", script],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def enqueue_dispatchers(env: dict, count: int) -> None:
