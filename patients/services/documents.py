@@ -178,7 +178,8 @@ def visit_document_request(
     *, visit: Visit, kind: str, actor: User, actor_membership: Membership
 ) -> Document:
     """Ask for a signed visit's prescription or summary PDF (made now if it does not exist yet,
-    prepared again if it failed). Returns the document, ready or preparing."""
+    prepared again if it failed or its render task was lost). Returns the document, ready or
+    preparing."""
     perm = Perm.PRESCRIPTIONS_VIEW if kind == DocumentKind.PRESCRIPTION else Perm.CLINICAL_VIEW
     if kind not in VISIT_DOCUMENT_KINDS:
         raise DomainError("Only a prescription or a visit summary can be made from a visit.")
@@ -210,8 +211,8 @@ def visit_document_request(
         )
     elif document.status == DocumentStatus.FAILED:
         _prepare_again(document)
-    else:
-        return document
+    elif not (document.looks_stuck and waiting_row_requeue(kind=WAITING_KIND, row_id=document.pk)):
+        return document  # ready, or preparing within a render's time
     audit_record(
         clinic=visit.clinic_id,
         actor=actor,

@@ -23,6 +23,7 @@ from patients.services.documents import document_render
 from patients.tasks import render_document
 from tests.patients.conftest import by
 from tests.patients.test_certificates import sick_note
+from tests.patients.test_documents import sign_visit
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +170,24 @@ def test_retry_on_a_document_still_preparing_says_so_and_doubles_nothing(
         reverse("document-retry", args=[scoped.slug, lost_document.pk]), follow=True
     )
     assert "still being prepared" in response.content.decode()
+
+
+def test_asking_again_for_a_visit_pdf_whose_render_was_lost_prepares_it(
+    scoped, doctor, patient, client_for, django_capture_on_commit_callbacks
+):
+    def lose(execute):  # the visit is signed, its renders enqueued and lost
+        return django_capture_on_commit_callbacks(execute=False)
+
+    visit = sign_visit(scoped, doctor, patient, lose)
+    document = Document.objects.get(visit=visit, kind="prescription")
+    assert document.status == DocumentStatus.PREPARING
+    ask = reverse("visit-document", args=[scoped.slug, visit.pk, "prescription"])
+    client = client_for(doctor)
+    with django_capture_on_commit_callbacks(execute=True) as enqueued:
+        client.post(ask, HTTP_HX_REQUEST="true")  # still within a render's time: left alone
+    assert enqueued == []
+    with later(), django_capture_on_commit_callbacks(execute=True):
+        response = client.post(ask, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.READY and renders(document) == 1
