@@ -6,6 +6,7 @@ from clinics.api.base import idempotency_cutoff
 from clinics.audit import audit_seal
 from clinics.audit_heads import audit_head_publish
 from clinics.models import AuditChainHead, AuditEvent, IdempotencyRecord
+from clinics.recovery import waiting_work_requeue
 from clinics.tenancy import clinic_ids_with, for_each_clinic
 
 
@@ -61,3 +62,14 @@ def idempotency_purge_expired() -> int:
         clinic_ids=clinic_ids_with(IdempotencyRecord, created_at__lt=cutoff),
     )
     return sum(deleted.values())
+
+
+def requeue_waiting_work() -> dict[str, int]:
+    """Schedule: in every clinic, enqueue again the tasks of work that waited on them longer
+    than they can take (their worker died holding them); {kind: how many}. Idempotent."""
+    found = for_each_clinic(lambda clinic_id: waiting_work_requeue(), name="Requeueing lost tasks")
+    totals: dict[str, int] = {}
+    for counts in found.values():
+        for kind, count in counts.items():
+            totals[kind] = totals.get(kind, 0) + count
+    return totals

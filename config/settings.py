@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import environ
 from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -334,8 +335,10 @@ Q_CLUSTER = {
     "name": "vaidya",
     "workers": env.int("Q_WORKERS", default=2),
     "recycle": 500,
-    "timeout": 120,
-    "retry": 180,
+    # A task running longer than `timeout` is killed; with the ORM broker one not acknowledged
+    # within `retry` is handed out again (Redis has no such redelivery: see TASK_LOST_AFTER).
+    "timeout": env.int("Q_TIMEOUT", default=120),
+    "retry": env.int("Q_RETRY", default=180),
     "max_attempts": 3,
     "queue_limit": 50,
     "bulk": 10,
@@ -343,6 +346,13 @@ Q_CLUSTER = {
     "label": "Tasks",
     "sync": env.bool("Q_SYNC", default=False),
 }
+# Work that waits on a task (a document being prepared, a queued message, a stored webhook)
+# longer than this had its task lost (a worker killed while holding it, a broker restart):
+# the `vaidya.waiting_work_requeue` schedule enqueues it again (`clinics/recovery.py`). Longer
+# than a task may run, so a task still running is never started a second time.
+TASK_LOST_AFTER_SECONDS = env.int("TASK_LOST_AFTER_SECONDS", default=Q_CLUSTER["timeout"] + 60)
+if Q_CLUSTER["timeout"] >= TASK_LOST_AFTER_SECONDS:
+    raise ImproperlyConfigured("TASK_LOST_AFTER_SECONDS must be longer than Q_TIMEOUT.")
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:

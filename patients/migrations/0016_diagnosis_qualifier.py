@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0011_names_without_hidden_characters"),
+        ("patients", "0014_document_queued_at"),
     ]
 
     operations = [
