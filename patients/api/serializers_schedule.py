@@ -238,6 +238,16 @@ class AppointmentBookInputSerializer(StrictInputSerializer):
         default="",
         help_text="The reason for the visit, for example Fever for three days.",
     )
+    override_reason = serializers.CharField(
+        max_length=MAX_REASON,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=(
+            "Why this goes outside the doctor's working hours or leave. Only a signed-in owner "
+            "or the doctor may; refused (403) for anyone else, API keys included."
+        ),
+    )
 
 
 class AppointmentRescheduleInputSerializer(StrictInputSerializer):
@@ -270,4 +280,14 @@ class WalkInInputSerializer(StrictInputSerializer):
         allow_blank=True,
         default="",
         help_text="The reason for the visit, for example Cough since yesterday.",
+    )
+    override_reason = serializers.CharField(
+        max_length=MAX_REASON,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=(
+            "Why this goes outside the doctor's working hours or leave. Only a signed-in owner "
+            "or the doctor may; refused (403) for anyone else, API keys included."
+        ),
     )

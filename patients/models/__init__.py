@@ -48,6 +48,7 @@ from patients.models.scheduling import (
     AppointmentKind,
     AppointmentStatus,
     DoctorLeave,
+    DoctorRoom,
     LeaveKind,
     WorkingHours,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "ConsentTemplateVersion",
     "Diagnosis",
     "DoctorLeave",
+    "DoctorRoom",
     "Document",
     "DocumentKind",
     "DocumentStatus",

@@ -14,9 +14,10 @@ from itertools import pairwise
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clinics.actors import resolve
 from clinics.audit import Actions, audit_record
 from clinics.dates import beyond_horizon_message, last_bookable_day
-from clinics.errors import Conflict, DomainError, ValidationFailed
+from clinics.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from clinics.models import ApiKey, Membership, User
 from clinics.roles import Role
 from clinics.sequences import counter_next
@@ -32,11 +33,22 @@ from patients.models import (
     Patient,
     WorkingHours,
 )
-from patients.selectors.appointments import active_bookings, doctor_busy, doctor_sessions
-from patients.slots import Session, booking_refusal
+from patients.selectors.appointments import (
+    active_bookings,
+    doctor_busy,
+    doctor_leaves,
+    doctor_sessions,
+)
+from patients.slots import RefusalCode, Session, booking_refusal, queue_refusal
 
 DOCTOR_ROLES = (Role.DOCTOR, Role.OWNER)
 MAX_REASON = 200
+# Refusals an owner or the doctor may override with a reason: the doctor's own time. A slot
+# someone else holds, a time in the past or past the booking horizon never is.
+OVERRIDABLE = frozenset(
+    {RefusalCode.OUTSIDE_HOURS, RefusalCode.LEAVE, RefusalCode.BLOCKED, RefusalCode.OFF_GRID}
+)
+OVERRIDE_HINT = " The owner or the doctor may go ahead anyway, giving a reason."
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,39 @@ def _aware(value: datetime, field: str) -> datetime:
     if timezone.is_naive(value):
         raise DomainError("Give the time with its time zone.", field=field)
     return value
+
+
+def _override_reason(actor: User | ApiKey, doctor: Membership, reason: str) -> str:
+    """The reason for going outside the doctor's hours, once it is checked that the actor may:
+    the clinic's owner, or that doctor. '' when no reason is given."""
+    reason = " ".join((reason or "").split())[:MAX_REASON]
+    if not reason:
+        return ""
+    membership = resolve(actor, clinic_id=doctor.clinic_id).membership
+    if membership is None or not (membership.role == Role.OWNER or membership.pk == doctor.pk):
+        raise NotAllowed(
+            "Only the owner or the doctor can go outside the doctor's hours.",
+            field="override_reason",
+        )
+    return reason
+
+
+def _check_in_queue_hours(doctor: Membership, now: datetime, override: str) -> str:
+    """A patient joins the queue only while the doctor sees patients today (unless overridden).
+    Returns the override reason when it was needed, else ''."""
+    start, end = now, now + timedelta(days=1)
+    refusal = queue_refusal(
+        now=now,
+        tz=doctor.clinic.tzinfo,
+        sessions=doctor_sessions(doctor),
+        busy=doctor_leaves(doctor, start - timedelta(days=1), end),
+        doctor=f"Dr {doctor.user.full_name}",
+    )
+    if refusal is None:
+        return ""
+    if not override:
+        raise Conflict(refusal.message + OVERRIDE_HINT, field="doctor", code=refusal.code.value)
+    return override
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,7 +257,10 @@ def _check_bookable(
     ends_at: datetime,
     *,
     exclude_appointment_id: int | None = None,
-) -> None:
+    override: str = "",
+) -> str:
+    """Refuse a time the doctor cannot be booked at; returns the override reason when it was
+    needed (and allowed), else ''."""
     clinic = doctor.clinic
     now = timezone.now()
     if starts_at.astimezone(clinic.tzinfo).date() > last_bookable_day(clinic, now):
@@ -228,9 +276,23 @@ def _check_bookable(
         now=now,
         doctor=f"Dr {doctor.user.full_name}",
     )
+    if refusal and override and refusal.code in OVERRIDABLE:
+        # Outside the doctor's hours on purpose: only another booking stands in the way.
+        taken = active_bookings(doctor).filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+        if exclude_appointment_id:
+            taken = taken.exclude(pk=exclude_appointment_id)
+        if taken.exists():
+            raise Conflict(
+                "This time overlaps another booking. Please choose another time.",
+                field="starts_at",
+                code=RefusalCode.BOOKED.value,
+            )
+        return override
     if refusal:
         # The refusal's code (booked, past, outside_hours, ...) tells API clients what to do.
-        raise Conflict(refusal.message, field="starts_at", code=refusal.code.value)
+        hint = OVERRIDE_HINT if refusal.code in OVERRIDABLE else ""
+        raise Conflict(refusal.message + hint, field="starts_at", code=refusal.code.value)
+    return ""
 
 
 def _save_booking(appointment: Appointment, update_fields: list[str] | None = None) -> None:
@@ -251,15 +313,21 @@ def appointment_book(
     actor: User | ApiKey,
     starts_at: datetime,
     reason: str = "",
+    override_reason: str = "",
 ) -> Appointment:
-    """Book one of the doctor's free slots for a patient."""
+    """Book one of the doctor's free slots for a patient.
+
+    The owner or the doctor may book outside the doctor's hours (or on leave, or off the slot
+    grid) by giving `override_reason`, which is kept on the appointment and audited.
+    """
     _require_doctor(doctor)
     if patient.is_archived:
         raise DomainError("This patient is archived. Restore the record to book.")
     _aware(starts_at, "starts_at")
+    override = _override_reason(actor, doctor, override_reason)
     doctor = _lock_doctor(doctor)
     ends_at = _slot_end(doctor, starts_at)
-    _check_bookable(doctor, starts_at, ends_at)
+    override = _check_bookable(doctor, starts_at, ends_at, override=override)
     appointment = Appointment(
         clinic_id=doctor.clinic_id,
         patient=patient,
@@ -269,6 +337,7 @@ def appointment_book(
         starts_at=starts_at,
         ends_at=ends_at,
         reason=(reason or "").strip()[:MAX_REASON],
+        override_reason=override,
         booked_by=actor if isinstance(actor, User) else None,  # not an API key
     )
     _save_booking(appointment)
@@ -278,10 +347,14 @@ def appointment_book(
         action=Actions.APPOINTMENT_BOOKED,
         target=appointment,
         patient_id=patient.pk,
-        data={"doctor_id": doctor.pk, "starts_at": starts_at},
+        data={"doctor_id": doctor.pk, "starts_at": starts_at, **_override_data(override)},
     )
     care_event(events.APPOINTMENT_BOOKED, appointment=appointment)
     return appointment
+
+
+def _override_data(override: str) -> dict:
+    return {"override_reason": override} if override else {}
 
 
 def _locked(appointment: Appointment) -> Appointment:
@@ -356,38 +429,58 @@ def _next_token(appointment: Appointment, now: datetime) -> int:
 
 
 @transaction.atomic
-def appointment_check_in(*, appointment: Appointment, actor: User | ApiKey) -> Appointment:
-    """The patient has arrived: they join the doctor's queue with the next token number."""
+def appointment_check_in(
+    *, appointment: Appointment, actor: User | ApiKey, override_reason: str = ""
+) -> Appointment:
+    """The patient has arrived: they join the doctor's queue with the next token number.
+
+    Only while the doctor sees patients today; the owner or the doctor may override that with
+    a reason (the doctor's hours or leave may have changed since the booking)."""
     appointment = _locked(appointment)
     _require_status(appointment, (AppointmentStatus.BOOKED,), "check in")
     now = timezone.now()
-    local_today = now.astimezone(appointment.doctor.clinic.tzinfo).date()
-    if appointment.starts_at.astimezone(appointment.doctor.clinic.tzinfo).date() != local_today:
+    doctor = Membership.objects.select_related("user", "clinic").get(pk=appointment.doctor_id)
+    local_today = now.astimezone(doctor.clinic.tzinfo).date()
+    if appointment.starts_at.astimezone(doctor.clinic.tzinfo).date() != local_today:
         raise DomainError("Only today's appointments can be checked in.")
+    override = _check_in_queue_hours(doctor, now, _override_reason(actor, doctor, override_reason))
     appointment.status = AppointmentStatus.CHECKED_IN
     appointment.checked_in_at = now
     appointment.token_number = _next_token(appointment, now)
-    appointment.save(update_fields=["status", "checked_in_at", "token_number"])
+    fields = ["status", "checked_in_at", "token_number"]
+    if override:
+        appointment.override_reason = override
+        fields.append("override_reason")
+    appointment.save(update_fields=fields)
     audit_record(
         clinic=appointment.clinic_id,
         actor=actor,
         action=Actions.APPOINTMENT_CHECKED_IN,
         target=appointment,
         patient_id=appointment.patient_id,
-        data={"token": appointment.token_number},
+        data={"token": appointment.token_number, **_override_data(override)},
     )
     return appointment
 
 
 @transaction.atomic
 def appointment_walk_in(
-    *, patient: Patient, doctor: Membership, actor: User | ApiKey, reason: str = ""
+    *,
+    patient: Patient,
+    doctor: Membership,
+    actor: User | ApiKey,
+    reason: str = "",
+    override_reason: str = "",
 ) -> Appointment:
-    """A patient without an appointment joins today's queue for a doctor, with a token."""
+    """A patient without an appointment joins today's queue for a doctor, with a token.
+
+    Only while the doctor sees patients today (a session left that is not leave); the owner or
+    the doctor may override that with a reason, kept on the appointment and audited."""
     _require_doctor(doctor)
     if patient.is_archived:
         raise DomainError("This patient is archived. Restore the record first.")
     now = timezone.now()
+    override = _check_in_queue_hours(doctor, now, _override_reason(actor, doctor, override_reason))
     appointment = Appointment(
         clinic_id=doctor.clinic_id,
         patient=patient,
@@ -398,6 +491,7 @@ def appointment_walk_in(
         ends_at=now,
         checked_in_at=now,
         reason=(reason or "").strip()[:MAX_REASON],
+        override_reason=override,
         booked_by=actor if isinstance(actor, User) else None,  # not an API key
     )
     appointment.token_number = _next_token(appointment, now)
@@ -408,7 +502,11 @@ def appointment_walk_in(
         action=Actions.APPOINTMENT_WALK_IN,
         target=appointment,
         patient_id=patient.pk,
-        data={"doctor_id": doctor.pk, "token": appointment.token_number},
+        data={
+            "doctor_id": doctor.pk,
+            "token": appointment.token_number,
+            **_override_data(override),
+        },
     )
     return appointment
 
