@@ -212,6 +212,10 @@ class WalkInForm(PatientPickForm):
     field_order = ["patient", "patient_id", "doctor", "reason", "override_reason"]
 
 
+class CheckInOverrideForm(forms.Form):
+    override_reason = _override_reason_field()
+
+
 class RoomForm(forms.Form):
     room = forms.CharField(
         label="Room",

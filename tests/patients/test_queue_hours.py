@@ -15,7 +15,6 @@ from patients.models import Appointment, AppointmentStatus
 from patients.services.appointments import (
     SessionInput,
     appointment_book,
-    appointment_check_in,
     appointment_walk_in,
     doctor_leave_add,
     working_hours_set,
@@ -107,12 +106,21 @@ def test_check_in_refused_once_the_doctor_no_longer_works_that_day(day, client_f
     )
     assert any("Dr Asha Rao does not see patients on Tuesdays." in m for m in flashed(response))
     assert reload(d["clinic"], booked).status == AppointmentStatus.BOOKED
-    with clinic_scope(d["clinic"]):
-        done = appointment_check_in(
-            appointment=booked, actor=d["asha"].user, override_reason="Seeing her anyway"
-        )
+    # The doctor is asked for a reason, and checks the patient in with it.
+    asha = client_for(d["asha"])
+    check_in = url(d["clinic"], "appointment-check-in", booked.pk)
+    asked = asha.post(check_in, {"next": url(d["clinic"], "schedule-queue")})
+    assert asked.status_code == 409
+    assert "Check in outside the doctor's hours?" in text(asked)
+    assert "Dr Asha Rao does not see patients on Tuesdays." in text(asked)
+    assert 'name="override_reason"' in text(asked)
+    response = asha.post(check_in, {"override_reason": "Seeing her anyway"}, follow=True)
+    assert any(m.startswith("Checked in Lakshmi Iyer") for m in flashed(response))
+    done = reload(d["clinic"], booked)
     assert done.status == AppointmentStatus.CHECKED_IN
     assert done.override_reason == "Seeing her anyway"
+    (event,) = actions_of(d["clinic"], Actions.APPOINTMENT_CHECKED_IN)
+    assert event.data["override_reason"] == "Seeing her anyway"
 
 
 def test_the_owner_books_outside_the_hours_with_a_reason(day, client_for):

@@ -25,6 +25,7 @@ from patients.forms_schedule import (
     SLOTS_TARGET,
     BookingForm,
     CancelForm,
+    CheckInOverrideForm,
     RescheduleForm,
     WalkInForm,
     parse_day,
@@ -291,7 +292,32 @@ def _no_show(request, appointment, done) -> str:
     )
 
 
-appointment_check_in = _simple_action(services.appointment_check_in, _checked_in)
+@require_perm(Perm.APPOINTMENTS_EDIT)
+@for_appointment("POST")
+def appointment_check_in(request: HttpRequest, appointment: Appointment) -> HttpResponse:
+    """Check a patient in. Outside the doctor's hours the owner or the doctor is asked for a
+    reason to go ahead (the page again, with the refusal and a reason field)."""
+    form = CheckInOverrideForm(request.POST)
+    override = form.cleaned_data["override_reason"] if form.is_valid() else ""
+    try:
+        done = services.appointment_check_in(
+            appointment=appointment, actor=request.user, override_reason=override
+        )
+    except DomainError as exc:
+        if exc.code in services.OVERRIDABLE and _can_override(request):
+            add_domain_error(form, exc)
+            context = {
+                "form": form,
+                "back_url": safe_next_url(request, clinic_url(request, "schedule-queue")),
+                **_appointment_summary(request, appointment),
+            }
+            return render_page(request, "patients/schedule/check_in.html", context, status=409)
+        messages.error(request, f"{appointment.patient.full_name}: {exc.message}")
+    else:
+        messages.success(request, _checked_in(request, appointment, done))
+    return _back(request, appointment)
+
+
 appointment_start = _simple_action(services.appointment_start, _started)
 appointment_complete = _simple_action(services.appointment_complete, _completed)
 appointment_no_show = _simple_action(services.appointment_mark_no_show, _no_show)
