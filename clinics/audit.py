@@ -62,6 +62,8 @@ class Actions:
     DOCTOR_LEAVE_ADDED = "patients.doctor_leave.added"
     DOCTOR_LEAVE_REMOVED = "patients.doctor_leave.removed"
     DOCTOR_ROOM_SET = "patients.doctor_room.set"
+    DISPLAY_LINK_CREATED = "patients.display_link.created"
+    DISPLAY_LINK_REVOKED = "patients.display_link.revoked"
     APPOINTMENT_BOOKED = "patients.appointment.booked"
     APPOINTMENT_RESCHEDULED = "patients.appointment.rescheduled"
     APPOINTMENT_CANCELLED = "patients.appointment.cancelled"

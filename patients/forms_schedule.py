@@ -216,6 +216,15 @@ class CheckInOverrideForm(forms.Form):
     override_reason = _override_reason_field()
 
 
+class DisplayLinkForm(forms.Form):
+    name = forms.CharField(
+        label="Which screen",
+        max_length=60,
+        widget=forms.TextInput(attrs={"placeholder": "For example: Waiting room TV"}),
+        error_messages={"required": "Name the screen, for example Waiting room TV."},
+    )
+
+
 class RoomForm(forms.Form):
     room = forms.CharField(
         label="Room",

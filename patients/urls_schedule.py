@@ -14,6 +14,12 @@ urlpatterns = [
     path("queue/live/", views.schedule_queue_partial, name="schedule-queue-partial"),
     path("display/", views.waiting_display, name="waiting-display"),
     path("display/live/", views.waiting_display_partial, name="waiting-display-partial"),
+    path("display/links/", views.display_links, name="display-links"),
+    path(
+        "display/links/<int:link_id>/revoke/",
+        views.display_link_revoke,
+        name="display-link-revoke",
+    ),
     path("book/", views.appointment_book, name="appointment-book"),
     path("book/slots/", views.appointment_slots, name="appointment-slots"),
     path("walk-in/", views.walk_in, name="walk-in"),

@@ -194,3 +194,26 @@ class DoctorRoom(models.Model):
 
     def __str__(self) -> str:
         return self.room
+
+
+class DisplayLink(models.Model):
+    """A link the waiting room's screen opens without signing in: the queue's token numbers,
+    doctors and rooms, nothing more. Only a digest of its secret is kept; the owner revokes it."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
+    name = models.CharField(max_length=60)
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ClinicScopedManager()
+
+    class Meta:
+        ordering = ["revoked_at", "-created_at"]
+        indexes = [models.Index(fields=["clinic", "created_at"], name="display_link_clinic")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -7,8 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.db.models import QuerySet
+
 from clinics.models import Membership
-from patients.models import Appointment, AppointmentStatus, DoctorRoom
+from patients.models import Appointment, AppointmentStatus, DisplayLink, DoctorRoom
 from patients.selectors.appointments import local_day_bounds
 
 NEXT_SHOWN = 5
@@ -72,3 +74,8 @@ def waiting_room(*, day: date, tz) -> list[DisplayBoard]:
         board.next, board.waiting = waiting[:NEXT_SHOWN], len(waiting)
         boards.append(board)
     return boards
+
+
+def display_link_list() -> QuerySet[DisplayLink]:
+    """The clinic's screen links, open ones first, newest first, with who made them."""
+    return DisplayLink.objects.select_related("created_by").order_by("revoked_at", "-created_at")

@@ -8,6 +8,8 @@ With the doctor.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -16,14 +18,16 @@ from django.utils import timezone
 from clinics.actors import require, resolve
 from clinics.audit import Actions, audit_record
 from clinics.errors import Conflict, DomainError, NotAllowed
-from clinics.models import Membership, User
+from clinics.models import Clinic, Membership, User
 from clinics.roles import Perm, Role
-from patients.models import Appointment, AppointmentStatus, DoctorRoom, Visit
+from patients.models import Appointment, AppointmentStatus, DisplayLink, DoctorRoom, Visit
 from patients.selectors.appointments import local_day_bounds
 from patients.services.appointments import DOCTOR_ROLES
 from patients.services.visits import CANNOT_DRAFT, visit_start
 
 MAX_ROOM = 40
+MAX_LINK_NAME = 60
+MAX_OPEN_LINKS = 10
 
 
 @dataclass(frozen=True)
@@ -205,3 +209,50 @@ def doctor_room_set(*, doctor: Membership, actor: User, room: str) -> DoctorRoom
         data={"room": room},
     )
     return row
+
+
+def display_token_digest(token: str) -> str:
+    """How a display link's secret is stored and looked up."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def display_link_create(*, clinic: Clinic, actor: User, name: str) -> tuple[DisplayLink, str]:
+    """A link for the waiting room's screen that needs no sign-in. Returns the link and its
+    secret, which is shown once and kept only as a digest. The owner (settings.edit)."""
+    require(actor, Perm.SETTINGS_EDIT, clinic_id=clinic.pk, person=True)
+    name = " ".join((name or "").split())
+    if not name:
+        raise DomainError("Name the screen, for example Waiting room TV.", field="name")
+    if len(name) > MAX_LINK_NAME:
+        raise DomainError(f"Keep the name to {MAX_LINK_NAME} characters.", field="name")
+    if DisplayLink.objects.filter(revoked_at__isnull=True).count() >= MAX_OPEN_LINKS:
+        raise DomainError(
+            f"A clinic has at most {MAX_OPEN_LINKS} screen links. Revoke one you no longer use."
+        )
+    token = secrets.token_urlsafe(32)
+    link = DisplayLink.objects.create(
+        clinic=clinic, name=name, token_digest=display_token_digest(token), created_by=actor
+    )
+    audit_record(
+        clinic=clinic.pk,
+        actor=actor,
+        action=Actions.DISPLAY_LINK_CREATED,
+        target=link,
+        data={"name": name},
+    )
+    return link, token
+
+
+@transaction.atomic
+def display_link_revoke(*, link: DisplayLink, actor: User) -> DisplayLink:
+    """The screen with this link stops showing the queue at its next refresh."""
+    require(actor, Perm.SETTINGS_EDIT, clinic_id=link.clinic_id, person=True)
+    link = DisplayLink.objects.select_for_update().get(pk=link.pk)
+    if link.revoked_at is None:
+        link.revoked_at = timezone.now()
+        link.save(update_fields=["revoked_at"])
+        audit_record(
+            clinic=link.clinic_id, actor=actor, action=Actions.DISPLAY_LINK_REVOKED, target=link
+        )
+    return link

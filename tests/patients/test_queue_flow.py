@@ -4,11 +4,13 @@ waiting-room display, the token slip, rooms, and joining the queue only in the d
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from clinics.audit import Actions
 from clinics.tenancy import clinic_scope
-from patients.models import AppointmentStatus, Visit
+from patients.models import AppointmentStatus, DisplayLink, Visit
 from patients.services.queue import appointment_reopen, doctor_room_set, queue_call_next
 from patients.services.visits import visit_sign, visit_start, visit_update_notes
 from tests.factories import PatientFactory
@@ -257,3 +259,36 @@ def test_a_walk_in_without_a_reason_says_walk_in_once(day, client_for):
     assert queue.count('<small class="muted">Walk-in</small>') == 2
     day_page = text(client.get(url(d["clinic"], "schedule-day", date=TODAY)))
     assert '<small class="appt-reason">Walk-in</small>' not in day_page
+
+
+def test_a_screen_link_shows_the_queue_without_signing_in_until_revoked(day, client_for, client):
+    d = day
+    walk_in(d, d["lakshmi"])
+    owner = client_for(d["owner"])
+    links_url = url(d["clinic"], "display-links")
+    assert client_for(d["desk"]).get(links_url).status_code == 403
+    assert "Make a link" in text(owner.get(links_url))
+    response = owner.post(links_url, {"name": "  Waiting   room TV "})
+    address = re.search(r'value="(http://testserver/display/[^"]+/)"', text(response)).group(1)
+    path = address.removeprefix("http://testserver")
+    # The address is shown once: only a digest of its secret is stored.
+    with clinic_scope(d["clinic"]):
+        link = DisplayLink.objects.get()
+    assert link.name == "Waiting room TV" and path.split("/")[2] not in link.token_digest
+    assert path.split("/")[2] not in text(owner.get(links_url))
+    # A screen with no session sees token numbers, doctors and rooms, and nothing else.
+    screen = client.get(path)
+    assert screen.status_code == 200 and "no-store" in screen["Cache-Control"]
+    page = text(screen)
+    assert "Dr Asha Rao" in page and ">1<" in page and "Lakshmi" not in page
+    assert f'hx-get="{path}live/"' in page
+    assert client.get(f"{path}live/").status_code == 200
+    assert client.get(path.replace(path.split("/")[2], "x" * 43)).status_code == 404
+    # Revoked: the screen's next refresh finds nothing.
+    owner.post(url(d["clinic"], "display-link-revoke", link.pk))
+    assert client.get(f"{path}live/").status_code == 404
+    assert client.get(path).status_code == 404
+    assert [
+        len(actions_of(d["clinic"], a))
+        for a in (Actions.DISPLAY_LINK_CREATED, Actions.DISPLAY_LINK_REVOKED)
+    ] == [1, 1]
