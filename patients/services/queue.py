@@ -22,7 +22,7 @@ from clinics.models import Clinic, Membership, User
 from clinics.roles import Perm, Role
 from patients.models import Appointment, AppointmentStatus, DisplayLink, DoctorRoom, Visit
 from patients.selectors.appointments import local_day_bounds
-from patients.services.appointments import DOCTOR_ROLES
+from patients.services.doctor_hours import DOCTOR_ROLES, _lock_doctor
 from patients.services.visits import CANNOT_DRAFT, visit_start
 
 MAX_ROOM = 40
@@ -130,11 +130,7 @@ def queue_call_next(
             message=CANNOT_DRAFT,
             person=True,
         )
-    doctor = (
-        Membership.objects.select_for_update(of=("self",))
-        .select_related("user", "clinic")
-        .get(pk=doctor.pk)
-    )
+    doctor = _lock_doctor(doctor)
     tz = doctor.clinic.tzinfo
     start, end = local_day_bounds(timezone.now().astimezone(tz).date(), tz)
     today = Appointment.objects.select_related("clinic", "patient", "doctor__user").filter(
