@@ -70,6 +70,9 @@ class Actions:
     WORKING_HOURS_SET = "patients.working_hours.set"
     DOCTOR_LEAVE_ADDED = "patients.doctor_leave.added"
     DOCTOR_LEAVE_REMOVED = "patients.doctor_leave.removed"
+    DOCTOR_ROOM_SET = "patients.doctor_room.set"
+    DISPLAY_LINK_CREATED = "patients.display_link.created"
+    DISPLAY_LINK_REVOKED = "patients.display_link.revoked"
     APPOINTMENT_BOOKED = "patients.appointment.booked"
     APPOINTMENT_RESCHEDULED = "patients.appointment.rescheduled"
     APPOINTMENT_CANCELLED = "patients.appointment.cancelled"
@@ -78,6 +81,7 @@ class Actions:
     APPOINTMENT_NO_SHOW = "patients.appointment.no_show"
     APPOINTMENT_STARTED = "patients.appointment.started"
     APPOINTMENT_COMPLETED = "patients.appointment.completed"
+    APPOINTMENT_REOPENED = "patients.appointment.reopened"
 
     VISIT_STARTED = "patients.visit.started"
     VISIT_NOTES_UPDATED = "patients.visit.notes_updated"

@@ -25,6 +25,7 @@ from patients.models import (
     Appointment,
     CertificateKind,
     Diagnosis,
+    DisplayLink,
     DoctorLeave,
     Document,
     DocumentKind,
@@ -144,6 +145,12 @@ def _objects_of(clinic, owner):
             starts_at=soon + timedelta(days=1),
             ends_at=soon + timedelta(days=1, minutes=15),
         )
+        display_link = DisplayLink.objects.create(
+            clinic=clinic,
+            name="Waiting room TV",
+            token_digest=f"{clinic.pk:064d}",
+            created_by=owner.user,
+        )
         messaging = _messaging_objects(clinic, patient, membership)
     return {
         **messaging,
@@ -154,6 +161,7 @@ def _objects_of(clinic, owner):
         "invitation_id": invitation.pk,
         "api_key_id": key.pk,
         "leave_id": leave.pk,
+        "link_id": display_link.pk,
         "appointment_id": appointment.pk,
         "visit_id": visit.pk,
         "diagnosis_id": diagnosis.pk,

@@ -165,10 +165,19 @@ def _book_coming_days(
 def _queue_walk_ins(
     demo: DemoContext, rng: random.Random, adults: list[Patient]
 ) -> list[Appointment]:
-    """Today's queue: walk-ins with tokens, the first one already with the doctor."""
-    doctor, desk = demo.member("doctor"), demo.member("front_desk")
+    """Today's queue: walk-ins with tokens, the first one already with the doctor.
+
+    Added by the doctor, who may go outside her hours: the demo is seeded at any hour, also
+    on a day or at a time the doctor does not see patients."""
+    doctor = demo.member("doctor")
     queue = [
-        appointment_walk_in(patient=p, doctor=doctor, actor=desk.user, reason="Walk-in")
+        appointment_walk_in(
+            patient=p,
+            doctor=doctor,
+            actor=doctor.user,
+            reason=rng.choice(BOOKING_REASONS),
+            override_reason="Demo clinic: today's queue",
+        )
         for p in rng.sample(adults, min(WALK_INS_TODAY, len(adults)))
     ]
     appointment_start(appointment=queue[0], actor=doctor.user)
