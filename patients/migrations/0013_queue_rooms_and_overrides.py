@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("clinics", "0006_clinic_booking_horizon"),
-        ("patients", "0011_names_without_hidden_characters"),
+        ("patients", "0016_diagnosis_qualifier"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
