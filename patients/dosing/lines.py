@@ -98,7 +98,7 @@ _SLOTS_RE = re.compile(
 )
 _FREQUENCY_RE = re.compile(rf"(?<!\w)(?:{_FREQUENCY_WORDS})(?!\w)", re.IGNORECASE)
 _DURATION_RE = re.compile(
-    r"(?<!\w)(?:x|×|for)?\s*(\d{1,3})\s*(days?|d|weeks?|wks?|wk|w|months?|mo|m)(?![\w/])",
+    r"(?<!\w)(?:x|\u00d7|for)?\s*(\d{1,3})\s*(days?|d|weeks?|wks?|wk|w|months?|mo|m)(?![\w/])",
     re.IGNORECASE,
 )
 _DOSE_RE = re.compile(
@@ -248,7 +248,7 @@ def _read_form_and_drug(line: _Line, parsed: ParsedLine) -> None:
         bare = _BARE_NUMBER_RE.search(rest)
         if bare and bare.start() > 0:  # "Paracetamol 650": the strength in mg, as doctors say
             parsed.strength = f"{bare.group(1)} mg"
-    names = [w for w in words if w.lower() not in ("x", "×", "-", "for")]
+    names = [w for w in words if w.lower() not in ("x", "\u00d7", "-", "for")]
     parsed.drug_query = " ".join(names)
 
 

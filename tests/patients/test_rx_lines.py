@@ -396,7 +396,7 @@ LINES = {
         "",
         "",
     ),
-    "TAB PARACETAMOL 650 1–0–1 X 5 DAYS": (
+    "TAB PARACETAMOL 650 1\u20130\u20131 X 5 DAYS": (
         "tablet",
         "PARACETAMOL 650",
         "650 mg",
@@ -418,7 +418,17 @@ LINES = {
         "",
         "",
     ),
-    "Tab Cefixime 200 BD × 7 days": ("tablet", "Cefixime 200", "200 mg", None, "", "BD", 7, "", ""),
+    "Tab Cefixime 200 BD \u00d7 7 days": (
+        "tablet",
+        "Cefixime 200",
+        "200 mg",
+        None,
+        "",
+        "BD",
+        7,
+        "",
+        "",
+    ),
 }
 
 
