@@ -1,5 +1,6 @@
 """Patients and their care: the patient record, the clinic's day, visits and prescriptions."""
 
+from patients.models.allergies import AllergySeverity, PatientAllergy
 from patients.models.certificates import (
     CertificateKind,
     CertificateStatus,
@@ -34,6 +35,7 @@ from patients.models.patients import (
 )
 from patients.models.prescriptions import (
     Drug,
+    DrugBrand,
     DrugForm,
     FoodTiming,
     Prescription,
@@ -65,6 +67,7 @@ __all__ = [
     "ADULT_AGE",
     "GENERATED_KINDS",
     "UPLOAD_KINDS",
+    "AllergySeverity",
     "Appointment",
     "AppointmentKind",
     "AppointmentStatus",
@@ -80,6 +83,7 @@ __all__ = [
     "DocumentKind",
     "DocumentStatus",
     "Drug",
+    "DrugBrand",
     "DrugForm",
     "FoodTiming",
     "Guardian",
@@ -87,6 +91,7 @@ __all__ = [
     "LeaveKind",
     "MedicalCertificate",
     "Patient",
+    "PatientAllergy",
     "Prescription",
     "PrescriptionItem",
     "PrescriptionStatus",

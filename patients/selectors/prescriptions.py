@@ -10,7 +10,17 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
 from django.utils import timezone
 
 from clinics.errors import DomainError
@@ -21,11 +31,13 @@ from patients.dosing import Frequency, FrequencyError, from_json, parse_frequenc
 from patients.models import (
     Diagnosis,
     Drug,
+    DrugBrand,
     DrugForm,
     FoodTiming,
     Patient,
     Prescription,
     PrescriptionItem,
+    PrescriptionStatus,
     PrescriptionTemplate,
     Route,
     Visit,
@@ -33,6 +45,7 @@ from patients.models import (
     Vitals,
     age_on,
 )
+from patients.prescribing.formulary import brand_key
 
 MAX_SEARCH_RESULTS = 50
 DRAFT_MARK = "DRAFT"
@@ -52,14 +65,43 @@ _GLYPHS = {Decimal("0.5"): "½", Decimal("0.25"): "¼", Decimal("0.75"): "¾"}
 
 
 def drug_search(query: str, limit: int = 10) -> list[Drug]:
-    """Active drugs whose generic name starts with `query` (any case), favourites first, then
-    by name: what the prescription form completes from. One query."""
+    """Active drugs whose generic name or one of whose brand names starts with `query` (any
+    case; a brand ignores spaces and punctuation, so "dolo 650" finds Dolo 650): what the
+    prescription form completes from. Generic matches come first, favourites first, then by
+    name; a drug found by its brand has `matched_brand` set. One query."""
     limit = max(1, min(int(limit), MAX_SEARCH_RESULTS))
     prefix = " ".join((query or "").split()).upper()
+    key = brand_key(prefix)
     drugs = Drug.objects.filter(is_active=True)
     if prefix:
-        drugs = drugs.filter(generic_name__startswith=prefix)
-    return list(drugs.order_by("-is_favourite", "generic_name", "strength", "form", "id")[:limit])
+        by_generic = Q(generic_name__startswith=prefix)
+        brand = DrugBrand.objects.filter(drug=OuterRef("pk"), key__startswith=key or prefix)
+        first_brand = Subquery(brand.order_by("key", "id").values("name")[:1])
+        drugs = drugs.filter(by_generic | Exists(brand)).annotate(
+            generic_hit=Case(When(by_generic, then=1), default=0, output_field=IntegerField()),
+            first_brand=first_brand,
+        )
+        order = ("-generic_hit", "-is_favourite", "generic_name", "strength", "form", "id")
+    else:
+        order = ("-is_favourite", "generic_name", "strength", "form", "id")
+    found = list(drugs.order_by(*order)[:limit])
+    for drug in found:
+        drug.matched_brand = "" if getattr(drug, "generic_hit", 1) else drug.first_brand
+    return found
+
+
+def last_prescription(visit: Visit) -> Prescription | None:
+    """The patient's most recent signed prescription from another visit (its current version)."""
+    return (
+        Prescription.objects.filter(
+            patient_id=visit.patient_id,
+            status=PrescriptionStatus.SIGNED,
+            visit__superseded_at__isnull=True,
+        )
+        .exclude(visit_id=visit.pk)
+        .order_by("-signed_at", "-id")
+        .first()
+    )
 
 
 def doctor_templates(doctor: Membership) -> QuerySet[PrescriptionTemplate]:
@@ -133,6 +175,7 @@ def _item_row(number: int, item: PrescriptionItem, tz: Any) -> dict[str, Any]:
     return {
         "number": number,
         "generic_name": item.generic_name.upper(),
+        "brand_name": item.brand_name,
         "strength": item.strength,
         "form": DrugForm(item.form).label if item.form in DrugForm.values else item.form,
         "route": Route(item.route).label if item.route in Route.values else item.route,

@@ -39,9 +39,14 @@ def item_form(request: HttpRequest, visit: Visit) -> HttpResponse:
     or blank for a medicine typed in by hand."""
     drug = None
     drug_id = request.GET.get("drug_id", "")
-    if drug_id.isdigit():
+    if drug_id.isdigit() and len(drug_id) < 19:
         drug = Drug.objects.filter(pk=int(drug_id), is_active=True).first()
-    form = ItemForm.for_drug(drug, auto_id="id_rx_%s") if drug else ItemForm(auto_id="id_rx_%s")
+    brand = " ".join(request.GET.get("brand", "").split())[:60]
+    if drug is not None and brand and not drug.brands.filter(name=brand).exists():
+        brand = ""
+    form = (
+        ItemForm.for_drug(drug, brand, auto_id="id_rx_%s") if drug else ItemForm(auto_id="id_rx_%s")
+    )
     preview = None
     if drug is not None and drug.default_frequency:
         preview = FrequencyPreviewForm(
@@ -69,8 +74,11 @@ def item_add(request: HttpRequest, visit: Visit) -> HttpResponse:
                 form.add_error(None, "Choose a drug from this clinic's list.")
         if not form.errors:
             values = form.dosing_values()
+            values["override_reason"] = form.cleaned_data["override_reason"]
             if drug is None:
                 values.update(form.typed_values())
+            else:
+                values["brand_name"] = form.cleaned_data["brand_name"]
             try:
                 require_own_visit(request, visit)
                 item = services.prescription_item_add(
@@ -84,6 +92,8 @@ def item_add(request: HttpRequest, visit: Visit) -> HttpResponse:
                 form.show_error(exc)
             else:
                 saved = f"Added {item.generic_name} {item.strength}".strip() + "."
+                if item.override_reason:
+                    saved += " The checks' warnings and your reason are kept on the prescription."
     return section_answer(
         request, visit, "prescription", form=form, form_key="item_add", saved=saved
     )
@@ -102,6 +112,7 @@ def item_update(request: HttpRequest, visit: Visit, item_id: int) -> HttpRespons
             actor=request.user,
             actor_membership=request.membership,
             **form.dosing_values(),
+            override_reason=form.cleaned_data["override_reason"],
         )
 
     return section_write(
