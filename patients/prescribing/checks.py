@@ -82,10 +82,12 @@ class Finding:
 
 
 def atc_codes_for(generic_name: str, *atc_codes: str) -> frozenset[str]:
-    """The medicine's own ATC codes and those of each of its ingredients in the formulary."""
+    """The medicine's own ATC codes, the formulary's for its name, and those of each of its
+    ingredients."""
     known = generic_atc_codes()
-    codes = {c.upper() for c in atc_codes if c}
-    for ingredient in components(generic_name):
+    parts = components(generic_name)
+    codes = {c.upper() for c in atc_codes if c} | known.get(" + ".join(parts), frozenset())
+    for ingredient in parts:
         codes |= known.get(ingredient, frozenset())
     return frozenset(codes)
 

@@ -174,9 +174,10 @@ def shipped_formulary() -> tuple[FormularyRow, ...]:
 
 @cache
 def generic_atc_codes() -> dict[str, frozenset[str]]:
-    """Each single-ingredient generic name of the shipped formulary and its ATC codes."""
+    """Each generic name of the shipped formulary (combinations as written, "SULFAMETHOXAZOLE
+    + TRIMETHOPRIM") and its ATC codes."""
     codes: dict[str, set[str]] = {}
     for row in shipped_formulary():
-        if row.atc_code and len(components(row.generic_name)) == 1:
-            codes.setdefault(row.generic_name, set()).add(row.atc_code)
+        if row.atc_code:
+            codes.setdefault(" + ".join(components(row.generic_name)), set()).add(row.atc_code)
     return {name: frozenset(found) for name, found in codes.items()}

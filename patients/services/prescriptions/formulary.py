@@ -75,13 +75,15 @@ def formulary_starter_load(*, clinic: Clinic) -> int:
 def formulary_import(*, clinic: Clinic, actor: Actor, text: str) -> tuple[int, int]:
     """Import a formulary CSV into the clinic's drug list: every row is checked first and any
     bad row refuses the whole file (ValidationFailed lists each line's problem), so nothing is
-    half-imported. Returns (added, updated). Owners only."""
-    require(
-        actor,
-        Perm.SETTINGS_EDIT,
-        clinic_id=clinic.pk,
-        message="Only the clinic's owner can import a formulary.",
-    )
+    half-imported. Returns (added, updated). Owners only; `actor` None is Vaidya itself (the
+    `import_formulary` command an operator runs)."""
+    if actor is not None:
+        require(
+            actor,
+            Perm.SETTINGS_EDIT,
+            clinic_id=clinic.pk,
+            message="Only the clinic's owner can import a formulary.",
+        )
     if len(text.encode("utf-8")) > MAX_IMPORT_BYTES:
         raise ValidationFailed({"file": ["The file is too large (at most 2 MB)."]})
     rows, errors = parse_formulary(text, forms=set(DrugForm.values), routes=set(Route.values))
