@@ -12,13 +12,10 @@ from typing import Any
 
 from django.db.models import (
     Case,
-    Exists,
     IntegerField,
-    OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     When,
 )
 from django.utils import timezone
@@ -64,29 +61,43 @@ _COUNTED_UNITS = {
 _GLYPHS = {Decimal("0.5"): "½", Decimal("0.25"): "¼", Decimal("0.75"): "¾"}
 
 
+def _key_range(key: str) -> dict[str, str]:
+    """A prefix as a range of brand keys (capitals and digits only), which a B-tree index
+    serves on every database: "DOLO6" <= key < "DOLO7"."""
+    return {"key__gte": key, "key__lt": key[:-1] + chr(ord(key[-1]) + 1)}
+
+
 def drug_search(query: str, limit: int = 10) -> list[Drug]:
     """Active drugs whose generic name or one of whose brand names starts with `query` (any
     case; a brand ignores spaces and punctuation, so "dolo 650" finds Dolo 650): what the
     prescription form completes from. Generic matches come first, favourites first, then by
-    name; a drug found by its brand has `matched_brand` set. One query."""
+    name; a drug found by its brand has `matched_brand` set. One query, and a second only to
+    name the brands when some drugs were found by brand."""
     limit = max(1, min(int(limit), MAX_SEARCH_RESULTS))
     prefix = " ".join((query or "").split()).upper()
     key = brand_key(prefix)
     drugs = Drug.objects.filter(is_active=True)
+    order: tuple[str, ...] = ("-is_favourite", "generic_name", "strength", "form", "id")
     if prefix:
         by_generic = Q(generic_name__startswith=prefix)
-        brand = DrugBrand.objects.filter(drug=OuterRef("pk"), key__startswith=key or prefix)
-        first_brand = Subquery(brand.order_by("key", "id").values("name")[:1])
-        drugs = drugs.filter(by_generic | Exists(brand)).annotate(
-            generic_hit=Case(When(by_generic, then=1), default=0, output_field=IntegerField()),
-            first_brand=first_brand,
+        if key:
+            by_brand = DrugBrand.objects.filter(**_key_range(key)).values("drug_id")
+            drugs = drugs.filter(by_generic | Q(pk__in=by_brand))
+        else:
+            drugs = drugs.filter(by_generic)
+        drugs = drugs.annotate(
+            generic_hit=Case(When(by_generic, then=1), default=0, output_field=IntegerField())
         )
-        order = ("-generic_hit", "-is_favourite", "generic_name", "strength", "form", "id")
-    else:
-        order = ("-is_favourite", "generic_name", "strength", "form", "id")
+        order = ("-generic_hit", *order)
     found = list(drugs.order_by(*order)[:limit])
+    by_brand_ids = [d.pk for d in found if not getattr(d, "generic_hit", 1)]
+    brands: dict[int, str] = {}
+    if by_brand_ids:
+        named = DrugBrand.objects.filter(drug_id__in=by_brand_ids, **_key_range(key))
+        for drug_id, name in named.order_by("-key", "-id").values_list("drug_id", "name"):
+            brands[drug_id] = name  # the first brand in key order wins
     for drug in found:
-        drug.matched_brand = "" if getattr(drug, "generic_hit", 1) else drug.first_brand
+        drug.matched_brand = brands.get(drug.pk, "")
     return found
 
 
