@@ -14,6 +14,7 @@ from tests.factories import ClinicFactory, DoctorProfileFactory, PatientFactory,
 
 PASSWORD = "correct horse battery"  # tests.factories.UserFactory's password
 REASON = "Took ibuprofen twice this year without any reaction"
+ADD_URL = re.compile(r"/visits/\d+/items/add/$")
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,6 +41,13 @@ def visit():
         )
 
 
+def settled(page):
+    """Wait until htmx has swapped in the answer (a form typed into before that is replaced)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 def sign_in(page, live_server, email):
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", email)
@@ -59,7 +67,9 @@ def test_an_allergy_stops_the_medicine_until_the_doctor_gives_a_reason(page, liv
     page.locator(".rx-chosen").wait_for()
     page.fill("#id_rx_frequency", "1-0-1")
     page.fill("#id_rx_duration_days", "3")
-    page.get_by_role("button", name="Add medicine").click()
+    with page.expect_response(ADD_URL):
+        page.get_by_role("button", name="Add medicine").click()
+    settled(page)
 
     alert = page.locator(".rx-findings")
     alert.wait_for()
@@ -68,12 +78,15 @@ def test_an_allergy_stops_the_medicine_until_the_doctor_gives_a_reason(page, liv
     assert page.locator("ol.rx-items").count() == 0  # nothing was added
 
     # Without a reason the doctor is stopped again.
-    page.get_by_role("button", name="Add anyway, with my reason").click()
+    with page.expect_response(ADD_URL):
+        page.get_by_role("button", name="Add anyway, with my reason").click()
+    settled(page)
     page.locator(".rx-findings").wait_for()
     assert page.locator("ol.rx-items").count() == 0
 
     page.fill("#id_rx_override_reason", REASON)
-    page.get_by_role("button", name="Add anyway, with my reason").click()
+    with page.expect_response(ADD_URL):
+        page.get_by_role("button", name="Add anyway, with my reason").click()
     item = page.locator("ol.rx-items li").first
     item.wait_for()
     text = item.inner_text()
