@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,6 +25,7 @@ from patients.models import (
     Visit,
     VisitStatus,
 )
+from patients.selectors.prescriptions import prescription_document
 from tests.factories import DoctorProfileFactory, MembershipFactory, PatientFactory
 
 REASON = "Tolerated it under observation last year"
@@ -205,6 +207,9 @@ def test_the_brand_search_shows_the_brand_and_the_form_keeps_it(scoped, client_f
         _add_form(dolo, brand_name="Dolo 650"),
     )
     assert PrescriptionItem.objects.get().brand_name == "Dolo 650"
+    # Printed: the generic name in capitals, the chosen brand in brackets.
+    html = render_to_string("pdf/prescription.html", {"doc": prescription_document(visit=draft)})
+    assert '<span class="generic">PARACETAMOL</span> 650 mg (Dolo 650)' in html
 
 
 # --- the patient page ---------------------------------------------------------------------------
