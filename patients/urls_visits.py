@@ -28,6 +28,7 @@ urlpatterns = [
     ),
     path(f"{visit}/drugs/", views.drug_search_results, name="drug-search"),
     path(f"{visit}/items/new/", views.item_form, name="visit-item-form"),
+    path(f"{visit}/prescription/repeat/", views.repeat_last, name="visit-repeat-last"),
     path(f"{visit}/items/add/", views.item_add, name="visit-item-add"),
     path(f"{visit}/items/<int:item_id>/", views.item_update, name="visit-item-update"),
     path(f"{visit}/items/<int:item_id>/remove/", views.item_remove, name="visit-item-remove"),

@@ -115,6 +115,13 @@ class PrescriptionItemInputSerializer(StrictInputSerializer):
     starts_on = serializers.DateField(
         required=False, allow_null=True, help_text="Default: the day of the visit."
     )
+    brand_name = _text(60, "With drug_id: one of the drug's brand names, printed in brackets.")
+    override_reason = _text(
+        300,
+        "Why the doctor prescribes it although the safety checks stopped it (an allergy, "
+        "duplicate therapy, a dose above the maximum). Without it such an item is refused "
+        "with code prescribing_check; the reason is kept on the prescription.",
+    )
 
 
 class VisitCreateInputSerializer(StrictInputSerializer):

@@ -30,6 +30,7 @@ from patients.views.visits.prescriptions import (
     item_remove,
     item_stop,
     item_update,
+    repeat_last,
     template_apply,
     template_save,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "prescription_print",
     "procedure_add",
     "procedure_remove",
+    "repeat_last",
     "summary_print",
     "template_apply",
     "template_save",
