@@ -112,7 +112,10 @@ def clone(into: Path) -> Path:
     if not filecmp.cmp(REPO / lock, target / lock, shallow=False):
         raise SystemExit("The checkout's lock file has uncommitted changes: commit them first.")
     (target / ".venv").symlink_to((REPO / ".venv").resolve())
-    stamp = (REPO / ".venv" / "bin" / ".installed").stat().st_mtime
+    marker = REPO / ".venv" / "bin" / ".installed"
+    if not marker.exists():
+        raise SystemExit(f"{marker} is missing: run `make install` in {REPO} first.")
+    stamp = marker.stat().st_mtime
     os.utime(target / lock, (stamp - 1, stamp - 1))
     return target
 
