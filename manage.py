@@ -4,7 +4,12 @@ import sys
 
 # These read the configuration or make keys for it: they never generate key files into the data
 # folder (config/settings.py), which a check or a fresh installation would then be left with.
-KEYS_READ_ONLY_COMMANDS = {"check_deploy", "generate_secret_key", "generate_encryption_key"}
+KEYS_READ_ONLY_COMMANDS = {
+    "check_deploy",
+    "generate_secret_key",
+    "generate_encryption_key",
+    "generate_audit_key",
+}
 
 
 def main() -> None:

@@ -85,11 +85,8 @@ def _audit_keys() -> list[str]:
     keys = env.list("AUDIT_KEYS", default=[])
     if keys:
         return keys
-    key_file = DATA_DIR / "audit_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(32))
-        key_file.chmod(0o600)
-    return [key_file.read_text().strip()]
+    key = _key_file("audit_key", lambda: secrets.token_urlsafe(32))
+    return [key] if key else []
 
 
 AUDIT_KEYS = _audit_keys()

@@ -20,10 +20,12 @@ VAIDYA_VARIABLES = set(
 )
 SECRET = "k" + "Zq7-Lm2xP9vB4nR8tY1wC6dF3gH5jK0aS_eU" * 2
 ENCRYPTION_KEY = "Gf7vTm12rt9S95I4RW6tvK1W5gaq9tNl0jcTtxwARRI="
+AUDIT_KEY = "b3Vy-YXVkaXQta2V5LWZvci10ZXN0cy1vbmx5LTAx"
 PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": SECRET,
     "ENCRYPTION_KEYS": ENCRYPTION_KEY,
+    "AUDIT_KEYS": AUDIT_KEY,
     "ALLOWED_HOSTS": "clinic.example.in",
     "SITE_URL": "https://clinic.example.in",
     "BEHIND_TLS_PROXY": "true",
@@ -60,10 +62,11 @@ def test_an_empty_configuration_names_every_missing_setting_and_writes_no_key(da
     assert result.returncode == 1, result.stdout + result.stderr
     failures = [line for line in result.stderr.splitlines() if line.startswith("FAIL")]
     for name in ("DEBUG is on", "ALLOWED_HOSTS is not set", "SITE_URL is 'http://127.0.0.1:8000'",
-                 "SECRET_KEY is not set", "ENCRYPTION_KEYS is not set"):  # fmt: skip
+                 "SECRET_KEY is not set", "ENCRYPTION_KEYS is not set",
+                 "AUDIT_KEYS is not set"):  # fmt: skip
         assert any(name in line for line in failures), (name, result.stderr)
     assert "manage.py generate_secret_key" in result.stderr
-    assert list(data_dir.iterdir()) == []  # no secret_key, no encryption_key
+    assert list(data_dir.iterdir()) == []  # no secret_key, encryption_key nor audit_key
 
 
 def test_a_complete_production_configuration_passes_with_warnings(data_dir):
@@ -106,19 +109,25 @@ def test_unsafe_values_are_named(data_dir):
 def test_keys_generated_by_an_earlier_start_are_accepted_with_a_warning(data_dir):
     (data_dir / "secret_key").write_text(SECRET)
     (data_dir / "encryption_key").write_text(ENCRYPTION_KEY)
-    variables = {k: v for k, v in PRODUCTION.items() if k not in ("SECRET_KEY", "ENCRYPTION_KEYS")}
+    (data_dir / "audit_key").write_text(AUDIT_KEY)
+    keys = ("SECRET_KEY", "ENCRYPTION_KEYS", "AUDIT_KEYS")
+    variables = {k: v for k, v in PRODUCTION.items() if k not in keys}
     result = run("check_deploy", data_dir, **variables)
     assert result.returncode == 0, result.stderr
     assert "WARN  SECRET_KEY comes from" in result.stdout
     assert "WARN  ENCRYPTION_KEYS comes from" in result.stdout
+    assert "WARN  AUDIT_KEYS comes from" in result.stdout
 
 
 def test_the_key_commands_work_before_the_configuration_exists(data_dir):
     secret = run("generate_secret_key", data_dir, DEBUG="false")
     key = run("generate_encryption_key", data_dir, DEBUG="false")
+    audit = run("generate_audit_key", data_dir, DEBUG="false")
     assert secret.returncode == 0 and key.returncode == 0, secret.stderr + key.stderr
+    assert audit.returncode == 0, audit.stderr
     assert len(secret.stdout.strip()) >= 50
     assert len(key.stdout.strip()) == 44
+    assert len(audit.stdout.strip()) >= 32
     assert list(data_dir.iterdir()) == []
 
 

@@ -19,6 +19,8 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from clinics.audit_keys import MIN_KEY_LENGTH
+
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 # Django's deployment checks that this command already reports in its own words.
 COVERED = {"security.W009", "security.W018", "security.W020"}
@@ -125,6 +127,26 @@ def check_keys(report: Report) -> None:
         report.warning(
             f"ENCRYPTION_KEYS comes from {settings.DATA_DIR}/encryption_key: fine on one "
             "machine; set ENCRYPTION_KEYS when several machines serve Vaidya."
+        )
+    check_audit_keys(report)
+
+
+def check_audit_keys(report: Report) -> None:
+    source = _key_source("AUDIT_KEYS", "audit_key")
+    if not source:
+        report.error(
+            "AUDIT_KEYS is not set: make a key with `manage.py generate_audit_key`, set it, and "
+            "keep it apart from the database backups (it seals the audit trail)."
+        )
+    elif any(len(k) < MIN_KEY_LENGTH for k in settings.AUDIT_KEYS):
+        report.error(
+            f"AUDIT_KEYS holds a key shorter than {MIN_KEY_LENGTH} characters: make one with "
+            "`manage.py generate_audit_key`."
+        )
+    elif source == "file":
+        report.warning(
+            f"AUDIT_KEYS comes from {settings.DATA_DIR}/audit_key: fine on one machine; set "
+            "AUDIT_KEYS when several machines serve Vaidya."
         )
 
 
