@@ -28,6 +28,8 @@ urlpatterns = [
     ),
     path(f"{visit}/drugs/", views.drug_search_results, name="drug-search"),
     path(f"{visit}/items/new/", views.item_form, name="visit-item-form"),
+    path(f"{visit}/items/line/", views.item_line_add, name="visit-item-line"),
+    path(f"{visit}/items/line/read/", views.item_line_preview, name="visit-item-line-preview"),
     path(f"{visit}/prescription/repeat/", views.repeat_last, name="visit-repeat-last"),
     path(f"{visit}/items/add/", views.item_add, name="visit-item-add"),
     path(f"{visit}/items/<int:item_id>/", views.item_update, name="visit-item-update"),

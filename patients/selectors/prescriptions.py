@@ -7,6 +7,7 @@ Callers run inside the clinic's scope.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +26,7 @@ from clinics.formatting import format_date, format_datetime
 from clinics.models import Clinic, DoctorProfile, Membership
 from clinics.states import state_name
 from patients.dosing import Frequency, FrequencyError, from_json, parse_frequency
+from patients.dosing.lines import ParsedLine
 from patients.models import (
     Diagnosis,
     Drug,
@@ -362,3 +364,65 @@ def prescription_document(*, visit: Visit) -> dict[str, Any]:
             else DRAFT_MARK
         ),
     }
+
+
+@dataclass
+class LineDrug:
+    """The clinic's drug a prescription line names: one `drug` (with the brand the doctor
+    wrote, if any), or the `choices` when the line fits several or none."""
+
+    drug: Drug | None = None
+    brand: str = ""
+    choices: list[Drug] = field(default_factory=list)
+
+
+def _strength_key(text: str) -> str:
+    return "".join((text or "").lower().split())
+
+
+def _fits(drug: Drug, parsed: ParsedLine) -> bool:
+    if parsed.form and drug.form != parsed.form:
+        return False
+    if not parsed.strength:
+        return True
+    wanted = _strength_key(parsed.strength)
+    have = _strength_key(drug.strength)
+    return have == wanted or have.startswith(wanted)
+
+
+def line_drug(parsed: ParsedLine) -> LineDrug:
+    """Find the drug a line names ("Dolo 650", "Tab Paracetamol 650") on the clinic's list.
+
+    The drug words are searched as written (a brand such as "Dolo 650" carries its strength),
+    then without numbers and units (a generic such as "Paracetamol"); the form and strength the
+    line gives narrow the hits. One fit is the drug; several or none are choices to pick from.
+    """
+    if not parsed.drug_query:
+        return LineDrug()
+    found = drug_search(parsed.drug_query, limit=MAX_SEARCH_RESULTS)
+    words = " ".join(w for w in parsed.drug_query.split() if not any(c.isdigit() for c in w))
+    words = " ".join(w for w in words.split() if w.lower() not in ("mg", "mcg", "ml", "g", "iu"))
+    if not found and words and words != parsed.drug_query:
+        found = drug_search(words, limit=MAX_SEARCH_RESULTS)
+    fitting = [d for d in found if _fits(d, parsed)]
+    by_brand = [d for d in fitting if d.matched_brand]
+    if len(by_brand) == 1:
+        return LineDrug(drug=by_brand[0], brand=by_brand[0].matched_brand)
+    # Narrow several fits the way a pharmacist reads the line: the very strength written, the
+    # single drug named (not a combination containing it), a tablet when no form is written.
+    narrowers = (
+        lambda d: _strength_key(d.strength) == _strength_key(parsed.strength),
+        lambda d: d.generic_name == words.upper(),
+        lambda d: parsed.form or d.form == DrugForm.TABLET,
+    )
+    for narrower in narrowers:
+        if len(fitting) > 1:
+            narrowed = [d for d in fitting if narrower(d)]
+            fitting = narrowed or fitting
+    if len(fitting) == 1:
+        drug = fitting[0]
+        return LineDrug(drug=drug, brand=drug.matched_brand)
+    return LineDrug(choices=(fitting or found)[:SEARCH_CHOICES])
+
+
+SEARCH_CHOICES = 8

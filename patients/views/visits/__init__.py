@@ -35,6 +35,7 @@ from patients.views.visits.prescriptions import (
     template_save,
 )
 from patients.views.visits.printing import prescription_print, summary_print
+from patients.views.visits.rx_line import item_line_add, item_line_preview
 from patients.views.visits.saving import visit_save
 from patients.views.visits.signing import visit_amend, visit_sign
 
@@ -46,6 +47,8 @@ __all__ = [
     "icd10_search",
     "item_add",
     "item_form",
+    "item_line_add",
+    "item_line_preview",
     "item_remove",
     "item_stop",
     "item_update",

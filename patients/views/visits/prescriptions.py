@@ -70,7 +70,12 @@ def item_form(request: HttpRequest, visit: Visit) -> HttpResponse:
 @require_perm(Perm.PRESCRIPTIONS_EDIT)
 @for_visit("POST")
 def item_add(request: HttpRequest, visit: Visit) -> HttpResponse:
-    form = ItemForm(request.POST, auto_id="id_rx_%s")
+    return add_item_from_form(request, visit, ItemForm(request.POST, auto_id="id_rx_%s"))
+
+
+def add_item_from_form(request: HttpRequest, visit: Visit, form: ItemForm) -> HttpResponse:
+    """Add the medicine a bound ItemForm holds (the checks stop it with their findings) and
+    answer with the prescription section."""
     saved = ""
     if form.is_valid():
         drug = None
