@@ -304,7 +304,7 @@ def appointment_reschedule(
     _lock_doctor(appointment.doctor)
     appointment = _locked(appointment)
     if appointment.kind != AppointmentKind.BOOKED:
-        raise DomainError("A walk-in has no slot to move.")
+        raise DomainError("A walk-in has no slot to move.", code="walk_in")
     _require_status(appointment, (AppointmentStatus.BOOKED,), "reschedule")
     ends_at = _slot_end(appointment.doctor, starts_at)
     _check_bookable(appointment.doctor, starts_at, ends_at, exclude_appointment_id=appointment.pk)
@@ -363,7 +363,7 @@ def appointment_check_in(*, appointment: Appointment, actor: User | ApiKey) -> A
     now = timezone.now()
     local_today = now.astimezone(appointment.doctor.clinic.tzinfo).date()
     if appointment.starts_at.astimezone(appointment.doctor.clinic.tzinfo).date() != local_today:
-        raise DomainError("Only today's appointments can be checked in.")
+        raise DomainError("Only today's appointments can be checked in.", code="not_today")
     appointment.status = AppointmentStatus.CHECKED_IN
     appointment.checked_in_at = now
     appointment.token_number = _next_token(appointment, now)
@@ -420,7 +420,9 @@ def appointment_mark_no_show(*, appointment: Appointment, actor: User) -> Appoin
     _require_status(appointment, (AppointmentStatus.BOOKED,), "mark as not come")
     now = timezone.now()
     if appointment.starts_at > now:
-        raise DomainError("The appointment has not started yet. Cancel it instead.")
+        raise DomainError(
+            "The appointment has not started yet. Cancel it instead.", code="not_started"
+        )
     appointment.status = AppointmentStatus.NO_SHOW
     appointment.no_show_at = now
     appointment.save(update_fields=["status", "no_show_at"])
