@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework import exceptions, serializers, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.utils import html
 
 from clinics.context import enter_context, leave_context
 from clinics.errors import DomainError
@@ -67,6 +68,7 @@ def parsed(serializer_class: type[serializers.Serializer], data) -> dict:
 # Fields whose value is text: DRF would turn a JSON number into text ("12") and a choice's
 # number into its text; the API takes text only as a JSON string, as its schema says.
 _TEXT_FIELDS = (serializers.CharField, serializers.ChoiceField)
+EMPTY_PARAMETER = "Give a value, or leave the parameter out."
 _JSON_KINDS = ((bool, "true or false"), ((int, float), "a number"), (list, "a list"))
 
 
@@ -108,6 +110,15 @@ class StrictInputSerializer(serializers.Serializer):
                 not_text[name] = errors
         if not_text:
             raise exceptions.ValidationError(not_text)
+        if html.is_html_input(data):
+            # DRF reads `?status=` as if the parameter were not sent: say it is empty instead.
+            empty = {
+                name: [EMPTY_PARAMETER]
+                for name, field in self.fields.items()
+                if data.get(name) == "" and not getattr(field, "allow_blank", False)
+            }
+            if empty:
+                raise exceptions.ValidationError(empty)
         return super().to_internal_value(data)
 
 

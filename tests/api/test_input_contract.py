@@ -133,6 +133,21 @@ def test_a_page_size_that_is_not_a_whole_number_from_1_is_refused(api, url, size
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("/api/v1/conversations/?show=", "show"),
+        ("/api/v1/reminders/?status=", "status"),
+        ("/api/v1/appointments/?date=2026-03-10&status=", "status"),
+        ("/api/v1/prescriptions/?patient=1&page_size=", "page_size"),
+    ],
+)
+def test_an_empty_query_parameter_is_refused_not_read_as_absent(api, url, name):
+    body = assert_error(api.get(url), 400)
+    assert set(body["fields"]) == {name}, body
+
+
+@pytest.mark.django_db
 def test_a_page_size_over_100_gives_100_rows(api, clinic):
     with clinic_scope(clinic):
         PatientFactory.create_batch(3, clinic=clinic)

@@ -6,8 +6,9 @@ Sets up a throwaway data folder (SQLite), migrates, seeds the demo clinic, creat
 read-write and a read-only API key, starts gunicorn on a free loopback port with production
 settings (DEBUG off, served over plain http), and runs schemathesis over every operation in
 /api/schema/ once with each key, with a fixed seed. It fails on any server error, any response
-that breaks the schema or the error shape, and any schema-valid request refused for a rule the
-schema does not declare (`tests/fuzz/hooks.py`). Exits 0 only when both runs are clean.
+that breaks the schema or the error shape, any schema-valid request refused for a rule the
+schema does not declare (`tests/fuzz/hooks.py`), and any schema-invalid request accepted.
+Exits 0 only when both runs are clean.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ CHECKS = ",".join(
         "content_type_conformance",
         "response_schema_conformance",
         "refused_only_for_declared_rules",
+        "negative_data_rejection",
         "error_shape",
     ]
 )
