@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.dateparse import parse_datetime
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination
 
@@ -11,6 +12,15 @@ MAX_PAGE_SIZE = 100
 PAGE_SIZE_ERROR = (
     f"Give a whole number of rows from 1 (more than {MAX_PAGE_SIZE} gives {MAX_PAGE_SIZE})."
 )
+
+
+def _position_ok(position: str, kind: str) -> bool:
+    if kind == "number":
+        return position.isascii() and position.isdigit()
+    try:
+        return parse_datetime(position) is not None
+    except ValueError:  # well formed, but no such day or time (2026-13-01)
+        return False
 
 
 class ClinicCursorPagination(CursorPagination):
@@ -25,6 +35,17 @@ class ClinicCursorPagination(CursorPagination):
     max_page_size = MAX_PAGE_SIZE
     template = None
     invalid_cursor_message = "This page link is not valid. Start again from the first page."
+
+    # What the first ordering column holds: a page link's position is checked against it, so a
+    # forged link answers 404 instead of failing in the database.
+    position_is = "number"
+
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        position = cursor.position if cursor is not None else None
+        if position is not None and not _position_ok(position, self.position_is):
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)

@@ -64,6 +64,7 @@ class _Pages(ClinicCursorPagination):
 
 class _ReminderPages(_Pages):
     ordering = ("due_at", "id")
+    position_is = "time"
 
 
 def _page(view, request, rows, serializer_class) -> Response:

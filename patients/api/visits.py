@@ -8,7 +8,6 @@ signed-in member of staff, and an API key is not one (see `PersonOnlyMixin`).
 
 from __future__ import annotations
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -48,17 +47,7 @@ class NewestFirstCursorPagination(ClinicCursorPagination):
     """Newest first by creation time, 20 a page; follow `next` for older rows."""
 
     ordering = ("-created_at", "-id")
-
-    def decode_cursor(self, request):
-        cursor = super().decode_cursor(request)
-        # The position is compared with a creation time: refuse anything else up front.
-        if (
-            cursor is not None
-            and cursor.position is not None
-            and parse_datetime(cursor.position) is None
-        ):
-            raise exceptions.NotFound(self.invalid_cursor_message)
-        return cursor
+    position_is = "time"
 
 
 class PersonOnlyMixin:

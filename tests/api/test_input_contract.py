@@ -5,6 +5,7 @@ server)."""
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import date, timedelta
 
@@ -285,3 +286,26 @@ def test_rules_a_schema_cannot_express_are_named_on_their_fields(schema):
     horizon = _property(schema, "AppointmentBookInputRequest", "starts_at")["x-rule"]
     assert "booking horizon" in horizon
     assert "x-rule" in str(_property(schema, "PatientCreateInputRequest", "guardian"))
+
+
+def _cursor(position: str) -> str:
+    return base64.b64encode(f"p={position}".encode()).decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "position"),
+    [
+        ("/api/v1/conversations/", "abc"),
+        ("/api/v1/reminders/", "not-a-time"),
+        ("/api/v1/reminders/", "2026-99-99T00:00:00"),
+        ("/api/v1/visits/?patient={patient}", "2026-13-01T00:00:00"),
+    ],
+)
+def test_a_page_link_with_a_forged_position_is_404_not_a_server_error(api, clinic, url, position):
+    with clinic_scope(clinic):
+        patient = PatientFactory(clinic=clinic)
+    url = url.format(patient=patient.pk)
+    joiner = "&" if "?" in url else "?"
+    response = api.get(f"{url}{joiner}cursor={_cursor(position)}")
+    assert "page link" in assert_error(response, 404)["detail"]
