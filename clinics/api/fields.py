@@ -20,7 +20,6 @@ from clinics.dates import EARLIEST_DAY, latest_day
 from clinics.validators import hidden_character
 
 PINCODE_PATTERN = r"^([1-9][0-9]{5})?$"
-E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 E164_OR_EMPTY_PATTERN = r"^(\+[1-9][0-9]{6,14})?$"
 # How people type phone numbers: digits, spaces, +, -, dots and brackets (and, when the number
 # is required, something besides spaces).

@@ -111,10 +111,10 @@ class DeclaredFieldExtension(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
-        if direction != "request":
-            return schema
         extra = schema_extra(self.target)
         schema = {**schema, **{k: v() if callable(v) else v for k, v in extra.items()}}
+        if direction != "request":
+            return schema
         if isinstance(self.target, serializers.CharField) and "pattern" not in extra:
             schema["pattern"] = (
                 REQUIRED_TEXT_PATTERN if _refuses_blank(self.target) else TEXT_PATTERN

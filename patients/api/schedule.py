@@ -38,7 +38,7 @@ from patients.api.serializers_schedule import (
     SlotsQuerySerializer,
     WalkInInputSerializer,
 )
-from patients.api.views import IDEMPOTENCY_KEY
+from patients.api.views import ARCHIVED_RULE, IDEMPOTENCY_KEY
 from patients.models import Appointment, Patient
 from patients.selectors.appointments import (
     appointment_detail,
@@ -246,7 +246,7 @@ class AppointmentListView(ClinicAPIView):
         request=AppointmentBookInputSerializer,
         responses={
             201: OpenApiResponse(AppointmentSerializer, description="The appointment is booked."),
-            **error_responses(400, 415, 422),
+            **error_responses(400, 415, 422, rules={"archived": ARCHIVED_RULE}),
             409: _CONFLICT,
         },
     )
@@ -447,7 +447,7 @@ class WalkInView(ClinicAPIView):
             201: OpenApiResponse(
                 AppointmentSerializer, description="Checked in as a walk-in, with a token."
             ),
-            **error_responses(400, 415, 422),
+            **error_responses(400, 415, 422, rules={"archived": ARCHIVED_RULE}),
         },
     )
     @idempotent

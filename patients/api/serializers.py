@@ -18,6 +18,7 @@ from clinics.api.base import StrictInputSerializer
 from clinics.api.fields import (
     ABHA_ADDRESS_PATTERN,
     ABHA_NUMBER_PATTERN,
+    E164_OR_EMPTY_PATTERN,
     PHONE_INPUT_PATTERN,
     PHONE_REQUIRED_PATTERN,
     PHONE_RULE,
@@ -50,6 +51,11 @@ LIST_COLUMNS = (
 LIST_TEXT_COLUMNS = {"phone_text": "phone", "whatsapp_phone_text": "whatsapp_phone"}
 
 
+def _e164(help_text: str) -> serializers.CharField:
+    """A phone number going out: E.164, or empty when there is none."""
+    return declared(serializers.CharField(help_text=help_text), pattern=E164_OR_EMPTY_PATTERN)
+
+
 def patient_number(number: int) -> str:
     return f"P-{number:06d}"
 
@@ -74,7 +80,7 @@ class GuardianSerializer(serializers.Serializer):
     )
     guardian_patient_number = serializers.CharField(allow_null=True, help_text="P-000123")
     name = serializers.CharField(help_text="The guardian's name (the patient's, if linked).")
-    phone = serializers.CharField(help_text="E.164; the linked patient's phone, if linked.")
+    phone = _e164(help_text="E.164; the linked patient's phone, if linked.")
 
     def to_representation(self, guardian: Guardian) -> dict[str, Any]:
         other = guardian.guardian_patient if guardian.guardian_patient_id else None
@@ -101,8 +107,8 @@ class PatientListItemSerializer(serializers.Serializer):
     )
     age = serializers.IntegerField(help_text="Age in whole years today.")
     is_minor = serializers.BooleanField(help_text="Under 18 today.")
-    phone = serializers.CharField(help_text="E.164, for example +919845012345.")
-    whatsapp_phone = serializers.CharField(help_text="E.164; empty when the same as the phone.")
+    phone = _e164(help_text="E.164, for example +919845012345.")
+    whatsapp_phone = _e164(help_text="E.164; empty when the same as the phone.")
     city = serializers.CharField()
     archived = serializers.BooleanField()
 
@@ -151,8 +157,8 @@ class PatientSerializer(serializers.Serializer):
     )
     age = serializers.IntegerField(help_text="Age in whole years today.")
     is_minor = serializers.BooleanField(help_text="Under 18 today.")
-    phone = serializers.CharField(help_text="E.164, for example +919845012345.")
-    whatsapp_phone = serializers.CharField(help_text="E.164; empty when the same as the phone.")
+    phone = _e164(help_text="E.164, for example +919845012345.")
+    whatsapp_phone = _e164(help_text="E.164; empty when the same as the phone.")
     email = serializers.CharField()
     address = serializers.CharField()
     city = serializers.CharField()
@@ -184,7 +190,7 @@ class PatientSerializer(serializers.Serializer):
     abha_address = serializers.CharField(help_text="name@abdm, or empty.")
     emergency_contact_name = serializers.CharField()
     emergency_contact_relation = serializers.CharField(help_text="A relation, or empty.")
-    emergency_contact_phone = serializers.CharField(help_text="E.164, or empty.")
+    emergency_contact_phone = _e164(help_text="E.164, or empty.")
     archived = serializers.BooleanField()
     archived_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()

@@ -56,6 +56,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
 MAX_QUERY = 200
+ARCHIVED_RULE = "the patient is archived: restore the record first"
 
 # The service names guardian inputs with a prefix; the API nests them under `guardian`.
 _GUARDIAN_FIELDS = {
@@ -204,7 +205,10 @@ class PatientDetailView(ClinicAPIView):
         ),
         parameters=[PATIENT_ID],
         request=PatientUpdateInputSerializer,
-        responses={200: PatientSerializer, **error_responses(400, 404, 415)},
+        responses={
+            200: PatientSerializer,
+            **error_responses(400, 404, 415, rules={"archived": ARCHIVED_RULE}),
+        },
     )
     def patch(self, request, patient_id: int):
         patient = patient_or_404(patient_id, read=patient_with_guardians)

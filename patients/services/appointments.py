@@ -255,7 +255,7 @@ def appointment_book(
     """Book one of the doctor's free slots for a patient."""
     _require_doctor(doctor)
     if patient.is_archived:
-        raise DomainError("This patient is archived. Restore the record to book.")
+        raise DomainError("This patient is archived. Restore the record to book.", code="archived")
     _aware(starts_at, "starts_at")
     doctor = _lock_doctor(doctor)
     ends_at = _slot_end(doctor, starts_at)
@@ -386,7 +386,7 @@ def appointment_walk_in(
     """A patient without an appointment joins today's queue for a doctor, with a token."""
     _require_doctor(doctor)
     if patient.is_archived:
-        raise DomainError("This patient is archived. Restore the record first.")
+        raise DomainError("This patient is archived. Restore the record first.", code="archived")
     now = timezone.now()
     appointment = Appointment(
         clinic_id=doctor.clinic_id,

@@ -309,3 +309,26 @@ def test_a_page_link_with_a_forged_position_is_404_not_a_server_error(api, clini
     joiner = "&" if "?" in url else "?"
     response = api.get(f"{url}{joiner}cursor={_cursor(position)}")
     assert "page link" in assert_error(response, 404)["detail"]
+
+
+@pytest.mark.django_db
+def test_phones_going_out_are_declared_as_e164_and_are(schema, api):
+    patient = schema["components"]["schemas"]["Patient"]["properties"]
+    pattern = re.compile(patient["phone"]["pattern"])
+    assert patient["whatsapp_phone"]["pattern"] == patient["phone"]["pattern"]
+    assert _property(schema, "Clinic", "phone")["pattern"] == patient["phone"]["pattern"]
+    body = api.post(LIST_URL, {**VALID, "whatsapp_phone": "+44 20 7946 0958"}, format="json").json()
+    assert pattern.match(body["phone"]) and pattern.match(body["whatsapp_phone"])
+    assert pattern.match(body["emergency_contact_phone"])  # empty
+    assert not pattern.match("98450 12345")
+
+
+@pytest.mark.django_db
+def test_changing_an_archived_patient_is_refused_with_the_declared_code(api, clinic, schema):
+    with clinic_scope(clinic):
+        patient = PatientFactory(clinic=clinic, archived_at=timezone.now())
+    response = api.patch(detail_url(patient.pk), {"city": "Mysuru"}, format="json")
+    body = assert_error(response, 400, "archived")
+    assert "Restore" in body["detail"]
+    described = schema["paths"]["/api/v1/patients/{patient_id}/"]["patch"]["responses"]["400"]
+    assert "`archived`" in described["description"]
