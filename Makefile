@@ -6,6 +6,9 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SIMULATOR_PORT ?= 8025
+# Links and the documents' verification QR point at the address `make run` serves on, unless
+# SITE_URL is set (a wildcard HOST is reached on loopback).
+export LOCAL_SITE_URL = http://$(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 
 .PHONY: run test install lint format lock check-deploy clean-data
 

@@ -1,42 +1,56 @@
-"""Writes for a person's own sign-in: setting up and removing two-factor devices (django-otp
-TOTP with one-time backup codes), and recording sign-ins and password resets on the audit trail
-of every clinic they work at."""
+"""Writes for a person's own sign-in: setting up and removing two-factor devices (an
+authenticator app with one-time backup codes, `clinics.two_factor`), and recording sign-ins and
+password resets on the audit trail of every clinic they work at."""
 
 from __future__ import annotations
 
 from axes.utils import reset as axes_reset
 from django.db import transaction
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError, NotAllowed
 from clinics.models import User
 from clinics.selectors import user_memberships
+from clinics.two_factor import (
+    AuthenticatorApp,
+    BackupCode,
+    BackupCodes,
+    backup_code_digest,
+    new_backup_code,
+)
+
+BACKUP_CODE_COUNT = 8
 
 
-def totp_device_start(*, user: User) -> TOTPDevice:
-    """Begin setting up an authenticator app: an unconfirmed TOTP device."""
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+def totp_device_start(*, user: User) -> AuthenticatorApp:
+    """Begin setting up an authenticator app: an unconfirmed TOTP device (seed encrypted)."""
+    AuthenticatorApp.objects.filter(user=user, confirmed=False).delete()
+    return AuthenticatorApp.objects.create(user=user, name="Authenticator app", confirmed=False)
 
 
 @transaction.atomic
-def totp_device_confirm(*, user: User, device: TOTPDevice, token: str) -> list[str]:
-    """Confirm a new TOTP device with a code from the app. Returns one-time backup codes."""
+def totp_device_confirm(*, user: User, device: AuthenticatorApp, token: str) -> list[str]:
+    """Confirm a new TOTP device with a code from the app. Returns one-time backup codes, which
+    are stored only as keyed hashes: this is the one time anyone sees them."""
     if device.user_id != user.pk or device.confirmed:
         raise DomainError("Start two-factor set-up again.")
     if not device.verify_token((token or "").strip().replace(" ", "")):
         raise DomainError(
             "That code is not right. Enter the 6-digit code the app shows now.", field="token"
         )
-    TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
+    AuthenticatorApp.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    static, _ = StaticDevice.objects.get_or_create(user=user, name="Backup codes")
-    static.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(8)]
-    StaticToken.objects.bulk_create(StaticToken(device=static, token=c) for c in codes)
+    backup, _ = BackupCodes.objects.get_or_create(user=user, name="Backup codes")
+    backup.codes.all().delete()
+    codes: list[str] = []
+    while len(codes) < BACKUP_CODE_COUNT:
+        code = new_backup_code()
+        if code not in codes:
+            codes.append(code)
+    BackupCode.objects.bulk_create(
+        BackupCode(device=backup, digest=backup_code_digest(code)) for code in codes
+    )
     for membership in user_memberships(user):
         audit_record(
             clinic=membership.clinic_id,
@@ -53,8 +67,8 @@ def two_factor_disable(*, user: User) -> None:
     memberships = user_memberships(user)
     if any(m.clinic.require_two_factor for m in memberships):
         raise NotAllowed("A clinic you work at requires two-factor sign-in.")
-    TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
+    AuthenticatorApp.objects.filter(user=user).delete()
+    BackupCodes.objects.filter(user=user).delete()
     for membership in memberships:
         audit_record(
             clinic=membership.clinic_id,

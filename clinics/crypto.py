@@ -1,9 +1,9 @@
 """Encryption at rest for secrets and files, with key rotation.
 
-One helper for everything Vaidya keeps encrypted: WhatsApp tokens and app secrets (through
-an encrypted model field), and documents on local storage (through `EncryptedFileSystemStorage`).
-It is `cryptography`'s Fernet (AES-128-CBC with HMAC-SHA256, authenticated), driven by
-`MultiFernet` over the keys in `settings.ENCRYPTION_KEYS`:
+One helper for everything Vaidya keeps encrypted: WhatsApp tokens and app secrets and the
+two-factor (TOTP) seeds (through an encrypted model field), and documents on local storage
+(through `EncryptedFileSystemStorage`). It is `cryptography`'s Fernet (AES-128-CBC with
+HMAC-SHA256, authenticated), driven by `MultiFernet` over the keys in `settings.ENCRYPTION_KEYS`:
 
 - the first key encrypts; every key in the list decrypts, so a new key is added at the front
   and the old one kept until `manage.py rotate_encryption_keys` has re-encrypted everything;

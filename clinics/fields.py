@@ -1,10 +1,11 @@
 """Model fields shared by every app.
 
-`EncryptedTextField` keeps a secret (a WhatsApp access token, an app secret, a payment key)
-encrypted at rest with `clinics.crypto`. The database holds only the Fernet token; Python sees
-the plain value. Values are never part of `repr`, admin lists or error messages: forms show
-secrets as write-only inputs. `manage.py rotate_encryption_keys` re-encrypts every such column
-with the current key (`rotate_encrypted_fields`, registered below).
+`EncryptedTextField` keeps a secret (a WhatsApp access token, an app secret, a payment key,
+a two-factor seed) encrypted at rest with `clinics.crypto`. The database holds only the Fernet
+token; Python sees the plain value. Values are never part of `repr`, admin lists or error
+messages: forms show secrets as write-only inputs. `manage.py rotate_encryption_keys`
+re-encrypts every such column with the current key (`rotate_encrypted_fields`, registered
+below).
 """
 
 from __future__ import annotations

@@ -22,7 +22,27 @@ from clinics.validators import normalise_gstin, validate_gstin_format, validate_
 SIGNATURE_MAX_BYTES = 1024 * 1024
 SIGNATURE_FORMATS = {"PNG", "JPEG"}
 SIGNATURE_MAX_PIXELS = 4000
-TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
+# India keeps one time zone; the others are its neighbours' and the Gulf's, where clinics that
+# serve Indian patients also run. They come first, the full list after them.
+COMMON_TIMEZONES = [
+    ("Asia/Kolkata", "Asia/Kolkata: India (IST, +05:30)"),
+    ("Asia/Kathmandu", "Asia/Kathmandu: Nepal (+05:45)"),
+    ("Asia/Dhaka", "Asia/Dhaka: Bangladesh (+06:00)"),
+    ("Asia/Colombo", "Asia/Colombo: Sri Lanka (+05:30)"),
+    ("Asia/Dubai", "Asia/Dubai: United Arab Emirates (+04:00)"),
+    ("Asia/Singapore", "Asia/Singapore: Singapore (+08:00)"),
+]
+TIMEZONE_CHOICES = [
+    ("Common for Indian clinics", COMMON_TIMEZONES),
+    (
+        "All time zones",
+        [
+            (tz, tz)
+            for tz in sorted(zoneinfo.available_timezones())
+            if tz not in dict(COMMON_TIMEZONES)
+        ],
+    ),
+]
 
 
 def _code_input(**attrs) -> forms.TextInput:

@@ -6,12 +6,11 @@ from datetime import date, datetime, time
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinics.models import ApiKey, AuditEvent, Clinic, Invitation, Membership, User
 from clinics.roles import Role
 from clinics.tenancy import membership_by_slug, memberships_of
+from clinics.two_factor import AuthenticatorApp, BackupCode
 
 
 def user_memberships(user: User) -> list[Membership]:
@@ -76,7 +75,7 @@ def two_factor_status(user: User) -> dict:
     """Whether the user signs in with an authenticator app, how many backup codes are left, and
     which of their clinics require two-factor sign-in."""
     return {
-        "enabled": TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
-        "backup_codes_left": StaticToken.objects.filter(device__user=user).count(),
+        "enabled": AuthenticatorApp.objects.filter(user=user, confirmed=True).exists(),
+        "backup_codes_left": BackupCode.objects.filter(device__user=user).count(),
         "required_by": [m.clinic for m in user_memberships(user) if m.clinic.require_two_factor],
     }

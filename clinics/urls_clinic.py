@@ -20,6 +20,11 @@ urlpatterns = [
         name="membership-deactivate",
     ),
     path(
+        "staff/<int:membership_id>/deactivate/confirm/",
+        staff.membership_deactivate_confirm,
+        name="membership-deactivate-confirm",
+    ),
+    path(
         "staff/<int:membership_id>/reactivate/",
         staff.membership_reactivate,
         name="membership-reactivate",
@@ -36,6 +41,11 @@ urlpatterns = [
         "settings/api-keys/<int:api_key_id>/revoke/",
         clinic_settings.api_key_revoke,
         name="api-key-revoke",
+    ),
+    path(
+        "settings/api-keys/<int:api_key_id>/revoke/confirm/",
+        clinic_settings.api_key_revoke_confirm,
+        name="api-key-revoke-confirm",
     ),
     path("audit/", audit.audit_list, name="audit-list"),
 ]

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from django import forms
 from django.core.paginator import Page, Paginator
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from clinics.errors import DomainError, ValidationFailed
 
@@ -83,3 +84,19 @@ def paginate_quick(request: HttpRequest, queryset, per_page: int = 25) -> QuickP
 def paginate_quick_first(queryset, per_page: int) -> QuickPage:
     rows = list(queryset[: per_page + 1])
     return QuickPage(rows[:per_page], 1, per_page, has_next=len(rows) > per_page)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What a confirmation page asks before an action that cannot be taken back in one click."""
+
+    title: str
+    consequences: list[str]
+    button: str
+    action: str
+    cancel_url: str
+
+
+def confirmation_page(request: HttpRequest, confirm: Confirmation) -> HttpResponse:
+    """Ask before acting: the page's form posts to the action itself; Cancel goes back."""
+    return render(request, "clinics/confirm.html", {"confirm": confirm})

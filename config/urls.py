@@ -1,10 +1,13 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from clinics.api.errors import api_not_found
 from messaging.views.links import document_share
 from patients.views.documents import document_verify
+from patients.views.schedule import public_display, public_display_partial
 
 api_v1 = [
     path("", include("clinics.api.urls")),
@@ -27,6 +30,8 @@ clinic_urls = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages that do not name an icon (the admin, a PDF).
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.ico"), permanent=True)),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -36,6 +41,9 @@ urlpatterns = [
     # Public: the QR code on every issued document leads here (no patient data).
     path("verify/<str:token>/", document_verify, name="document-verify"),
     path("d/<str:token>/", document_share, name="document-share"),  # WhatsApp document links
+    # Public, revocable: the waiting room's screen (token numbers, doctors and rooms only).
+    path("display/<str:token>/", public_display, name="display-link"),
+    path("display/<str:token>/live/", public_display_partial, name="display-link-live"),
     path("webhooks/", include("messaging.urls_webhooks")),
     path("", include("clinics.urls")),
 ]

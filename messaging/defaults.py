@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from messaging.template_purposes import PURPOSES
+from messaging.template_purposes import NAME_PREFIX, PURPOSES
 
-NAME_PREFIX = "vaidya_"
 LANGUAGES = ("en", "hi")
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from clinics.models import Membership
@@ -20,10 +20,12 @@ from messaging.models import (
     Escalation,
     EscalationState,
     Message,
+    MessageKind,
     MessageTemplate,
     Reminder,
     TemplateStatus,
 )
+from messaging.template_purposes import STAFF_ALERT, template_title
 from patients.models import Visit
 
 # The inbox's filters: (value, label).
@@ -87,8 +89,56 @@ def conversation_messages(*, conversation: Conversation) -> QuerySet:
 
 
 def approved_templates(*, clinic_id: int) -> QuerySet:
-    """The clinic's templates that WhatsApp approved, for the template picker."""
-    return MessageTemplate.objects.filter(clinic_id=clinic_id, status=TemplateStatus.APPROVED)
+    """The clinic's templates that WhatsApp approved and that are meant for patients, for the
+    thread's template picker (the alert to a doctor's own WhatsApp is never offered there)."""
+    return MessageTemplate.objects.filter(
+        clinic_id=clinic_id, status=TemplateStatus.APPROVED
+    ).exclude(purpose=STAFF_ALERT.key)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The start of a conversation's last message, for the inbox list."""
+
+    outbound: bool
+    text: str
+
+
+PREVIEW_CHARS = 80
+
+
+def _preview_text(message: Message) -> str:
+    if message.body:
+        text = " ".join(message.body.split())
+        return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1].rstrip() + "…"
+    if message.kind == MessageKind.TEMPLATE:
+        return f"Template: {template_title(message.template_name, message.template_language)}"
+    label = message.get_kind_display()
+    return f"{label}: {message.media_filename}" if message.media_filename else label
+
+
+def last_message_previews(*, conversation_ids: list[int]) -> dict[int, Preview]:
+    """conversation id -> the preview of its latest message, in two queries for a whole page."""
+    latest = Subquery(
+        Message.objects.filter(conversation=OuterRef("pk"))
+        .order_by("-created_at", "-id")
+        .values("id")[:1]
+    )
+    last_ids = Conversation.objects.filter(pk__in=conversation_ids).annotate(last_id=latest)
+    messages = Message.objects.filter(
+        pk__in=[row for row in last_ids.values_list("last_id", flat=True) if row]
+    ).only(
+        "conversation_id",
+        "direction",
+        "kind",
+        "body",
+        "template_name",
+        "template_language",
+        "media_filename",
+    )
+    return {
+        m.conversation_id: Preview(outbound=m.is_outbound, text=_preview_text(m)) for m in messages
+    }
 
 
 def messaging_staff() -> list[Membership]:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Vaidya's own templates are registered with Meta as "vaidya_<purpose>".
+NAME_PREFIX = "vaidya_"
+
 
 @dataclass(frozen=True)
 class Purpose:
@@ -87,3 +90,15 @@ PURPOSES: dict[str, Purpose] = {
         STAFF_ALERT,
     )
 }
+
+
+LANGUAGE_NAMES = {"en": "English", "en_US": "English", "en_GB": "English", "hi": "Hindi"}
+
+
+def template_title(name: str, language: str = "") -> str:
+    """What staff read for a template: "Appointment reminder · Hindi", not
+    "vaidya_appointment_reminder (hi)"; a clinic's own template by its name in words."""
+    purpose = PURPOSES.get(name.removeprefix(NAME_PREFIX)) if name.startswith(NAME_PREFIX) else None
+    title = purpose.label if purpose else name.replace("_", " ").strip().capitalize()
+    shown = LANGUAGE_NAMES.get(language, language)
+    return f"{title} · {shown}" if shown else title

@@ -11,16 +11,18 @@ Clinic staff never use the admin; they work in the clinic's pages. Three rules h
   are read-only, with the clinic's pages as the place to change them. The audit trail itself
   cannot be changed or deleted.
 
-One module per area: `base` (the rules above), `users`, `clinic`, `staff`, `api_access` and
-`audit`. Importing this package registers them all, as Django's admin autodiscovery expects.
+One module per area: `base` (the rules above), `users`, `clinic`, `staff`, `api_access`,
+`audit` and `two_factor`. Importing this package registers them all, as Django's admin
+autodiscovery expects.
 """
 
-from clinics.admin import api_access, audit, clinic, staff, users
+from clinics.admin import api_access, audit, clinic, staff, two_factor, users
 from clinics.admin.api_access import ApiKeyAdmin, IdempotencyRecordAdmin
 from clinics.admin.audit import AuditChainHeadAdmin, AuditEventAdmin, SealedFilter
 from clinics.admin.base import READ_ONLY_NOTE, ReadOnlyAdmin, VaidyaModelAdmin, superusers_only
 from clinics.admin.clinic import ClinicAdmin, ClinicAdminForm, ClinicCounterAdmin
 from clinics.admin.staff import DoctorProfileAdmin, InvitationAdmin, MembershipAdmin
+from clinics.admin.two_factor import AuthenticatorAppAdmin, BackupCodesAdmin
 from clinics.admin.users import UserAdmin, UserCreateForm, UserEditForm
 
 __all__ = [
@@ -28,6 +30,8 @@ __all__ = [
     "ApiKeyAdmin",
     "AuditChainHeadAdmin",
     "AuditEventAdmin",
+    "AuthenticatorAppAdmin",
+    "BackupCodesAdmin",
     "ClinicAdmin",
     "ClinicAdminForm",
     "ClinicCounterAdmin",
@@ -46,5 +50,6 @@ __all__ = [
     "clinic",
     "staff",
     "superusers_only",
+    "two_factor",
     "users",
 ]

@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from clinics import selectors, services
+from clinics.audit_display import change_summaries, target_labels
 from clinics.dashboard import patient_id_for_number, patient_numbers
 from clinics.decorators import require_perm
 from clinics.forms import (
@@ -57,10 +58,14 @@ def audit_list(request) -> HttpResponse:
     page = paginate(request, queryset, AUDIT_PAGE_SIZE)
     events = list(page.object_list)
     numbers = patient_numbers(event.patient_id for event in events)
+    targets = target_labels(events)
+    changes = change_summaries(events)
     rows = [
         {
             "event": event,
             "action": action_label(event.action),
+            "target": targets.get((event.target_type, event.target_id), ""),
+            "change": changes.get(event.pk, ""),
             "patient_number": numbers.get(event.patient_id, ""),
         }
         for event in events

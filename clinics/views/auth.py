@@ -26,8 +26,6 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinics import selectors, services
 from clinics.errors import DomainError
@@ -37,6 +35,7 @@ from clinics.forms import (
     TotpConfirmForm,
     VaidyaPasswordResetForm,
 )
+from clinics.two_factor import AuthenticatorApp, BackupCodes
 from clinics.web import add_domain_error
 
 # The half-signed-in state between the password and the two-factor code.
@@ -104,7 +103,7 @@ def _verify_code(user, token: str):
     A 6-digit code is tried on the authenticator app only and anything else on the backup
     codes only, so a typo does not also count against (and throttle) the other device.
     """
-    wanted = TOTPDevice if (token.isdigit() and len(token) == TOTP_DIGITS) else StaticDevice
+    wanted = AuthenticatorApp if (token.isdigit() and len(token) == TOTP_DIGITS) else BackupCodes
     with transaction.atomic():
         for device in devices_for_user(user, for_verify=True):
             if isinstance(device, wanted) and device.verify_token(token):
@@ -197,11 +196,11 @@ def _qr_svg(data: str) -> str:
     return image.to_string(encoding="unicode")
 
 
-def _setup_device(request) -> TOTPDevice | None:
+def _setup_device(request) -> AuthenticatorApp | None:
     device_id = request.session.get(TOTP_SETUP_KEY)
     if not device_id:
         return None
-    return TOTPDevice.objects.filter(pk=device_id, user=request.user, confirmed=False).first()
+    return AuthenticatorApp.objects.filter(pk=device_id, user=request.user, confirmed=False).first()
 
 
 def _setup_url(next_url: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -17,7 +18,7 @@ from clinics.forms import (
 )
 from clinics.models import ApiKey
 from clinics.roles import Perm
-from clinics.web import add_domain_error
+from clinics.web import Confirmation, add_domain_error, confirmation_page
 
 # ---------------------------------------------------------------------------------------------
 # Clinic settings
@@ -75,6 +76,25 @@ def api_key_create(request) -> HttpResponse:
             # Rendered, not redirected: the token exists only in this response.
             return render(request, "clinics/api_key_created.html", {"key": key, "token": token})
     return _api_keys_page(request, form, status=400)
+
+
+@require_perm(Perm.API_KEYS_MANAGE)
+def api_key_revoke_confirm(request, api_key_id: int) -> HttpResponse:
+    key = get_object_or_404(ApiKey, pk=api_key_id, revoked_at__isnull=True)
+    return confirmation_page(
+        request,
+        Confirmation(
+            title=f"Revoke the key {key.name}?",
+            consequences=[
+                f"Every system that uses the key starting {key.prefix} stops reaching this "
+                "clinic's data at once.",
+                "A revoked key cannot be turned back on: the system would need a new key.",
+            ],
+            button="Revoke the key",
+            action=reverse("api-key-revoke", args=[request.clinic.slug, key.pk]),
+            cancel_url=reverse("api-key-list", args=[request.clinic.slug]),
+        ),
+    )
 
 
 @require_perm(Perm.API_KEYS_MANAGE)

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -23,7 +24,7 @@ from clinics.forms import (
 )
 from clinics.models import Invitation, Membership
 from clinics.roles import Perm, Role
-from clinics.web import add_domain_error
+from clinics.web import Confirmation, add_domain_error, confirmation_page
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -109,6 +110,29 @@ def membership_role(request, membership_id: int) -> HttpResponse:
             request, f"{membership.user.full_name} is now {membership.get_role_display()}."
         )
     return _after_membership_change(request, membership)
+
+
+@require_perm(Perm.STAFF_MANAGE)
+def membership_deactivate_confirm(request, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(selectors.staff_list(), pk=membership_id, is_active=True)
+    name = membership.user.full_name
+    yourself = membership.pk == request.membership.pk
+    return confirmation_page(
+        request,
+        Confirmation(
+            title="Deactivate your own access?" if yourself else f"Deactivate {name}?",
+            consequences=[
+                "You will be signed out of this clinic and cannot open it again unless another "
+                "owner reactivates you."
+                if yourself
+                else f"{name} can no longer sign in to this clinic. Their records, notes and "
+                "signatures stay, and an owner can reactivate them later.",
+            ],
+            button="Deactivate",
+            action=reverse("membership-deactivate", args=[request.clinic.slug, membership.pk]),
+            cancel_url=reverse("staff-list", args=[request.clinic.slug]),
+        ),
+    )
 
 
 @require_perm(Perm.STAFF_MANAGE)

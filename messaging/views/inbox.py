@@ -28,6 +28,7 @@ from messaging.models import Conversation, Message, MessagePurpose
 from messaging.services import inbox as services
 from messaging.services import recovery, sending
 from messaging.services.conversations import conversation_link
+from messaging.template_purposes import PURPOSES, template_title
 from patients.selectors import patient_list
 
 LIST_TARGET = "conversation-list"
@@ -51,14 +52,21 @@ class TemplateSendForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.template = template
         count = template.parameter_count if template is not None else 0
+        purpose = PURPOSES.get(template.purpose) if template is not None else None
+        names = purpose.parameters if purpose else ()
         for index in range(1, count + 1):
+            named = names[index - 1].capitalize() if index <= len(names) else ""
             self.fields[f"param_{index}"] = forms.CharField(
-                label=f"Value {{{{{index}}}}}",
+                label=f"{named} {{{{{index}}}}}" if named else f"Value {{{{{index}}}}}",
                 max_length=1024,
                 error_messages={"required": "Every template value must be filled in."},
             )
         if template is not None:
             self.initial.setdefault("template_id", template.pk)
+
+    @property
+    def title(self) -> str:
+        return template_title(self.template.name, self.template.language) if self.template else ""
 
     def values(self) -> list[str]:
         count = self.template.parameter_count if self.template is not None else 0
@@ -134,14 +142,17 @@ def _htmx_target(request: HttpRequest) -> str | None:
 
 
 def window_text(conversation: Conversation, now=None) -> str:
-    """ "Window open: 5 h 12 min left" or "Closed: send a template"."""
+    """WhatsApp's 24-hour reply window in words: what staff can send, and for how long."""
     now = now or timezone.now()
     if not conversation.window_open(now):
-        return "Closed: send a template"
+        return (
+            "Reply window closed: the patient has not written in the last 24 hours, so WhatsApp "
+            "allows only approved templates until they write again."
+        )
     minutes = int(conversation.window_left(now).total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)
     left = f"{hours} h {minutes} min" if hours else f"{minutes} min"
-    return f"Window open: {left} left"
+    return f"Reply window open for {left}: you can write freely until then."
 
 
 # --- the list -----------------------------------------------------------------------------------
@@ -154,6 +165,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
     page = paginate_quick(
         request, selectors.conversation_list(show=show, membership=request.membership), 30
     )
+    previews = selectors.last_message_previews(conversation_ids=[c.pk for c in page])
+    for conversation in page:
+        conversation.preview = previews.get(conversation.pk)
     context = {
         "page": page,
         "show": show,
@@ -284,7 +298,7 @@ def thread_send_template(request: HttpRequest, conversation: Conversation) -> Ht
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            flash.success(request, f"Template {template.name} queued.")
+            flash.success(request, f"Template {form.title} queued.")
             return _to_thread(request, conversation)
     return _thread_page(request, conversation, template_form=form)
 

@@ -9,19 +9,18 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import totp
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinics.audit import Actions
 from clinics.models import AuditEvent
 from clinics.roles import Role
 from clinics.tenancy import clinic_scope
+from clinics.two_factor import AuthenticatorApp, BackupCode, BackupCodes, backup_code_digest
 from clinics.views.auth import PENDING_SIGN_IN_KEY
 
 PASSWORD = "correct horse battery"  # tests.factories.UserFactory's password
 
 
-def current_code(device: TOTPDevice) -> str:
+def current_code(device: AuthenticatorApp) -> str:
     code = totp(device.bin_key, device.step, device.t0, device.digits, device.drift)
     return f"{code:0{device.digits}d}"
 
@@ -112,7 +111,7 @@ def test_sign_out_is_post_only(client, front_desk):
 
 @pytest.fixture
 def with_app(front_desk):
-    return TOTPDevice.objects.create(user=front_desk.user, name="Phone", confirmed=True)
+    return AuthenticatorApp.objects.create(user=front_desk.user, name="Phone", confirmed=True)
 
 
 def test_a_user_with_an_authenticator_app_must_enter_a_code(client, front_desk, with_app):
@@ -146,12 +145,12 @@ def test_right_code_signs_in_and_verifies_the_session(client, clinic, front_desk
 
 
 def test_a_backup_code_works_once(client, front_desk, with_app):
-    backup = StaticDevice.objects.create(user=front_desk.user, name="Backup codes")
-    StaticToken.objects.create(device=backup, token="abcd2345")
+    backup = BackupCodes.objects.create(user=front_desk.user, name="Backup codes")
+    BackupCode.objects.create(device=backup, digest=backup_code_digest("abcd2345"))
     sign_in(client, front_desk.user.email)
     assert client.post(reverse("login-otp"), {"token": "abcd 2345"}).status_code == 302
     assert signed_in_user_id(client) == str(front_desk.user.pk)
-    assert not StaticToken.objects.filter(device=backup).exists()
+    assert not BackupCode.objects.filter(device=backup).exists()
 
 
 def test_code_step_without_a_password_first_goes_back_to_sign_in(client):

@@ -83,3 +83,25 @@ def test_other_roles_cannot_manage_keys(client_for, clinic, member_factory, role
     assert client.post(CREATE, {"name": "Sneaky", "role": Role.OWNER}).status_code == 403
     with clinic_scope(clinic):
         assert not ApiKey.objects.exists()
+
+
+def test_revoking_a_key_asks_first_and_says_what_stops(owner_client, clinic):
+    owner_client.post(CREATE, {"name": "Lab system", "role": Role.FRONT_DESK})
+    with clinic_scope(clinic):
+        key = ApiKey.objects.get()
+    confirm_url = reverse("api-key-revoke-confirm", args=["asha", key.pk])
+    revoke_url = reverse("api-key-revoke", args=["asha", key.pk])
+    listing = owner_client.get(reverse("api-key-list", args=["asha"])).content.decode()
+    assert f'action="{revoke_url}"' not in listing
+    assert confirm_url in listing
+
+    html = owner_client.get(confirm_url).content.decode()
+    assert "Revoke the key Lab system?" in html
+    assert f"starting {key.prefix} stops reaching this clinic" in html
+    assert f'action="{revoke_url}"' in html
+    with clinic_scope(clinic):
+        key.refresh_from_db()
+    assert key.revoked_at is None
+
+    owner_client.post(revoke_url)
+    assert owner_client.get(confirm_url).status_code == 404

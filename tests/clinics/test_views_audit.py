@@ -158,3 +158,39 @@ def test_other_roles_cannot_read_the_trail(client_for, clinic, member_factory, r
     assert response.status_code == 403
     with clinic_scope(clinic):
         assert not AuditEvent.objects.filter(action=Actions.AUDIT_VIEWED).exists()
+
+
+def test_entries_say_what_changed_for_whom(owner_client, clinic, owner, member_factory):
+    """Not "clinics.membership #1": the owner reads whose role changed, from what to what."""
+    doctor = member_factory(clinic, Role.DOCTOR)
+    doctor.user.full_name = "Meera Rao"
+    doctor.user.save()
+    owner_client.post(
+        reverse("membership-role", args=["asha", doctor.pk]), {"role": Role.ASSISTANT}
+    )
+    owner_client.post(reverse("clinic-settings", args=["asha"]), {})  # a refused save: no entry
+    owner_client.post(
+        reverse("api-key-create", args=["asha"]), {"name": "Lab system", "role": Role.FRONT_DESK}
+    )
+    html = owner_client.get(AUDIT).content.decode()
+    assert "clinics.membership #" not in html and "clinics.apikey #" not in html
+    assert "Staff member Meera Rao" in html
+    assert "role: Doctor → Assistant" in html
+    assert "API key Lab system" in html
+
+
+def test_the_page_costs_the_same_however_many_kinds_of_entry(
+    owner_client, clinic, owner, member_factory, django_assert_max_num_queries
+):
+    for _ in range(30):
+        member = member_factory(clinic, Role.DOCTOR)
+        AuditEvent(
+            clinic=clinic,
+            action=Actions.MEMBERSHIP_ROLE_CHANGED,
+            actor=owner.user,
+            target_type="clinics.membership",
+            target_id=str(member.pk),
+            data={"user_id": member.user_id, "from": "doctor", "to": "owner"},
+        ).save(force_insert=True)
+    with django_assert_max_num_queries(20):
+        assert owner_client.get(AUDIT).status_code == 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -138,3 +140,15 @@ def test_a_post_without_the_horizon_keeps_it(owner_client, clinic):
     assert response.url == SETTINGS
     clinic.refresh_from_db()
     assert (clinic.name, clinic.booking_horizon_days) == ("Asha Clinic", 30)
+
+
+def test_the_time_zone_list_starts_with_india_and_its_neighbours(owner_client, clinic):
+    html = owner_client.get(reverse("clinic-settings", args=["asha"])).content.decode()
+    select = html[html.index('name="timezone"') :]
+    select = select[: select.index("</select>")]
+    options = re.findall(r'<option value="([^"]+)"', select)
+    assert options[0] == "Asia/Kolkata"
+    assert options.index("Asia/Kathmandu") < 10 and options.index("Asia/Dubai") < 10
+    assert options.count("Asia/Kolkata") == 1  # not offered twice
+    assert "Africa/Abidjan" in options  # every zone still there
+    assert 'label="Common for Indian clinics"' in select

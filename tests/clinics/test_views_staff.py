@@ -253,3 +253,29 @@ def test_front_desk_has_no_doctor_details(owner_client, clinic, member_factory):
     assert "Only doctors (or owners who practise) have a doctor profile." in (
         response.content.decode()
     )
+
+
+def test_deactivating_someone_asks_first_and_says_what_happens(owner_client, clinic, doctor):
+    staff_page = owner_client.get(url("staff-list")).content.decode()
+    # The list offers a way to the question, not a one-click form that deactivates.
+    assert f'action="{url("membership-deactivate", doctor.pk)}"' not in staff_page
+    assert url("membership-deactivate-confirm", doctor.pk) in staff_page
+
+    page = owner_client.get(url("membership-deactivate-confirm", doctor.pk))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert f"Deactivate {doctor.user.full_name}?" in html
+    assert "can no longer sign in to this clinic" in html
+    assert f'action="{url("membership-deactivate", doctor.pk)}"' in html
+    with clinic_scope(clinic):
+        assert Membership.objects.get(pk=doctor.pk).is_active  # asking changed nothing
+
+    owner_client.post(url("membership-deactivate", doctor.pk))
+    with clinic_scope(clinic):
+        assert not Membership.objects.get(pk=doctor.pk).is_active
+    # Someone already deactivated has nothing to confirm.
+    assert owner_client.get(url("membership-deactivate-confirm", doctor.pk)).status_code == 404
+
+
+def test_only_staff_managers_see_the_deactivation_question(client_for, doctor, owner):
+    assert client_for(doctor).get(url("membership-deactivate-confirm", owner.pk)).status_code == 403

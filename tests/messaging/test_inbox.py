@@ -159,7 +159,7 @@ def test_thread_poll_returns_the_messages_fragment(scoped, desk):
         url(scoped, f"{conversation.pk}/"), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="thread-live"
     )
     body = response.content.decode()
-    assert "<html" not in body and "Anyone there?" in body and "Closed: send a template" in body
+    assert "<html" not in body and "Anyone there?" in body and "Reply window closed" in body
     conversation.refresh_from_db()
     assert conversation.unread_count == 0
 
@@ -186,7 +186,7 @@ def test_window_timer_and_status_ticks(scoped, desk):
             **extra,
         )
     body = web.get(url(scoped, f"{conversation.pk}/")).content.decode()
-    assert "Window open: 5 h 12 min left" in body
+    assert "Reply window open for 5 h 12 min" in body
     assert 'aria-label="Queued"' in body and 'aria-label="Delivered"' in body
     assert "Not delivered: Message undeliverable" in body
     assert "Check and send again" in body
@@ -231,7 +231,7 @@ def test_template_with_parameters_reaches_the_simulator(
     template = make_template(scoped, sim=sim)
     conversation = make_conversation(wa_account, patient=patient, wa_id=PATIENT)
     page = web.get(url(scoped, f"{conversation.pk}/")).content.decode()
-    assert "Closed: send a template" in page and 'name="param_2"' in page
+    assert "Reply window closed" in page and 'name="param_2"' in page
     with django_capture_on_commit_callbacks(execute=True):
         response = web.post(
             url(scoped, f"{conversation.pk}/template/"),
@@ -364,3 +364,53 @@ def test_navigation_links(scoped, desk, member_factory, client_for):
     assert "Follow-ups" not in page  # the front desk does not see clinical follow-ups
     doctor = client_for(member_factory(scoped, role=Role.DOCTOR))
     assert "Follow-ups" in doctor.get(url(scoped)).content.decode()
+
+
+def test_the_list_previews_each_conversations_last_message(scoped, desk):
+    _, web = desk
+    account = make_account(scoped)
+    asks = make_conversation(account, wa_id="919800044444", profile_name="Ravi K")
+    inbound(asks, body="Can I take the tablets\nwith milk?")
+    long = make_conversation(account, wa_id="919800055555", profile_name="Sita")
+    inbound(long, body="x" * 500)
+    page = web.get(url(scoped)).content.decode()
+    assert "Can I take the tablets with milk?" in page
+    assert "x" * 79 + "…" in page and "x" * 81 not in page
+
+
+def test_the_template_picker_shows_titles_and_only_templates_meant_for_patients(
+    scoped, desk, wa_account, patient
+):
+    _, web = desk
+    make_template(scoped, name="vaidya_appointment_reminder", language="hi")
+    alert = make_template(
+        scoped,
+        name="vaidya_staff_alert",
+        purpose="staff_alert",
+        body="{{1}}: {{2}} for {{3}}. {{4}}",
+    )
+    conversation = make_conversation(wa_account, patient=patient, wa_id=PATIENT)
+    page = web.get(url(scoped, f"{conversation.pk}/")).content.decode()
+    assert "Appointment reminder · Hindi" in page
+    assert "vaidya_appointment_reminder (hi)" not in page
+    assert "Patient&#x27;s first name {{1}}" in page  # the value's meaning, not "Value {{1}}"
+    assert "Alert to a doctor" not in page and "vaidya_staff_alert" not in page
+    # Posting the doctor's alert template at a patient is refused too.
+    response = web.post(
+        url(scoped, f"{conversation.pk}/template/"),
+        {"template_id": alert.pk, **{f"param_{i}": "x" for i in range(1, 5)}},
+        follow=True,
+    )
+    assert "Choose one of the clinic&#x27;s approved templates." in response.content.decode()
+    assert not Message.objects.filter(conversation=conversation).exists()
+
+
+def test_the_thread_header_says_the_conversation_and_the_window_state_apart(
+    scoped, desk, wa_account, patient
+):
+    _, web = desk
+    conversation = make_conversation(wa_account, patient=patient, wa_id=PATIENT)
+    page = web.get(url(scoped, f"{conversation.pk}/")).content.decode()
+    assert "Conversation open" in page
+    assert "Reply window closed: the patient has not written in the last 24 hours" in page
+    assert "Closed: send a template" not in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from io import StringIO
 
@@ -120,3 +121,45 @@ def test_a_second_stop_signal_while_stopping_does_not_interrupt_the_shutdown():
         os.kill(os.getpid(), signal.SIGINT)
         os.kill(os.getpid(), signal.SIGTERM)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_links_and_the_verification_qr_point_at_the_port_vaidya_serves_on(tmp_path):
+    """`make run PORT=9000` (or `run_local --port 9000`) prints documents whose QR opens."""
+    command = run_local.Command()
+    command.host, command.port = "127.0.0.1", 9000
+    assert command.child_env(0)["LOCAL_SITE_URL"] == "http://127.0.0.1:9000"
+    command.host = "0.0.0.0"  # noqa: S104
+    assert command.child_env(0)["LOCAL_SITE_URL"] == "http://127.0.0.1:9000"
+
+    shown = subprocess.run(
+        ["make", "-s", "-f", "Makefile", "-f", "-", "show-site", "PORT=9000"],  # noqa: S607
+        input="show-site:\n\t@echo $$LOCAL_SITE_URL\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout.strip() == "http://127.0.0.1:9000"
+
+    def site_url(**env: str) -> str:
+        clean = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "LOCAL_SITE_URL")}
+        shown = subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "shell",
+                "-c",
+                "from django.conf import settings; print(settings.SITE_URL)",
+            ],
+            env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return shown.stdout.strip().splitlines()[-1]
+
+    assert site_url(LOCAL_SITE_URL="http://127.0.0.1:9000") == "http://127.0.0.1:9000"
+    # The operator's own SITE_URL always wins.
+    assert (
+        site_url(LOCAL_SITE_URL="http://127.0.0.1:9000", SITE_URL="https://clinic.example.in")
+        == "https://clinic.example.in"
+    )

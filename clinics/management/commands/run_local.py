@@ -109,12 +109,12 @@ class Command(BaseCommand):
         ]
         return commands
 
-    def child_env(self, sim_port: int) -> dict[str, str] | None:
-        """The app's processes use the local services (send WhatsApp messages to the
-        simulator)."""
-        if not sim_port:
-            return None
+    def child_env(self, sim_port: int) -> dict[str, str]:
+        """The app's processes know the address they serve on (links and the documents'
+        verification QR use it unless SITE_URL is set) and use the local services (send
+        WhatsApp messages to the simulator)."""
         env = dict(os.environ)
+        env["LOCAL_SITE_URL"] = local_site_url(self.host, self.port)
         for service in self.services(sim_port):
             env.update(service.app_env(self.site(self.host, self.port, sim_port, service)))
         return env
@@ -143,8 +143,7 @@ class Command(BaseCommand):
         }
 
     def print_welcome(self, host: str, port: int, sim_port: int = 0) -> None:
-        shown = f"[{host}]" if ":" in host else host
-        self.stdout.write(self.style.SUCCESS(f"Vaidya: open http://{shown}:{port}/"))
+        self.stdout.write(self.style.SUCCESS(f"Vaidya: open {local_site_url(host, port)}/"))
         for service in self.services(sim_port):
             for line in service.welcome(self.site(host, port, sim_port, service)):
                 self.stdout.write(line)
@@ -157,6 +156,14 @@ class Command(BaseCommand):
         for service in self.services(sim_port):
             self.stdout.write(f"{service.title}'s log: {_shown_path(logs[service.name])}")
         self.stdout.write("Press Ctrl-C to stop.")
+
+
+def local_site_url(host: str, port: int) -> str:
+    """The address a browser on this machine opens: a wildcard bind is reached on loopback."""
+    if host in ("0.0.0.0", "::", "[::]"):  # noqa: S104 (a bind address, not one we bind to)
+        host = "127.0.0.1"
+    shown = f"[{host.strip('[]')}]" if ":" in host else host
+    return f"http://{shown}:{port}"
 
 
 def _shown_path(path: Path) -> str:
