@@ -4,7 +4,8 @@
 
 Sets up a throwaway data folder (SQLite), migrates, seeds the demo clinic, creates a
 read-write and a read-only API key, starts gunicorn on a free loopback port with production
-settings (DEBUG off, served over plain http), and runs schemathesis over every operation in
+settings (DEBUG off, served over plain http, static files not collected: tests/fuzz/settings.py),
+and runs schemathesis over every operation in
 /api/schema/ once with each key, with a fixed seed. It fails on any server error, any response
 that breaks the schema or the error shape, any schema-valid request refused for a rule the
 schema does not declare (`tests/fuzz/hooks.py`), and any schema-invalid request accepted.
@@ -141,6 +142,7 @@ def main() -> int:
         "VAIDYA_DATA_DIR": str(data_dir),
         "DATABASE_URL": f"sqlite:///{data_dir / 'vaidya.sqlite3'}",
         "DEBUG": "false",
+        "DJANGO_SETTINGS_MODULE": "tests.fuzz.settings",
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECRET_KEY": secrets.token_urlsafe(50),
@@ -159,9 +161,7 @@ def main() -> int:
         }
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
-        # The server's log goes to a file, shown when a run fails. Static files are not
-        # collected (minutes on this machine): the API serves none, and schemathesis's probes of
-        # other paths may log a missing static manifest there.
+        # The server's log goes to a file, shown when a run fails.
         server_log = (data_dir / "server.log").open("w")
         server = subprocess.Popen(  # noqa: S603 (gunicorn from our venv, fixed arguments)
             [
