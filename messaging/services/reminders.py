@@ -38,7 +38,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from clinics.audit import Actions, audit_record
-from clinics.errors import DomainError
+from clinics.errors import Conflict, DomainError
 from clinics.models import ApiKey, User
 from messaging.models import Reminder, ReminderKind, ReminderStatus
 from messaging.services.accounts import messaging_settings_for
@@ -469,10 +469,9 @@ def reminder_cancel(*, reminder: Reminder, actor: User | ApiKey, reason: str) ->
         raise DomainError("Say why the reminder is cancelled.", field="reason")
     reminder = Reminder.objects.select_for_update().get(pk=reminder.pk)
     if reminder.status != ReminderStatus.PLANNED:
-        raise DomainError(
+        raise Conflict(
             f"Only a planned reminder can be cancelled; this one is "
-            f"{reminder.get_status_display().lower()}.",
-            code="conflict",
+            f"{reminder.get_status_display().lower()}."
         )
     reminder.status = ReminderStatus.CANCELLED
     reminder.outcome = reason[:300]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from clinics.api.base import StrictInputSerializer
+from clinics.api.pagination import PagedQuerySerializer
 from patients.api.serializers_schedule import id_field
 from patients.models import DrugForm, FoodTiming, Route, VisitMode
 
@@ -89,7 +90,9 @@ class PrescriptionItemInputSerializer(StrictInputSerializer):
     """A medicine. With `drug_id`, name, strength, form and route come from the clinic's drug
     list, and its defaults fill what is not given. Needs the visit's doctor."""
 
-    drug_id = id_field("A drug on the clinic's list.", required=False, allow_null=True)
+    drug_id = id_field(
+        "A drug on the clinic's list.", refers_to="drug", required=False, allow_null=True
+    )
     generic_name = _text(200, "Without drug_id: PARACETAMOL.")
     strength = _text(60, "500 mg")
     form = serializers.ChoiceField(
@@ -127,14 +130,16 @@ class PrescriptionItemInputSerializer(StrictInputSerializer):
 class VisitCreateInputSerializer(StrictInputSerializer):
     """A new draft visit, with any of its notes, vitals, diagnoses, procedures and medicines."""
 
-    patient_id = id_field("The patient seen.")
+    patient_id = id_field("The patient seen.", refers_to="patient")
     doctor_id = id_field(
         "The doctor of the visit (GET /api/v1/doctors/). Default: the signed-in doctor; an "
         "assistant must give it.",
+        refers_to="doctor",
         required=False,
     )
     appointment_id = id_field(
         "The patient's appointment with this doctor, if they came for one.",
+        refers_to="appointment",
         required=False,
         allow_null=True,
     )
@@ -156,9 +161,7 @@ class VisitCreateInputSerializer(StrictInputSerializer):
     )
 
 
-class PatientQuerySerializer(StrictInputSerializer):
+class PatientQuerySerializer(PagedQuerySerializer):
     """`?patient=` with the pagination parameters."""
 
     patient = id_field("The patient.")
-    cursor = serializers.CharField(required=False)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)

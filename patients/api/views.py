@@ -9,10 +9,11 @@ from django.db.models import CharField, ExpressionWrapper, F
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from clinics.api.base import idempotent
+from clinics.api.fields import TEXT_PATTERN
+from clinics.api.pagination import ClinicCursorPagination
 from clinics.api.schema import error_responses
 from clinics.api.views import ClinicAPIView
 from clinics.errors import ValidationFailed
@@ -47,6 +48,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     required=False,
+    pattern=r"^[\x21-\x7e]{1,255}$",
     description=(
         "Any unique string of up to 255 visible characters (a UUID works). A retry with the same "
         "key and body gets the first answer again, with the header `Idempotent-Replayed: true`, "
@@ -54,6 +56,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     ),
 )
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
+MAX_QUERY = 200
+ARCHIVED_RULE = "the patient is archived: restore the record first"
 
 # The service names guardian inputs with a prefix; the API nests them under `guardian`.
 _GUARDIAN_FIELDS = {
@@ -85,21 +89,9 @@ def _guardian_input(data: dict | None) -> GuardianInput | None:
     )
 
 
-class PatientCursorPagination(CursorPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    page_size_query_description = "Patients per page, 1 to 100 (default 20)."
-    max_page_size = 100
+class PatientCursorPagination(ClinicCursorPagination):
+    page_size_query_description = "Patients per page, 1 to 100 (default 20); more gives 100."
     ordering = "-number"
-    template = None
-    invalid_cursor_message = "This page link is not valid. Start again from the first page."
-
-    def decode_cursor(self, request):
-        cursor = super().decode_cursor(request)
-        # The position is compared with the patient number: refuse anything else up front.
-        if cursor is not None and cursor.position is not None and not cursor.position.isdigit():
-            raise exceptions.NotFound(self.invalid_cursor_message)
-        return cursor
 
 
 class PatientListView(ClinicAPIView):
@@ -118,7 +110,9 @@ class PatientListView(ClinicAPIView):
             OpenApiParameter(
                 "q",
                 OpenApiTypes.STR,
-                description="Patient number, phone number or part of the name.",
+                pattern=TEXT_PATTERN,
+                description="Patient number, phone number or part of the name (the first "
+                f"{MAX_QUERY} characters are used).",
             ),
             OpenApiParameter(
                 "include_archived",
@@ -133,9 +127,11 @@ class PatientListView(ClinicAPIView):
         archived = params.get("include_archived", "").strip().lower()
         if archived not in _TRUE | _FALSE:
             raise exceptions.ValidationError({"include_archived": ["Use true or false."]})
-        rows = patient_list(
-            query=params.get("q", "")[:200], include_archived=archived in _TRUE
-        ).values(
+        query = params.get("q", "")[:MAX_QUERY]
+        if "\x00" in query:
+            # PostgreSQL cannot compare text holding NUL: refused like any DRF text field.
+            raise exceptions.ValidationError({"q": ["Null characters are not allowed."]})
+        rows = patient_list(query=query, include_archived=archived in _TRUE).values(
             *LIST_COLUMNS,
             **{
                 alias: ExpressionWrapper(F(column), output_field=CharField())
@@ -214,16 +210,23 @@ class PatientDetailView(ClinicAPIView):
         ),
         parameters=[PATIENT_ID],
         request=PatientUpdateInputSerializer,
-        responses={200: PatientSerializer, **error_responses(400, 404, 415)},
+        responses={
+            200: PatientSerializer,
+            **error_responses(400, 404, 415, rules={"archived": ARCHIVED_RULE}),
+        },
     )
     def patch(self, request, patient_id: int):
         patient = patient_or_404(patient_id, read=patient_with_guardians)
         serializer = PatientUpdateInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        updated = patient_update(
-            patient=patient, actor=request.actor, age_years=data.pop("age_years", None), **data
-        )
+        # A new date of birth (or age) that makes the patient a minor needs a guardian on record:
+        # say so on the field that was sent, as this input has no `guardian`.
+        sent = "date_of_birth" if "date_of_birth" in data else "age_years"
+        with _fields_renamed({"guardian": sent}):
+            updated = patient_update(
+                patient=patient, actor=request.actor, age_years=data.pop("age_years", None), **data
+            )
         guardians = list(patient.guardians.all())
         updated.has_allergy_entries = getattr(patient, "has_allergy_entries", False)
         context = _out(request, patient, guardians=guardians)

@@ -181,7 +181,7 @@ def appointment_book(
     """
     _require_doctor(doctor)
     if patient.is_archived:
-        raise DomainError("This patient is archived. Restore the record to book.")
+        raise DomainError("This patient is archived. Restore the record to book.", code="archived")
     _aware(starts_at, "starts_at")
     override = _override_reason(actor, doctor, override_reason)
     doctor = _lock_doctor(doctor)
@@ -236,7 +236,7 @@ def appointment_reschedule(
     _lock_doctor(appointment.doctor)
     appointment = _locked(appointment)
     if appointment.kind != AppointmentKind.BOOKED:
-        raise DomainError("A walk-in has no slot to move.")
+        raise DomainError("A walk-in has no slot to move.", code="walk_in")
     _require_status(appointment, (AppointmentStatus.BOOKED,), "reschedule")
     ends_at = _slot_end(appointment.doctor, starts_at)
     _check_bookable(appointment.doctor, starts_at, ends_at, exclude_appointment_id=appointment.pk)
@@ -301,7 +301,7 @@ def appointment_check_in(
     doctor = Membership.objects.select_related("user", "clinic").get(pk=appointment.doctor_id)
     local_today = now.astimezone(doctor.clinic.tzinfo).date()
     if appointment.starts_at.astimezone(doctor.clinic.tzinfo).date() != local_today:
-        raise DomainError("Only today's appointments can be checked in.")
+        raise DomainError("Only today's appointments can be checked in.", code="not_today")
     override = _check_in_queue_hours(doctor, now, _override_reason(actor, doctor, override_reason))
     appointment.status = AppointmentStatus.CHECKED_IN
     appointment.checked_in_at = now
@@ -337,7 +337,7 @@ def appointment_walk_in(
     the doctor may override that with a reason, kept on the appointment and audited."""
     _require_doctor(doctor)
     if patient.is_archived:
-        raise DomainError("This patient is archived. Restore the record first.")
+        raise DomainError("This patient is archived. Restore the record first.", code="archived")
     now = timezone.now()
     override = _check_in_queue_hours(doctor, now, _override_reason(actor, doctor, override_reason))
     appointment = Appointment(
@@ -377,7 +377,9 @@ def appointment_mark_no_show(*, appointment: Appointment, actor: User) -> Appoin
     _require_status(appointment, (AppointmentStatus.BOOKED,), "mark as not come")
     now = timezone.now()
     if appointment.starts_at > now:
-        raise DomainError("The appointment has not started yet. Cancel it instead.")
+        raise DomainError(
+            "The appointment has not started yet. Cancel it instead.", code="not_started"
+        )
     appointment.status = AppointmentStatus.NO_SHOW
     appointment.no_show_at = now
     appointment.save(update_fields=["status", "no_show_at"])

@@ -279,7 +279,9 @@ def patient_update(
     )
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if patient.is_archived:
-        raise DomainError("This patient is archived. Restore the record before editing it.")
+        raise DomainError(
+            "This patient is archived. Restore the record before editing it.", code="archived"
+        )
     errors: dict[str, list[str]] = {}
     values = _clean_values(changes, errors)
     if age_years is not None and "date_of_birth" not in values:
