@@ -218,7 +218,9 @@ def _actor_user(actor: Actor) -> User | None:
 
 
 def _queue(outgoing: Outgoing, actor: Actor, *, deliver: bool = True) -> Message:
-    [message] = messages_write([outgoing])
+    # Only a person's message answers the patient: an automatic one (actor None: a quick
+    # reply's acknowledgement, STOP's confirmation) leaves the thread in "Needs reply".
+    [message] = messages_write([outgoing], answers=actor is not None)
     if actor is not None:  # reminders are audited by their own rows; the trail records people
         audit_record(
             clinic=message.clinic_id,
