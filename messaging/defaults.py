@@ -199,6 +199,40 @@ DEFAULTS: tuple[DefaultTemplate, ...] = (
             "https://vaidya.example/c/sunrise/messages/follow-ups/",
         ),
     ),
+    # appointment_moved: first name, doctor, new date and time, clinic, reason
+    DefaultTemplate(
+        "appointment_moved",
+        "en",
+        "Hello {{1}}, {{4}} has moved your appointment with {{2}} to {{3}} ({{5}}). "
+        "Please confirm, or choose another time.",
+        _APPOINTMENT_BUTTONS_EN,
+        (*_EN_APPOINTMENT, "the doctor is at a conference"),
+    ),
+    DefaultTemplate(
+        "appointment_moved",
+        "hi",
+        "नमस्ते {{1}}, {{4}} ने {{2}} के साथ आपका अपॉइंटमेंट बदलकर {{3}} कर दिया है ({{5}})। "
+        "कृपया पुष्टि करें, या कोई और समय चुनें।",
+        _APPOINTMENT_BUTTONS_HI,
+        (*_HI_APPOINTMENT, "डॉक्टर एक सम्मेलन में हैं"),
+    ),
+    # appointment_cancelled: first name, doctor, date and time, clinic, reason, clinic's phone
+    DefaultTemplate(
+        "appointment_cancelled",
+        "en",
+        "Hello {{1}}, we are sorry: {{4}} has cancelled your appointment with {{2}} on {{3}} "
+        "({{5}}). To book again, press Book again or call {{6}}. Thank you.",
+        ("Book again",),
+        (*_EN_APPOINTMENT, "the doctor is unwell", "+91 80 4000 1234"),
+    ),
+    DefaultTemplate(
+        "appointment_cancelled",
+        "hi",
+        "नमस्ते {{1}}, क्षमा करें: {{4}} ने {{2}} के साथ {{3}} का आपका अपॉइंटमेंट रद्द कर दिया है "
+        '({{5}})। दोबारा बुक करने के लिए "फिर से बुक करें" दबाएं या {{6}} पर फ़ोन करें। धन्यवाद।',
+        ("फिर से बुक करें",),
+        (*_HI_APPOINTMENT, "डॉक्टर अस्वस्थ हैं", "+91 80 4000 1234"),
+    ),
 )
 
 

@@ -68,6 +68,21 @@ BILL_PAYMENT_LINK = Purpose(
     "UTILITY",
     ("patient's first name", "amount", "payment link", "clinic"),
 )
+# When the clinic moves or cancels an appointment (not when the patient did, on WhatsApp).
+APPOINTMENT_MOVED = Purpose(
+    "appointment_moved",
+    "Appointment moved",
+    "UTILITY",
+    ("patient's first name", "doctor", "new date and time", "clinic", "reason"),
+    ("appt_confirm", "appt_reschedule", "appt_cancel"),
+)
+APPOINTMENT_CANCELLED = Purpose(
+    "appointment_cancelled",
+    "Appointment cancelled",
+    "UTILITY",
+    ("patient's first name", "doctor", "date and time", "clinic", "reason", "clinic's phone"),
+    ("appt_rebook",),
+)
 # To a doctor's own WhatsApp, never to a patient. The values say the least that lets the doctor
 # act (see messaging.services.staff_alerts): no clinical detail, no message text, no number.
 STAFF_ALERT = Purpose(
@@ -88,6 +103,8 @@ PURPOSES: dict[str, Purpose] = {
         DOCUMENT_READY,
         BILL_PAYMENT_LINK,
         STAFF_ALERT,
+        APPOINTMENT_MOVED,
+        APPOINTMENT_CANCELLED,
     )
 }
 

@@ -100,7 +100,11 @@ def _record(reminder: Reminder, outcome: str) -> None:
     Reminder.objects.filter(pk=reminder.pk).update(outcome=outcome[:300], updated_at=timezone.now())
 
 
-APPOINTMENT_KINDS = (ReminderKind.APPOINTMENT_CONFIRMATION, ReminderKind.APPOINTMENT_REMINDER)
+APPOINTMENT_KINDS = (
+    ReminderKind.APPOINTMENT_CONFIRMATION,
+    ReminderKind.APPOINTMENT_REMINDER,
+    ReminderKind.APPOINTMENT_MOVED,
+)
 
 
 @register_reply_handler("appt_confirm", "appt_reschedule", "appt_cancel")
@@ -133,7 +137,12 @@ def appointment_reply(message: Message, action: str, reminder_id: int) -> str | 
         return _text(patient, "reschedule", name=name)
     try:
         with transaction.atomic():
-            appointment_cancel(appointment=appointment, actor=None, reason=PATIENT_CANCEL_REASON)
+            appointment_cancel(
+                appointment=appointment,
+                actor=None,
+                reason=PATIENT_CANCEL_REASON,
+                by_patient=True,
+            )
             _record(reminder, "Cancelled by the patient.")
     except DomainError:
         appointment.refresh_from_db()

@@ -212,6 +212,11 @@ def appointment_book(
     return appointment
 
 
+def _note(text: str) -> str:
+    """A note for the patient on one line (it goes into a WhatsApp template value)."""
+    return " ".join((text or "").split())[:MAX_REASON]
+
+
 def _override_data(override: str) -> dict:
     return {"override_reason": override} if override else {}
 
@@ -229,9 +234,17 @@ def _require_status(appointment: Appointment, allowed: tuple[str, ...], doing: s
 
 @transaction.atomic
 def appointment_reschedule(
-    *, appointment: Appointment, actor: User | ApiKey, starts_at: datetime
+    *,
+    appointment: Appointment,
+    actor: User | ApiKey | None,
+    starts_at: datetime,
+    patient_note: str = "",
+    by_patient: bool = False,
 ) -> Appointment:
-    """Move a booked appointment to another free slot of the same doctor."""
+    """Move a booked appointment to another free slot of the same doctor.
+
+    The care event carries who moved it (`by_patient`: the patient chose the time, on
+    WhatsApp) and `patient_note`, the reason the clinic chose to tell the patient."""
     _aware(starts_at, "starts_at")
     _lock_doctor(appointment.doctor)
     appointment = _locked(appointment)
@@ -251,15 +264,29 @@ def appointment_reschedule(
         patient_id=appointment.patient_id,
         data={"from": old, "to": starts_at},
     )
-    care_event(events.APPOINTMENT_RESCHEDULED, appointment=appointment)
+    care_event(
+        events.APPOINTMENT_RESCHEDULED,
+        appointment=appointment,
+        previous_starts_at=old,
+        by_patient=by_patient,
+        patient_note=_note(patient_note),
+    )
     return appointment
 
 
 @transaction.atomic
 def appointment_cancel(
-    *, appointment: Appointment, actor: User | ApiKey, reason: str
+    *,
+    appointment: Appointment,
+    actor: User | ApiKey | None,
+    reason: str,
+    patient_note: str = "",
+    by_patient: bool = False,
 ) -> Appointment:
-    """Cancel an appointment (the slot becomes free). A reason is required."""
+    """Cancel an appointment (the slot becomes free). A reason is required.
+
+    `reason` is the clinic's own record; `patient_note` is what the clinic chose to tell the
+    patient (carried by the care event with `by_patient`, see `appointment_reschedule`)."""
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("Say why the appointment is cancelled.", field="reason")
@@ -276,7 +303,12 @@ def appointment_cancel(
         target=appointment,
         patient_id=appointment.patient_id,
     )
-    care_event(events.APPOINTMENT_CANCELLED, appointment=appointment)
+    care_event(
+        events.APPOINTMENT_CANCELLED,
+        appointment=appointment,
+        by_patient=by_patient,
+        patient_note=_note(patient_note),
+    )
     return appointment
 
 
