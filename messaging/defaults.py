@@ -101,22 +101,22 @@ DEFAULTS: tuple[DefaultTemplate, ...] = (
         ("ले ली", "नहीं ली"),
         ("आशा", "मेटफॉर्मिन 500 mg, 1 गोली", "सुबह 8:00"),
     ),
-    # follow_up_reminder: first name, doctor, follow-up date, clinic
+    # follow_up_reminder: first name, doctor, follow-up date, clinic, clinic's phone
     DefaultTemplate(
         "follow_up_reminder",
         "en",
         "Hello {{1}}, {{2}} would like to see you again on {{3}} at {{4}} for a follow-up. "
-        "Please call the clinic to fix a time.",
-        (),
-        ("Asha", "Dr Mehta", "15 Jan 2027", "Sunrise Clinic"),
+        "Press Choose a time to book one, or call the clinic on {{5}}.",
+        ("Choose a time",),
+        ("Asha", "Dr Mehta", "15 Jan 2027", "Sunrise Clinic", "+91 80 4000 1234"),
     ),
     DefaultTemplate(
         "follow_up_reminder",
         "hi",
         "नमस्ते {{1}}, {{2}} आपको {{3}} को {{4}} में दोबारा जांच के लिए देखना चाहते हैं। "
-        "समय तय करने के लिए कृपया क्लिनिक को फ़ोन करें।",
-        (),
-        ("आशा", "डॉ. मेहता", "15 जनवरी 2027", "सनराइज़ क्लिनिक"),
+        'समय चुनने के लिए "समय चुनें" दबाएं, या क्लिनिक को {{5}} पर फ़ोन करें।',
+        ("समय चुनें",),
+        ("आशा", "डॉ. मेहता", "15 जनवरी 2027", "सनराइज़ क्लिनिक", "+91 80 4000 1234"),
     ),
     # review_request: first name, clinic
     DefaultTemplate(

@@ -20,6 +20,9 @@ class Purpose:
     category: str
     parameters: tuple[str, ...]  # what {{1}}, {{2}}, ... hold
     button_actions: tuple[str, ...] = ()  # reply actions of the quick-reply buttons, in order
+    # How many of the last parameters a template approved before they were added may lack
+    # (the reminder code then leaves them out rather than failing Meta's count check).
+    added_parameters: int = 0
 
 
 APPOINTMENT_CONFIRMATION = Purpose(
@@ -47,7 +50,9 @@ FOLLOW_UP_REMINDER = Purpose(
     "follow_up_reminder",
     "Follow-up reminder",
     "UTILITY",
-    ("patient's first name", "doctor", "follow-up date", "clinic"),
+    ("patient's first name", "doctor", "follow-up date", "clinic", "clinic's phone"),
+    ("fu_book",),
+    added_parameters=1,
 )
 REVIEW_REQUEST = Purpose(
     "review_request",

@@ -225,7 +225,13 @@ def build_parameters(
         if visit is None or visit.superseded_at is not None or visit.follow_up_date is None:
             raise Skip("The follow-up was changed.")
         return Built(
-            [name, doctor_text(visit.doctor), date_text(visit.follow_up_date), clinic.name]
+            [
+                name,
+                doctor_text(visit.doctor),
+                date_text(visit.follow_up_date),
+                clinic.name,
+                clinic_phone_text(clinic) or clinic.name,
+            ]
         )
     if kind in (ReminderKind.APPOINTMENT_MOVED, ReminderKind.APPOINTMENT_CANCELLED):
         return _change_notice(reminder, now, sources)

@@ -169,7 +169,7 @@ def appointment_book(
     *,
     patient: Patient,
     doctor: Membership,
-    actor: User | ApiKey,
+    actor: User | ApiKey | None,
     starts_at: datetime,
     reason: str = "",
     override_reason: str = "",
