@@ -76,3 +76,27 @@ def test_the_simulator_refuses_lists_meta_refuses(sim, rows, error):
         timeout=3,
     )
     assert answer.status_code == 400 and error in answer.json()["error"]["error_data"]["details"]
+
+
+def test_the_phone_page_picks_a_row_through_the_control_api(client, sim, receiver):
+    sim.open_window(PATIENT)
+    client.send_list(PATIENT, body="Choose a time", button="Choose a time", rows=ROWS)
+    state = requests.get(f"{sim.base_url}/_control/state", timeout=3).json()
+    [shown] = [m for c in state["conversations"] for m in c["messages"]]
+    assert shown["list"]["rows"][0]["title"] == ROWS[0]["title"]
+    answer = requests.post(
+        f"{sim.base_url}/_control/reply",
+        json={"wa_id": PATIENT, "list_reply_id": ROWS[2]["id"]},
+        timeout=3,
+    )
+    assert answer.status_code == 200
+    [hook] = receiver.wait_for(
+        1, lambda body: "messages" in body["entry"][0]["changes"][0]["value"]
+    )
+    assert hook.value["messages"][0]["interactive"]["list_reply"]["id"] == ROWS[2]["id"]
+    unknown = requests.post(
+        f"{sim.base_url}/_control/reply",
+        json={"wa_id": PATIENT, "list_reply_id": "nope"},
+        timeout=3,
+    )
+    assert unknown.status_code == 400
