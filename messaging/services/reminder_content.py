@@ -111,13 +111,8 @@ class Built:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _appointment(
-    reminder: Reminder,
-    now: dt.datetime,
-    *,
-    completed: bool = False,
-    sources: Sources | None = None,
-) -> Appointment:
+def _source_appointment(reminder: Reminder, sources: Sources | None) -> Appointment:
+    """The reminder's appointment (from the batch's preloaded ones when given); raises Skip."""
     number = source_id(reminder.source)
     if sources is not None:
         appointment = sources.appointments.get(number)
@@ -125,6 +120,17 @@ def _appointment(
         appointment = Appointment.objects.select_related("doctor__user").filter(pk=number).first()
     if appointment is None:
         raise Skip("The appointment no longer exists.")
+    return appointment
+
+
+def _appointment(
+    reminder: Reminder,
+    now: dt.datetime,
+    *,
+    completed: bool = False,
+    sources: Sources | None = None,
+) -> Appointment:
+    appointment = _source_appointment(reminder, sources)
     if completed:
         if appointment.status != AppointmentStatus.COMPLETED:
             raise Skip("The visit was not completed.")
@@ -144,13 +150,7 @@ def _moment(value: Any) -> dt.datetime | None:
 
 def _change_notice(reminder: Reminder, now: dt.datetime, sources: Sources | None) -> Built:
     """first name, doctor, date and time, clinic, reason (and, cancelled, the clinic's phone)."""
-    number = source_id(reminder.source)
-    if sources is not None:
-        appointment = sources.appointments.get(number)
-    else:
-        appointment = Appointment.objects.select_related("doctor__user").filter(pk=number).first()
-    if appointment is None:
-        raise Skip("The appointment no longer exists.")
+    appointment = _source_appointment(reminder, sources)
     context = reminder.context or {}
     cancelled = reminder.kind == ReminderKind.APPOINTMENT_CANCELLED
     if cancelled and appointment.status != AppointmentStatus.CANCELLED:
