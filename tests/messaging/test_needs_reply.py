@@ -72,8 +72,8 @@ def sent_reminder(patient, kind, source) -> Reminder:
     )
 
 
-def booked(patient, doctor, **fields) -> Appointment:
-    starts = timezone.now().replace(microsecond=0) + timedelta(days=2)
+def booked(patient, doctor, days=2, **fields) -> Appointment:
+    starts = timezone.now().replace(microsecond=0) + timedelta(days=days)
     return Appointment.objects.create(
         clinic_id=patient.clinic_id,
         patient=patient,
@@ -103,7 +103,7 @@ def test_automatic_replies_leave_unanswered_words_in_needs_reply(sim, wa_account
 
     sim.reply(PATIENT, "Can I take the tablets with milk?")
     relay()
-    done = booked(patient, doctor, status=AppointmentStatus.COMPLETED)
+    done = booked(patient, doctor, days=-1, status=AppointmentStatus.COMPLETED)
     rating = sent_reminder(patient, ReminderKind.REVIEW_REQUEST, f"appointment:{done.pk}")
     sim.reply(PATIENT, button_payload=f"rate_1:{rating.pk}", button_text="1")
     relay()
