@@ -11,9 +11,9 @@ The signal's `sender` is the model class of the event's subject, `event` its nam
 subject comes under its own name:
 - appointment.booked / appointment.rescheduled / appointment.cancelled /
   appointment.no_show / appointment.completed: appointment (sender Appointment);
-  rescheduled and cancelled also carry `by_patient` (the patient did it, on WhatsApp: they
-  know already) and `patient_note` (the reason the clinic chose to tell the patient, maybe
-  ""); rescheduled carries `previous_starts_at`
+  booked, rescheduled and cancelled also carry `by_patient` (the patient did it, on
+  WhatsApp: they know already); rescheduled and cancelled carry `patient_note` (the reason
+  the clinic chose to tell the patient, maybe "") and rescheduled `previous_starts_at`
 - visit.signed: visit, the prescription (if any) signed with it (sender Visit)
 - prescription_item.stopped: item (sender PrescriptionItem)
 - document.ready: document (sender Document)

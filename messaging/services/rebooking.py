@@ -271,6 +271,7 @@ def _book(
         actor=None,
         starts_at=starts_at,
         reason="Follow-up" if reminder.kind == ReminderKind.FOLLOW_UP else "",
+        by_patient=True,
     )
     Reminder.objects.filter(pk=reminder.pk).update(context={**context, "booked": booked.pk})
     return "booked", booked

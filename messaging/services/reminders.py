@@ -268,7 +268,8 @@ def plan_for_appointment(
 def _appointment_event(event: str, appointment: Appointment, **details: Any) -> None:
     source = appointment_source(appointment.pk)
     if event == events.APPOINTMENT_BOOKED:
-        plan_for_appointment(appointment=appointment)
+        # A patient who booked on WhatsApp was answered there: no "booked" confirmation.
+        plan_for_appointment(appointment=appointment, confirm=not details.get("by_patient"))
     elif event == events.APPOINTMENT_RESCHEDULED:
         _cancel_planned(
             clinic_id=appointment.clinic_id,

@@ -173,8 +173,10 @@ def appointment_book(
     starts_at: datetime,
     reason: str = "",
     override_reason: str = "",
+    by_patient: bool = False,
 ) -> Appointment:
-    """Book one of the doctor's free slots for a patient.
+    """Book one of the doctor's free slots for a patient (`by_patient`: they chose it
+    themselves, on WhatsApp, and were answered there; the care event says so).
 
     The owner or the doctor may book outside the doctor's hours (or on leave, or off the slot
     grid) by giving `override_reason`, which is kept on the appointment and audited.
@@ -208,13 +210,19 @@ def appointment_book(
         patient_id=patient.pk,
         data={"doctor_id": doctor.pk, "starts_at": starts_at, **_override_data(override)},
     )
-    care_event(events.APPOINTMENT_BOOKED, appointment=appointment)
+    care_event(events.APPOINTMENT_BOOKED, appointment=appointment, by_patient=by_patient)
     return appointment
 
 
 def _note(text: str) -> str:
     """A note for the patient on one line (it goes into a WhatsApp template value)."""
     return " ".join((text or "").split())[:MAX_REASON]
+
+
+def _note_data(note: str) -> dict:
+    """What the patient was told, for the audit trail (nothing when nothing was)."""
+    note = _note(note)
+    return {"patient_note": note} if note else {}
 
 
 def _override_data(override: str) -> dict:
@@ -262,7 +270,7 @@ def appointment_reschedule(
         action=Actions.APPOINTMENT_RESCHEDULED,
         target=appointment,
         patient_id=appointment.patient_id,
-        data={"from": old, "to": starts_at},
+        data={"from": old, "to": starts_at, **_note_data(patient_note)},
     )
     care_event(
         events.APPOINTMENT_RESCHEDULED,
@@ -302,6 +310,7 @@ def appointment_cancel(
         action=Actions.APPOINTMENT_CANCELLED,
         target=appointment,
         patient_id=appointment.patient_id,
+        data=_note_data(patient_note),
     )
     care_event(
         events.APPOINTMENT_CANCELLED,

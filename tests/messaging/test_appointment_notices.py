@@ -10,6 +10,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from clinics.audit import Actions
+from clinics.models import AuditEvent
 from clinics.roles import Role
 from messaging.defaults import default_for
 from messaging.models import MessagingSettings, Reminder, ReminderKind, ReminderStatus
@@ -82,6 +84,8 @@ def test_clinic_cancel_tells_the_patient_why_and_how_to_book_again(setup, scoped
     buttons = notice["request"]["template"]["components"][-1]
     reminder = Reminder.objects.get(kind=ReminderKind.APPOINTMENT_CANCELLED)
     assert buttons["parameters"][0]["payload"] == f"appt_rebook:{reminder.pk}"
+    event = AuditEvent.objects.get(action=Actions.APPOINTMENT_CANCELLED)
+    assert event.data == {"patient_note": "the doctor is unwell"}
 
 
 def test_clinic_cancel_in_hindi_without_a_reason_gives_a_polite_one(setup, scoped, sim):

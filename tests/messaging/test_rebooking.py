@@ -187,6 +187,10 @@ def test_book_again_after_the_clinic_cancelled(doctor, scoped, sim, relay):
     new = Appointment.objects.get(status=AppointmentStatus.BOOKED, patient=patient)
     assert when_text(new.starts_at, scoped.tzinfo) == row["title"]
     assert "is booked for" in sim.received(PATIENT)[-1]["body"]
+    # Answered in the chat: no "booked" confirmation template follows.
+    assert not Reminder.objects.filter(
+        kind=ReminderKind.APPOINTMENT_CONFIRMATION, source=f"appointment:{new.pk}"
+    ).exists()
     # A second tap moves that booking instead of booking twice.
     sim.choose_from_list(PATIENT, last_list(sim)["list"]["rows"][1]["id"])
     relay()
