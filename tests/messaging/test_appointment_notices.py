@@ -172,3 +172,39 @@ def test_confirm_shows_as_a_tick_on_the_day_view_and_in_the_api(setup, scoped, s
     answer = api.get(f"/api/v1/appointments/?date={day}").json()
     [row] = [a for a in answer if a["id"] == appointment.pk]
     assert row["patient_confirmed_at"] is not None
+
+
+def test_the_cancel_page_and_the_api_take_the_reason_for_the_patient(
+    setup, scoped, sim, api_client_for
+):
+    patient = make_patient(scoped)
+    first = book(setup, patient)
+    staff = MembershipFactory(clinic=scoped, role=Role.FRONT_DESK).user
+    web = Client()
+    web.force_login(staff)
+    page = web.get(f"/c/{scoped.slug}/schedule/appointments/{first.pk}/cancel/")
+    assert "Tell the patient why (optional)" in page.content.decode()
+    response = web.post(
+        f"/c/{scoped.slug}/schedule/appointments/{first.pk}/cancel/",
+        {"reason": "Doctor called in sick", "patient_note": "the doctor is unwell"},
+    )
+    assert response.status_code == 302
+    second = appointment_book(
+        patient=patient, doctor=setup, actor=setup.user, starts_at=at(scoped, 12)
+    )
+    api = api_client_for(scoped)
+    answer = api.post(
+        f"/api/v1/appointments/{second.pk}/reschedule/",
+        {"starts_at": at(scoped, 19).isoformat(), "patient_note": "the morning is full"},
+        format="json",
+    )
+    assert answer.status_code == 200
+    notes = dict(
+        Reminder.objects.filter(
+            kind__in=[ReminderKind.APPOINTMENT_CANCELLED, ReminderKind.APPOINTMENT_MOVED]
+        ).values_list("kind", "context__note")
+    )
+    assert notes == {
+        ReminderKind.APPOINTMENT_CANCELLED: "the doctor is unwell",
+        ReminderKind.APPOINTMENT_MOVED: "the morning is full",
+    }
