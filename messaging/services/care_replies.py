@@ -5,7 +5,8 @@ actions and returns the text sent back to the patient (English, or Hindi when th
 preferred language is "hi"), or None when there is nothing to say.
 
 - appt_confirm: the appointment is marked confirmed by the patient (shown to the front desk).
-- appt_reschedule: the conversation is marked "needs reply" so the front desk calls back.
+- appt_reschedule: the doctor's next free slots come back as a list to book with a tap
+  (messaging.services.rebooking); with none free, the thread waits for the front desk.
 - appt_cancel: the appointment is cancelled ("Cancelled by the patient on WhatsApp").
 - dose_taken / dose_skipped: recorded on the dose (adherence).
 - rate_1 .. rate_5: the visit's rating. At or below the clinic's low-rating threshold the
@@ -19,7 +20,6 @@ from django.utils import timezone
 
 from clinics.errors import DomainError
 from messaging.models import (
-    Conversation,
     DoseRecord,
     EscalationReason,
     Message,
@@ -31,6 +31,7 @@ from messaging.replies import register_reply_handler
 from messaging.services.accounts import messaging_settings_for
 from messaging.services.adherence import dose_answer
 from messaging.services.escalations import escalation_open
+from messaging.services.rebooking import offer_slots
 from messaging.services.reminder_content import first_name, when_text
 from messaging.services.reminders import source_id
 from patients.models import Appointment, AppointmentStatus, Patient, Visit
@@ -43,7 +44,6 @@ TEXTS = {
         "unknown": "Sorry, we could not find what this answer is for. The clinic will get back "
         "to you.",
         "confirmed": "Thank you, {name}. Your appointment on {when} is confirmed.",
-        "reschedule": "Thank you, {name}. The clinic will call you to find a new time.",
         "cancelled": "Your appointment on {when} is cancelled. Write to us any time to book again.",
         "not_booked": "This appointment is {status} already. Please call the clinic if you "
         "need help.",
@@ -61,7 +61,6 @@ TEXTS = {
     "hi": {
         "unknown": "क्षमा करें, हमें समझ नहीं आया कि यह उत्तर किसके लिए है। क्लिनिक आपसे संपर्क करेगा।",
         "confirmed": "धन्यवाद, {name}। {when} का आपका अपॉइंटमेंट पक्का है।",
-        "reschedule": "धन्यवाद, {name}। नया समय तय करने के लिए क्लिनिक आपको फ़ोन करेगा।",
         "cancelled": "{when} का आपका अपॉइंटमेंट रद्द कर दिया गया है। दोबारा बुक करने के लिए कभी भी लिखें।",
         "not_booked": "यह अपॉइंटमेंट पहले ही {status} है। सहायता के लिए क्लिनिक को फ़ोन करें।",
         "taken": "धन्यवाद, {name}। दवा लेना दर्ज कर लिया गया है।",
@@ -100,7 +99,11 @@ def _record(reminder: Reminder, outcome: str) -> None:
     Reminder.objects.filter(pk=reminder.pk).update(outcome=outcome[:300], updated_at=timezone.now())
 
 
-APPOINTMENT_KINDS = (ReminderKind.APPOINTMENT_CONFIRMATION, ReminderKind.APPOINTMENT_REMINDER)
+APPOINTMENT_KINDS = (
+    ReminderKind.APPOINTMENT_CONFIRMATION,
+    ReminderKind.APPOINTMENT_REMINDER,
+    ReminderKind.APPOINTMENT_MOVED,
+)
 
 
 @register_reply_handler("appt_confirm", "appt_reschedule", "appt_cancel")
@@ -128,12 +131,16 @@ def appointment_reply(message: Message, action: str, reminder_id: int) -> str | 
         return _text(patient, "confirmed", name=name, when=when)
     if action == "appt_reschedule":
         with transaction.atomic():
-            Conversation.objects.filter(pk=message.conversation_id).update(needs_reply=True)
             _record(reminder, "The patient asked for another time.")
-        return _text(patient, "reschedule", name=name)
+            return offer_slots(message=message, reminder=reminder, doctor=appointment.doctor)
     try:
         with transaction.atomic():
-            appointment_cancel(appointment=appointment, actor=None, reason=PATIENT_CANCEL_REASON)
+            appointment_cancel(
+                appointment=appointment,
+                actor=None,
+                reason=PATIENT_CANCEL_REASON,
+                by_patient=True,
+            )
             _record(reminder, "Cancelled by the patient.")
     except DomainError:
         appointment.refresh_from_db()

@@ -37,9 +37,10 @@ from messaging.models import (
     WebhookDelivery,
     WhatsAppAccount,
 )
-from messaging.replies import dispatch_reply
+from messaging.replies import dispatch_reply, handles
 from messaging.services import inbound_limits as bound
 from messaging.services.accounts import messaging_settings_for
+from messaging.services.auto_replies import acknowledge_when_closed
 from messaging.services.escalations import escalation_open
 from messaging.services.inbound_conversations import conversation_for_sender, patient_for_number
 from messaging.services.inbound_limits import clip, cut_text, text_of
@@ -282,12 +283,12 @@ def inbound_message_record(
         except IntegrityError:  # the same wamid stored concurrently
             return Message.objects.get(wamid=wamid)
         conversation_window_refresh(conversation=conversation, at=min(occurred_at, now))
-        Conversation.objects.filter(pk=conversation.pk).update(
-            unread_count=F("unread_count") + 1,
-            needs_reply=True,
-            state=ConversationState.OPEN,
-            last_message_at=now,
-        )
+        touched = {"unread_count": F("unread_count") + 1, "last_message_at": now}
+        # What the patient writes always waits for a person; a quick reply Vaidya answers by
+        # itself (Confirm, Taken, a rating) does not, and leaves the thread as it was.
+        if not handles(payload):
+            touched.update(needs_reply=True, state=ConversationState.OPEN)
+        Conversation.objects.filter(pk=conversation.pk).update(**touched)
         _act_on(message, conversation, said=_said(kind_name, item) or body)
     return message
 
@@ -328,6 +329,8 @@ def _act_on(message: Message, conversation: Conversation, *, said: str) -> None:
             )
     if message.body and conversation.patient_id:
         _check_trouble_words(message, conversation, said)
+    if not handles(message.payload):
+        acknowledge_when_closed(conversation=conversation, message=message)
 
 
 def _doctor_of(patient_id: int) -> Membership | None:

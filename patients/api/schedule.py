@@ -306,7 +306,10 @@ class AppointmentRescheduleView(ClinicAPIView):
         appointment = _appointment_or_404(appointment_id)
         data = parsed(AppointmentRescheduleInputSerializer, request.data)
         moved = appointment_reschedule(
-            appointment=appointment, actor=request.actor, starts_at=data["starts_at"]
+            appointment=appointment,
+            actor=request.actor,
+            starts_at=data["starts_at"],
+            patient_note=data["patient_note"],
         )
         return _answer(request, moved)
 
@@ -336,7 +339,10 @@ class AppointmentCancelView(ClinicAPIView):
         appointment = _appointment_or_404(appointment_id)
         data = parsed(AppointmentCancelInputSerializer, request.data)
         cancelled = appointment_cancel(
-            appointment=appointment, actor=request.actor, reason=data["reason"]
+            appointment=appointment,
+            actor=request.actor,
+            reason=data["reason"],
+            patient_note=data["patient_note"],
         )
         return _answer(request, cancelled)
 

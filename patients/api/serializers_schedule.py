@@ -175,6 +175,11 @@ class AppointmentSerializer(serializers.Serializer):
     cancel_reason = serializers.CharField(help_text="Why it was cancelled; empty otherwise.")
     checked_in_at = serializers.DateTimeField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
+    patient_confirmed_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the patient pressed Confirm on WhatsApp; null when they have not, and "
+        "again when the appointment was moved since.",
+    )
     created_at = serializers.DateTimeField()
 
     def to_representation(self, appointment: Appointment) -> dict[str, Any]:
@@ -198,6 +203,7 @@ class AppointmentSerializer(serializers.Serializer):
             "cancel_reason": appointment.cancel_reason,
             "checked_in_at": iso(appointment.checked_in_at, tz),
             "cancelled_at": iso(appointment.cancelled_at, tz),
+            "patient_confirmed_at": iso(appointment.patient_confirmed_at, tz),
             "created_at": iso(appointment.created_at, tz),
         }
 
@@ -271,6 +277,17 @@ class AppointmentBookInputSerializer(StrictInputSerializer):
     override_reason = override_reason_field()
 
 
+def patient_note_field() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=MAX_REASON,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The reason to tell the patient, sent on WhatsApp with the change when they "
+        "agreed to messages (optional).",
+    )
+
+
 class AppointmentRescheduleInputSerializer(StrictInputSerializer):
     starts_at = declared(
         AwareDateTimeField(
@@ -279,6 +296,7 @@ class AppointmentRescheduleInputSerializer(StrictInputSerializer):
         ),
         rule=BOOKABLE_RULE,
     )
+    patient_note = patient_note_field()
 
 
 _CANCEL_REASON_NEEDED = "Say why the appointment is cancelled."
@@ -290,6 +308,7 @@ class AppointmentCancelInputSerializer(StrictInputSerializer):
         help_text="Why it is cancelled, for example Patient is travelling.",
         error_messages={"required": _CANCEL_REASON_NEEDED, "blank": _CANCEL_REASON_NEEDED},
     )
+    patient_note = patient_note_field()
 
 
 class EmptyInputSerializer(StrictInputSerializer):
