@@ -14,6 +14,7 @@ from clinics.web import add_domain_error
 from compliance.forms import ConsentForm
 from compliance.models import ConsentPurpose
 from compliance.notices import notice_text
+from compliance.registration import WhatsAppConsentForm
 from compliance.selectors import consent_history, consent_states
 from compliance.services import consent_grant, consent_withdraw
 from patients.models import Patient
@@ -38,6 +39,7 @@ def _page(request: HttpRequest, patient: Patient, form: ConsentForm, status: int
                 purpose=purpose,
                 clinic=request.clinic,
                 phone=phone.as_international if phone else "",
+                language=patient.preferred_language,
             ),
             "blocked": purpose == ConsentPurpose.WHATSAPP_MARKETING and patient.is_minor,
         }
@@ -83,3 +85,11 @@ def messaging_consent_record(request: HttpRequest, patient_id: int) -> HttpRespo
                 messages.success(request, f"Recorded: {event.get_action_display()} {label}.")
             return redirect("messaging-consent", request.clinic.slug, patient.pk)
     return _page(request, patient, form, status=400)
+
+
+@require_perm(Perm.PATIENTS_EDIT)
+@require_GET
+def registration_consent_notice(request: HttpRequest) -> HttpResponse:
+    """The registration form's WhatsApp notice for the language and phone typed so far."""
+    form = WhatsAppConsentForm(clinic=request.clinic, patient_data=request.GET)
+    return render(request, "compliance/partials/_registration_notice.html", {"step_form": form})

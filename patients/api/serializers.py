@@ -17,6 +17,7 @@ from rest_framework import serializers
 from clinics.api.base import StrictInputSerializer
 from clinics.states import STATE_CHOICES, state_name
 from patients.models import ADULT_AGE, BloodGroup, Guardian, Patient, Relation, Sex, age_on
+from patients.registration import registration_steps
 from patients.services import MAX_AGE_YEARS
 
 _AGE_ERROR = f"Enter an age in whole years from 0 to {MAX_AGE_YEARS}."
@@ -298,3 +299,12 @@ class PatientCreateInputSerializer(PatientUpdateInputSerializer):
         help_text="Register even though a patient with this phone and a similar name exists "
         "(after a 409 possible_duplicate answer).",
     )
+
+    def get_fields(self):
+        # What other apps record in the same step (patients.registration): for example
+        # `whatsapp_consent`, the patient's WhatsApp consent.
+        fields = super().get_fields()
+        for step in registration_steps:
+            if step.serializer_class is not None:
+                fields[step.name] = step.serializer_class(required=False, allow_null=True)
+        return fields
