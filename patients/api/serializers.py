@@ -17,6 +17,7 @@ from rest_framework import serializers
 from clinics.api.base import StrictInputSerializer
 from clinics.states import STATE_CHOICES, state_name
 from patients.models import ADULT_AGE, BloodGroup, Guardian, Patient, Relation, Sex, age_on
+from patients.models.patients import Language
 from patients.registration import registration_steps
 from patients.services import MAX_AGE_YEARS
 
@@ -120,6 +121,12 @@ class PatientListItemSerializer(serializers.Serializer):
         return today
 
 
+_LANGUAGE_HELP = (
+    "What the patient reads (WhatsApp messages, consent notices, the prescription's "
+    "instructions beside the English) comes in it where Vaidya has it (en, hi); else English."
+)
+
+
 class PatientSerializer(serializers.Serializer):
     """A patient's full record with guardians.
 
@@ -141,6 +148,7 @@ class PatientSerializer(serializers.Serializer):
     is_minor = serializers.BooleanField(help_text="Under 18 today.")
     phone = serializers.CharField(help_text="E.164, for example +919845012345.")
     whatsapp_phone = serializers.CharField(help_text="E.164; empty when the same as the phone.")
+    preferred_language = serializers.ChoiceField(choices=Language.choices, help_text=_LANGUAGE_HELP)
     email = serializers.CharField()
     address = serializers.CharField()
     city = serializers.CharField()
@@ -196,6 +204,7 @@ class PatientSerializer(serializers.Serializer):
             "is_minor": age < ADULT_AGE,
             "phone": _phone(patient.phone),
             "whatsapp_phone": _phone(patient.whatsapp_phone),
+            "preferred_language": patient.preferred_language,
             "email": patient.email,
             "address": patient.address,
             "city": patient.city,
@@ -268,6 +277,11 @@ class PatientUpdateInputSerializer(StrictInputSerializer):
         max_length=30, help_text="Any common format: 98450 12345, +91 98450 12345, 09845012345."
     )
     whatsapp_phone = _text(30, help_text="Only if different from the phone number.")
+    preferred_language = serializers.ChoiceField(
+        choices=Language.choices,
+        required=False,
+        help_text=_LANGUAGE_HELP,
+    )
     email = serializers.EmailField(required=False, allow_blank=True, allow_null=True)
     address = _text(1000)
     city = _text(100)
