@@ -8,6 +8,7 @@ from django.utils import translation
 from pypdf import PdfReader
 
 from patients import services
+from patients.dosing import frequency_words, parse_frequency
 from patients.models import Document, DocumentKind
 from patients.selectors.prescriptions import prescription_document
 from tests.factories import PatientFactory
@@ -90,9 +91,7 @@ def test_a_language_without_a_catalogue_prints_english_only(
     )
 
 
-def test_every_kind_of_frequency_has_hindi_words(scoped, doctor, django_capture_on_commit_callbacks):
-    from patients.dosing import frequency_words, parse_frequency
-
+def test_every_kind_of_frequency_has_hindi_words():
     with translation.override("hi"):
         words = {
             text: frequency_words(parse_frequency(text))
