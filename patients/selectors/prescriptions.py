@@ -171,8 +171,8 @@ def _item_row(
         "dose_unit": item.dose_unit,
         "frequency": item.frequency,
         **english,
-        # The same in the patient's language, printed under the English (None for English).
-        "local": local,
+        # The same in the patient's language, printed under the English (absent for English).
+        **({"local": local} if local else {}),
         "duration_days": days,
         "quantity": format(Decimal(item.quantity).normalize(), "f")
         if item.quantity is not None
