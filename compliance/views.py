@@ -27,20 +27,25 @@ def _patient(patient_id: int) -> Patient:
     return patient
 
 
-def _page(request: HttpRequest, patient: Patient, form: ConsentForm, status: int = 200):
+def _notice(request: HttpRequest, patient: Patient, purpose: str) -> str:
+    """The notice as the page shows it (and as the ledger keeps it), in the patient's language."""
     phone = patient.messaging_phone
+    return notice_text(
+        purpose=purpose,
+        clinic=request.clinic,
+        phone=phone.as_international if phone else "",
+        language=patient.preferred_language,
+    )
+
+
+def _page(request: HttpRequest, patient: Patient, form: ConsentForm, status: int = 200):
     states = consent_states(patient_id=patient.pk)
     purposes = [
         {
             "value": purpose.value,
             "label": purpose.label,
             "latest": states[purpose.value],
-            "notice": notice_text(
-                purpose=purpose,
-                clinic=request.clinic,
-                phone=phone.as_international if phone else "",
-                language=patient.preferred_language,
-            ),
+            "notice": _notice(request, patient, purpose),
             "blocked": purpose == ConsentPurpose.WHATSAPP_MARKETING and patient.is_minor,
         }
         for purpose in ConsentPurpose
@@ -70,11 +75,22 @@ def messaging_consent_record(request: HttpRequest, patient_id: int) -> HttpRespo
     form = ConsentForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        service = consent_grant if data["action"] == "grant" else consent_withdraw
         try:
-            event = service(
-                patient=patient, purpose=data["purpose"], method=data["method"], actor=request.user
-            )
+            if data["action"] == "grant":
+                event = consent_grant(
+                    patient=patient,
+                    purpose=data["purpose"],
+                    method=data["method"],
+                    actor=request.user,
+                    notice=_notice(request, patient, data["purpose"]),
+                )
+            else:
+                event = consent_withdraw(
+                    patient=patient,
+                    purpose=data["purpose"],
+                    method=data["method"],
+                    actor=request.user,
+                )
         except DomainError as exc:
             add_domain_error(form, exc)
         else:

@@ -15,6 +15,7 @@ from compliance import registration as consent_step
 from compliance.models import ConsentEvent, ConsentPurpose
 from compliance.selectors import consent_granted
 from patients.models import Patient
+from tests.factories import PatientFactory
 
 CARE = ConsentPurpose.WHATSAPP_CARE
 HINDI_NOTICE_START = "Asha Family Clinic आपको +91 98450 12345 पर आपके इलाज से जुड़े WhatsApp संदेश"
@@ -176,3 +177,20 @@ def test_the_schema_declares_the_consent_on_patient_creation(client):
     schema = client.get("/api/schema/?format=json").json()
     create = schema["components"]["schemas"]["PatientCreateInputRequest"]["properties"]
     assert "whatsapp_consent" in create
+
+
+def test_the_consent_page_shows_a_hindi_patient_the_hindi_notice_and_keeps_it_as_shown(
+    clinic, client
+):
+    with clinic_scope(clinic):
+        patient = PatientFactory(clinic=clinic, phone="+919845012345", preferred_language="hi")
+    page_url = reverse("messaging-consent", args=[clinic.slug, patient.pk])
+    page = client.get(page_url).content.decode()
+    assert HINDI_NOTICE_START in page
+    shown = page.split("<blockquote>", 1)[1].split("</blockquote>", 1)[0]
+    record_url = reverse("messaging-consent-record", args=[clinic.slug, patient.pk])
+    client.post(
+        record_url, {"purpose": CARE, "action": "grant", "method": "form", "notice_shown": "on"}
+    )
+    [event] = ledger(clinic)
+    assert event.notice_text == shown
