@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clinics.decorators import require_perm
 from clinics.errors import DomainError
+from clinics.languages import patient_language
 from clinics.roles import Perm
 from clinics.web import add_domain_error
 from compliance.forms import ConsentForm
@@ -56,6 +57,7 @@ def _page(request: HttpRequest, patient: Patient, form: ConsentForm, status: int
         "history": consent_history(patient_id=patient.pk)[:50],
         "form": form,
         "can_record": request.membership.has_perm(Perm.PATIENTS_EDIT),
+        "notice_language": patient_language(patient.preferred_language),
     }
     return render(request, "compliance/messaging_consent.html", context, status=status)
 

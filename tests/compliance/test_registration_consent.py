@@ -187,7 +187,7 @@ def test_the_consent_page_shows_a_hindi_patient_the_hindi_notice_and_keeps_it_as
     page_url = reverse("messaging-consent", args=[clinic.slug, patient.pk])
     page = client.get(page_url).content.decode()
     assert HINDI_NOTICE_START in page
-    shown = page.split("<blockquote>", 1)[1].split("</blockquote>", 1)[0]
+    shown = page.split('<blockquote lang="hi">', 1)[1].split("</blockquote>", 1)[0]
     record_url = reverse("messaging-consent-record", args=[clinic.slug, patient.pk])
     client.post(
         record_url, {"purpose": CARE, "action": "grant", "method": "form", "notice_shown": "on"}
