@@ -73,3 +73,18 @@ def test_a_tick_given_for_the_english_notice_does_not_survive_a_language_change(
         "() => document.querySelector('[data-testid=consent-notice]').lang === 'hi'"
     )
     assert not page.is_checked("input[name=whatsapp_consent-notice_shown]")
+
+
+def test_the_desk_switches_its_pages_to_hindi_from_the_footer(page, live_server, clinic):
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/c/asha/patients/new/")
+    page.select_option(".language-switch select", "hi")
+    page.get_by_role("button", name="Change language").click()
+    page.wait_for_url(re.compile(r"/c/asha/patients/new/$"))
+    assert page.get_attribute("html", "lang") == "hi"
+    assert page.get_by_role("heading", name="मरीज़ का पंजीकरण करें").is_visible()
+    # The switch fits a phone screen.
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    # The patient's notice still follows the patient's language, not the desk's.
+    notice = page.get_by_test_id("consent-notice")
+    assert notice.inner_text().startswith("Asha Family Clinic will send you WhatsApp messages")
