@@ -1,4 +1,4 @@
-"""The audit trail: action names, writing events, sealing them into a hash chain, verifying it.
+"""The audit trail: action names, writing events, sealing them into a keyed chain, verifying it.
 
 Every service that creates, changes, signs, exports or deletes something calls `audit_record`
 inside its transaction, so the event exists exactly when the change does.
@@ -6,9 +6,16 @@ inside its transaction, so the event exists exactly when the change does.
 Sealing: events are written unsealed (no `seq`, no hash) so writers never queue on a
 clinic-wide lock. `audit_seal` (run by a django-q2 schedule every AUDIT_SEAL_INTERVAL_SECONDS,
 60 s by default) takes the clinic's chain head row lock, numbers the pending events and links
-each to the previous one by SHA-256. An event is therefore unsealed for at most about one
-interval plus the time the schedule takes to run; `verify_audit_chain` seals first, then
-verifies, and reports events still unsealed.
+each to the previous one by HMAC-SHA256 with the audit key (clinics.audit_keys), which is not in
+the database. An unsealed event is not protected: it is sealed within about one interval.
+
+Verification (`audit_verify`, `manage.py verify_audit_chain`) only reads: it checks every sealed
+link with the keys, checks the chain against the heads published outside the database
+(clinics.audit_heads) to catch a chain cut short, and counts unsealed events separately.
+
+Events sealed with plain SHA-256 before keyed sealing keep their digests (`key_id` empty). They
+may only form the start of a chain, and migration 0008 anchored each clinic's unkeyed prefix
+with the key (`AuditChainHead.legacy_*`), so they cannot be rewritten or extended either.
 """
 
 from __future__ import annotations
@@ -16,14 +23,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
+from clinics import audit_keys
 from clinics.actors import Actor, audit_fields
+from clinics.audit_heads import PublishedHead, published_heads
 from clinics.context import get_context
 from clinics.models import AuditChainHead, AuditEvent, Clinic
 from clinics.tenancy import clinic_scope
@@ -61,6 +70,9 @@ class Actions:
     WORKING_HOURS_SET = "patients.working_hours.set"
     DOCTOR_LEAVE_ADDED = "patients.doctor_leave.added"
     DOCTOR_LEAVE_REMOVED = "patients.doctor_leave.removed"
+    DOCTOR_ROOM_SET = "patients.doctor_room.set"
+    DISPLAY_LINK_CREATED = "patients.display_link.created"
+    DISPLAY_LINK_REVOKED = "patients.display_link.revoked"
     APPOINTMENT_BOOKED = "patients.appointment.booked"
     APPOINTMENT_RESCHEDULED = "patients.appointment.rescheduled"
     APPOINTMENT_CANCELLED = "patients.appointment.cancelled"
@@ -69,6 +81,7 @@ class Actions:
     APPOINTMENT_NO_SHOW = "patients.appointment.no_show"
     APPOINTMENT_STARTED = "patients.appointment.started"
     APPOINTMENT_COMPLETED = "patients.appointment.completed"
+    APPOINTMENT_REOPENED = "patients.appointment.reopened"
 
     VISIT_STARTED = "patients.visit.started"
     VISIT_NOTES_UPDATED = "patients.visit.notes_updated"
@@ -92,6 +105,10 @@ class Actions:
     PRESCRIPTION_ITEM_REMOVED = "patients.prescription.item_removed"
     PRESCRIPTION_ITEM_STOPPED = "patients.prescription.item_stopped"
     PRESCRIPTION_TEMPLATE_APPLIED = "patients.prescription.template_applied"
+    PRESCRIPTION_REPEATED = "patients.prescription.repeated"
+    PATIENT_ALLERGY_ADDED = "patients.allergy.added"
+    PATIENT_ALLERGY_REMOVED = "patients.allergy.removed"
+    FORMULARY_IMPORTED = "patients.drug.formulary_imported"
     PRESCRIPTION_TEMPLATE_SAVED = "patients.prescription_template.saved"
     PRESCRIPTION_TEMPLATE_DELETED = "patients.prescription_template.deleted"
     # Documents, certificates and consent forms
@@ -170,9 +187,8 @@ def audit_record(
 # The chain
 
 
-def event_digest(event: AuditEvent, prev_hash: str) -> str:
-    """SHA-256 over the event's content, its place in the chain and the previous link."""
-    material = {
+def _material(event: AuditEvent, prev_hash: str) -> dict[str, Any]:
+    return {
         "seq": event.seq,
         "prev": prev_hash,
         "clinic": event.clinic_id,
@@ -189,16 +205,25 @@ def event_digest(event: AuditEvent, prev_hash: str) -> str:
         "user_agent": event.user_agent,
         "data": event.data,
     }
-    blob = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def event_digest(event: AuditEvent, prev_hash: str, *, key: bytes | None) -> str:
+    """The event's link: HMAC-SHA256 with `key` over its content, its place in the chain, the
+    previous link and the key's id; plain SHA-256 (no key) for events sealed before keys."""
+    material = _material(event, prev_hash)
+    if key is None:
+        blob = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()
+    return audit_keys.mac(key, {**material, "key": event.key_id})
 
 
 def audit_seal(*, clinic_id: int, batch_size: int = 2000) -> int:
-    """Seal a clinic's pending audit events into its hash chain. Returns how many were sealed.
+    """Seal a clinic's pending audit events into its keyed chain. Returns how many were sealed.
 
     Idempotent and safe to run from several workers at once: the chain head row lock makes
     sealers of one clinic take turns, and only unsealed events are touched.
     """
+    key_id, key = audit_keys.current_key()
     sealed = 0
     with clinic_scope(clinic_id):
         while True:
@@ -213,9 +238,10 @@ def audit_seal(*, clinic_id: int, batch_size: int = 2000) -> int:
                 for event in pending:
                     event.seq = head.last_seq + 1
                     event.prev_hash = head.last_hash
-                    event.hash = event_digest(event, head.last_hash)
+                    event.key_id = key_id
+                    event.hash = event_digest(event, head.last_hash, key=key)
                     head.last_seq, head.last_hash = event.seq, event.hash
-                AuditEvent.objects.bulk_update(pending, ["seq", "prev_hash", "hash"])
+                AuditEvent.objects.bulk_update(pending, ["seq", "prev_hash", "key_id", "hash"])
                 head.sealed_at = timezone.now()
                 head.save(update_fields=["last_seq", "last_hash", "sealed_at"])
                 sealed += len(pending)
@@ -225,57 +251,142 @@ def audit_seal(*, clinic_id: int, batch_size: int = 2000) -> int:
 
 @dataclass
 class ChainReport:
+    """What verifying one clinic's chain found. `ok` is about the sealed chain; unsealed events
+    are not verified (nothing protects them yet) and are only counted."""
+
     ok: bool
     checked: int
     unsealed: int
     problem: str = ""
     broken_seq: int | None = None
+    oldest_unsealed_at: datetime | None = None
+    unkeyed: int = 0
+    published: int = 0
+
+
+class _Broken(Exception):
+    def __init__(self, problem: str, seq: int | None) -> None:
+        super().__init__(problem)
+        self.problem, self.seq = problem, seq
+
+
+def _event_key(event: AuditEvent, seen_keyed: bool) -> bytes | None:
+    """The key to check `event` with; None for an unkeyed (plain SHA-256) event."""
+    if not event.key_id:
+        if seen_keyed:
+            raise _Broken(
+                f"event #{event.seq} is sealed without the audit key after keyed events "
+                "(the chain was rewritten)",
+                event.seq,
+            )
+        return None
+    key = audit_keys.key_for(event.key_id)
+    if key is None:
+        raise _Broken(
+            f"event #{event.seq} was sealed with audit key {event.key_id}, which is not in "
+            "AUDIT_KEYS (add the key back, or the chain was rewritten)",
+            event.seq,
+        )
+    return key
+
+
+def _check_link(event: AuditEvent, expected_seq: int, prev_hash: str, key: bytes | None) -> None:
+    if event.seq != expected_seq:
+        raise _Broken(
+            f"event #{expected_seq} is missing (next present is #{event.seq})", expected_seq
+        )
+    if event.prev_hash != prev_hash:
+        raise _Broken(f"event #{event.seq} does not link to #{event.seq - 1}", event.seq)
+    if event_digest(event, prev_hash, key=key) != event.hash:
+        raise _Broken(
+            f"event #{event.seq} ({event.action}) was changed after it was sealed", event.seq
+        )
+
+
+def _check_published(event: AuditEvent, published: dict[int, PublishedHead]) -> None:
+    head = published.get(event.seq)
+    if head is not None and head.hash != event.hash:
+        raise _Broken(
+            f"event #{event.seq} is not the one published on {head.published_at:%Y-%m-%d %H:%M} "
+            "UTC (the chain was rewritten)",
+            event.seq,
+        )
+
+
+def _check_unkeyed_anchor(head: AuditChainHead | None, unkeyed: int, last_hash: str) -> None:
+    """Unkeyed events are allowed only as the prefix the migration anchored with the key."""
+    anchored = head.legacy_seq if head else 0
+    if unkeyed == anchored == 0:
+        return
+    key = audit_keys.key_for(head.legacy_key_id) if head else None
+    material = audit_keys.legacy_anchor_material(
+        clinic_id=head.clinic_id if head else 0, seq=unkeyed, last_hash=last_hash
+    )
+    if unkeyed != anchored or key is None or audit_keys.mac(key, material) != head.legacy_mac:
+        raise _Broken(
+            f"events #1 to #{unkeyed} are sealed without the audit key but do not match the "
+            f"anchor made when keyed sealing began ({anchored} events)",
+            1,
+        )
+
+
+def _walk(clinic_id: int, head: AuditChainHead | None, report: ChainReport) -> None:
+    try:
+        heads, strangers = published_heads(clinic_id=clinic_id)
+    except Exception as exc:  # any storage failure: the check cannot finish
+        raise _Broken(
+            f"the published heads cannot be read ({type(exc).__name__}), so the chain could "
+            "not be checked against them",
+            None,
+        ) from exc
+    if strangers:
+        raise _Broken(f"unexpected objects among the published heads: {strangers[0]}", None)
+    published = {h.seq: h for h in heads}
+    report.published = len(heads)
+    expected_seq, prev_hash, seen_keyed, last_unkeyed_hash = 1, "", False, ""
+    events = AuditEvent.objects.exclude(hash="").order_by("seq").iterator(chunk_size=2000)
+    for event in events:
+        key = _event_key(event, seen_keyed)
+        _check_link(event, expected_seq, prev_hash, key)
+        _check_published(event, published)
+        if key is None:
+            report.unkeyed, last_unkeyed_hash = report.unkeyed + 1, event.hash
+        seen_keyed = seen_keyed or key is not None
+        prev_hash, expected_seq, report.checked = event.hash, expected_seq + 1, report.checked + 1
+    _check_unkeyed_anchor(head, report.unkeyed, last_unkeyed_hash)
+    head_seq = head.last_seq if head else 0
+    if head_seq != report.checked or (head and head.last_hash != prev_hash):
+        raise _Broken(
+            f"the chain ends at #{report.checked} but {head_seq} events were sealed",
+            report.checked + 1,
+        )
+    longest = max(heads, key=lambda h: h.seq, default=None)
+    if longest is not None and longest.seq > report.checked:
+        raise _Broken(
+            f"the chain ends at #{report.checked} but #{longest.seq} was published on "
+            f"{longest.published_at:%Y-%m-%d %H:%M} UTC (events were removed)",
+            report.checked + 1,
+        )
 
 
 def audit_verify(*, clinic_id: int) -> ChainReport:
-    """Walk a clinic's chain and report the first broken link.
+    """Walk a clinic's sealed chain and report the first broken link. Reads only: never seals.
 
-    Detects an edited event (its hash no longer matches), a deleted event (a gap in `seq` or a
-    `prev_hash` that does not match), and deleted events at the end (the head records more).
+    Detects an edited event (its keyed hash no longer matches), a deleted event (a gap in `seq`
+    or a `prev_hash` that does not match), a chain re-hashed without the audit key, deleted
+    events at the end (the head records more, or a published head is longer or differs).
+    Unsealed events are counted, with the oldest one's time, not verified.
     """
     with clinic_scope(clinic_id):
         head = AuditChainHead.objects.filter(clinic_id=clinic_id).first()
-        unsealed = AuditEvent.objects.filter(hash="").count()
-        expected_seq, prev_hash, checked = 1, "", 0
-        events = AuditEvent.objects.exclude(hash="").order_by("seq").iterator(chunk_size=2000)
-        for event in events:
-            if event.seq != expected_seq:
-                return ChainReport(
-                    False,
-                    checked,
-                    unsealed,
-                    f"event #{expected_seq} is missing (next present is #{event.seq})",
-                    expected_seq,
-                )
-            if event.prev_hash != prev_hash:
-                return ChainReport(
-                    False,
-                    checked,
-                    unsealed,
-                    f"event #{event.seq} does not link to #{event.seq - 1}",
-                    event.seq,
-                )
-            if event_digest(event, prev_hash) != event.hash:
-                return ChainReport(
-                    False,
-                    checked,
-                    unsealed,
-                    f"event #{event.seq} ({event.action}) was changed after it was sealed",
-                    event.seq,
-                )
-            prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
-        head_seq = head.last_seq if head else 0
-        if head_seq != checked or (head and head.last_hash != prev_hash):
-            return ChainReport(
-                False,
-                checked,
-                unsealed,
-                f"the chain ends at #{checked} but {head_seq} events were sealed",
-                checked + 1,
-            )
-        return ChainReport(True, checked, unsealed)
+        pending = AuditEvent.objects.filter(hash="").aggregate(
+            count=models.Count("id"), oldest=models.Min("created_at")
+        )
+        report = ChainReport(
+            ok=True, checked=0, unsealed=pending["count"], oldest_unsealed_at=pending["oldest"]
+        )
+        try:
+            _walk(clinic_id, head, report)
+        except _Broken as broken:
+            report.ok, report.problem, report.broken_seq = False, broken.problem, broken.seq
+        return report

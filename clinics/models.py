@@ -349,7 +349,7 @@ class IdempotencyRecord(models.Model):
 # ---------------------------------------------------------------------------------------------
 # Audit trail
 
-SEAL_FIELDS = frozenset({"seq", "prev_hash", "hash"})
+SEAL_FIELDS = frozenset({"seq", "prev_hash", "hash", "key_id"})
 
 
 class AuditImmutableError(Exception):
@@ -413,6 +413,9 @@ class AuditEvent(models.Model):
     seq = models.BigIntegerField(null=True, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, blank=True)
+    # Which AUDIT_KEYS key made `hash` (HMAC-SHA256); empty for events sealed with plain
+    # SHA-256 before keyed sealing, which the chain head's anchor covers.
+    key_id = models.CharField(max_length=16, blank=True)
 
     objects = ClinicScopedManager(models.Manager.from_queryset(AuditEventQuerySet))
 
@@ -449,12 +452,23 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """The last sealed link of a clinic's chain; also the lock the sealer takes."""
+    """The last sealed link of a clinic's chain; also the lock the sealer takes.
+
+    `legacy_*` anchor the events sealed with plain SHA-256 before keyed sealing: events #1 to
+    `legacy_seq` may be unkeyed, and `legacy_mac` (an HMAC with key `legacy_key_id`, made once
+    by migration 0008) attests their length and last hash. `published_*` remember the last head
+    published outside the database, so the publishing schedule skips an unchanged head.
+    """
 
     clinic = models.OneToOneField(Clinic, on_delete=models.PROTECT, related_name="+")
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, blank=True)
     sealed_at = models.DateTimeField(null=True, blank=True)
+    legacy_seq = models.BigIntegerField(default=0)
+    legacy_key_id = models.CharField(max_length=16, blank=True)
+    legacy_mac = models.CharField(max_length=64, blank=True)
+    published_seq = models.BigIntegerField(default=0)
+    published_at = models.DateTimeField(null=True, blank=True)
 
     objects = ClinicScopedManager()
 

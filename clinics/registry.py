@@ -10,6 +10,7 @@ that added them.
     patient_directory  PatientDirectory  patient numbers on the audit trail
     demo_steps         DemoStep          a step of `manage.py seed_demo`
     local_services     LocalService      a process `manage.py run_local` starts beside the app
+    waiting_work       WaitingWork       rows waiting on a task, enqueued again when it was lost
 
 This module imports no models, so an `apps.py` may import it at its top. The callables an entry
 holds usually live in a module that does import models: import that module inside `ready()`.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 
@@ -114,6 +116,25 @@ class PatientDirectory:
 patient_directory: Registry[PatientDirectory] = Registry("patient directories")
 
 
+# --- a new clinic ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ClinicSetup:
+    """What a new clinic starts with, beyond its owner (`clinics.services.clinic_create`).
+
+    Checklist: `run(clinic=Clinic)` runs inside the new clinic's scope and the creating
+    transaction, writes its rows directly (it is part of creating the clinic, which its
+    `clinics.clinic.created` event records), and is fast (bulk writes). Register it in the
+    app's `AppConfig.ready()`; `order` as for demo steps.
+    """
+
+    name: str
+    order: int
+    run: Callable[..., None]
+
+
+clinic_setup: Registry[ClinicSetup] = Registry("new-clinic setup")
+
+
 # --- the demo clinic --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DemoStep:
@@ -191,3 +212,42 @@ class LocalService:
 
 
 local_services: Registry[LocalService] = Registry("local development services")
+
+
+# --- work waiting on a task -------------------------------------------------------------------
+@dataclass(frozen=True)
+class WaitingWork:
+    """A kind of row that waits on a background task (a document being prepared, a queued
+    message, a stored webhook delivery; exports, purges and bill PDFs the same way), so that
+    the `vaidya.waiting_work_requeue` schedule (`clinics/recovery.py`) enqueues its task again
+    when the task was lost: with Redis, a worker killed with `kill -9` takes the tasks it had
+    pulled with it, and nothing else would ever run them.
+
+    Checklist for a new kind:
+    - The model records when its task was last enqueued in a `queued_at` field (set it where the
+      row is written and enqueued; the sweep sets it when it enqueues again).
+    - `stale(cutoff)` returns a `Q` for the rows that wait on the task and were (re-)enqueued
+      before `cutoff` (and, when the task marks rows it has started, started before it). Leave
+      out rows that wait for something else (a person, an account being reconnected) and rows
+      whose task may have had an effect that must not happen twice: those go to a person to
+      check (a WhatsApp send that may have left, `Message.uncertain`).
+    - `task` is the dotted path of the task, called with the row's id. It must tolerate running
+      twice and concurrently: claim the row with a conditional UPDATE (or a row lock) before
+      acting, and do nothing for a row that is done or claimed by a live task.
+    - `stale_after()`: how long a task can take, from enqueue to end; None is the default
+      `TASK_LOST_AFTER_SECONDS` (longer than the cluster's `timeout`). Never shorter than the
+      cluster's `timeout`, or a task still running would be started again.
+    - `name` is "<app>.<what>"; register it in the app's `AppConfig.ready()`:
+      `waiting_work.register(ENTRY)`; add a sweep test (stale vs fresh, run twice).
+    """
+
+    name: str
+    order: int
+    model: Any
+    task: str
+    stale: Callable[[datetime], Any]
+    queued_at: str = "queued_at"
+    stale_after: Callable[[], timedelta] | None = None
+
+
+waiting_work: Registry[WaitingWork] = Registry("work waiting on a task")

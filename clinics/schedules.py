@@ -47,6 +47,19 @@ def _clinics_schedules() -> list[ScheduleSpec]:
             "minutes": audit_seal_minutes(),
         },
         {
+            "name": "vaidya.audit_publish_heads",
+            "func": "clinics.tasks.audit_publish_heads",
+            "schedule_type": MINUTES,
+            "minutes": max(1, settings.AUDIT_PUBLISH_INTERVAL_MINUTES),
+        },
+        {
+            # Work whose task a dead worker took with it: enqueued again (clinics/recovery.py).
+            "name": "vaidya.waiting_work_requeue",
+            "func": "clinics.tasks.requeue_waiting_work",
+            "schedule_type": MINUTES,
+            "minutes": 1,
+        },
+        {
             "name": "vaidya.idempotency_purge_expired",
             "func": "clinics.tasks.idempotency_purge_expired",
             "schedule_type": MINUTES,

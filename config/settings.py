@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import environ
 from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -64,6 +65,24 @@ def _encryption_keys() -> list[str]:
 
 
 ENCRYPTION_KEYS = _encryption_keys()
+
+
+def _audit_keys() -> list[str]:
+    """AUDIT_KEYS from the environment (newest first), or one key generated into the data
+    folder. The first key seals the audit trail (HMAC-SHA256); the others only verify events
+    sealed before a rotation. Kept out of the database, so writing the database is not enough to
+    rewrite the trail."""
+    keys = env.list("AUDIT_KEYS", default=[])
+    if keys:
+        return keys
+    key_file = DATA_DIR / "audit_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(32))
+        key_file.chmod(0o600)
+    return [key_file.read_text().strip()]
+
+
+AUDIT_KEYS = _audit_keys()
 DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -327,8 +346,10 @@ Q_CLUSTER = {
     "name": "vaidya",
     "workers": env.int("Q_WORKERS", default=2),
     "recycle": 500,
-    "timeout": 120,
-    "retry": 180,
+    # A task running longer than `timeout` is killed; with the ORM broker one not acknowledged
+    # within `retry` is handed out again (Redis has no such redelivery: see TASK_LOST_AFTER).
+    "timeout": env.int("Q_TIMEOUT", default=120),
+    "retry": env.int("Q_RETRY", default=180),
     "max_attempts": 3,
     "queue_limit": 50,
     "bulk": 10,
@@ -336,6 +357,13 @@ Q_CLUSTER = {
     "label": "Tasks",
     "sync": env.bool("Q_SYNC", default=False),
 }
+# Work that waits on a task (a document being prepared, a queued message, a stored webhook)
+# longer than this had its task lost (a worker killed while holding it, a broker restart):
+# the `vaidya.waiting_work_requeue` schedule enqueues it again (`clinics/recovery.py`). Longer
+# than a task may run, so a task still running is never started a second time.
+TASK_LOST_AFTER_SECONDS = env.int("TASK_LOST_AFTER_SECONDS", default=Q_CLUSTER["timeout"] + 60)
+if Q_CLUSTER["timeout"] >= TASK_LOST_AFTER_SECONDS:
+    raise ImproperlyConfigured("TASK_LOST_AFTER_SECONDS must be longer than Q_TIMEOUT.")
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
@@ -397,6 +425,9 @@ if SENTRY_DSN:
 # --- Vaidya ---------------------------------------------------------------------------------
 # How often (seconds) new audit events are sealed into each clinic's hash chain.
 AUDIT_SEAL_INTERVAL_SECONDS = env.int("AUDIT_SEAL_INTERVAL_SECONDS", default=60)
+# How often (minutes) each clinic's chain head is published outside the database (a new object
+# under audit-heads/ in the document store, and a log line), when it changed.
+AUDIT_PUBLISH_INTERVAL_MINUTES = env.int("AUDIT_PUBLISH_INTERVAL_MINUTES", default=15)
 # Adds X-Query-Count and X-Server-Time-Ms headers to every response; for the benchmarks only.
 QUERY_COUNT_HEADER = env.bool("QUERY_COUNT_HEADER", default=False)
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)

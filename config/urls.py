@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from clinics.api.errors import api_not_found
 from messaging.views.links import document_share
 from patients.views.documents import document_verify
+from patients.views.schedule import public_display, public_display_partial
 
 api_v1 = [
     path("", include("clinics.api.urls")),
@@ -43,6 +44,9 @@ urlpatterns = [
     # Public: the QR code on every issued document leads here (no patient data).
     path("verify/<str:token>/", document_verify, name="document-verify"),
     path("d/<str:token>/", document_share, name="document-share"),  # WhatsApp document links
+    # Public, revocable: the waiting room's screen (token numbers, doctors and rooms only).
+    path("display/<str:token>/", public_display, name="display-link"),
+    path("display/<str:token>/live/", public_display_partial, name="display-link-live"),
     path("webhooks/", include("messaging.urls_webhooks")),
     path("", include("clinics.urls")),
 ]

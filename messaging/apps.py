@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from clinics.registry import demo_steps
+from clinics.registry import demo_steps, waiting_work
 
 
 class MessagingConfig(AppConfig):
@@ -11,8 +11,12 @@ class MessagingConfig(AppConfig):
         # once every app is loaded. `schedules` and `care_replies` register as they are imported.
         from messaging import demo, schedules  # noqa: F401, PLC0415
         from messaging.services import care_replies  # noqa: F401, PLC0415
+        from messaging.services.recovery import MESSAGES_WAITING  # noqa: PLC0415
         from messaging.services.reminders import on_care_event  # noqa: PLC0415
+        from messaging.services.webhook_backlog import WEBHOOKS_WAITING  # noqa: PLC0415
         from patients.events import register_care_listener  # noqa: PLC0415
 
         demo_steps.register(demo.WHATSAPP)
         register_care_listener(on_care_event)
+        waiting_work.register(WEBHOOKS_WAITING)
+        waiting_work.register(MESSAGES_WAITING)

@@ -21,14 +21,8 @@ def messaging_schedules() -> list[ScheduleSpec]:
             "schedule_type": MINUTES,
             "minutes": 1,
         },
-        {
-            # Webhook deliveries stored but never processed (their task was lost with the
-            # broker): enqueued again. Processing is idempotent.
-            "name": "vaidya.webhooks_requeue_lost",
-            "func": "messaging.tasks.requeue_lost_webhooks",
-            "schedule_type": MINUTES,
-            "minutes": 5,
-        },
+        # Messages and webhook deliveries whose task was lost are enqueued again by clinics'
+        # `vaidya.waiting_work_requeue` (their kinds are in `clinics.registry.waiting_work`).
         {
             # Unanswered doses, missed-dose alerts, and reminders left claimed by a worker
             # that stopped.

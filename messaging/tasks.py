@@ -51,7 +51,8 @@ def retry_due_messages() -> int:
 
 
 def requeue_lost_webhooks() -> int:
-    """Schedule: enqueue again the webhook deliveries whose task was lost (never attempted)."""
+    """Enqueue again the webhook deliveries whose task was lost (never attempted), clinic by
+    clinic: the webhook part of the `vaidya.waiting_work_requeue` schedule, on its own."""
     requeued = for_each_clinic(
         lambda clinic_id: webhook_deliveries_requeue_lost(), name="Requeueing lost webhooks"
     )

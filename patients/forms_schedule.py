@@ -122,6 +122,16 @@ class PatientPickForm(forms.Form):
         return cleaned
 
 
+def _override_reason_field() -> forms.CharField:
+    return forms.CharField(
+        label="Reason for going outside the doctor's hours",
+        max_length=200,
+        required=False,
+        help_text="Only the owner or the doctor. Kept on the appointment and in the audit trail.",
+        widget=forms.TextInput(attrs={"placeholder": "For example: post-operative review"}),
+    )
+
+
 class BookingForm(PatientPickForm):
     doctor = _doctor_field()
     date = _date_field("Date")
@@ -136,6 +146,14 @@ class BookingForm(PatientPickForm):
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "For example: fever for 3 days"}),
     )
+
+    override_time = forms.TimeField(
+        label="Time outside the free slots",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"invalid": "Give the time as hours:minutes, for example 18:30."},
+    )
+    override_reason = _override_reason_field()
 
     field_order = ["patient", "patient_id", "doctor", "date", "starts_at", "reason"]
 
@@ -156,7 +174,7 @@ class BookingForm(PatientPickForm):
     def clean_starts_at(self) -> datetime | None:
         raw = self.cleaned_data["starts_at"]
         if not raw:
-            raise forms.ValidationError("Pick one of the free times.")
+            return None  # unless a time outside the free slots is given (clean)
         value = parse_slot_start(raw)
         if value is None:
             raise forms.ValidationError("Pick one of the free times.")
@@ -165,7 +183,18 @@ class BookingForm(PatientPickForm):
     def clean(self):
         cleaned = super().clean()
         starts_at, day = cleaned.get("starts_at"), cleaned.get("date")
-        if starts_at and day and starts_at.astimezone(self.tz).date() != day:
+        override_time = cleaned.get("override_time")
+        if override_time is not None:
+            if not (cleaned.get("override_reason") or "").strip():
+                self.add_error(
+                    "override_reason", "Say why the appointment is outside the doctor's hours."
+                )
+            if day is not None:
+                cleaned["starts_at"] = datetime.combine(day, override_time, tzinfo=self.tz)
+            return cleaned
+        if "starts_at" in cleaned and starts_at is None:
+            self.add_error("starts_at", "Pick one of the free times.")
+        elif starts_at and day and starts_at.astimezone(self.tz).date() != day:
             self.add_error("starts_at", "Pick one of the free times of the date you chose.")
         return cleaned
 
@@ -178,8 +207,32 @@ class WalkInForm(PatientPickForm):
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "For example: fever for 3 days"}),
     )
+    override_reason = _override_reason_field()
 
-    field_order = ["patient", "patient_id", "doctor", "reason"]
+    field_order = ["patient", "patient_id", "doctor", "reason", "override_reason"]
+
+
+class CheckInOverrideForm(forms.Form):
+    override_reason = _override_reason_field()
+
+
+class DisplayLinkForm(forms.Form):
+    name = forms.CharField(
+        label="Which screen",
+        max_length=60,
+        widget=forms.TextInput(attrs={"placeholder": "For example: Waiting room TV"}),
+        error_messages={"required": "Name the screen, for example Waiting room TV."},
+    )
+
+
+class RoomForm(forms.Form):
+    room = forms.CharField(
+        label="Room",
+        max_length=40,
+        required=False,
+        help_text="Shown on the waiting-room screen and the token slip. Leave empty for none.",
+        widget=forms.TextInput(attrs={"placeholder": "For example: Room 2"}),
+    )
 
 
 class RescheduleForm(forms.Form):

@@ -17,7 +17,78 @@ import warnings
 from array import array
 from bisect import bisect_left, bisect_right
 
-__all__ = ["describe", "is_valid_code", "normalise_code", "search"]
+__all__ = ["describe", "is_search_for", "is_valid_code", "normalise_code", "search"]
+
+# What an Indian outpatient clinic diagnoses most, most frequent first. A search lists the ones
+# that match before any other code, so "fever" offers R50.9 before rarer fevers and "pharyng"
+# offers J02.9 before pharyngeal diphtheria.
+COMMON_OUTPATIENT_CODES = (
+    "J06.9",
+    "R50.9",
+    "J02.9",
+    "J03.9",
+    "J00",
+    "A09",
+    "J20.9",
+    "R05",
+    "R51",
+    "I10",
+    "E11.9",
+    "K29.7",
+    "K30",
+    "N39.0",
+    "A97.9",
+    "A01.0",
+    "B54",
+    "J18.9",
+    "J45.9",
+    "J30.4",
+    "J01.9",
+    "K21.9",
+    "K59.0",
+    "R10.4",
+    "R11",
+    "D50.9",
+    "D64.9",
+    "E78.5",
+    "E03.9",
+    "E55.9",
+    "M54.5",
+    "M79.1",
+    "M25.5",
+    "M17.9",
+    "L30.9",
+    "L50.9",
+    "B35.4",
+    "B36.0",
+    "L70.0",
+    "B86",
+    "H10.9",
+    "H66.9",
+    "H61.2",
+    "G43.9",
+    "R42",
+    "R53",
+    "F41.9",
+    "F32.9",
+    "T78.4",
+    "N94.6",
+    "N76.0",
+    "B37.3",
+    "K52.9",
+    "A06.0",
+    "K02.9",
+    "B01.9",
+    "R21",
+    "R07.4",
+    "R06.0",
+    "E86",
+    "E66.9",
+    "S93.4",
+    "J44.9",
+    "B50.9",
+    "Z00.0",
+)
 
 # A diagnosis code: a letter, two digits, then a dot and one or two digits (B18.00).
 _CODE_RE = re.compile(r"[A-Z][0-9]{2}(\.[0-9]{1,2})?")
@@ -48,13 +119,17 @@ def _words(text: str) -> list[str]:
 class _Index:
     """Everything the lookups need, in a few flat structures.
 
-    Entries are numbered in rank order: leaf codes first, then shorter codes, then ICD-10
-    order. A word search walks `words` in that order and stops at `limit`, so it never sorts.
+    Entries are numbered in rank order: the common outpatient codes first, then leaf codes,
+    then shorter codes, then ICD-10 order. A word search walks `words` in that order and stops
+    at `limit`, so it never sorts.
     The code and description strings are the package's own objects, not copies.
     """
 
     def __init__(self, rows: list[tuple[str, str, bool]]):
-        rows.sort(key=lambda row: (not row[2], len(row[0]), row[0]))
+        common = {code: place for place, code in enumerate(COMMON_OUTPATIENT_CODES)}
+        rows.sort(
+            key=lambda row: (common.get(row[0], len(common)), not row[2], len(row[0]), row[0])
+        )
         self.codes = [code for code, _, _ in rows]
         self.descriptions = [description for _, description, _ in rows]
         self.rank_of = {code: rank for rank, code in enumerate(self.codes)}
@@ -119,13 +194,20 @@ def describe(code: str) -> str:
     return "" if rank is None else index.descriptions[rank]
 
 
+def is_search_for(text: str, title: str) -> bool:
+    """True when `text` is only a search for `title`: every word of it starts a word of the
+    title ('pharyng' or 'acute phar' for "Acute pharyngitis, unspecified"). Empty text is."""
+    title_words = _words(title)
+    return all(any(word.startswith(query) for word in title_words) for query in _words(text or ""))
+
+
 def search(query: str, limit: int = 20) -> list[tuple[str, str]]:
     """Codes matching `query`, as (code, description), best first.
 
     A query that looks like a code ('j06', 'J06.9', 'e11') matches codes starting with it, the
     code itself first. Otherwise every word of the query must start a word of the description,
-    in any order and case ('typh fev' finds 'Typhoid fever'). Leaf codes come first, then
-    shorter codes.
+    in any order and case ('typh fev' finds 'Typhoid fever'). The common outpatient codes come
+    first, then leaf codes, then shorter codes.
     """
     if limit <= 0:
         return []

@@ -25,11 +25,13 @@ from patients.models import (
     Appointment,
     CertificateKind,
     Diagnosis,
+    DisplayLink,
     DoctorLeave,
     Document,
     DocumentKind,
     Drug,
     MedicalCertificate,
+    PatientAllergy,
     Prescription,
     PrescriptionItem,
     PrescriptionTemplate,
@@ -70,6 +72,7 @@ def _objects_of(clinic, owner):
     with clinic_scope(clinic):
         patient = PatientFactory(clinic=clinic)
         guardian = GuardianFactory(patient=patient)
+        allergy = PatientAllergy.objects.create(clinic=clinic, patient=patient, substance="Latex")
         membership = MembershipFactory(clinic=clinic, role=Role.DOCTOR)
         invitation = invitation_create(
             clinic=clinic, actor=owner.user, email="new.person@example.in", role=Role.FRONT_DESK
@@ -144,16 +147,24 @@ def _objects_of(clinic, owner):
             starts_at=soon + timedelta(days=1),
             ends_at=soon + timedelta(days=1, minutes=15),
         )
+        display_link = DisplayLink.objects.create(
+            clinic=clinic,
+            name="Waiting room TV",
+            token_digest=f"{clinic.pk:064d}",
+            created_by=owner.user,
+        )
         messaging = _messaging_objects(clinic, patient, membership)
     return {
         **messaging,
         "patient_id": patient.pk,
         "guardian_id": guardian.pk,
+        "allergy_id": allergy.pk,
         "membership_id": membership.pk,
         "doctor_id": membership.pk,
         "invitation_id": invitation.pk,
         "api_key_id": key.pk,
         "leave_id": leave.pk,
+        "link_id": display_link.pk,
         "appointment_id": appointment.pk,
         "visit_id": visit.pk,
         "diagnosis_id": diagnosis.pk,

@@ -58,6 +58,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
         "seq",
         "prev_hash",
         "hash",
+        "key_id",
     )
 
     @admin.display(boolean=True, description="sealed")
@@ -74,7 +75,16 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditChainHead)
 class AuditChainHeadAdmin(ReadOnlyAdmin):
-    list_display = ("clinic", "last_seq", "sealed_at")
+    list_display = ("clinic", "last_seq", "sealed_at", "published_seq", "published_at")
     list_select_related = ("clinic",)
     search_fields = ("=clinic__slug",)
-    fields = ("clinic", "last_seq", "last_hash", "sealed_at")
+    fields = (
+        "clinic",
+        "last_seq",
+        "last_hash",
+        "sealed_at",
+        "published_seq",
+        "published_at",
+        "legacy_seq",
+        "legacy_key_id",
+    )

@@ -226,6 +226,9 @@ class Message(models.Model):
     # The send may have reached Meta but we never heard back: staff decide, Vaidya never
     # re-sends it blindly.
     uncertain = models.BooleanField(default=False)
+    # When the send task was last enqueued again (by the lost-task sweep or a reconnect); until
+    # then `created_at` is when it was first enqueued.
+    queued_at = models.DateTimeField(null=True, blank=True)
     sent_by = models.ForeignKey(
         "clinics.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -281,6 +284,8 @@ class WebhookDelivery(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=300, blank=True)
+    # When its task was last enqueued again by the lost-task sweep (until then, `received_at`).
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     objects = ClinicScopedManager()
 

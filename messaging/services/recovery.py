@@ -1,18 +1,32 @@
 """Recovering sends: retries after a back-off, messages that waited for a reconnected
-account, sends interrupted mid-way (flagged for staff, never re-sent blindly; see
-messaging.services.sending), and staff sending a message again after checking."""
+account, messages whose send task was lost (`MESSAGES_WAITING`, swept by
+`clinics.recovery`), sends interrupted mid-way (flagged for staff, never re-sent blindly; see
+messaging.services.sending), and staff sending a message again after checking.
+
+Only a "queued" message is ever enqueued again: it has not been handed to Meta (a worker moves
+it to "sending" before calling the API). A message left "sending" may have gone out, so it goes
+to the "check" flow (`messages_flag_uncertain`, `message_resend` by staff) instead."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError
 from clinics.queue import enqueue
-from messaging.models import Direction, Message, MessageKind, MessageStatus, WhatsAppAccount
+from clinics.registry import WaitingWork
+from messaging.models import (
+    AccountStatus,
+    Direction,
+    Message,
+    MessageKind,
+    MessageStatus,
+    WhatsAppAccount,
+)
 from messaging.services.sending import (
     SEND_TASK,
     UNCERTAIN_AFTER,
@@ -37,15 +51,33 @@ def messages_retry_due(*, now: datetime | None = None, limit: int = 500) -> int:
     return len(ids)
 
 
+def messages_waiting(cutoff: datetime) -> Q:
+    """Outbound messages queued for a send task before `cutoff` (not for a back-off, which
+    `messages_retry_due` handles, nor for a disconnected account): their task was lost."""
+    enqueued = Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True, created_at__lt=cutoff)
+    return enqueued & Q(
+        direction=Direction.OUTBOUND,
+        status=MessageStatus.QUEUED,
+        next_attempt_at__isnull=True,
+        uncertain=False,
+        conversation__account__status=AccountStatus.ACTIVE,
+    )
+
+
+MESSAGES_WAITING = WaitingWork(
+    name="messaging.messages", order=40, model=Message, task=SEND_TASK, stale=messages_waiting
+)
+
+
 def messages_requeue_for_account(*, account: WhatsAppAccount) -> int:
     """After a clinic reconnects: send what waited for its account."""
-    ids = list(
-        Message.objects.filter(
-            conversation__account=account,
-            status=MessageStatus.QUEUED,
-            direction=Direction.OUTBOUND,
-        ).values_list("pk", flat=True)
+    waiting = Message.objects.filter(
+        conversation__account=account,
+        status=MessageStatus.QUEUED,
+        direction=Direction.OUTBOUND,
     )
+    ids = list(waiting.values_list("pk", flat=True))
+    Message.objects.filter(pk__in=ids).update(queued_at=timezone.now())
     for message_id in ids:
         enqueue_send(message_id)
     return len(ids)

@@ -4,8 +4,10 @@ The webhook view stores a verified delivery and only then enqueues its task. Two
 leave a delivery behind:
 - the task was lost: with the Redis broker the enqueue runs after commit, and Meta has its 200
   whatever the queue does, so a Redis outage (or a restart: nothing is kept on disk) loses the
-  task but not the delivery. `webhook_deliveries_requeue_lost` (a schedule) enqueues again every
-  delivery that was never attempted and has waited longer than a task normally takes;
+  task but not the delivery; so does a worker killed while holding it. The lost-task sweep
+  (`WEBHOOKS_WAITING` in `clinics.registry.waiting_work`, the `vaidya.waiting_work_requeue`
+  schedule) enqueues again every delivery that was never attempted and has waited longer than
+  a task can take (`TASK_LOST_AFTER_SECONDS`);
 - processing failed every time the broker tried (an inbound file that could not be copied, a
   bug): the delivery keeps its attempt count and the error's kind. An operator looks at them
   with `manage.py whatsapp_webhooks status` and replays them with `... replay` once the cause
@@ -14,43 +16,48 @@ leave a delivery behind:
 Processing is idempotent (statuses per wamid and status, inbound messages per wamid), so a
 delivery processed twice, because a task thought lost was only slow, changes nothing.
 
-The schedule runs `webhook_deliveries_requeue_lost` once per clinic, in that clinic's scope
-(`clinics.tenancy.for_each_clinic`). The ops functions (`webhook_backlog`, `webhook_failures`,
-`webhook_deliveries_replay`) visit the clinics that have stored deliveries
-(`clinics.tenancy.clinic_ids_with`), each inside its own scope.
+The sweep runs once per clinic, in that clinic's scope (`clinics.tenancy.for_each_clinic`).
+The ops functions (`webhook_backlog`, `webhook_failures`, `webhook_deliveries_replay`) visit the
+clinics that have stored deliveries (`clinics.tenancy.clinic_ids_with`), each inside its own
+scope.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Count, Max, Min, Q
-from django.utils import timezone
 
-from clinics.queue import enqueue
+from clinics.recovery import waiting_work_requeue
+from clinics.registry import WaitingWork
 from clinics.tenancy import clinic_ids_with, clinic_scope
 from messaging.models import WebhookDelivery
 from messaging.services.inbound import webhook_delivery_process
 
-# A delivery's task normally runs within seconds; one never attempted after this was lost.
-LOST_AFTER = timedelta(minutes=10)
-REQUEUE_LIMIT = 1000
+WAITING_KIND = "messaging.webhook_deliveries"
 
 
-def webhook_deliveries_requeue_lost(*, older_than: timedelta = LOST_AFTER) -> int:
-    """Enqueue the task again for the scope's clinic's deliveries never attempted within
-    `older_than`; returns how many. Failed deliveries (attempted at least once) are left for an
-    operator to replay."""
-    cutoff = timezone.now() - older_than
-    ids = list(
-        WebhookDelivery.objects.filter(attempts=0, received_at__lt=cutoff)
-        .order_by("received_at", "id")
-        .values_list("pk", flat=True)[:REQUEUE_LIMIT]
-    )
-    for delivery_id in ids:
-        enqueue("messaging.tasks.process_webhook", delivery_id)
-    return len(ids)
+def webhook_deliveries_waiting(cutoff: datetime) -> Q:
+    """Deliveries never attempted whose task was enqueued before `cutoff`: it was lost. Failed
+    deliveries (attempted at least once) are left for an operator to replay."""
+    enqueued = Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True, received_at__lt=cutoff)
+    return enqueued & Q(attempts=0)
+
+
+WEBHOOKS_WAITING = WaitingWork(
+    name=WAITING_KIND,
+    order=30,
+    model=WebhookDelivery,
+    task="messaging.tasks.process_webhook",
+    stale=webhook_deliveries_waiting,
+)
+
+
+def webhook_deliveries_requeue_lost() -> int:
+    """Enqueue the task again (after commit) for the scope's clinic's deliveries whose task was
+    lost; returns how many. The lost-task sweep does this with the other kinds."""
+    return waiting_work_requeue(kinds=[WAITING_KIND])[WAITING_KIND]
 
 
 @dataclass

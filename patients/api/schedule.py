@@ -287,6 +287,7 @@ class AppointmentListView(ClinicAPIView):
                 actor=request.actor,
                 starts_at=data["starts_at"],
                 reason=data["reason"],
+                override_reason=data["override_reason"],
             )
         # The new appointment comes with its patient and doctor: no need to read it again.
         body = AppointmentSerializer(appointment, context=_context(request)).data
@@ -473,7 +474,11 @@ class WalkInView(ClinicAPIView):
         patient, doctor = _patient_and_doctor(data)
         with fields_renamed():
             appointment = appointment_walk_in(
-                patient=patient, doctor=doctor, actor=request.actor, reason=data["reason"]
+                patient=patient,
+                doctor=doctor,
+                actor=request.actor,
+                reason=data["reason"],
+                override_reason=data["override_reason"],
             )
         response = _answer(request, appointment)
         response.status_code = status.HTTP_201_CREATED

@@ -121,6 +121,29 @@ class PatientListItemSerializer(serializers.Serializer):
         return today
 
 
+class AllergyEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    substance = serializers.CharField(help_text="A generic name, a food, latex ...; or empty.")
+    drug_class = serializers.CharField(help_text="A drug class key such as nsaids; or empty.")
+    drug_class_label = serializers.CharField()
+    reaction = serializers.CharField()
+    severity = serializers.CharField(help_text="mild, moderate, severe, anaphylaxis or empty.")
+    note = serializers.CharField()
+    recorded_at = serializers.DateTimeField()
+
+    def to_representation(self, entry) -> dict[str, Any]:
+        return {
+            "id": entry.pk,
+            "substance": entry.substance,
+            "drug_class": entry.drug_class,
+            "drug_class_label": entry.get_drug_class_display() if entry.drug_class else "",
+            "reaction": entry.reaction,
+            "severity": entry.severity,
+            "note": entry.note,
+            "recorded_at": _datetime(entry.recorded_at),
+        }
+
+
 _LANGUAGE_HELP = (
     "What the patient reads (WhatsApp messages, consent notices, the prescription's "
     "instructions beside the English) comes in it where Vaidya has it (en, hi); else English."
@@ -169,6 +192,14 @@ class PatientSerializer(serializers.Serializer):
             "absent for front desk and billing."
         ),
     )
+    allergy_entries = AllergyEntrySerializer(
+        many=True,
+        required=False,
+        help_text=(
+            "The allergies as structured entries, which every prescribed medicine is checked "
+            "against. Only for callers with the clinical.view permission."
+        ),
+    )
     chronic_conditions = serializers.CharField(
         required=False,
         help_text=(
@@ -212,7 +243,8 @@ class PatientSerializer(serializers.Serializer):
             "state_code": patient.state_code,
             "state_name": state_name(patient.state_code),
             "blood_group": patient.blood_group,
-            "has_allergy_alert": bool(patient.allergies.strip()),
+            "has_allergy_alert": bool(patient.allergies.strip())
+            or bool(getattr(patient, "has_allergy_entries", False)),
             "abha_number": patient.abha_number,
             "abha_address": patient.abha_address,
             "emergency_contact_name": patient.emergency_contact_name,
@@ -226,6 +258,10 @@ class PatientSerializer(serializers.Serializer):
         }
         if self.context.get("clinical"):
             body["allergies"] = patient.allergies
+            entries = self.context.get("allergy_entries") or []
+            body["allergy_entries"] = [
+                AllergyEntrySerializer().to_representation(e) for e in entries
+            ]
             body["chronic_conditions"] = patient.chronic_conditions
         return body
 

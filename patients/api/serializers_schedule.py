@@ -224,6 +224,19 @@ class AppointmentListQuerySerializer(StrictInputSerializer):
     )
 
 
+def override_reason_field() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=MAX_REASON,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=(
+            "Why this goes outside the doctor's working hours or leave. Only a signed-in owner "
+            "or the doctor may; refused (403) for anyone else, API keys included."
+        ),
+    )
+
+
 class AppointmentBookInputSerializer(StrictInputSerializer):
     patient_id = id_field("The patient to book for.")
     doctor_id = id_field("The doctor (see GET /api/v1/doctors/).")
@@ -238,6 +251,7 @@ class AppointmentBookInputSerializer(StrictInputSerializer):
         default="",
         help_text="The reason for the visit, for example Fever for three days.",
     )
+    override_reason = override_reason_field()
 
 
 class AppointmentRescheduleInputSerializer(StrictInputSerializer):
@@ -271,3 +285,4 @@ class WalkInInputSerializer(StrictInputSerializer):
         default="",
         help_text="The reason for the visit, for example Cough since yesterday.",
     )
+    override_reason = override_reason_field()

@@ -58,8 +58,13 @@ def _doctor(visit_or_prescription) -> dict[str, Any]:
 
 class DiagnosisSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    text = serializers.CharField(help_text="The diagnosis in the doctor's words.")
+    text = serializers.CharField(
+        help_text="With a code, the code's WHO title; without one, the doctor's words."
+    )
     icd10_code = serializers.CharField(help_text="WHO ICD-10 code, for example J06.9; or empty.")
+    qualifier = serializers.CharField(
+        help_text="The doctor's words beside a coded diagnosis (for example 'recurrent'); or empty."
+    )
     is_provisional = serializers.BooleanField()
 
     def to_representation(self, diagnosis: Diagnosis) -> dict[str, Any]:
@@ -67,6 +72,7 @@ class DiagnosisSerializer(serializers.Serializer):
             "id": diagnosis.pk,
             "text": diagnosis.text,
             "icd10_code": diagnosis.icd10_code,
+            "qualifier": diagnosis.qualifier,
             "is_provisional": diagnosis.is_provisional,
         }
 

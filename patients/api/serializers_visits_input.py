@@ -69,10 +69,12 @@ class VitalsInputSerializer(StrictInputSerializer):
 
 
 class DiagnosisInputSerializer(StrictInputSerializer):
-    """Give the text, an ICD-10 code, or both. Needs a doctor."""
+    """Give the text, an ICD-10 code, or both. With a code the diagnosis takes the code's WHO
+    title, and text that is more than a search for it is kept as the qualifier. Needs a doctor."""
 
     text = _text(300, "The diagnosis in the doctor's words.", default="")
     icd10_code = _text(10, "WHO ICD-10, for example J06.9 or j069.", default="")
+    qualifier = _text(200, "Words beside a coded diagnosis, for example recurrent.", default="")
     is_provisional = serializers.BooleanField(required=False, default=False)
 
 
@@ -112,6 +114,13 @@ class PrescriptionItemInputSerializer(StrictInputSerializer):
     instructions = _text(300)
     starts_on = serializers.DateField(
         required=False, allow_null=True, help_text="Default: the day of the visit."
+    )
+    brand_name = _text(60, "With drug_id: one of the drug's brand names, printed in brackets.")
+    override_reason = _text(
+        300,
+        "Why the doctor prescribes it although the safety checks stopped it (an allergy, "
+        "duplicate therapy, a dose above the maximum). Without it such an item is refused "
+        "with code prescribing_check; the reason is kept on the prescription.",
     )
 
 

@@ -29,6 +29,7 @@ from patients.api.serializers import (
 )
 from patients.registration import registration_steps
 from patients.selectors import patient_list, patient_or_404, patient_with_guardians
+from patients.selectors.allergies import patient_allergies
 from patients.services import (
     GuardianInput,
     guardian_add,
@@ -188,9 +189,13 @@ class PatientListView(ClinicAPIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-def _out(request, **context) -> dict:
-    """The patient serializer's context: clinical fields only for callers who may read them."""
-    return {**context, "clinical": Perm.CLINICAL_VIEW in request.perms}
+def _out(request, patient=None, **context) -> dict:
+    """The patient serializer's context: clinical fields only for callers who may read them,
+    with the structured allergies (read only when the patient has some)."""
+    clinical = Perm.CLINICAL_VIEW in request.perms
+    if clinical and patient is not None and getattr(patient, "has_allergy_entries", False):
+        context["allergy_entries"] = patient_allergies(patient.pk)
+    return {**context, "clinical": clinical}
 
 
 class PatientDetailView(ClinicAPIView):
@@ -206,7 +211,7 @@ class PatientDetailView(ClinicAPIView):
     def get(self, request, patient_id: int):
         patient = patient_or_404(patient_id, read=patient_with_guardians)
         patient_record_view(patient=patient, actor=request.actor)
-        return Response(PatientSerializer(patient, context=_out(request)).data)
+        return Response(PatientSerializer(patient, context=_out(request, patient)).data)
 
     @extend_schema(
         operation_id="patients_partial_update",
@@ -228,7 +233,9 @@ class PatientDetailView(ClinicAPIView):
             patient=patient, actor=request.actor, age_years=data.pop("age_years", None), **data
         )
         guardians = list(patient.guardians.all())
-        return Response(PatientSerializer(updated, context=_out(request, guardians=guardians)).data)
+        updated.has_allergy_entries = getattr(patient, "has_allergy_entries", False)
+        context = _out(request, patient, guardians=guardians)
+        return Response(PatientSerializer(updated, context=context).data)
 
 
 class _ArchiveStateView(ClinicAPIView):
@@ -239,7 +246,9 @@ class _ArchiveStateView(ClinicAPIView):
         patient = patient_or_404(patient_id, read=patient_with_guardians)
         changed = type(self).service(patient=patient, actor=request.actor)
         guardians = list(patient.guardians.all())
-        return Response(PatientSerializer(changed, context=_out(request, guardians=guardians)).data)
+        changed.has_allergy_entries = getattr(patient, "has_allergy_entries", False)
+        context = _out(request, patient, guardians=guardians)
+        return Response(PatientSerializer(changed, context=context).data)
 
 
 class PatientArchiveView(_ArchiveStateView):

@@ -1,5 +1,6 @@
 """Patients and their care: the patient record, the clinic's day, visits and prescriptions."""
 
+from patients.models.allergies import AllergySeverity, PatientAllergy
 from patients.models.certificates import (
     CertificateKind,
     CertificateStatus,
@@ -34,6 +35,7 @@ from patients.models.patients import (
 )
 from patients.models.prescriptions import (
     Drug,
+    DrugBrand,
     DrugForm,
     FoodTiming,
     Prescription,
@@ -47,7 +49,9 @@ from patients.models.scheduling import (
     Appointment,
     AppointmentKind,
     AppointmentStatus,
+    DisplayLink,
     DoctorLeave,
+    DoctorRoom,
     LeaveKind,
     WorkingHours,
 )
@@ -65,6 +69,7 @@ __all__ = [
     "ADULT_AGE",
     "GENERATED_KINDS",
     "UPLOAD_KINDS",
+    "AllergySeverity",
     "Appointment",
     "AppointmentKind",
     "AppointmentStatus",
@@ -75,11 +80,14 @@ __all__ = [
     "ConsentTemplate",
     "ConsentTemplateVersion",
     "Diagnosis",
+    "DisplayLink",
     "DoctorLeave",
+    "DoctorRoom",
     "Document",
     "DocumentKind",
     "DocumentStatus",
     "Drug",
+    "DrugBrand",
     "DrugForm",
     "FoodTiming",
     "Guardian",
@@ -87,6 +95,7 @@ __all__ = [
     "LeaveKind",
     "MedicalCertificate",
     "Patient",
+    "PatientAllergy",
     "Prescription",
     "PrescriptionItem",
     "PrescriptionStatus",

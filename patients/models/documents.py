@@ -12,6 +12,7 @@ valid, and a few facts that identify no patient.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -82,6 +83,10 @@ class Document(models.Model):
     # Why rendering failed, in words staff can act on (never a stack trace).
     problem = models.CharField(max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Generated documents: when rendering was last enqueued, and when a worker claimed it (the
+    # lost-task sweep enqueues a document again when both are older than a task can take).
+    queued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     # The stored file. `file` is the storage key; the rest describes the plain content.
     file = models.FileField(max_length=200, blank=True)
     content_type = models.CharField(max_length=100, blank=True)
@@ -115,6 +120,11 @@ class Document(models.Model):
         indexes = [
             models.Index(fields=["clinic", "patient", "-created_at"], name="document_patient_idx"),
             models.Index(fields=["visit", "kind"], name="document_visit_idx"),
+            models.Index(
+                fields=["clinic", "queued_at"],
+                condition=models.Q(status="preparing"),
+                name="document_preparing_idx",
+            ),
         ]
         constraints = [
             # One prescription PDF and one summary per visit version (a new version is a new
@@ -140,6 +150,15 @@ class Document(models.Model):
     @property
     def is_ready(self) -> bool:
         return self.status == DocumentStatus.READY
+
+    @property
+    def looks_stuck(self) -> bool:
+        """Preparing for longer than rendering can take (TASK_LOST_AFTER_SECONDS since it was
+        enqueued or claimed): its task was lost, and Retry enqueues it again."""
+        if self.status != DocumentStatus.PREPARING:
+            return False
+        since = max(t for t in (self.queued_at or self.created_at, self.claimed_at) if t)
+        return since < timezone.now() - timedelta(seconds=settings.TASK_LOST_AFTER_SECONDS)
 
     @property
     def validity(self) -> str:

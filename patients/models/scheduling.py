@@ -157,6 +157,8 @@ class Appointment(models.Model):
     no_show_at = models.DateTimeField(null=True, blank=True)
     # The patient pressed "Confirm" on a WhatsApp reminder (cleared when the time moves).
     patient_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Why an owner or the doctor booked or queued this outside the doctor's hours (or on leave).
+    override_reason = models.CharField(max_length=200, blank=True)
 
     objects = ClinicScopedManager()
 
@@ -178,3 +180,40 @@ class Appointment(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_APPOINTMENT_STATUSES
+
+
+class DoctorRoom(models.Model):
+    """Where a doctor sees patients ("Room 2"): shown on the waiting-room display and the
+    token slip. Optional; one per doctor's membership."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
+    doctor = models.OneToOneField(Membership, on_delete=models.PROTECT, related_name="room")
+    room = models.CharField(max_length=40, blank=True)
+
+    objects = ClinicScopedManager()
+
+    def __str__(self) -> str:
+        return self.room
+
+
+class DisplayLink(models.Model):
+    """A link the waiting room's screen opens without signing in: the queue's token numbers,
+    doctors and rooms, nothing more. Only a digest of its secret is kept; the owner revokes it."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
+    name = models.CharField(max_length=60)
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ClinicScopedManager()
+
+    class Meta:
+        ordering = ["revoked_at", "-created_at"]
+        indexes = [models.Index(fields=["clinic", "created_at"], name="display_link_clinic")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -152,12 +152,14 @@ class Vitals(models.Model):
 
 
 class Diagnosis(models.Model):
-    """A diagnosis in the doctor's words, with an optional WHO ICD-10 code."""
+    """A diagnosis: with a WHO ICD-10 code, the code's title and the doctor's own qualifier
+    ("recurrent", "left ear") beside it; without a code, the doctor's words."""
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="diagnoses")
     text = models.CharField(max_length=300)
     icd10_code = models.CharField("ICD-10 code", max_length=10, blank=True)
+    qualifier = models.CharField(max_length=200, blank=True)
     is_provisional = models.BooleanField(default=False)
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -168,7 +170,8 @@ class Diagnosis(models.Model):
         verbose_name_plural = "diagnoses"
 
     def __str__(self) -> str:
-        return f"{self.text} ({self.icd10_code})" if self.icd10_code else self.text
+        shown = f"{self.text} ({self.icd10_code})" if self.icd10_code else self.text
+        return f"{shown} — {self.qualifier}" if self.qualifier else shown
 
 
 class ProcedureDone(models.Model):

@@ -50,6 +50,12 @@ def doctor_busy(
     return busy
 
 
+def doctor_leaves(doctor: Membership, start: datetime, end: datetime) -> list[Busy]:
+    """The doctor's leave and blocked time overlapping [start, end)."""
+    leaves = DoctorLeave.objects.filter(doctor=doctor, starts_at__lt=end, ends_at__gt=start)
+    return [Busy(start=x.starts_at, end=x.ends_at, reason=x.kind) for x in leaves]
+
+
 def active_bookings(doctor: Membership) -> QuerySet[Appointment]:
     """Booked (not walk-in) appointments that hold the doctor's time."""
     return Appointment.objects.filter(

@@ -99,7 +99,7 @@ def timeline_visits(*, patient: Patient, with_diagnoses: bool) -> list[dict[str,
             visit["diagnoses"] = by_visit[visit["id"]]
         diagnoses = (
             Diagnosis.objects.filter(visit_id__in=list(by_visit))
-            .only("id", "visit_id", "text", "icd10_code", "is_provisional")
+            .only("id", "visit_id", "text", "icd10_code", "qualifier", "is_provisional")
             .order_by("position", "id")
         )
         for diagnosis in diagnoses:

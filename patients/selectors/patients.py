@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
+from datetime import date
 
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import BooleanField, Prefetch, Q, QuerySet
@@ -12,7 +13,8 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from clinics.prepared import PreparedRead
-from patients.models import Guardian, Patient, normalise_name
+from patients.models import Guardian, Patient, PatientAllergy, normalise_name
+from patients.names import latin_key
 from patients.phones import digits_only, to_e164
 
 _NUMBER_RE = re.compile(r"^\s*p\s*-?\s*0*(\d{1,9})\s*$", re.IGNORECASE)
@@ -62,27 +64,42 @@ def patient_detail(*, patient_id: int, include_archived: bool = True) -> Patient
 
 
 def possible_duplicates(
-    *, full_name: str, phones: list[str], exclude_id: int | None = None
+    *,
+    full_name: str,
+    phones: list[str],
+    date_of_birth: date | None = None,
+    exclude_id: int | None = None,
 ) -> list[Patient]:
-    """Patients sharing a phone number with a similar name: probably the same person."""
+    """Patients who are probably the same person: a similar name (in either script) and the
+    same phone number, or the same date of birth (a typed one, not one estimated from an age)."""
     phones = [p for p in phones if p]
-    if not phones or not full_name:
+    if not full_name or not (phones or date_of_birth):
         return []
-    qs = Patient.objects.filter(Q(phone__in=phones) | Q(whatsapp_phone__in=phones))
+    condition = Q(pk__in=[])
+    if phones:
+        condition |= Q(phone__in=phones) | Q(whatsapp_phone__in=phones)
+    if date_of_birth:
+        condition |= Q(date_of_birth=date_of_birth, dob_estimated=False)
+    qs = Patient.objects.filter(condition)
     if exclude_id:
         qs = qs.exclude(pk=exclude_id)
-    wanted = normalise_name(full_name)
-    return [p for p in qs[:50] if names_similar(wanted, p.search_name)]
+    return [p for p in qs.order_by("number")[:50] if names_similar(full_name, p.full_name)]
 
 
 def names_similar(a: str, b: str) -> bool:
-    """Same person's name written slightly differently ('Ramesh Kumar' / 'Ramesh K')."""
+    """Same person's name written slightly differently ('Ramesh Kumar' / 'Ramesh K'), or in
+    another script ('Sunita Devi' / 'सुनीता देवी')."""
     a, b = normalise_name(a), normalise_name(b)
     if not a or not b:
         return False
     if a == b or a in b or b in a:
         return True
-    return difflib.SequenceMatcher(None, a, b).ratio() >= 0.8
+    if difflib.SequenceMatcher(None, a, b).ratio() >= 0.8:
+        return True
+    a, b = latin_key(a), latin_key(b)
+    if not a or not b:
+        return False
+    return a == b or a in b or b in a or difflib.SequenceMatcher(None, a, b).ratio() >= 0.8
 
 
 GUARDIAN_COLUMNS = (
@@ -107,15 +124,24 @@ _HAS_GUARDIANS = RawSQL(  # noqa: S611 (table names from the models; no input in
     (),
     output_field=BooleanField(),
 )
+# Whether the patient has current structured allergies (the alert every role sees), the same way.
+_HAS_ALLERGY_ENTRIES = RawSQL(  # noqa: S611 (table names from the models; no input in the SQL)
+    f'EXISTS (SELECT 1 FROM "{PatientAllergy._meta.db_table}" a '  # noqa: S608 (as above)
+    f'WHERE a."patient_id" = "{Patient._meta.db_table}"."id" AND a."removed_at" IS NULL)',
+    (),
+    output_field=BooleanField(),
+)
 
 
 _PATIENT_FIELDS = tuple(f.attname for f in Patient._meta.concrete_fields)
 _RECORD_READ = PreparedRead(
     lambda patient_id: (
-        Patient.objects.annotate(has_guardians=_HAS_GUARDIANS)
+        Patient.objects.annotate(
+            has_guardians=_HAS_GUARDIANS, has_allergy_entries=_HAS_ALLERGY_ENTRIES
+        )
         .filter(pk=patient_id)
         .order_by()
-        .values_list(*_PATIENT_FIELDS, "has_guardians")
+        .values_list(*_PATIENT_FIELDS, "has_guardians", "has_allergy_entries")
     ),
     arg_types=(int,),
     scoped=True,
@@ -152,9 +178,10 @@ def patient_with_guardians(*, patient_id: int) -> Patient:
     rows = _RECORD_READ.rows(patient_id)
     if not rows:
         raise Patient.DoesNotExist("No such patient at this clinic.")
-    *values, has_guardians = rows[0]
+    *values, has_guardians, has_allergy_entries = rows[0]
     patient = Patient.from_db(DEFAULT_DB_ALIAS, _PATIENT_FIELDS, values)
     patient.has_guardians = has_guardians
+    patient.has_allergy_entries = bool(has_allergy_entries)
     guardians = (
         list(
             Guardian.objects.filter(patient_id=patient.pk)

@@ -10,7 +10,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import (
+    Case,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    When,
+)
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -29,11 +36,13 @@ from patients.dosing import (
 from patients.models import (
     Diagnosis,
     Drug,
+    DrugBrand,
     DrugForm,
     FoodTiming,
     Patient,
     Prescription,
     PrescriptionItem,
+    PrescriptionStatus,
     PrescriptionTemplate,
     Route,
     Visit,
@@ -41,6 +50,7 @@ from patients.models import (
     Vitals,
     age_on,
 )
+from patients.prescribing.formulary import brand_key
 
 MAX_SEARCH_RESULTS = 50
 DRAFT_MARK = "DRAFT"
@@ -59,15 +69,58 @@ _COUNTED_UNITS = {
 _GLYPHS = {Decimal("0.5"): "½", Decimal("0.25"): "¼", Decimal("0.75"): "¾"}
 
 
+def _key_range(key: str) -> dict[str, str]:
+    """A prefix as a range of brand keys (capitals and digits only), which a B-tree index
+    serves on every database: "DOLO6" <= key < "DOLO7"."""
+    return {"key__gte": key, "key__lt": key[:-1] + chr(ord(key[-1]) + 1)}
+
+
 def drug_search(query: str, limit: int = 10) -> list[Drug]:
-    """Active drugs whose generic name starts with `query` (any case), favourites first, then
-    by name: what the prescription form completes from. One query."""
+    """Active drugs whose generic name or one of whose brand names starts with `query` (any
+    case; a brand ignores spaces and punctuation, so "dolo 650" finds Dolo 650): what the
+    prescription form completes from. Generic matches come first, favourites first, then by
+    name; a drug found by its brand has `matched_brand` set. One query, and a second only to
+    name the brands when some drugs were found by brand."""
     limit = max(1, min(int(limit), MAX_SEARCH_RESULTS))
     prefix = " ".join((query or "").split()).upper()
+    key = brand_key(prefix)
     drugs = Drug.objects.filter(is_active=True)
+    order: tuple[str, ...] = ("-is_favourite", "generic_name", "strength", "form", "id")
     if prefix:
-        drugs = drugs.filter(generic_name__startswith=prefix)
-    return list(drugs.order_by("-is_favourite", "generic_name", "strength", "form", "id")[:limit])
+        by_generic = Q(generic_name__startswith=prefix)
+        if key:
+            by_brand = DrugBrand.objects.filter(**_key_range(key)).values("drug_id")
+            drugs = drugs.filter(by_generic | Q(pk__in=by_brand))
+        else:
+            drugs = drugs.filter(by_generic)
+        drugs = drugs.annotate(
+            generic_hit=Case(When(by_generic, then=1), default=0, output_field=IntegerField())
+        )
+        order = ("-generic_hit", *order)
+    found = list(drugs.order_by(*order)[:limit])
+    by_brand_ids = [d.pk for d in found if not getattr(d, "generic_hit", 1)]
+    brands: dict[int, str] = {}
+    if by_brand_ids:
+        named = DrugBrand.objects.filter(drug_id__in=by_brand_ids, **_key_range(key))
+        for drug_id, name in named.order_by("-key", "-id").values_list("drug_id", "name"):
+            brands[drug_id] = name  # the first brand in key order wins
+    for drug in found:
+        drug.matched_brand = brands.get(drug.pk, "")
+    return found
+
+
+def last_prescription(visit: Visit) -> Prescription | None:
+    """The patient's most recent signed prescription from another visit (its current version)."""
+    return (
+        Prescription.objects.filter(
+            patient_id=visit.patient_id,
+            status=PrescriptionStatus.SIGNED,
+            visit__superseded_at__isnull=True,
+        )
+        .exclude(visit_id=visit.pk)
+        .order_by("-signed_at", "-id")
+        .first()
+    )
 
 
 def doctor_templates(doctor: Membership) -> QuerySet[PrescriptionTemplate]:
@@ -163,6 +216,7 @@ def _item_row(
     return {
         "number": number,
         "generic_name": item.generic_name.upper(),
+        "brand_name": item.brand_name,
         "strength": item.strength,
         "form": DrugForm(item.form).label if item.form in DrugForm.values else item.form,
         "route": Route(item.route).label if item.route in Route.values else item.route,
@@ -209,11 +263,14 @@ def _diagnosis_row(diagnosis: Diagnosis) -> dict[str, Any]:
     display = diagnosis.text
     if diagnosis.icd10_code:
         display += f" ({diagnosis.icd10_code})"
+    if diagnosis.qualifier:
+        display += f" — {diagnosis.qualifier}"
     if diagnosis.is_provisional:
         display += " (provisional)"
     return {
         "text": diagnosis.text,
         "icd10_code": diagnosis.icd10_code,
+        "qualifier": diagnosis.qualifier,
         "is_provisional": diagnosis.is_provisional,
         "display": display,
     }

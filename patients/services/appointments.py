@@ -1,4 +1,5 @@
-"""Writes for the clinic's day: doctors' hours and leave, booking and the queue.
+"""Writes for the clinic's day: booking and the queue (doctors' hours and leave are in
+`doctor_hours`, whose names stay importable from here).
 
 A doctor is never double-booked. Every booking and rescheduling takes a row lock on the
 doctor's membership first, so two front-desk users booking the same slot take turns and the
@@ -7,16 +8,15 @@ second sees the first's booking; on PostgreSQL an exclusion constraint backs thi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
-from itertools import pairwise
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clinics.actors import resolve
 from clinics.audit import Actions, audit_record
 from clinics.dates import beyond_horizon_message, last_bookable_day
-from clinics.errors import Conflict, DomainError, ValidationFailed
+from clinics.errors import Conflict, DomainError, NotAllowed
 from clinics.models import ApiKey, Membership, User
 from clinics.roles import Role
 from clinics.sequences import counter_next
@@ -27,162 +27,66 @@ from patients.models import (
     Appointment,
     AppointmentKind,
     AppointmentStatus,
-    DoctorLeave,
-    LeaveKind,
     Patient,
-    WorkingHours,
 )
-from patients.selectors.appointments import active_bookings, doctor_busy, doctor_sessions
-from patients.slots import Session, booking_refusal
+from patients.selectors.appointments import (
+    active_bookings,
+    doctor_busy,
+    doctor_leaves,
+    doctor_sessions,
+)
+from patients.services.doctor_hours import (
+    DOCTOR_ROLES,
+    SessionInput,
+    _aware,
+    _lock_doctor,
+    _require_doctor,
+    doctor_leave_add,
+    doctor_leave_remove,
+    working_hours_set,
+)
+from patients.slots import RefusalCode, booking_refusal, queue_refusal
 
-DOCTOR_ROLES = (Role.DOCTOR, Role.OWNER)
 MAX_REASON = 200
+# Refusals an owner or the doctor may override with a reason: the doctor's own time. A slot
+# someone else holds, a time in the past or past the booking horizon never is.
+OVERRIDABLE = frozenset(
+    {RefusalCode.OUTSIDE_HOURS, RefusalCode.LEAVE, RefusalCode.BLOCKED, RefusalCode.OFF_GRID}
+)
+OVERRIDE_HINT = " The owner or the doctor may go ahead anyway, giving a reason."
 
 
-@dataclass(frozen=True)
-class SessionInput:
-    weekday: int
-    start: time
-    end: time
-    slot_minutes: int = 15
-
-
-def _require_doctor(doctor: Membership) -> Membership:
-    if not doctor.is_active or doctor.role not in DOCTOR_ROLES:
-        raise DomainError("Choose a doctor who works at this clinic.", field="doctor")
-    return doctor
-
-
-def _lock_doctor(doctor: Membership) -> Membership:
-    """Serialise writes to one doctor's diary (bookings, reschedules, leave)."""
-    # of=("self",): lock the doctor's row only, not the joined clinic (that would make every
-    # booking in the clinic wait for every other).
-    return (
-        Membership.objects.select_for_update(of=("self",))
-        .select_related("user", "clinic")
-        .get(pk=doctor.pk)
-    )
-
-
-def _aware(value: datetime, field: str) -> datetime:
-    if timezone.is_naive(value):
-        raise DomainError("Give the time with its time zone.", field=field)
-    return value
-
-
-# ---------------------------------------------------------------------------------------------
-# Working hours and leave
-
-
-@transaction.atomic
-def working_hours_set(
-    *, doctor: Membership, actor: User, sessions: list[SessionInput]
-) -> list[WorkingHours]:
-    """Replace a doctor's weekly sessions. Sessions of one day may not overlap."""
-    _require_doctor(doctor)
-    errors: list[str] = []
-    checked: list[Session] = []
-    for i, s in enumerate(sessions, start=1):
-        try:
-            checked.append(Session(s.weekday, s.start, s.end, s.slot_minutes))
-        except ValueError as exc:
-            errors.append(f"Session {i}: {exc}")
-    by_day: dict[int, list[Session]] = {}
-    for s in checked:
-        by_day.setdefault(s.weekday, []).append(s)
-    for day_sessions in by_day.values():
-        day_sessions.sort(key=lambda s: s.start)
-        for a, b in pairwise(day_sessions):
-            if b.start < a.end:
-                errors.append(
-                    f"Sessions {a.start:%H:%M}-{a.end:%H:%M} and {b.start:%H:%M}-{b.end:%H:%M} "
-                    "on the same day overlap."
-                )
-    if errors:
-        raise ValidationFailed({"sessions": errors})
-    _lock_doctor(doctor)
-    WorkingHours.objects.filter(doctor=doctor).delete()
-    rows = WorkingHours.objects.bulk_create(
-        WorkingHours(
-            clinic_id=doctor.clinic_id,
-            doctor=doctor,
-            weekday=s.weekday,
-            start_time=s.start,
-            end_time=s.end,
-            slot_minutes=s.slot_minutes,
+def _override_reason(actor: User | ApiKey, doctor: Membership, reason: str) -> str:
+    """The reason for going outside the doctor's hours, once it is checked that the actor may:
+    the clinic's owner, or that doctor. '' when no reason is given."""
+    reason = " ".join((reason or "").split())[:MAX_REASON]
+    if not reason:
+        return ""
+    membership = resolve(actor, clinic_id=doctor.clinic_id).membership
+    if membership is None or not (membership.role == Role.OWNER or membership.pk == doctor.pk):
+        raise NotAllowed(
+            "Only the owner or the doctor can go outside the doctor's hours.",
+            field="override_reason",
         )
-        for s in checked
-    )
-    audit_record(
-        clinic=doctor.clinic_id,
-        actor=actor,
-        action=Actions.WORKING_HOURS_SET,
-        target=doctor,
-        data={"sessions": len(rows)},
-    )
-    return rows
+    return reason
 
 
-@transaction.atomic
-def doctor_leave_add(
-    *,
-    doctor: Membership,
-    actor: User,
-    starts_at: datetime,
-    ends_at: datetime,
-    kind: str = LeaveKind.LEAVE,
-    reason: str = "",
-) -> DoctorLeave:
-    """Block a doctor's time. Refused while booked appointments fall in it, so no patient is
-    left with an appointment the doctor will not keep."""
-    _require_doctor(doctor)
-    _aware(starts_at, "starts_at")
-    _aware(ends_at, "ends_at")
-    if ends_at <= starts_at:
-        raise DomainError("The end must be after the start.", field="ends_at")
-    if kind not in LeaveKind.values:
-        raise DomainError("Choose leave or blocked time.", field="kind")
-    _lock_doctor(doctor)
-    clashing = (
-        active_bookings(doctor)
-        .filter(status=AppointmentStatus.BOOKED, starts_at__lt=ends_at, ends_at__gt=starts_at)
-        .count()
+def _check_in_queue_hours(doctor: Membership, now: datetime, override: str) -> str:
+    """A patient joins the queue only while the doctor sees patients today (unless overridden).
+    Returns the override reason when it was needed, else ''."""
+    start, end = now, now + timedelta(days=1)
+    refusal = queue_refusal(
+        now=now,
+        tz=doctor.clinic.tzinfo,
+        sessions=doctor_sessions(doctor),
+        busy=doctor_leaves(doctor, start - timedelta(days=1), end),
+        doctor=f"Dr {doctor.user.full_name}",
     )
-    if clashing:
-        raise Conflict(
-            f"{clashing} booked appointment{'s' if clashing > 1 else ''} fall in this period. "
-            "Reschedule or cancel them first."
-        )
-    leave = DoctorLeave.objects.create(
-        clinic_id=doctor.clinic_id,
-        doctor=doctor,
-        kind=kind,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        reason=(reason or "").strip()[:200],
-        created_by=actor,
-    )
-    audit_record(
-        clinic=doctor.clinic_id,
-        actor=actor,
-        action=Actions.DOCTOR_LEAVE_ADDED,
-        target=leave,
-        data={"doctor_id": doctor.pk, "kind": kind},
-    )
-    return leave
-
-
-@transaction.atomic
-def doctor_leave_remove(*, leave: DoctorLeave, actor: User) -> None:
-    """Give the blocked time back to booking."""
-    audit_record(
-        clinic=leave.clinic_id,
-        actor=actor,
-        action=Actions.DOCTOR_LEAVE_REMOVED,
-        target=leave,
-        data={"doctor_id": leave.doctor_id},
-    )
-    leave.delete()
+    if refusal is None:
+        return ""
+    if not override:
+        raise Conflict(refusal.message + OVERRIDE_HINT, field="doctor", code=refusal.code.value)
+    return override
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,7 +116,10 @@ def _check_bookable(
     ends_at: datetime,
     *,
     exclude_appointment_id: int | None = None,
-) -> None:
+    override: str = "",
+) -> str:
+    """Refuse a time the doctor cannot be booked at; returns the override reason when it was
+    needed (and allowed), else ''."""
     clinic = doctor.clinic
     now = timezone.now()
     if starts_at.astimezone(clinic.tzinfo).date() > last_bookable_day(clinic, now):
@@ -228,9 +135,23 @@ def _check_bookable(
         now=now,
         doctor=f"Dr {doctor.user.full_name}",
     )
+    if refusal and override and refusal.code in OVERRIDABLE:
+        # Outside the doctor's hours on purpose: only another booking stands in the way.
+        taken = active_bookings(doctor).filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+        if exclude_appointment_id:
+            taken = taken.exclude(pk=exclude_appointment_id)
+        if taken.exists():
+            raise Conflict(
+                "This time overlaps another booking. Please choose another time.",
+                field="starts_at",
+                code=RefusalCode.BOOKED.value,
+            )
+        return override
     if refusal:
         # The refusal's code (booked, past, outside_hours, ...) tells API clients what to do.
-        raise Conflict(refusal.message, field="starts_at", code=refusal.code.value)
+        hint = OVERRIDE_HINT if refusal.code in OVERRIDABLE else ""
+        raise Conflict(refusal.message + hint, field="starts_at", code=refusal.code.value)
+    return ""
 
 
 def _save_booking(appointment: Appointment, update_fields: list[str] | None = None) -> None:
@@ -251,15 +172,21 @@ def appointment_book(
     actor: User | ApiKey,
     starts_at: datetime,
     reason: str = "",
+    override_reason: str = "",
 ) -> Appointment:
-    """Book one of the doctor's free slots for a patient."""
+    """Book one of the doctor's free slots for a patient.
+
+    The owner or the doctor may book outside the doctor's hours (or on leave, or off the slot
+    grid) by giving `override_reason`, which is kept on the appointment and audited.
+    """
     _require_doctor(doctor)
     if patient.is_archived:
         raise DomainError("This patient is archived. Restore the record to book.")
     _aware(starts_at, "starts_at")
+    override = _override_reason(actor, doctor, override_reason)
     doctor = _lock_doctor(doctor)
     ends_at = _slot_end(doctor, starts_at)
-    _check_bookable(doctor, starts_at, ends_at)
+    override = _check_bookable(doctor, starts_at, ends_at, override=override)
     appointment = Appointment(
         clinic_id=doctor.clinic_id,
         patient=patient,
@@ -269,6 +196,7 @@ def appointment_book(
         starts_at=starts_at,
         ends_at=ends_at,
         reason=(reason or "").strip()[:MAX_REASON],
+        override_reason=override,
         booked_by=actor if isinstance(actor, User) else None,  # not an API key
     )
     _save_booking(appointment)
@@ -278,10 +206,14 @@ def appointment_book(
         action=Actions.APPOINTMENT_BOOKED,
         target=appointment,
         patient_id=patient.pk,
-        data={"doctor_id": doctor.pk, "starts_at": starts_at},
+        data={"doctor_id": doctor.pk, "starts_at": starts_at, **_override_data(override)},
     )
     care_event(events.APPOINTMENT_BOOKED, appointment=appointment)
     return appointment
+
+
+def _override_data(override: str) -> dict:
+    return {"override_reason": override} if override else {}
 
 
 def _locked(appointment: Appointment) -> Appointment:
@@ -356,38 +288,58 @@ def _next_token(appointment: Appointment, now: datetime) -> int:
 
 
 @transaction.atomic
-def appointment_check_in(*, appointment: Appointment, actor: User | ApiKey) -> Appointment:
-    """The patient has arrived: they join the doctor's queue with the next token number."""
+def appointment_check_in(
+    *, appointment: Appointment, actor: User | ApiKey, override_reason: str = ""
+) -> Appointment:
+    """The patient has arrived: they join the doctor's queue with the next token number.
+
+    Only while the doctor sees patients today; the owner or the doctor may override that with
+    a reason (the doctor's hours or leave may have changed since the booking)."""
     appointment = _locked(appointment)
     _require_status(appointment, (AppointmentStatus.BOOKED,), "check in")
     now = timezone.now()
-    local_today = now.astimezone(appointment.doctor.clinic.tzinfo).date()
-    if appointment.starts_at.astimezone(appointment.doctor.clinic.tzinfo).date() != local_today:
+    doctor = Membership.objects.select_related("user", "clinic").get(pk=appointment.doctor_id)
+    local_today = now.astimezone(doctor.clinic.tzinfo).date()
+    if appointment.starts_at.astimezone(doctor.clinic.tzinfo).date() != local_today:
         raise DomainError("Only today's appointments can be checked in.")
+    override = _check_in_queue_hours(doctor, now, _override_reason(actor, doctor, override_reason))
     appointment.status = AppointmentStatus.CHECKED_IN
     appointment.checked_in_at = now
     appointment.token_number = _next_token(appointment, now)
-    appointment.save(update_fields=["status", "checked_in_at", "token_number"])
+    fields = ["status", "checked_in_at", "token_number"]
+    if override:
+        appointment.override_reason = override
+        fields.append("override_reason")
+    appointment.save(update_fields=fields)
     audit_record(
         clinic=appointment.clinic_id,
         actor=actor,
         action=Actions.APPOINTMENT_CHECKED_IN,
         target=appointment,
         patient_id=appointment.patient_id,
-        data={"token": appointment.token_number},
+        data={"token": appointment.token_number, **_override_data(override)},
     )
     return appointment
 
 
 @transaction.atomic
 def appointment_walk_in(
-    *, patient: Patient, doctor: Membership, actor: User | ApiKey, reason: str = ""
+    *,
+    patient: Patient,
+    doctor: Membership,
+    actor: User | ApiKey,
+    reason: str = "",
+    override_reason: str = "",
 ) -> Appointment:
-    """A patient without an appointment joins today's queue for a doctor, with a token."""
+    """A patient without an appointment joins today's queue for a doctor, with a token.
+
+    Only while the doctor sees patients today (a session left that is not leave); the owner or
+    the doctor may override that with a reason, kept on the appointment and audited."""
     _require_doctor(doctor)
     if patient.is_archived:
         raise DomainError("This patient is archived. Restore the record first.")
     now = timezone.now()
+    override = _check_in_queue_hours(doctor, now, _override_reason(actor, doctor, override_reason))
     appointment = Appointment(
         clinic_id=doctor.clinic_id,
         patient=patient,
@@ -398,6 +350,7 @@ def appointment_walk_in(
         ends_at=now,
         checked_in_at=now,
         reason=(reason or "").strip()[:MAX_REASON],
+        override_reason=override,
         booked_by=actor if isinstance(actor, User) else None,  # not an API key
     )
     appointment.token_number = _next_token(appointment, now)
@@ -408,7 +361,11 @@ def appointment_walk_in(
         action=Actions.APPOINTMENT_WALK_IN,
         target=appointment,
         patient_id=patient.pk,
-        data={"doctor_id": doctor.pk, "token": appointment.token_number},
+        data={
+            "doctor_id": doctor.pk,
+            "token": appointment.token_number,
+            **_override_data(override),
+        },
     )
     return appointment
 
@@ -474,6 +431,7 @@ def appointment_complete(*, appointment: Appointment, actor: User) -> Appointmen
 
 __all__ = [
     "ACTIVE_APPOINTMENT_STATUSES",
+    "DOCTOR_ROLES",
     "SessionInput",
     "appointment_book",
     "appointment_cancel",

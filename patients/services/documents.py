@@ -3,8 +3,11 @@
 Generated documents (prescription, visit summary, certificate, consent form) are created as
 rows in the "preparing" state inside the transaction of the action that calls for them (signing
 a visit, issuing a certificate), and rendered by a django-q2 task enqueued after that commit
-(`patients.tasks.render_document`). Rendering is idempotent: a document that is ready is never
-rendered again, and two workers racing on one document store one file.
+(`patients.tasks.render_document`). Rendering is idempotent: a worker claims the document before
+rendering it (a conditional UPDATE of `claimed_at`), so a document is rendered by one worker
+once, however often its task runs; a ready one is never rendered again. A document whose task
+was lost (its worker killed) is enqueued again by the lost-task sweep (`DOCUMENTS_WAITING`, in
+`clinics.registry.waiting_work`) or by Retry, once it waited longer than a render can take.
 
 Stored files are never overwritten: every file gets a fresh random key
 `clinics/<clinic id>/<kind>/<uuid>.<ext>`, and a correction is a new document that supersedes the
@@ -15,9 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import datetime
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from clinics.audit import Actions, audit_record
@@ -26,6 +31,8 @@ from clinics.languages import in_english
 from clinics.models import Membership, User
 from clinics.pdf import PDF_CONTENT_TYPE, render_pdf
 from clinics.queue import enqueue
+from clinics.recovery import waiting_row_requeue, waiting_since_cutoff
+from clinics.registry import WaitingWork
 from clinics.roles import Perm
 from clinics.storage import object_key, storage
 from patients import events
@@ -46,6 +53,7 @@ from patients.uploads import UploadRefused, check_upload
 logger = logging.getLogger(__name__)
 
 RENDER_TASK = "patients.tasks.render_document"
+WAITING_KIND = "patients.documents"
 VISIT_DOCUMENT_KINDS = (DocumentKind.PRESCRIPTION, DocumentKind.VISIT_SUMMARY)
 FAILED_MESSAGE = "The document could not be prepared. Try again; if it fails again, tell support."
 
@@ -97,6 +105,7 @@ def document_prepare(
         supersedes=supersedes,
         created_by=actor if actor is not None and actor.is_authenticated else None,
         created_at=now,
+        queued_at=now,
     )
     if supersedes is not None:
         Document.objects.filter(pk=supersedes.pk, superseded_at__isnull=True).update(
@@ -104,6 +113,29 @@ def document_prepare(
         )
     enqueue_render(document.pk)
     return document
+
+
+def documents_waiting(cutoff: datetime) -> Q:
+    """Documents still preparing whose render was enqueued, and claimed if it was, before
+    `cutoff`: their task was lost."""
+    enqueued = Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True, created_at__lt=cutoff)
+    unclaimed = Q(claimed_at__isnull=True) | Q(claimed_at__lt=cutoff)
+    return Q(status=DocumentStatus.PREPARING) & enqueued & unclaimed
+
+
+DOCUMENTS_WAITING = WaitingWork(
+    name=WAITING_KIND, order=10, model=Document, task=RENDER_TASK, stale=documents_waiting
+)
+
+
+def _prepare_again(document: Document) -> None:
+    """Put a failed document back to "preparing" and enqueue its render after commit."""
+    document.status = DocumentStatus.PREPARING
+    document.problem = ""
+    document.queued_at = timezone.now()
+    document.claimed_at = None
+    document.save(update_fields=["status", "problem", "queued_at", "claimed_at"])
+    enqueue_render(document.pk)
 
 
 def visit_documents_prepare(*, visit: Visit, actor: User) -> list[Document]:
@@ -147,7 +179,8 @@ def visit_document_request(
     *, visit: Visit, kind: str, actor: User, actor_membership: Membership
 ) -> Document:
     """Ask for a signed visit's prescription or summary PDF (made now if it does not exist yet,
-    prepared again if it failed). Returns the document, ready or preparing."""
+    prepared again if it failed or its render task was lost). Returns the document, ready or
+    preparing."""
     perm = Perm.PRESCRIPTIONS_VIEW if kind == DocumentKind.PRESCRIPTION else Perm.CLINICAL_VIEW
     if kind not in VISIT_DOCUMENT_KINDS:
         raise DomainError("Only a prescription or a visit summary can be made from a visit.")
@@ -178,12 +211,9 @@ def visit_document_request(
             supersedes=earlier,
         )
     elif document.status == DocumentStatus.FAILED:
-        document.status = DocumentStatus.PREPARING
-        document.problem = ""
-        document.save(update_fields=["status", "problem"])
-        enqueue_render(document.pk)
-    else:
-        return document
+        _prepare_again(document)
+    elif not (document.looks_stuck and waiting_row_requeue(kind=WAITING_KIND, row_id=document.pk)):
+        return document  # ready, or preparing within a render's time
     audit_record(
         clinic=visit.clinic_id,
         actor=actor,
@@ -197,16 +227,26 @@ def visit_document_request(
 
 @transaction.atomic
 def document_retry(*, document: Document, actor: User, actor_membership: Membership) -> Document:
-    """Prepare a document that failed again (after the cause was fixed)."""
+    """Prepare again a document that failed (after the cause was fixed), or one still
+    "preparing" long after a render can take (its task was lost with a worker).
+
+    A document that is preparing within that time is left to its task: DomainError says so.
+    """
     if not actor_membership.has_perm(document.view_perm):
         raise NotAllowed("Your role cannot open this document.")
     document = Document.objects.select_for_update().get(pk=document.pk)
-    if document.status != DocumentStatus.FAILED:
+    if document.status == DocumentStatus.FAILED:
+        _prepare_again(document)
+    elif document.status == DocumentStatus.PREPARING:
+        if not waiting_row_requeue(kind=WAITING_KIND, row_id=document.pk):
+            raise DomainError(
+                "This document is still being prepared: it will appear here in a moment. "
+                "If it is still preparing after a few minutes, try again then.",
+                code="still_preparing",
+            )
+        document.refresh_from_db()
+    else:
         return document
-    document.status = DocumentStatus.PREPARING
-    document.problem = ""
-    document.save(update_fields=["status", "problem"])
-    enqueue_render(document.pk)
     audit_record(
         clinic=document.clinic_id,
         actor=actor,
@@ -241,9 +281,10 @@ def document_render(*, document_id: int) -> Document:
     the reason, for staff to fix and retry; an unexpected error does too, and is re-raised for
     the error tracker.
     """
+    claimed_at = timezone.now()
+    if not _claim(document_id, claimed_at):  # ready, failed, or another worker renders it
+        return Document.objects.get(pk=document_id)
     document = Document.objects.select_related("visit").get(pk=document_id)
-    if document.status == DocumentStatus.READY:
-        return document
     try:
         # Documents are written in English (with the patient's language beside it where the
         # template says so), whichever language the request that signed them was in.
@@ -259,7 +300,8 @@ def document_render(*, document_id: int) -> Document:
     try:
         with transaction.atomic():
             locked = Document.objects.select_for_update().get(pk=document.pk)
-            if locked.status == DocumentStatus.READY:  # another worker finished first
+            if locked.status != DocumentStatus.PREPARING or locked.claimed_at != claimed_at:
+                # Our claim outlived a task's bound and another worker took the document over.
                 transaction.on_commit(lambda: _delete_quietly(name))
                 return locked
             locked.file.name = name
@@ -268,7 +310,6 @@ def document_render(*, document_id: int) -> Document:
             locked.sha256 = hashlib.sha256(pdf).hexdigest()
             locked.status = DocumentStatus.READY
             locked.problem = ""
-            locked.attempts += 1
             locked.ready_at = timezone.now()
             locked.save()
             audit_record(
@@ -286,6 +327,17 @@ def document_render(*, document_id: int) -> Document:
     return locked
 
 
+def _claim(document_id: int, now: datetime) -> bool:
+    """Take a preparing document for this worker (one UPDATE); False when it is not preparing
+    or another worker claimed it within a task's bound. Counts the attempt."""
+    lost = waiting_since_cutoff(WAITING_KIND, now)
+    return bool(
+        Document.objects.filter(pk=document_id, status=DocumentStatus.PREPARING)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=lost))
+        .update(claimed_at=now, attempts=F("attempts") + 1)
+    )
+
+
 def _mark_failed(document: Document, problem: str) -> Document:
     with transaction.atomic():
         locked = Document.objects.select_for_update().get(pk=document.pk)
@@ -293,8 +345,7 @@ def _mark_failed(document: Document, problem: str) -> Document:
             return locked
         locked.status = DocumentStatus.FAILED
         locked.problem = problem[:300]
-        locked.attempts += 1
-        locked.save(update_fields=["status", "problem", "attempts"])
+        locked.save(update_fields=["status", "problem"])
         audit_record(
             clinic=locked.clinic_id,
             actor=None,

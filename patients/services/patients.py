@@ -67,7 +67,8 @@ class PossibleDuplicate(Conflict):
     def __init__(self, matches: list[Patient]):
         listed = ", ".join(f"{p.full_name} ({p.patient_number})" for p in matches[:5])
         super().__init__(
-            f"A patient with this phone number and a similar name exists: {listed}. "
+            f"A patient with a similar name and the same phone number or date of birth "
+            f"exists: {listed}. "
             "Open that record, or confirm that this is a different person."
         )
         self.matches = matches
@@ -224,8 +225,9 @@ def patient_create(
     """Register a patient and give them the clinic's next patient number.
 
     Give `date_of_birth`, or `age_years` when only the age is known (an estimated date of birth
-    is stored). Minors need a `guardian`. Raises `PossibleDuplicate` when a patient with the
-    same phone and a similar name exists, unless `confirm_duplicate` is set.
+    is stored). Minors need a `guardian`. Raises `PossibleDuplicate` when a patient with a
+    similar name (in either script) and the same phone or date of birth exists, unless
+    `confirm_duplicate` is set.
 
     `registration` holds what other apps record in the same step (`patients.registration`,
     e.g. the WhatsApp consent), by step name; a step that fails cancels the registration.
@@ -251,6 +253,7 @@ def patient_create(
         matches = possible_duplicates(
             full_name=patient.full_name,
             phones=[str(patient.phone), str(patient.whatsapp_phone or "")],
+            date_of_birth=None if patient.dob_estimated else patient.date_of_birth,
         )
         if matches:
             raise PossibleDuplicate(matches)

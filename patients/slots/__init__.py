@@ -46,7 +46,12 @@ two questions built on it).
 """
 
 from patients.slots.finding import day_slots, free_slots
-from patients.slots.refusals import booking_refusal, explain_unbookable, is_bookable
+from patients.slots.refusals import (
+    booking_refusal,
+    explain_unbookable,
+    is_bookable,
+    queue_refusal,
+)
 from patients.slots.values import (
     MAX_RANGE_DAYS,
     MAX_SLOT_MINUTES,
@@ -74,4 +79,5 @@ __all__ = [
     "explain_unbookable",
     "free_slots",
     "is_bookable",
+    "queue_refusal",
 ]

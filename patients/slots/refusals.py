@@ -261,3 +261,52 @@ def is_bookable(
         )
         is None
     )
+
+
+def queue_refusal(
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    sessions: Iterable[Session],
+    busy: Iterable[Busy],
+    doctor: str = "the doctor",
+) -> Refusal | None:
+    """Why a patient cannot join the doctor's queue now, or None if they can.
+
+    A patient may join while the doctor still has session time left today that is not leave or
+    blocked (arriving before the first session is fine: they wait for it). `busy` should hold
+    the doctor's leave and blocked periods of today; appointments in it are ignored.
+    """
+    _require_aware(now, "now")
+    now_utc = now.astimezone(UTC)
+    day = now.astimezone(tz).date()
+    weekday = _WEEKDAYS[day.weekday()]
+    day_sessions = _by_weekday(sessions).get(day.weekday(), [])
+    if not day_sessions:
+        return Refusal(
+            RefusalCode.OUTSIDE_HOURS,
+            f"{_capitalised(doctor)} does not see patients on {weekday}s.",
+        )
+    windows = [_session_window(day, session, tz) for session in day_sessions]
+    left = [(max(start, now_utc), end) for start, end in windows if end > now_utc]
+    if not left:
+        last = max(end for _, end in windows).astimezone(tz)
+        return Refusal(
+            RefusalCode.OUTSIDE_HOURS,
+            f"{_capitalised(_possessive(doctor))} last session today ended at {_clock(last)}.",
+        )
+    away = [
+        (b.start.astimezone(UTC), b.end.astimezone(UTC), b.reason)
+        for b in busy
+        if b.reason in (BusyReason.LEAVE, BusyReason.BLOCKED)
+    ]
+    if all(_covered([(s, e) for s, e, _ in away], start, end) for start, end in left):
+        on_leave = any(
+            reason == BusyReason.LEAVE for s, e, reason in away if s < left[-1][1] and e > now_utc
+        )
+        return Refusal(
+            RefusalCode.LEAVE if on_leave else RefusalCode.BLOCKED,
+            f"{_capitalised(doctor)} is {'on leave' if on_leave else 'not available'} "
+            "for the rest of today.",
+        )
+    return None

@@ -90,14 +90,17 @@ def document_status(request: HttpRequest, document_id: int) -> HttpResponse:
 @require_POST
 def document_retry_view(request: HttpRequest, document_id: int) -> HttpResponse:
     document = _document(request, document_id)
+    notice = ""
     try:
         document = document_retry(
             document=document, actor=request.user, actor_membership=request.membership
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
+        notice = exc.message
+        if not request.htmx:
+            messages.error(request, exc.message)
     if request.htmx:
-        return render(request, STATUS_PARTIAL, {"document": document})
+        return render(request, STATUS_PARTIAL, {"document": document, "notice": notice})
     return redirect("patient-documents", request.clinic.slug, document.patient_id)
 
 

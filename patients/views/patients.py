@@ -29,9 +29,11 @@ from patients.forms import (
     PatientSearchForm,
     show_service_error,
 )
+from patients.forms_allergies import AllergyForm
 from patients.models import Patient
 from patients.registration import registration_steps
 from patients.selectors import care
+from patients.selectors.allergies import patient_allergies
 
 RESULTS_TARGET = "patient-results"
 
@@ -188,7 +190,10 @@ def patient_detail(request: HttpRequest, patient: Patient) -> HttpResponse:
         "patient": patient,
         **care.patient_care(patient=patient, membership=request.membership),
         "guardian_form": GuardianForm(),
+        "allergy_entries": patient_allergies(patient.pk),
     }
+    if _reads_health(request) and request.membership.has_perm(Perm.CLINICAL_DRAFT):
+        context["allergy_form"] = AllergyForm()
     return render(request, "patients/detail.html", context)
 
 

@@ -728,3 +728,27 @@ def test_walk_in_replays_with_the_same_idempotency_key(clinic, day, desk):
     )
     assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
     assert _count(clinic) == 1
+
+
+def test_walk_in_and_booking_outside_the_doctors_hours_are_refused_for_an_api_key(
+    clinic, day, desk, clock
+):
+    clock.move_to(at(20, 30))  # the doctor's last session ended at 8:00 pm
+    payload = {"patient_id": day["patient"].pk, "doctor_id": day["doctor"].pk}
+    refused = desk.post("/api/v1/appointments/walk-in/", payload, format="json")
+    body = assert_error(refused, 409, "outside_hours")
+    assert body["detail"].startswith("Dr Meera Nair's last session today ended at 8:00 pm.")
+    assert "The owner or the doctor may go ahead anyway" in body["detail"]
+    assert body["fields"] == {"doctor_id": [body["detail"]]}
+    # An API key is not the owner or the doctor: it cannot override.
+    refused = desk.post(
+        "/api/v1/appointments/walk-in/",
+        {**payload, "override_reason": "Emergency"},
+        format="json",
+    )
+    assert_error(refused, 403)
+    booked = book(
+        desk, day["patient"], day["doctor"], at(14, day=11).isoformat(), override_reason="Review"
+    )
+    assert_error(booked, 403)
+    assert _count(clinic) == 0

@@ -355,7 +355,11 @@ def test_a_patients_visits_newest_first_with_versions(clinic, team, history, api
         True,
     )
     assert (first["is_current"], first["status"]) == (False, "signed")
-    assert [d["text"] for d in correction["diagnoses"]] == ["Viral fever", "Dengue fever"]
+    # A coded diagnosis carries the code's WHO title, the doctor's words beside it.
+    assert [(d["text"], d["qualifier"]) for d in correction["diagnoses"]] == [
+        ("Viral fever", ""),
+        ("Dengue, unspecified", "Dengue fever"),
+    ]
     assert correction["date"] == timezone.localdate().isoformat()
     page = assistant_key.get(VISITS, {"patient": team["patient"].pk, "page_size": 2}).json()
     assert len(page["results"]) == 2 and page["next"]

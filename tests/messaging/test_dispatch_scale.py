@@ -11,18 +11,11 @@ is measured.
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from clinics.roles import Role
@@ -39,6 +32,8 @@ from messaging.models import (
     WhatsAppAccount,
 )
 from patients.models import Appointment
+from tests.cluster import cluster_env, require_redis, start_cluster, stop
+from tests.cluster import run_django as django
 from tests.factories import ClinicFactory, MembershipFactory, PatientFactory
 from tests.messaging.care_setup import make_reminder_templates
 
@@ -47,29 +42,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 REMINDERS = 10_000
 PATIENTS = 100
 WORKERS = 4
-BASE_DIR = Path(settings.BASE_DIR)
 PHONE_NUMBER_ID = "109876543219999"
 TOKEN = "EAAGscaleTestToken0123456789"
 WABA_ID = "209876543219999"
 TASK = "messaging.tasks.dispatch_reminders"
 # Each task stops looking for work after this long, well inside the cluster's task timeout.
 TASK_SECONDS = 90.0
-
-
-def redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{host}:{port}/{db['NAME']}"
 
 
 def plan(clinic) -> None:
@@ -109,21 +87,6 @@ def plan(clinic) -> None:
     Reminder.objects.bulk_create(rows, batch_size=2000)
 
 
-def django(env: dict, code: str) -> str:
-    """Run `code` in a fresh Python with Django set up under `env` (the cluster's settings)."""
-    script = "import django; django.setup()\n" + code
-    done = subprocess.run(  # noqa: S603 (our own interpreter and code)
-        [sys.executable, "-c", script],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def enqueue_dispatchers(env: dict, count: int) -> None:
     """Put `count` dispatcher tasks on the Redis queue, as the schedule does each minute."""
     django(
@@ -140,10 +103,7 @@ def unsent() -> int:
 
 
 def test_four_workers_send_10000_reminders_exactly_once(tmp_path):  # noqa: PLR0915 - one scenario read top to bottom
-    if not redis_reachable():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Redis is not reachable at 127.0.0.1:6379 (CI needs it).")
-        pytest.skip("Redis is not running at 127.0.0.1:6379.")
+    require_redis()
     from django_q.models import Task
 
     clinic = ClinicFactory()
@@ -162,33 +122,20 @@ def test_four_workers_send_10000_reminders_exactly_once(tmp_path):  # noqa: PLR0
             )
             make_reminder_templates(clinic, sim=sim, purposes={"appointment_reminder"})
             plan(clinic)
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DEBUG": "false",
-            "SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": "redis://127.0.0.1:6379/3",
-            "Q_WORKERS": str(WORKERS),
-            "Q_SYNC": "false",
-            "WHATSAPP_API_BASE_URL": sim.base_url,
-            "WHATSAPP_SEND_RATE_PER_SECOND": "100000",
-            "WHATSAPP_RATE_LIMIT_KEY_PREFIX": f"vaidya-scale-test-{os.getpid()}:",
-            "WHATSAPP_TIMEOUT_SECONDS": "30",
-        }
+        env = cluster_env(
+            "redis://127.0.0.1:6379/3",
+            Q_WORKERS=str(WORKERS),
+            WHATSAPP_API_BASE_URL=sim.base_url,
+            WHATSAPP_SEND_RATE_PER_SECOND="100000",
+            WHATSAPP_RATE_LIMIT_KEY_PREFIX=f"vaidya-scale-test-{os.getpid()}:",
+            WHATSAPP_TIMEOUT_SECONDS="30",
+        )
         # Nothing left on the queue from an earlier, interrupted run.
         django(env, "from django_q.brokers import get_broker\nget_broker().delete_queue()\n")
         enqueue_dispatchers(env, WORKERS)
         started = time.monotonic()
         log = open(tmp_path / "qcluster.log", "w+")  # noqa: SIM115
-        cluster = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        cluster = start_cluster(env, log)
         try:
             deadline = started + 600
             rounds = 1
@@ -206,12 +153,7 @@ def test_four_workers_send_10000_reminders_exactly_once(tmp_path):  # noqa: PLR0
                 assert time.monotonic() < deadline + 120, "the dispatcher tasks did not finish"
                 time.sleep(0.5)
         finally:
-            cluster.send_signal(signal.SIGTERM)
-            try:
-                cluster.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(cluster.pid, signal.SIGKILL)
-                cluster.wait()
+            stop(cluster)
             log.seek(0)
             output = log.read()
             log.close()

@@ -59,7 +59,10 @@ def test_a_delivery_whose_task_was_lost_is_processed_by_the_schedule(
 
     # A task may still be on its way: a fresh delivery is left alone.
     assert requeue_lost_webhooks() == 0
-    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+    with (
+        time_machine.travel(timezone.now() + timedelta(minutes=11)),
+        django_capture_on_commit_callbacks(execute=True),  # enqueued once the sweep commits
+    ):
         assert requeue_lost_webhooks() == 1
 
     assert stored() == []
@@ -71,10 +74,13 @@ def test_a_delivery_whose_task_was_lost_is_processed_by_the_schedule(
 
 
 def test_the_schedule_is_registered():
+    from clinics.registry import waiting_work
     from clinics.schedules import declared_schedules
 
+    # Lost webhook tasks are one kind of the lost-task sweep, which runs every minute.
     names = {spec["func"] for spec in declared_schedules()}
-    assert "messaging.tasks.requeue_lost_webhooks" in names
+    assert "clinics.tasks.requeue_waiting_work" in names
+    assert "messaging.webhook_deliveries" in {entry.name for entry in waiting_work}
 
 
 def test_a_failing_delivery_is_reported_then_replayed_once_the_cause_is_gone(

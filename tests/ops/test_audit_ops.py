@@ -8,10 +8,10 @@ from django.db import connection
 from django_q.models import Schedule
 
 from clinics.audit import Actions, audit_record, audit_verify
-from clinics.models import AuditEvent
+from clinics.models import AuditChainHead, AuditEvent
 from clinics.schedules import declared_schedules
 from clinics.tasks import audit_seal_pending
-from clinics.tenancy import clinic_scope
+from clinics.tenancy import clinic_scope, scopes_disabled
 
 
 def _events(clinic, actor, n):
@@ -48,27 +48,42 @@ def test_audit_seal_pending_seals_every_clinic_and_is_idempotent(clinic, other_c
 # --- verify_audit_chain -----------------------------------------------------------------------
 
 
-def test_verify_seals_then_reports_ok_per_clinic(clinic, other_clinic, owner):
+def _rows() -> tuple[list, list]:
+    with scopes_disabled():
+        return (
+            list(AuditEvent.objects.order_by("id").values()),
+            list(AuditChainHead.objects.order_by("id").values()),
+        )
+
+
+def test_verify_reports_ok_per_clinic(clinic, other_clinic, owner):
     _events(clinic, owner.user, 4)
+    audit_seal_pending()
     out = _verify()
-    assert "OK      asha: 4 events checked, 4 newly sealed" in out
+    assert "OK      asha: 4 events checked, 0 published heads compared" in out
     assert "OK      other: 0 events checked" in out
     assert "All 2 audit chain(s) verified." in out
-    with clinic_scope(clinic):
-        assert not AuditEvent.objects.filter(hash="").exists()
 
 
-def test_verify_no_seal_reports_pending_events(clinic, owner):
+def test_verify_only_reads_and_reports_pending_events_separately(clinic, other_clinic, owner):
+    _events(clinic, owner.user, 3)
+    audit_seal_pending()
     _events(clinic, owner.user, 2)
-    out = _verify("--clinic", "asha", "--no-seal")
-    assert "OK      asha: 0 events checked, 2 not sealed yet" in out
-    with clinic_scope(clinic):
-        assert AuditEvent.objects.filter(hash="").count() == 2
+    before = _rows()
+    out = _verify()
+    assert _rows() == before  # nothing sealed, nothing changed
+    assert (
+        "OK      asha: 3 events checked, 0 published heads compared, "
+        "2 not sealed yet, so not verified (oldest 0 min old)"
+    ) in out
+    out = _verify("--clinic", "other")
+    assert "other: 0 events checked" in out and "asha" not in out
 
 
 def test_verify_reports_an_edited_event_and_exits_1(clinic, other_clinic, owner):
     _events(clinic, owner.user, 4)
     _events(other_clinic, None, 1)
+    audit_seal_pending()
     assert "OK      asha: 4 events checked" in _verify()
     _raw(
         "UPDATE clinics_auditevent SET data = '{\"tampered\": true}' "
@@ -85,7 +100,7 @@ def test_verify_reports_an_edited_event_and_exits_1(clinic, other_clinic, owner)
 
 def test_verify_reports_a_deleted_event_and_exits_1(clinic, owner):
     _events(clinic, owner.user, 4)
-    _verify()
+    audit_seal_pending()
     _raw("DELETE FROM clinics_auditevent WHERE clinic_id = %s AND seq = 2", [clinic.pk])
     with pytest.raises(CommandError, match=r"event #2 is missing") as exc:
         _verify("--clinic", "asha")

@@ -45,7 +45,7 @@ def _modes_after_first_start(data_dir: Path) -> dict[str, int]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("SECRET_KEY", "ENCRYPTION_KEYS", "S3_BUCKET", "REDIS_URL")
+        if key not in ("SECRET_KEY", "ENCRYPTION_KEYS", "AUDIT_KEYS", "S3_BUCKET", "REDIS_URL")
     }
     env |= {
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -80,6 +80,7 @@ def test_the_data_folder_and_everything_vaidya_creates_in_it_are_private(tmp_pat
         "vaidya.sqlite3-shm",
         "secret_key",
         "encryption_key",
+        "audit_key",
         "media/1/documents/probe.pdf",
         "logs/worker.log",
     ):

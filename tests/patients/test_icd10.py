@@ -89,9 +89,18 @@ def test_word_search_ignores_accents():
 def test_word_search_puts_leaf_codes_first_then_shorter_codes():
     results = icd10.search("asthma", limit=50)
     codes = [code for code, _ in results]
-    assert codes[0] == "J46"  # Status asthmaticus: a leaf with a 3-character code
-    assert "J45.9" in codes and "J45" in codes
-    assert codes.index("J45.9") < codes.index("J45")
+    assert codes[0] == "J45.9"  # Asthma, unspecified: a common outpatient code comes first
+    # After the common codes: leaves (J46, status asthmaticus) before their groups (J45).
+    assert codes[1] == "J46"
+    assert "J45" in codes and codes.index("J45.9") < codes.index("J45")
+
+
+def test_common_outpatient_codes_come_first():
+    assert "R50.9" in [code for code, _ in icd10.search("fever", limit=5)]
+    pharyng = [code for code, _ in icd10.search("pharyng", limit=20)]
+    assert pharyng.index("J02.9") < pharyng.index("A36.0")  # before pharyngeal diphtheria
+    assert icd10.search("cough", limit=1) == [("R05", "Cough")]
+    assert all(icd10.is_valid_code(code) for code in icd10.COMMON_OUTPATIENT_CODES)
 
 
 def test_limit_and_empty_queries():

@@ -268,3 +268,34 @@ def test_doctor_can_register(clinic, member_factory, client_for):
     response = doctor.post(create_url(clinic), adult())
     assert response.status_code == 302
     assert len(patients(clinic)) == 1
+
+
+def test_a_name_typed_in_english_finds_the_patient_registered_in_hindi(clinic, client):
+    """Sunita Devi, same phone, age and sex as an existing सुनीता देवी: warned, not doubled."""
+    with clinic_scope(clinic):
+        existing = PatientFactory(clinic=clinic, full_name="सुनीता देवी", phone="+919845012345")
+    warned = client.post(create_url(clinic), adult(full_name="Sunita Devi"))
+    page = warned.content.decode()
+    assert "This patient may already be registered" in page
+    assert reverse("patient-detail", args=[clinic.slug, existing.pk]) in page
+    assert len(patients(clinic)) == 1
+
+
+def test_the_same_name_and_date_of_birth_is_a_likely_duplicate_without_a_phone_match(
+    clinic, client
+):
+    with clinic_scope(clinic):
+        PatientFactory(
+            clinic=clinic,
+            full_name="Ramesh Kumar",
+            phone="+919800000001",
+            date_of_birth=date(1980, 3, 14),
+            dob_estimated=False,
+        )
+    data = adult(full_name="रमेश कुमार", phone="98450 99999", date_of_birth="1980-03-14")
+    warned = client.post(create_url(clinic), data)
+    assert "This patient may already be registered" in warned.content.decode()
+    assert len(patients(clinic)) == 1
+    # A different person with the same birthday is not held up.
+    other = client.post(create_url(clinic), {**data, "full_name": "Suresh Patil"})
+    assert other.status_code == 302

@@ -563,7 +563,9 @@ def test_call_in_and_complete_from_the_queue(day, client_for):
     appointment = book(d, d["lakshmi"], d["asha"], at(10))
     with clinic_scope(d["clinic"]):
         appointment_check_in(appointment=appointment, actor=d["desk"].user)
-    client = client_for(d["asha"])
+    # The front desk calls in without opening a visit (a doctor's "Call in" opens the visit:
+    # tests/patients/test_queue_flow.py).
+    client = client_for(d["desk"])
     queue_url = url(d["clinic"], "schedule-queue")
     page = text(client.get(queue_url))
     assert url(d["clinic"], "appointment-start", appointment.pk) in page

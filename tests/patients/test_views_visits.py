@@ -682,7 +682,7 @@ def test_the_printed_prescription_carries_what_the_regulations_ask(
         "Morning and night",
         "1-0-1",
         "Complete the course",
-        "Acute pharyngitis (J02.9)",
+        "Acute pharyngitis, unspecified (J02.9)",
         "CBC",
         "Plenty of fluids",
         "@page",
@@ -927,3 +927,76 @@ def test_the_visit_date_is_shown_in_the_clinics_format(scoped, client_for, docto
     seen = timezone.localtime(draft.created_at, scoped.tzinfo).date()
     page = text(client_for(doctor).get(url(scoped, "visit-detail", draft.pk)))
     assert f"Visit of {seen.day} {seen:%b %Y}" in page
+
+
+def test_a_code_picked_after_typing_part_of_its_name_stores_the_codes_title(
+    scoped, client_for, doctor, draft
+):
+    client = client_for(doctor)
+    response = hx_post(
+        client,
+        url(scoped, "visit-diagnosis-add", draft.pk),
+        {"text": "pharyng", "icd10_code": "", "pick_code": "J02.9", "qualifier": "recurrent"},
+    )
+    assert "Acute pharyngitis, unspecified" in text(response)
+    assert "pharyng (J02.9)" not in text(response)
+    diagnosis = Diagnosis.objects.get(visit=draft)
+    assert (diagnosis.text, diagnosis.qualifier) == ("Acute pharyngitis, unspecified", "recurrent")
+
+
+def test_one_save_keeps_the_typed_vitals_with_the_notes(scoped, client_for, doctor, draft):
+    """Typing vitals and pressing the notes' save button used to drop the vitals."""
+    client = client_for(doctor)
+    response = hx_post(
+        client,
+        url(scoped, "visit-save", draft.pk),
+        {
+            "chief_complaints": "Fever for 3 days",
+            "mode": "in_person",
+            "bp_systolic": "124",
+            "bp_diastolic": "82",
+            "pulse": "88",
+            "temperature": "38.2",
+            "temperature_unit": "C",
+        },
+    )
+    assert response.status_code == 200
+    assert 'id="visit-draft"' in text(response) and "Saved." in text(response)
+    draft.refresh_from_db()
+    assert draft.chief_complaints == "Fever for 3 days"
+    assert (draft.vitals.bp_systolic, draft.vitals.pulse) == (124, 88)
+    assert str(draft.vitals.temperature_c) == "38.2"
+
+    # Saving the notes again with the vitals unchanged does not record the vitals again.
+    recorded = AuditEvent.objects.filter(action=Actions.VITALS_RECORDED).count()
+    hx_post(
+        client,
+        url(scoped, "visit-save", draft.pk),
+        {
+            "chief_complaints": "Fever for 4 days",
+            "mode": "in_person",
+            "bp_systolic": "124",
+            "bp_diastolic": "82",
+            "pulse": "88",
+            "temperature": "38.2",
+            "temperature_unit": "C",
+        },
+    )
+    assert AuditEvent.objects.filter(action=Actions.VITALS_RECORDED).count() == recorded
+    draft.refresh_from_db()
+    assert draft.chief_complaints == "Fever for 4 days"
+
+
+def test_one_save_saves_nothing_while_a_part_is_wrong(scoped, client_for, doctor, draft):
+    client = client_for(doctor)
+    response = hx_post(
+        client,
+        url(scoped, "visit-save", draft.pk),
+        {"chief_complaints": "Cough", "mode": "in_person", "pulse": "900"},
+    )
+    body = text(response)
+    assert "Pulse must be from 20 to 250 a minute." in body
+    assert "Cough" in body  # what was typed comes back in the box, not lost
+    draft.refresh_from_db()
+    assert draft.chief_complaints == ""
+    assert not Vitals.objects.filter(visit=draft).exists()

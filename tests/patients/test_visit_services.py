@@ -576,11 +576,13 @@ def test_diagnosis_with_a_code_is_normalised_and_audited_without_content(draft, 
     diagnosis = diagnosis_add(
         visit=draft, **by(doctor), text=f" {DIAGNOSIS} ", icd10_code="j 029", is_provisional=True
     )
-    assert (diagnosis.text, diagnosis.icd10_code, diagnosis.is_provisional) == (
-        DIAGNOSIS,
-        "J02.9",
-        True,
-    )
+    # The code's WHO title is stored; "Acute pharyngitis" only searched for it.
+    assert (
+        diagnosis.text,
+        diagnosis.icd10_code,
+        diagnosis.qualifier,
+        diagnosis.is_provisional,
+    ) == ("Acute pharyngitis, unspecified", "J02.9", "", True)
     [event] = events(Actions.DIAGNOSIS_ADDED)
     assert event.patient_id == patient.pk and event.data == {"visit_id": draft.pk}
     assert_no_clinical_text(event)
@@ -594,7 +596,10 @@ def test_a_code_alone_takes_the_who_description(draft, doctor):
 def test_diagnoses_are_kept_in_the_order_added(draft, doctor):
     diagnosis_add(visit=draft, **by(doctor), text="Type 2 diabetes", icd10_code="E11.9")
     diagnosis_add(visit=draft, **by(doctor), text="Hypertension")
-    assert [d.text for d in draft.diagnoses.all()] == ["Type 2 diabetes", "Hypertension"]
+    assert [d.text for d in draft.diagnoses.all()] == [
+        "Type 2 diabetes mellitus without complications",
+        "Hypertension",
+    ]
 
 
 def test_diagnosis_errors(draft, doctor):
@@ -746,7 +751,9 @@ def test_amending_copies_everything_into_a_new_draft_version(draft, doctor, pati
     assert (amendment.patient, amendment.doctor) == (patient, doctor)
     assert amendment.vitals.pulse == 92 and amendment.vitals.weight_kg == Decimal("61.50")
     assert amendment.vitals.pk != original.vitals.pk
-    assert [(d.text, d.icd10_code) for d in amendment.diagnoses.all()] == [(DIAGNOSIS, "J02.9")]
+    assert [(d.text, d.icd10_code) for d in amendment.diagnoses.all()] == [
+        ("Acute pharyngitis, unspecified", "J02.9")
+    ]
     assert [p.name for p in amendment.procedures.all()] == ["Throat swab"]
     copy = Prescription.objects.get(visit=amendment)
     assert copy.status == PrescriptionStatus.DRAFT and copy.signed_at is None
@@ -880,3 +887,25 @@ def test_two_doctors_clicks_at_once_open_one_amendment():
     assert len(refused) == 1 and "already open" in refused[0].message
     with clinic_scope(clinic):
         assert Visit.objects.filter(amends=visit).count() == 1
+
+
+def test_picking_a_code_stores_its_title_not_the_search_text(draft, doctor):
+    """Typing "pharyng" and picking J02.9 prints "Acute pharyngitis, unspecified (J02.9)"."""
+    diagnosis = diagnosis_add(visit=draft, **by(doctor), text="pharyng", icd10_code="J02.9")
+    assert (diagnosis.text, diagnosis.qualifier) == ("Acute pharyngitis, unspecified", "")
+    assert str(diagnosis) == "Acute pharyngitis, unspecified (J02.9)"
+
+
+def test_the_doctors_own_words_stay_beside_the_code(draft, doctor):
+    typed = diagnosis_add(visit=draft, **by(doctor), text="Viral, recurrent", icd10_code="J03.9")
+    assert (typed.text, typed.qualifier) == ("Acute tonsillitis, unspecified", "Viral, recurrent")
+    noted = diagnosis_add(
+        visit=draft, **by(doctor), text="otitis", icd10_code="H66.9", qualifier=" left  ear "
+    )
+    assert (noted.text, noted.qualifier) == ("Otitis media, unspecified", "left ear")
+    assert str(noted) == "Otitis media, unspecified (H66.9) — left ear"
+    with pytest.raises(ValidationFailed) as exc:
+        diagnosis_add(visit=draft, **by(doctor), text="", icd10_code="R05", qualifier="x" * 201)
+    assert exc.value.errors["qualifier"] == [
+        "Keep the note beside the diagnosis to 200 characters."
+    ]

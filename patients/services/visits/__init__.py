@@ -34,6 +34,7 @@ from patients.services.visits.diagnoses import (
 )
 from patients.services.visits.drafting import visit_draft_create, visit_record_view, visit_start
 from patients.services.visits.notes import FOLLOW_UP_MAX_YEARS, visit_update_notes
+from patients.services.visits.saving import visit_save_draft
 from patients.services.visits.signing import visit_amend, visit_sign
 from patients.services.visits.vitals import (
     STORED_VITALS,
@@ -65,6 +66,7 @@ __all__ = [
     "visit_amend",
     "visit_draft_create",
     "visit_record_view",
+    "visit_save_draft",
     "visit_sign",
     "visit_start",
     "visit_update_notes",

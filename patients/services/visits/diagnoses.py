@@ -27,12 +27,14 @@ def diagnosis_add(
     actor_membership: Membership,
     text: str,
     icd10_code: str = "",
+    qualifier: str = "",
     is_provisional: bool = False,
 ) -> Diagnosis:
-    """Add a diagnosis to a draft, in the doctor's words, with an optional WHO ICD-10 code.
+    """Add a diagnosis to a draft: in the doctor's words, or with a WHO ICD-10 code.
 
-    The code is normalised ('j069' -> 'J06.9'); with only a code, the text is the code's WHO
-    description.
+    The code is normalised ('j069' -> 'J06.9') and the diagnosis takes the code's WHO title.
+    The doctor's words then stay beside it as the qualifier, unless they were only the search
+    that found the code ('pharyng' for J02.9 "Acute pharyngitis, unspecified").
     """
     visit = _editable_visit(
         visit_id=visit.pk,
@@ -53,8 +55,14 @@ def diagnosis_add(
             ]
         elif visit.diagnoses.filter(icd10_code=code).exists():
             errors["icd10_code"] = [f"{code} is already a diagnosis of this visit."]
-        elif not text:
-            text = icd10.describe(code)[:300]
+        else:
+            title = icd10.describe(code)[:300]
+            if not qualifier and not icd10.is_search_for(text, title):
+                qualifier = text
+            text = title
+    qualifier = " ".join((qualifier or "").split())
+    if len(qualifier) > 200:
+        errors["qualifier"] = ["Keep the note beside the diagnosis to 200 characters."]
     if not text and "icd10_code" not in errors:
         errors["text"] = ["Enter the diagnosis, or an ICD-10 code."]
     elif len(text) > 300:
@@ -66,6 +74,7 @@ def diagnosis_add(
         visit=visit,
         text=text,
         icd10_code=code,
+        qualifier=qualifier,
         is_provisional=bool(is_provisional),
         position=_next_position(visit.diagnoses.all()),
     )

@@ -8,13 +8,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinics.actors import require
-from clinics.audit import Actions
+from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError, NotAllowed, ValidationFailed
 from clinics.models import Membership, User
 from clinics.roles import Perm
 from patients import events
 from patients.events import care_event
 from patients.models import (
+    Appointment,
+    AppointmentStatus,
     Diagnosis,
     Prescription,
     PrescriptionItem,
@@ -41,12 +43,38 @@ def _require_visit_doctor(visit: Visit, membership: Membership, doing: str) -> N
         raise NotAllowed(f"Only {name}, the doctor of this visit, can {doing} it.")
 
 
+def _complete_appointment(visit: Visit, actor: User) -> int | None:
+    """The visit's appointment (its token in the queue) is done once the visit is signed.
+    Returns its id when this completed it."""
+    if visit.appointment_id is None:
+        return None
+    appointment = Appointment.objects.select_for_update().get(pk=visit.appointment_id)
+    if appointment.status not in (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_CONSULTATION):
+        return None
+    now = timezone.now()
+    appointment.status = AppointmentStatus.COMPLETED
+    appointment.started_at = appointment.started_at or now
+    appointment.completed_at = now
+    appointment.save(update_fields=["status", "started_at", "completed_at"])
+    audit_record(
+        clinic=appointment.clinic_id,
+        actor=actor,
+        action=Actions.APPOINTMENT_COMPLETED,
+        target=appointment,
+        patient_id=appointment.patient_id,
+        data={"visit_id": visit.pk},
+    )
+    care_event(events.APPOINTMENT_COMPLETED, appointment=appointment)
+    return appointment.pk
+
+
 @transaction.atomic
 def visit_sign(*, visit: Visit, actor: User, actor_membership: Membership) -> Visit:
     """Sign a draft visit, and its prescription with it. Only the visit's own doctor may.
 
     The visit needs a chief complaint or a diagnosis. Signing an amendment marks the version it
-    corrects as superseded. A signed visit is frozen.
+    corrects as superseded. A signed visit is frozen. The visit's appointment, waiting or with
+    the doctor, is done with it (its own audit event; "Reopen" takes it back).
     """
     actor_membership = require(
         actor,
@@ -104,6 +132,7 @@ def visit_sign(*, visit: Visit, actor: User, actor_membership: Membership) -> Vi
     visit_documents_prepare(visit=visit, actor=actor)
     # Reminders (medicines, follow-up) are planned from the signed visit in this transaction.
     care_event(events.VISIT_SIGNED, visit=visit)
+    _complete_appointment(visit, actor)
     return visit
 
 

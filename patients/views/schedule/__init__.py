@@ -17,6 +17,18 @@ from patients.views.schedule.booking import (
     appointment_start,
     walk_in,
 )
+from patients.views.schedule.calling import (
+    appointment_call_in,
+    appointment_reopen,
+    call_next,
+    display_link_revoke,
+    display_links,
+    public_display,
+    public_display_partial,
+    token_slip,
+    waiting_display,
+    waiting_display_partial,
+)
 from patients.views.schedule.day import (
     schedule_day,
     schedule_doctor_day,
@@ -24,24 +36,40 @@ from patients.views.schedule.day import (
     schedule_queue_partial,
     schedule_week,
 )
-from patients.views.schedule.hours import doctor_hours, doctor_leave_add, doctor_leave_remove
+from patients.views.schedule.hours import (
+    doctor_hours,
+    doctor_leave_add,
+    doctor_leave_remove,
+    doctor_room,
+)
 
 __all__ = [
     "appointment_book",
+    "appointment_call_in",
     "appointment_cancel",
     "appointment_check_in",
     "appointment_complete",
     "appointment_no_show",
+    "appointment_reopen",
     "appointment_reschedule",
     "appointment_slots",
     "appointment_start",
+    "call_next",
+    "display_link_revoke",
+    "display_links",
     "doctor_hours",
     "doctor_leave_add",
     "doctor_leave_remove",
+    "doctor_room",
+    "public_display",
+    "public_display_partial",
     "schedule_day",
     "schedule_doctor_day",
     "schedule_queue",
     "schedule_queue_partial",
     "schedule_week",
+    "token_slip",
+    "waiting_display",
+    "waiting_display_partial",
     "walk_in",
 ]

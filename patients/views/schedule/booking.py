@@ -17,7 +17,7 @@ from clinics.decorators import require_perm
 from clinics.errors import DomainError
 from clinics.formatting import format_date
 from clinics.models import Membership
-from clinics.roles import Perm
+from clinics.roles import Perm, Role
 from clinics.web import add_domain_error
 from patients.forms_schedule import (
     MAX_PATIENT_MATCHES,
@@ -25,6 +25,7 @@ from patients.forms_schedule import (
     SLOTS_TARGET,
     BookingForm,
     CancelForm,
+    CheckInOverrideForm,
     RescheduleForm,
     WalkInForm,
     parse_day,
@@ -132,6 +133,12 @@ def _prefilled_patient(request: HttpRequest):
     return patient_list(include_archived=True).filter(pk=int(patient_id)).first()
 
 
+def _can_override(request: HttpRequest) -> bool:
+    """Whether to offer going outside a doctor's hours: the owner, or a doctor (for their own
+    patients; the service checks which doctor)."""
+    return request.membership.role in (Role.OWNER, Role.DOCTOR)
+
+
 @require_perm(Perm.APPOINTMENTS_EDIT)
 @require_http_methods(["GET", "POST"])
 def appointment_book(request: HttpRequest) -> HttpResponse:
@@ -152,6 +159,7 @@ def appointment_book(request: HttpRequest) -> HttpResponse:
                     actor=request.user,
                     starts_at=form.cleaned_data["starts_at"],
                     reason=form.cleaned_data["reason"],
+                    override_reason=form.cleaned_data["override_reason"],
                 )
             except DomainError as exc:
                 add_domain_error(form, exc)
@@ -183,6 +191,7 @@ def appointment_book(request: HttpRequest) -> HttpResponse:
         "slots": _slots_context(request, doctor_id, day_value, selected, slot_errors),
         "patients_target": PATIENTS_TARGET,
         "slots_target": SLOTS_TARGET,
+        "can_override": _can_override(request),
     }
     response = render_page(request, "patients/schedule/book.html", context)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
@@ -204,6 +213,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
                     doctor=doctor,
                     actor=request.user,
                     reason=form.cleaned_data["reason"],
+                    override_reason=form.cleaned_data["override_reason"],
                 )
             except DomainError as exc:
                 add_domain_error(form, exc)
@@ -219,7 +229,11 @@ def walk_in(request: HttpRequest) -> HttpResponse:
         doctor_id = request.GET.get("doctor") or (doctors[0].pk if len(doctors) == 1 else "")
         form = WalkInForm(initial={"doctor": doctor_id})
         form.chosen_patient = _prefilled_patient(request)
-    context = {"form": form, "patients_target": PATIENTS_TARGET}
+    context = {
+        "form": form,
+        "patients_target": PATIENTS_TARGET,
+        "can_override": _can_override(request),
+    }
     response = render_page(request, "patients/schedule/walk_in.html", context)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
@@ -278,7 +292,32 @@ def _no_show(request, appointment, done) -> str:
     )
 
 
-appointment_check_in = _simple_action(services.appointment_check_in, _checked_in)
+@require_perm(Perm.APPOINTMENTS_EDIT)
+@for_appointment("POST")
+def appointment_check_in(request: HttpRequest, appointment: Appointment) -> HttpResponse:
+    """Check a patient in. Outside the doctor's hours the owner or the doctor is asked for a
+    reason to go ahead (the page again, with the refusal and a reason field)."""
+    form = CheckInOverrideForm(request.POST)
+    override = form.cleaned_data["override_reason"] if form.is_valid() else ""
+    try:
+        done = services.appointment_check_in(
+            appointment=appointment, actor=request.user, override_reason=override
+        )
+    except DomainError as exc:
+        if exc.code in services.OVERRIDABLE and _can_override(request):
+            add_domain_error(form, exc)
+            context = {
+                "form": form,
+                "back_url": safe_next_url(request, clinic_url(request, "schedule-queue")),
+                **_appointment_summary(request, appointment),
+            }
+            return render_page(request, "patients/schedule/check_in.html", context, status=409)
+        messages.error(request, f"{appointment.patient.full_name}: {exc.message}")
+    else:
+        messages.success(request, _checked_in(request, appointment, done))
+    return _back(request, appointment)
+
+
 appointment_start = _simple_action(services.appointment_start, _started)
 appointment_complete = _simple_action(services.appointment_complete, _completed)
 appointment_no_show = _simple_action(services.appointment_mark_no_show, _no_show)

@@ -22,7 +22,7 @@ from django.template import Context
 from django.template.loader import get_template
 from django.utils.safestring import SafeData, SafeString
 
-from clinics.roles import Perm
+from clinics.roles import Perm, Role
 from clinics.templatetags.vaidya import clinic_reverse
 from patients.models import AppointmentStatus
 from patients.views.schedule.common import AppointmentRow
@@ -36,6 +36,8 @@ ACTIONS = {
     "check_in": "appointment-check-in",
     "start": "appointment-start",
     "complete": "appointment-complete",
+    "reopen": "appointment-reopen",
+    "slip": "appointment-slip",
     "reschedule": "appointment-reschedule",
     "cancel": "appointment-cancel",
     "no_show": "appointment-no-show",
@@ -138,7 +140,15 @@ class Cards:
             if request.membership.has_perm(Perm.PATIENTS_VIEW)
             else None
         )
-        self.action_urls = {action: _url_for_id(name, slug) for action, name in ACTIONS.items()}
+        membership = request.membership
+        names = dict(ACTIONS)
+        if membership.has_perm(Perm.CLINICAL_DRAFT):
+            # Whoever opens visits calls a patient in straight into the visit.
+            names["start"] = "appointment-call-in"
+        self.action_urls = {action: _url_for_id(name, slug) for action, name in names.items()}
+        # A finished consultation is reopened by its doctor or the owner.
+        self.reopens_any = membership.role == Role.OWNER
+        self.member_id = membership.pk
         context = action_context(request, next_url)
         self.cards = Stamp(CARD_TEMPLATE, context, CARD_VALUES)
         self.actions = Stamp(ACTIONS_TEMPLATE, context, CARD_VALUES)
@@ -156,7 +166,7 @@ class Cards:
             "patient_url": self.patient_url(a.patient_id) if self.patient_url else "",
             "patient_name": a.patient.full_name,
             "patient_number": a.patient.patient_number,
-            "reason": a.reason,
+            "reason": row.reason,
             "cancel_reason": a.cancel_reason if a.status == AppointmentStatus.CANCELLED else "",
             "actions": self.can_edit and not row.is_closed,
             "more": row.has_more,
@@ -164,7 +174,12 @@ class Cards:
                 f"{action}_url": url(pk) if getattr(row, f"can_{action}") else ""
                 for action, url in self.action_urls.items()
             },
-        }
+        } | self._reopen(row)
+
+    def _reopen(self, row: AppointmentRow) -> dict[str, str]:
+        if row.can_reopen and (self.reopens_any or row.appointment.doctor_id == self.member_id):
+            return {}
+        return {"reopen_url": ""}
 
     def card(self, row: AppointmentRow) -> SafeString:
         """The row's card, as partials/_appointment.html renders it."""

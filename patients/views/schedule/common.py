@@ -52,6 +52,13 @@ def waited_text(since: datetime | None, now: datetime) -> str:
     return f"{minutes} min"
 
 
+def shown_reason(reason: str) -> str:
+    """The reason for the visit as the pages show it: "Walk-in" typed as the reason says no
+    more than the walk-in label beside it, so it is not shown twice."""
+    reason = (reason or "").strip()
+    return "" if "".join(reason.casefold().replace("-", " ").split()) == "walkin" else reason
+
+
 def doctor_name(doctor: Membership) -> str:
     return f"Dr {doctor.user.full_name}"
 
@@ -152,9 +159,12 @@ class AppointmentRow:
     can_no_show: bool
     can_start: bool
     can_complete: bool
+    can_reopen: bool = False
+    can_slip: bool = False  # has a token, still in the queue: its slip can be printed
     token: str = ""  # the token number as text, "" without one
     since: str = ""  # the queue: since when waiting, or with the doctor
     waited: str = ""
+    reason: str = ""  # the reason for the visit, as shown (shown_reason)
     # Rendered once from their templates (patients.views.schedule.cards): the day view's
     # card, and the queue's action buttons.
     card: str = ""
@@ -184,7 +194,11 @@ def appointment_row(
         can_no_show=booked and appointment.starts_at <= now,
         can_start=status == AppointmentStatus.CHECKED_IN,
         can_complete=status == AppointmentStatus.IN_CONSULTATION,
+        can_reopen=status == AppointmentStatus.COMPLETED,
+        can_slip=bool(appointment.token_number)
+        and status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_CONSULTATION),
         token=str(appointment.token_number) if appointment.token_number else "",
+        reason=shown_reason(appointment.reason),
     )
 
 

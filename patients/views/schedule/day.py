@@ -17,6 +17,7 @@ from clinics.roles import Perm
 from patients.forms_schedule import parse_day
 from patients.models import AppointmentStatus
 from patients.selectors.appointments import former_doctors, queue
+from patients.selectors.queue_display import doctor_rooms
 from patients.selectors.schedule_views import clinic_day, doctor_choices, doctor_week
 from patients.views.schedule.cards import Cards
 from patients.views.schedule.common import (
@@ -171,26 +172,22 @@ def schedule_week(request: HttpRequest) -> HttpResponse:
 # --- the live queue ------------------------------------------------------------------------
 
 
+def _board(doctor: Membership) -> dict:
+    return {"doctor": doctor, "name": doctor_name(doctor), "with_doctor": [], "waiting": []}
+
+
 def _queue_context(request: HttpRequest) -> dict:
     tz = request.clinic.tzinfo
     now = timezone.now()
     today = now.astimezone(tz).date()
-    boards: dict[int, dict] = {
-        d.pk: {"doctor": d, "name": doctor_name(d), "with_doctor": [], "waiting": []}
-        for d in doctor_choices()
-    }
+    boards: dict[int, dict] = {d.pk: _board(d) for d in doctor_choices()}
     appointments = queue(day=today, tz=tz)
     former = former_doctors(appointments, boards.keys())
     for appointment in appointments:
         board = boards.get(appointment.doctor_id)
         if board is None:
             doctor = former[appointment.doctor_id]
-            board = boards[doctor.pk] = {
-                "doctor": doctor,
-                "name": doctor_name(doctor),
-                "with_doctor": [],
-                "waiting": [],
-            }
+            board = boards[doctor.pk] = _board(doctor)
         row = appointment_row(appointment, tz=tz, today=today, now=now)
         if appointment.status == AppointmentStatus.IN_CONSULTATION:
             row.since = clock(appointment.started_at, tz) if appointment.started_at else ""
@@ -200,6 +197,9 @@ def _queue_context(request: HttpRequest) -> dict:
             row.since = clock(appointment.checked_in_at, tz) if appointment.checked_in_at else ""
             row.waited = waited_text(appointment.checked_in_at, now)
             board["waiting"].append(row)
+    rooms = doctor_rooms(boards)
+    for board in boards.values():
+        board["room"] = rooms.get(board["doctor"].pk, "")
     queue_url = clinic_url(request, "schedule-queue")
     can_edit = request.membership.has_perm(Perm.APPOINTMENTS_EDIT)
     if can_edit:
@@ -213,6 +213,7 @@ def _queue_context(request: HttpRequest) -> dict:
         "today": today,
         "now_label": clock(now, tz),
         "can_edit": can_edit,
+        "can_open_visits": request.membership.has_perm(Perm.CLINICAL_DRAFT),
         "next_url": queue_url,
         "refresh_seconds": QUEUE_REFRESH_SECONDS,
     }

@@ -12,9 +12,10 @@ from clinics.errors import Conflict, DomainError, ValidationFailed
 from clinics.models import Membership
 from clinics.roles import Perm
 from clinics.web import add_domain_error
-from patients.forms_schedule import LeaveForm, SessionRowFormSet
+from patients.forms_schedule import LeaveForm, RoomForm, SessionRowFormSet
 from patients.models import DoctorLeave
 from patients.models.scheduling import Weekday
+from patients.selectors.queue_display import doctor_rooms
 from patients.selectors.schedule_views import (
     booked_in_period,
     doctor_leave,
@@ -22,6 +23,7 @@ from patients.selectors.schedule_views import (
     weekly_hours,
 )
 from patients.services import appointments as services
+from patients.services.queue import doctor_room_set
 from patients.views.schedule.common import (
     appointment_row,
     clinic_today,
@@ -63,6 +65,7 @@ def _hours_context(
     leave_form=None,
     hours_errors=None,
     clashes=None,
+    room_form=None,
 ) -> dict:
     tz = request.clinic.tzinfo
     leaves = [
@@ -77,6 +80,8 @@ def _hours_context(
         "hours_errors": hours_errors or [],
         "leave_form": leave_form or LeaveForm(initial={"first_day": clinic_today(request)}),
         "leaves": leaves,
+        "room_form": room_form
+        or RoomForm(initial={"room": doctor_rooms([doctor.pk]).get(doctor.pk, "")}),
         "clashes": [
             appointment_row(a, tz=tz, today=clinic_today(request), now=timezone.now())
             for a in clashes or []
@@ -177,3 +182,27 @@ def doctor_leave_remove(request: HttpRequest, membership_id: int, leave_id: int)
             request, f"Removed {doctor_name(doctor)}'s leave ({label}): it can be booked again."
         )
     return redirect(clinic_url(request, "doctor-hours", doctor.pk))
+
+
+@require_perm(Perm.SETTINGS_EDIT, or_own="membership_id")
+def doctor_room(request: HttpRequest, membership_id: int) -> HttpResponse:
+    """Where the doctor sees patients: on the waiting-room display and the token slip."""
+    doctor = doctor_or_404(membership_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = RoomForm(request.POST)
+    if form.is_valid():
+        try:
+            row = doctor_room_set(doctor=doctor, actor=request.user, room=form.cleaned_data["room"])
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(
+                request,
+                f"{doctor_name(doctor)} sees patients in {row.room}."
+                if row.room
+                else f"{doctor_name(doctor)} has no room set.",
+            )
+            return redirect(clinic_url(request, "doctor-hours", doctor.pk))
+    context = _hours_context(request, doctor, room_form=form)
+    return render_page(request, "patients/schedule/hours.html", context, status=400)

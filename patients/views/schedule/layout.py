@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
 from clinics.models import Membership
+from patients.models import AppointmentStatus
 from patients.selectors.appointments import local_day_bounds
 from patients.selectors.schedule_views import DoctorDay
 from patients.slots import Slot
@@ -73,6 +74,8 @@ class DoctorColumn:
     booked_count: int
     can_manage_hours: bool
     rows: dict[int, AppointmentRow] = field(default_factory=dict)
+    # The doctor's next waiting token (lowest token number), for "Call next"; None if nobody.
+    next_waiting: AppointmentRow | None = None
     slot_links: list[tuple[Slot, SlotLink]] = field(default_factory=list)
 
 
@@ -107,6 +110,11 @@ def doctor_column(
         booked_count=sum(1 for r in rows.values() if not r.is_closed),
         can_manage_hours=can_manage_hours(request, doctor),
         rows=rows,
+        next_waiting=min(
+            (r for r in rows.values() if r.appointment.status == AppointmentStatus.CHECKED_IN),
+            key=lambda r: (r.appointment.token_number or 0, r.appointment.pk),
+            default=None,
+        ),
         slot_links=links,
     )
 

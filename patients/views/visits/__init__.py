@@ -30,10 +30,12 @@ from patients.views.visits.prescriptions import (
     item_remove,
     item_stop,
     item_update,
+    repeat_last,
     template_apply,
     template_save,
 )
 from patients.views.visits.printing import prescription_print, summary_print
+from patients.views.visits.saving import visit_save
 from patients.views.visits.signing import visit_amend, visit_sign
 
 __all__ = [
@@ -50,12 +52,14 @@ __all__ = [
     "prescription_print",
     "procedure_add",
     "procedure_remove",
+    "repeat_last",
     "summary_print",
     "template_apply",
     "template_save",
     "visit_amend",
     "visit_detail",
     "visit_notes",
+    "visit_save",
     "visit_sign",
     "visit_start",
     "visit_vitals",

@@ -1,0 +1,69 @@
+// Typed input is never lost without a warning. Inside an element marked data-unsaved-guard
+// (the visit editor), a form someone has typed into is "unsaved" until it is saved: a bar says
+// so, and leaving the page asks first. A form htmx swapped out after a successful save is gone
+// from the page, and with it its unsaved mark.
+(function () {
+  "use strict";
+  var BAR_ID = "unsaved-bar";
+
+  function guardedForm(element) {
+    var form = element && element.closest ? element.closest("form") : null;
+    return form && form.closest("[data-unsaved-guard]") ? form : null;
+  }
+
+  function dirtyForms() {
+    return document.querySelectorAll("[data-unsaved-guard] form[data-unsaved]");
+  }
+
+  function showState() {
+    var bar = document.getElementById(BAR_ID);
+    var unsaved = dirtyForms().length > 0;
+    if (!bar && unsaved) {
+      bar = document.createElement("p");
+      bar.id = BAR_ID;
+      bar.className = "unsaved-bar";
+      bar.setAttribute("role", "status");
+      bar.textContent = "Unsaved changes: save them before you leave this page.";
+      document.body.appendChild(bar);
+    }
+    if (bar) {
+      bar.hidden = !unsaved;
+    }
+  }
+
+  function markTyped(event) {
+    var form = guardedForm(event.target);
+    if (form && !form.hasAttribute("data-unsaved")) {
+      form.setAttribute("data-unsaved", "");
+      showState();
+    }
+  }
+
+  document.addEventListener("input", markTyped);
+  document.addEventListener("change", markTyped);
+
+  // A form sent without htmx leaves the page on purpose: no question.
+  document.addEventListener("submit", function (event) {
+    var form = guardedForm(event.target);
+    if (form && !form.hasAttribute("hx-post")) {
+      form.removeAttribute("data-unsaved");
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = guardedForm(event.detail.elt);
+    if (form && event.detail.successful && form.isConnected) {
+      // Saved but not swapped away (the answer replaced another part of the page).
+      form.removeAttribute("data-unsaved");
+    }
+    showState();
+  });
+  document.addEventListener("htmx:afterSettle", showState);
+
+  window.addEventListener("beforeunload", function (event) {
+    if (dirtyForms().length > 0) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+})();
