@@ -136,6 +136,9 @@ MIDDLEWARE = [
     "clinics.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The staff's language: the cookie `set_language` writes (the switch in the page footer),
+    # else the browser's Accept-Language, else LANGUAGE_CODE.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -260,6 +263,14 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-in"
+# Catalogues in locale/<code>/LC_MESSAGES/django.po, compiled to .mo by `make install`. Staff pages
+# come in these languages; what a patient reads comes in the patient's preferred language when a
+# catalogue exists for it (clinics.languages), else in English.
+LANGUAGES = [("en", "English"), ("hi", "हिन्दी")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "vaidya_language"
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Kolkata")
 USE_I18N = True
 USE_TZ = True

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
+from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from clinics.api.errors import api_not_found
@@ -36,6 +37,8 @@ clinic_urls = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The staff's language switch in the page header (Django's set_language: a cookie).
+    path("i18n/language/", set_language, name="set_language"),
     # Browsers ask for /favicon.ico on pages that do not name an icon (the admin, a PDF).
     path("favicon.ico", favicon),
     path("api/v1/", include(api_v1)),

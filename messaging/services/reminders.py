@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from clinics.audit import Actions, audit_record
 from clinics.errors import Conflict, DomainError
+from clinics.languages import for_patient
 from clinics.models import ApiKey, User
 from messaging.models import Reminder, ReminderKind, ReminderStatus
 from messaging.services.accounts import messaging_settings_for
@@ -388,8 +389,11 @@ def plan_for_prescription(
         now=now,
         visit_day=timezone.localtime(prescription.visit.created_at, tz).date(),
     )
-    for item in items:
-        doses.add(item)
+    # The medicines' lines ("1 tablet after food") in the patient's language, like the
+    # template they fill; never in the language of the doctor who signed.
+    with for_patient(prescription.patient.preferred_language):
+        for item in items:
+            doses.add(item)
     return _plan_series(
         clinic_id=prescription.clinic_id,
         patient_id=prescription.patient_id,
@@ -444,7 +448,9 @@ def _visit_signed(visit: Visit) -> None:
             reason="Replaced by the corrected visit.",
         )
     prescription = (
-        Prescription.objects.filter(visit=visit).select_related("clinic", "visit").first()
+        Prescription.objects.filter(visit=visit)
+        .select_related("clinic", "visit", "patient")
+        .first()
     )
     if prescription is not None:
         plan_for_prescription(prescription=prescription)

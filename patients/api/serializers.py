@@ -29,6 +29,8 @@ from clinics.api.fields import (
 )
 from clinics.states import STATE_CHOICES, state_name
 from patients.models import ADULT_AGE, BloodGroup, Guardian, Patient, Relation, Sex, age_on
+from patients.models.patients import Language
+from patients.registration import registration_steps
 from patients.services import MAX_AGE_YEARS
 
 _AGE_ERROR = f"Enter an age in whole years from 0 to {MAX_AGE_YEARS}."
@@ -161,6 +163,12 @@ class AllergyEntrySerializer(serializers.Serializer):
         }
 
 
+_LANGUAGE_HELP = (
+    "What the patient reads (WhatsApp messages, consent notices, the prescription's "
+    "instructions beside the English) comes in it where Vaidya has it (en, hi); else English."
+)
+
+
 class PatientSerializer(serializers.Serializer):
     """A patient's full record with guardians.
 
@@ -182,6 +190,7 @@ class PatientSerializer(serializers.Serializer):
     is_minor = serializers.BooleanField(help_text="Under 18 today.")
     phone = _e164(help_text="E.164, for example +919845012345.")
     whatsapp_phone = _e164(help_text="E.164; empty when the same as the phone.")
+    preferred_language = serializers.ChoiceField(choices=Language.choices, help_text=_LANGUAGE_HELP)
     email = serializers.CharField()
     address = serializers.CharField()
     city = serializers.CharField()
@@ -245,6 +254,7 @@ class PatientSerializer(serializers.Serializer):
             "is_minor": age < ADULT_AGE,
             "phone": _phone(patient.phone),
             "whatsapp_phone": _phone(patient.whatsapp_phone),
+            "preferred_language": patient.preferred_language,
             "email": patient.email,
             "address": patient.address,
             "city": patient.city,
@@ -366,6 +376,11 @@ class PatientUpdateInputSerializer(StrictInputSerializer):
         rule=PHONE_RULE,
     )
     whatsapp_phone = _phone_text("Only if different from the phone number.")
+    preferred_language = serializers.ChoiceField(
+        choices=Language.choices,
+        required=False,
+        help_text=_LANGUAGE_HELP,
+    )
     email = serializers.EmailField(required=False, allow_blank=True, allow_null=True)
     address = _visible_text(1000, multiline=True)
     city = _visible_text(100)
@@ -406,3 +421,12 @@ class PatientCreateInputSerializer(PatientUpdateInputSerializer):
         help_text="Register even though a patient with this phone and a similar name exists "
         "(after a 409 possible_duplicate answer).",
     )
+
+    def get_fields(self):
+        # What other apps record in the same step (patients.registration): for example
+        # `whatsapp_consent`, the patient's WhatsApp consent.
+        fields = super().get_fields()
+        for step in registration_steps:
+            if step.serializer_class is not None:
+                fields[step.name] = step.serializer_class(required=False, allow_null=True)
+        return fields

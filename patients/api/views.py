@@ -28,6 +28,7 @@ from patients.api.serializers import (
     PatientSerializer,
     PatientUpdateInputSerializer,
 )
+from patients.registration import registration_steps
 from patients.selectors import patient_list, patient_or_404, patient_with_guardians
 from patients.selectors.allergies import patient_allergies
 from patients.services import (
@@ -149,7 +150,10 @@ class PatientListView(ClinicAPIView):
             "Gives the patient the clinic's next number. When a patient with the same phone and "
             "a similar name exists, answers 409 (code possible_duplicate); send again with "
             "`confirm_duplicate: true` if this is a different person. Send an Idempotency-Key "
-            "to retry safely."
+            'to retry safely. With `whatsapp_consent: {"granted": true, "method": '
+            '"verbal", "notice_shown": true}` the patient\'s WhatsApp care consent is '
+            "recorded in the same step, with Vaidya's notice in the patient's preferred language "
+            "(if it cannot be recorded, the patient is not registered either)."
         ),
         parameters=[IDEMPOTENCY_KEY],
         request=PatientCreateInputSerializer,
@@ -161,6 +165,9 @@ class PatientListView(ClinicAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         guardian = _guardian_input(data.pop("guardian", None))
+        registration = {
+            step.name: data.pop(step.name) for step in registration_steps if step.name in data
+        }
         mapping = {k: f"guardian.{v}" for k, v in _GUARDIAN_FIELDS.items()}
         with _fields_renamed(mapping):
             patient = patient_create(
@@ -169,6 +176,7 @@ class PatientListView(ClinicAPIView):
                 age_years=data.pop("age_years", None),
                 guardian=guardian,
                 confirm_duplicate=data.pop("confirm_duplicate", False),
+                registration=registration,
                 **data,
             )
         # A new patient has exactly the guardian sent, if any: no need to ask the database.

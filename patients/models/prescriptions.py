@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic, Membership
 from clinics.tenancy import ClinicScopedManager
@@ -53,11 +54,12 @@ class Route(models.TextChoices):
 
 
 class FoodTiming(models.TextChoices):
-    ANY = "", "Any time"
-    BEFORE_FOOD = "before_food", "Before food"
-    AFTER_FOOD = "after_food", "After food"
-    WITH_FOOD = "with_food", "With food"
-    EMPTY_STOMACH = "empty_stomach", "On an empty stomach"
+    # Translated: the prescription says them in the patient's language beside the English.
+    ANY = "", _("Any time")
+    BEFORE_FOOD = "before_food", _("Before food")
+    AFTER_FOOD = "after_food", _("After food")
+    WITH_FOOD = "with_food", _("With food")
+    EMPTY_STOMACH = "empty_stomach", _("On an empty stomach")
 
 
 class Drug(models.Model):

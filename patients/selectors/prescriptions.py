@@ -20,12 +20,20 @@ from django.db.models import (
     When,
 )
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from clinics.errors import DomainError
 from clinics.formatting import format_date, format_datetime
+from clinics.languages import ENGLISH, for_patient, in_english, patient_language
 from clinics.models import Clinic, DoctorProfile, Membership
 from clinics.states import state_name
-from patients.dosing import Frequency, FrequencyError, from_json, parse_frequency
+from patients.dosing import (
+    Frequency,
+    FrequencyError,
+    frequency_words,
+    from_json,
+    parse_frequency,
+)
 from patients.dosing.lines import ParsedLine
 from patients.models import (
     Diagnosis,
@@ -182,9 +190,31 @@ def _dose_text(item: PrescriptionItem, frequency: Frequency | None) -> str:
     return f"{_amount_text(amount)} {unit}".strip()
 
 
-def _item_row(number: int, item: PrescriptionItem, tz: Any) -> dict[str, Any]:
+def _how_to_take(item: PrescriptionItem, frequency: Frequency | None) -> dict[str, str]:
+    """When and how long to take the medicine, in the active language."""
+    days = item.duration_days
+    return {
+        "frequency_label": frequency_words(frequency) if frequency is not None else "",
+        "timing": str(FoodTiming(item.timing).label)
+        if item.timing and item.timing in FoodTiming.values
+        else "",
+        "duration": ngettext("%(count)s day", "%(count)s days", days) % {"count": days}
+        if days
+        else "",
+    }
+
+
+def _item_row(
+    number: int, item: PrescriptionItem, tz: Any, language: str = ENGLISH
+) -> dict[str, Any]:
     frequency = _frequency_of(item)
     days = item.duration_days
+    with in_english():
+        english = _how_to_take(item, frequency)
+    local = None
+    if language != ENGLISH:
+        with for_patient(language):
+            local = _how_to_take(item, frequency)
     return {
         "number": number,
         "generic_name": item.generic_name.upper(),
@@ -196,10 +226,10 @@ def _item_row(number: int, item: PrescriptionItem, tz: Any) -> dict[str, Any]:
         "dose_amount": format(Decimal(item.dose_amount).normalize(), "f"),
         "dose_unit": item.dose_unit,
         "frequency": item.frequency,
-        "frequency_label": frequency.label if frequency is not None else "",
-        "timing": FoodTiming(item.timing).label if item.timing else "",
+        **english,
+        # The same in the patient's language, printed under the English (absent for English).
+        **({"local": local} if local else {}),
         "duration_days": days,
-        "duration": f"{days} day{'s' if days != 1 else ''}" if days else "",
         "quantity": format(Decimal(item.quantity).normalize(), "f")
         if item.quantity is not None
         else "",
@@ -321,6 +351,8 @@ def prescription_document(*, visit: Visit) -> dict[str, Any]:
         vitals = None
     signed = visit.status == VisitStatus.SIGNED
     signed_by = visit.signed_by.full_name if signed and visit.signed_by_id else ""
+    # The patient's language for the instructions (English when Vaidya has no catalogue for it).
+    language = patient_language(patient.preferred_language)
     return {
         "status": "signed" if signed else "draft",
         "is_draft": not signed,
@@ -345,7 +377,8 @@ def prescription_document(*, visit: Visit) -> dict[str, Any]:
         "findings": visit.examination,
         "vitals": _vitals_text(vitals),
         "diagnoses": [_diagnosis_row(d) for d in visit.diagnoses.all()],
-        "items": [_item_row(n, item, tz) for n, item in enumerate(items, 1)],
+        "language": language,
+        "items": [_item_row(n, item, tz, language) for n, item in enumerate(items, 1)],
         "notes": prescription.notes if prescription else "",
         "investigations": visit.investigations_advised,
         "advice": visit.advice,
