@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from clinics.registry import dashboard_panels, demo_steps, patient_directory
+from clinics.registry import dashboard_panels, demo_steps, patient_directory, report_sources
 
 
 class PatientsConfig(AppConfig):
@@ -12,9 +12,11 @@ class PatientsConfig(AppConfig):
         # once every app is loaded. `timeline_sources` registers with `patients.timeline`, and the
         # renderers of certificates and consent forms with `patients.rendering`, as imported.
         from patients import clinic_pages, demo, timeline, timeline_sources  # noqa: F401, PLC0415
+        from patients import reports  # noqa: PLC0415
         from patients.selectors import certificates, consent  # noqa: F401, PLC0415
 
         dashboard_panels.register(clinic_pages.PATIENTS_PANEL)
         patient_directory.register(clinic_pages.PATIENT_DIRECTORY)
         demo_steps.register(demo.PATIENTS)
         demo_steps.register(demo.CLINIC_DAY)
+        report_sources.register(reports.REPORTS)
