@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from clinics.registry import demo_steps
+from clinics.registry import demo_steps, report_sources
 
 
 class MessagingConfig(AppConfig):
@@ -9,10 +9,11 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         # Imported here and not at the top: these modules use the models, which exist only
         # once every app is loaded. `schedules` and `care_replies` register as they are imported.
-        from messaging import demo, schedules  # noqa: F401, PLC0415
+        from messaging import demo, reports, schedules  # noqa: F401, PLC0415
         from messaging.services import care_replies  # noqa: F401, PLC0415
         from messaging.services.reminders import on_care_event  # noqa: PLC0415
         from patients.events import register_care_listener  # noqa: PLC0415
 
         demo_steps.register(demo.WHATSAPP)
+        report_sources.register(reports.REPORTS)
         register_care_listener(on_care_event)

@@ -101,6 +101,10 @@ def _record(reminder: Reminder, outcome: str) -> None:
 
 
 APPOINTMENT_KINDS = (ReminderKind.APPOINTMENT_CONFIRMATION, ReminderKind.APPOINTMENT_REMINDER)
+# What the patient's answer to an appointment reminder did (its `outcome`; the reports count them).
+CONFIRMED = "Confirmed by the patient."
+ASKED_TO_MOVE = "The patient asked for another time."
+CANCELLED_BY_PATIENT = "Cancelled by the patient."
 
 
 @register_reply_handler("appt_confirm", "appt_reschedule", "appt_cancel")
@@ -124,17 +128,17 @@ def appointment_reply(message: Message, action: str, reminder_id: int) -> str | 
             Appointment.objects.filter(pk=appointment.pk).update(
                 patient_confirmed_at=timezone.now()
             )
-            _record(reminder, "Confirmed by the patient.")
+            _record(reminder, CONFIRMED)
         return _text(patient, "confirmed", name=name, when=when)
     if action == "appt_reschedule":
         with transaction.atomic():
             Conversation.objects.filter(pk=message.conversation_id).update(needs_reply=True)
-            _record(reminder, "The patient asked for another time.")
+            _record(reminder, ASKED_TO_MOVE)
         return _text(patient, "reschedule", name=name)
     try:
         with transaction.atomic():
             appointment_cancel(appointment=appointment, actor=None, reason=PATIENT_CANCEL_REASON)
-            _record(reminder, "Cancelled by the patient.")
+            _record(reminder, CANCELLED_BY_PATIENT)
     except DomainError:
         appointment.refresh_from_db()
         return _text(patient, "not_booked", status=appointment.get_status_display().lower())

@@ -154,7 +154,7 @@ def test_each_section_downloads_as_csv(history, owner, client_for):
     ]
     assert rows[-1] == ["Whole clinic", "6", "3", "3", "1", "1", "17 min", "12 min"]
     page = client.get(url(), PERIOD).content.decode()
-    for slug in ("patients-seen", "patients-doctors", "patients-waiting"):
+    for slug in ("patients-seen", "patients-doctors", "patients-waiting", "messaging-reminders"):
         assert f"section={slug}" in page
     missing = client.get(url("report-csv"), {**PERIOD, "section": "nothing"})
     assert missing.status_code == 404
@@ -237,4 +237,3 @@ def test_the_query_count_does_not_grow_with_the_data(history, owner, client_for)
     assert _queries(client, params) == before
     # session, user, membership, doctors, three for patients, one for reminders, the banner
     assert before <= 10
-
