@@ -210,6 +210,7 @@ class ReportSource:
       tests/clinics/test_reports.py). Honour `query.doctor_id` where rows belong to a doctor,
       and show a doctor's own row only when `query.shows_doctor(id)`.
     - A section's `slug` ("<app>-<what>") is unique across sources: it names the CSV file.
+      List them in `slugs`, so that a CSV file runs only the source it comes from.
     - `order`: place on the page (patients 10-30, messaging 40, billing 50).
     - Register it in the app's `AppConfig.ready()`: `report_sources.register(SOURCE)`.
     """
@@ -217,6 +218,7 @@ class ReportSource:
     name: str
     order: int
     load: Callable[..., list[Any]]
+    slugs: tuple[str, ...]
     perm: str = ""
 
 

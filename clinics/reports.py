@@ -12,13 +12,14 @@ from __future__ import annotations
 import csv
 import io
 from calendar import monthrange
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import models
+from django.db import connection, models, transaction
 from django.db.models import FloatField, Func
 from django.db.models.functions import TruncDate
 
@@ -297,12 +298,33 @@ def report_query(
     )
 
 
-def report_sections(query: ReportQuery, membership: Membership) -> list[ReportSection]:
-    """Every section the member's role may see, in page order. Call inside the clinic's
-    scope; each source makes a fixed number of queries."""
+def report_sections(
+    query: ReportQuery, membership: Membership, *, only: str = ""
+) -> list[ReportSection]:
+    """Every section the member's role may see, in page order (with `only`, just the source
+    that adds that section). Call inside the clinic's scope; each source makes a fixed
+    number of queries."""
     sections: list[ReportSection] = []
-    for source in report_sources:
-        if source.perm and not membership.has_perm(source.perm):
-            continue
-        sections.extend(source.load(query=query))
+    with without_jit():
+        for source in report_sources:
+            if source.perm and not membership.has_perm(source.perm):
+                continue
+            if only and only not in source.slugs:
+                continue
+            sections.extend(source.load(query=query))
     return sections
+
+
+@contextmanager
+def without_jit() -> Iterator[None]:
+    """Run the reports' queries in a transaction with PostgreSQL's JIT compilation off.
+
+    A year's report is a few GROUP BY queries over tens of thousands of rows whose estimated
+    cost crosses `jit_above_cost`: compiling them took 1.6 s of a 2 s query (measured with
+    bench/reports_bench.py) for 0.4 s of work. `SET LOCAL` ends with the transaction.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield

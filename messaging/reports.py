@@ -89,5 +89,9 @@ def reminders_section(*, query: ReportQuery) -> list[ReportSection]:
 
 
 REPORTS = ReportSource(
-    name="messaging.reminders", order=40, perm=Perm.MESSAGING_VIEW, load=reminders_section
+    name="messaging.reminders",
+    order=40,
+    perm=Perm.MESSAGING_VIEW,
+    load=reminders_section,
+    slugs=("messaging-reminders",),
 )

@@ -11,8 +11,13 @@ class PatientsConfig(AppConfig):
         # Imported here and not at the top: these modules use the models, which exist only
         # once every app is loaded. `timeline_sources` registers with `patients.timeline`, and the
         # renderers of certificates and consent forms with `patients.rendering`, as imported.
-        from patients import clinic_pages, demo, timeline, timeline_sources  # noqa: F401, PLC0415
-        from patients import reports  # noqa: PLC0415
+        from patients import (  # noqa: F401, PLC0415
+            clinic_pages,
+            demo,
+            reports,
+            timeline,
+            timeline_sources,
+        )
         from patients.selectors import certificates, consent  # noqa: F401, PLC0415
 
         dashboard_panels.register(clinic_pages.PATIENTS_PANEL)

@@ -101,16 +101,25 @@ class Waits:
 
 
 # --- the queries ------------------------------------------------------------------------------
+def _seen_appointment() -> Q:
+    """The doctor took the appointment: with the doctor or done, or waiting with a visit."""
+    has_visit = Visit.objects.filter(appointment=OuterRef("pk"), amends__isnull=True)
+    return Q(status__in=SEEN_STATUSES) | (
+        Q(status=AppointmentStatus.CHECKED_IN) & Q(Exists(has_visit))
+    )
+
+
 def _earlier_consultation(patient: OuterRef, before: OuterRef, same_appointment: Any) -> Q:
-    """The patient was seen before `before`: an earlier visit (other than this appointment's),
-    or an earlier appointment the doctor took."""
+    """The patient was seen before `before`: an earlier appointment the doctor took, or an
+    earlier visit (other than this appointment's). Most follow-ups had an earlier appointment:
+    that check comes first, and the visits are looked at only for the others."""
+    appointments = Appointment.objects.filter(
+        patient=patient, status__in=SEEN_STATUSES, starts_at__lt=before
+    )
     visits = Visit.objects.filter(patient=patient, amends__isnull=True, created_at__lt=before)
     if same_appointment is not None:
         visits = visits.exclude(appointment=same_appointment)
-    appointments = Appointment.objects.filter(
-        patient=patient, starts_at__lt=before, status__in=SEEN_STATUSES
-    )
-    return Q(Exists(visits)) | Q(Exists(appointments))
+    return Q(Exists(appointments)) | Q(Exists(visits))
 
 
 def _doctor(queryset: QuerySet, query: ReportQuery) -> QuerySet:
@@ -119,10 +128,7 @@ def _doctor(queryset: QuerySet, query: ReportQuery) -> QuerySet:
 
 def appointment_counts(query: ReportQuery) -> list[dict[str, Any]]:
     """[{day, doctor_id, booked, walk_ins, cancelled, no_show, seen, new}]: one query."""
-    has_visit = Visit.objects.filter(appointment=OuterRef("pk"), amends__isnull=True)
-    seen = Q(status__in=SEEN_STATUSES) | (
-        Q(status=AppointmentStatus.CHECKED_IN) & Q(Exists(has_visit))
-    )
+    seen = _seen_appointment()
     earlier = _earlier_consultation(OuterRef("patient"), OuterRef("starts_at"), OuterRef("pk"))
     appointments = Appointment.objects.filter(
         starts_at__gte=query.start_at, starts_at__lt=query.end_at
@@ -377,4 +383,15 @@ def patient_reports(*, query: ReportQuery) -> list[ReportSection]:
     ]
 
 
-REPORTS = ReportSource(name="patients.visits", order=10, load=patient_reports)
+REPORTS = ReportSource(
+    name="patients.visits",
+    order=10,
+    load=patient_reports,
+    slugs=(
+        "patients-seen",
+        "patients-doctors",
+        "patients-new-follow-up",
+        "patients-attendance",
+        "patients-waiting",
+    ),
+)

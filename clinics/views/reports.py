@@ -69,7 +69,8 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     if query is None:
         return render(request, "clinics/reports.html", {"form": form}, status=400)
     slug = request.GET.get("section", "")
-    section = next((s for s in report_sections(query, request.membership) if s.slug == slug), None)
+    sections = report_sections(query, request.membership, only=slug) if slug else []
+    section = next((s for s in sections if s.slug == slug), None)
     if section is None:
         raise Http404("No such report section")
     period = query.period
