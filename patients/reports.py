@@ -103,7 +103,8 @@ class Waits:
 # --- the queries ------------------------------------------------------------------------------
 def _seen_appointment() -> Q:
     """The doctor took the appointment: with the doctor or done, or waiting with a visit."""
-    has_visit = Visit.objects.filter(appointment=OuterRef("pk"), amends__isnull=True)
+    # Any version: a correction is a copy made later, with the same appointment and patient.
+    has_visit = Visit.objects.filter(appointment=OuterRef("pk"))
     return Q(status__in=SEEN_STATUSES) | (
         Q(status=AppointmentStatus.CHECKED_IN) & Q(Exists(has_visit))
     )
@@ -116,7 +117,7 @@ def _earlier_consultation(patient: OuterRef, before: OuterRef, same_appointment:
     appointments = Appointment.objects.filter(
         patient=patient, status__in=SEEN_STATUSES, starts_at__lt=before
     )
-    visits = Visit.objects.filter(patient=patient, amends__isnull=True, created_at__lt=before)
+    visits = Visit.objects.filter(patient=patient, created_at__lt=before)
     if same_appointment is not None:
         visits = visits.exclude(appointment=same_appointment)
     return Q(Exists(appointments)) | Q(Exists(visits))
