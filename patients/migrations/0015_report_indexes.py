@@ -5,20 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinics', '0006_clinic_booking_horizon'),
-        ('patients', '0011_names_without_hidden_characters'),
+        ("clinics", "0006_clinic_booking_horizon"),
+        ("patients", "0011_names_without_hidden_characters"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['clinic', 'patient', 'starts_at'], name='appt_patient_time'),
+            model_name="appointment",
+            index=models.Index(fields=["clinic", "patient", "starts_at"], name="appt_patient_time"),
         ),
         migrations.AddIndex(
-            model_name='visit',
-            index=models.Index(fields=['clinic', 'patient', 'created_at'], name='visit_patient_time'),
+            model_name="visit",
+            index=models.Index(
+                fields=["clinic", "patient", "created_at"], name="visit_patient_time"
+            ),
         ),
     ]
