@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from clinics.reports import ReportPeriod, ReportQuery, section_csv
 from clinics.tenancy import clinic_scope
+from patients.models import AppointmentStatus
 from patients.reports import Waits, patient_reports
-from tests.patients.report_data import END, START, seed_history, seed_other_clinic
+from tests.patients.report_data import END, START, appointment, seed_history, seed_other_clinic
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +143,28 @@ def test_median_of_an_even_count_is_the_lower_middle_minute():
         waits.add(minute, 1, minute * 60 + 30)
     assert waits.median == 9 * 60
     assert waits.average == pytest.approx((3 + 9 + 15 + 40) * 60 / 4 + 30)
+
+
+def test_days_across_a_clock_change_follow_the_clinics_zone(clinic):
+    # Clocks in London went forward on 29 March 2026: a period across it cannot use one offset.
+    clinic.timezone = "Europe/London"
+    clinic.save(update_fields=["timezone"])
+    london = ZoneInfo("Europe/London")
+    history = seed_history(clinic)
+    with clinic_scope(clinic):
+        appointment(
+            clinic,
+            history.patients[0],
+            history.doctor_a,
+            datetime(2026, 3, 30, 0, 30, tzinfo=london),  # 23:30 on the 29th in UTC
+            AppointmentStatus.COMPLETED,
+        )
+    across = ReportQuery(clinic=clinic, period=ReportPeriod(date(2026, 3, 28), date(2026, 3, 30)))
+    assert across.fixed_offset is None
+    assert sections(history, period=across.period)["patients-seen"].rows == [
+        ["28 Mar", 0],
+        ["29 Mar", 0],
+        ["30 Mar", 1],
+    ]
+    before = ReportQuery(clinic=clinic, period=ReportPeriod(START, END))
+    assert before.fixed_offset == timedelta(0)
