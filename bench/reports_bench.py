@@ -6,12 +6,12 @@ Seeds (once) the database `vaidya_bench_reports` (with --sqlite, data/bench/repo
 with a clinic of 5 doctors and a year of 100 patients a day: about 36,500 appointments (80
 booked and 20 walk-ins a day; booked ones done, cancelled or missed, with check-in and call-in
 times), a visit for each one seen, a few visits a day without an appointment, two WhatsApp
-reminders per booked appointment (two thirds of the day-before ones confirmed) and about 10,000 patients (a
-quarter of each day's patients are new). Then serves the reports page in this process
-(django.test.Client, DEBUG off, signed in as the owner) for a day, a month and the whole year,
-and prints the wall and CPU time per request (p50, p95, after 3 warm-up requests) and the
-queries per request. The target: the year in under 300 ms. Numbers, not pass/fail: see
-bench/README.md.
+reminders per booked appointment (two thirds of the day-before ones confirmed) and about
+10,000 patients (a quarter of each day's patients are new). Then serves the reports page in
+this process (django.test.Client, DEBUG off, signed in as the owner) for a day, a month and
+the whole year, and prints the wall and CPU time per request (p50, p95, after 3 warm-up
+requests) and the queries per request. The target: the year in under 300 ms. Numbers, not
+pass/fail: see bench/README.md.
 """
 
 from __future__ import annotations
