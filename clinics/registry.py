@@ -11,6 +11,7 @@ that added them.
     demo_steps         DemoStep          a step of `manage.py seed_demo`
     local_services     LocalService      a process `manage.py run_local` starts beside the app
     waiting_work       WaitingWork       rows waiting on a task, enqueued again when it was lost
+    report_sources     ReportSource      sections of the reports page (and their CSV files)
 
 This module imports no models, so an `apps.py` may import it at its top. The callables an entry
 holds usually live in a module that does import models: import that module inside `ready()`.
@@ -251,3 +252,34 @@ class WaitingWork:
 
 
 waiting_work: Registry[WaitingWork] = Registry("work waiting on a task")
+
+
+# --- reports ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReportSource:
+    """Sections of the clinic's reports page (`clinics/reports.py`, `clinics/reports.html`),
+    each with its figures, a chart, a table and a CSV file.
+
+    Checklist for a new source:
+    - `perm`: a `clinics.roles.Perm` a member needs besides `reports.view` ("" for none);
+      nothing is loaded without it.
+    - `load(query=ReportQuery)` returns a list of `clinics.reports.ReportSection`. It runs inside
+      the clinic's scope, aggregates in the database (GROUP BY the clinic-local day:
+      `query.local_day("field")`, rows between `query.start_at` and `query.end_at`) and makes a
+      fixed number of queries whatever the period or the clinic's size (pinned by
+      tests/clinics/test_reports.py). Honour `query.doctor_id` where rows belong to a doctor,
+      and show a doctor's own row only when `query.shows_doctor(id)`.
+    - A section's `slug` ("<app>-<what>") is unique across sources: it names the CSV file.
+      List them in `slugs`, so that a CSV file runs only the source it comes from.
+    - `order`: place on the page (patients 10-30, messaging 40, billing 50).
+    - Register it in the app's `AppConfig.ready()`: `report_sources.register(SOURCE)`.
+    """
+
+    name: str
+    order: int
+    load: Callable[..., list[Any]]
+    slugs: tuple[str, ...]
+    perm: str = ""
+
+
+report_sources: Registry[ReportSource] = Registry("report sources")

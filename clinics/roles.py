@@ -42,6 +42,8 @@ class Perm(models.TextChoices):
     AUDIT_VIEW = "audit.view", "Read the audit trail"
     EXPORTS_RUN = "exports.run", "Export clinic data"
     API_KEYS_MANAGE = "api_keys.manage", "Create and revoke API keys"
+    REPORTS_VIEW = "reports.view", "See the clinic's reports (patients seen, waits, reminders)"
+    REPORTS_ALL_DOCTORS = "reports.all_doctors", "Compare every doctor's figures in the reports"
 
 
 P = Perm
@@ -64,6 +66,7 @@ MATRIX: dict[str, frozenset[str]] = {
             P.MESSAGING_SEND,
             P.BILLING_VIEW,
             P.STAFF_VIEW,
+            P.REPORTS_VIEW,
         }
     ),
     Role.ASSISTANT: frozenset(

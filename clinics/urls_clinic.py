@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from clinics.views import audit, clinic_settings, main, staff
+from clinics.views import audit, clinic_settings, main, reports, staff
 
 urlpatterns = [
     path("", main.dashboard, name="dashboard"),
@@ -48,4 +48,6 @@ urlpatterns = [
         name="api-key-revoke-confirm",
     ),
     path("audit/", audit.audit_list, name="audit-list"),
+    path("reports/", reports.reports, name="reports"),
+    path("reports/download/", reports.report_csv, name="report-csv"),
 ]

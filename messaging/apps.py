@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from clinics.registry import demo_steps, waiting_work
+from clinics.registry import demo_steps, report_sources, waiting_work
 
 
 class MessagingConfig(AppConfig):
@@ -9,7 +9,7 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         # Imported here and not at the top: these modules use the models, which exist only
         # once every app is loaded. `schedules` and `care_replies` register as they are imported.
-        from messaging import demo, schedules  # noqa: F401, PLC0415
+        from messaging import demo, reports, schedules  # noqa: F401, PLC0415
         from messaging.services import care_replies  # noqa: F401, PLC0415
         from messaging.services.recovery import MESSAGES_WAITING  # noqa: PLC0415
         from messaging.services.reminders import on_care_event  # noqa: PLC0415
@@ -17,6 +17,7 @@ class MessagingConfig(AppConfig):
         from patients.events import register_care_listener  # noqa: PLC0415
 
         demo_steps.register(demo.WHATSAPP)
+        report_sources.register(reports.REPORTS)
         register_care_listener(on_care_event)
         waiting_work.register(WEBHOOKS_WAITING)
         waiting_work.register(MESSAGES_WAITING)

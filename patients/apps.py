@@ -6,6 +6,7 @@ from clinics.registry import (
     dashboard_panels,
     demo_steps,
     patient_directory,
+    report_sources,
     waiting_work,
 )
 
@@ -18,7 +19,13 @@ class PatientsConfig(AppConfig):
         # Imported here and not at the top: these modules use the models, which exist only
         # once every app is loaded. `timeline_sources` registers with `patients.timeline`, and the
         # renderers of certificates and consent forms with `patients.rendering`, as imported.
-        from patients import clinic_pages, demo, timeline, timeline_sources  # noqa: F401, PLC0415
+        from patients import (  # noqa: F401, PLC0415
+            clinic_pages,
+            demo,
+            reports,
+            timeline,
+            timeline_sources,
+        )
         from patients.selectors import certificates, consent  # noqa: F401, PLC0415
         from patients.services.documents import DOCUMENTS_WAITING  # noqa: PLC0415
         from patients.services.prescriptions import formulary_starter_load  # noqa: PLC0415
@@ -29,3 +36,4 @@ class PatientsConfig(AppConfig):
         demo_steps.register(demo.CLINIC_DAY)
         waiting_work.register(DOCUMENTS_WAITING)
         clinic_setup.register(ClinicSetup("patients.starter_formulary", 20, formulary_starter_load))
+        report_sources.register(reports.REPORTS)

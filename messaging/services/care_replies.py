@@ -99,6 +99,10 @@ APPOINTMENT_KINDS = (
     ReminderKind.APPOINTMENT_REMINDER,
     ReminderKind.APPOINTMENT_MOVED,
 )
+# What the patient's answer to an appointment reminder did (its `outcome`; the reports count them).
+CONFIRMED = "Confirmed by the patient."
+ASKED_TO_MOVE = "The patient asked for another time."
+CANCELLED_BY_PATIENT = "Cancelled by the patient."
 
 
 @register_reply_handler("appt_confirm", "appt_reschedule", "appt_cancel")
@@ -122,11 +126,11 @@ def appointment_reply(message: Message, action: str, reminder_id: int) -> str | 
             Appointment.objects.filter(pk=appointment.pk).update(
                 patient_confirmed_at=timezone.now()
             )
-            _record(reminder, "Confirmed by the patient.")
+            _record(reminder, CONFIRMED)
         return _text(patient, "confirmed", name=name, when=when)
     if action == "appt_reschedule":
         with transaction.atomic():
-            _record(reminder, "The patient asked for another time.")
+            _record(reminder, ASKED_TO_MOVE)
             return offer_slots(message=message, reminder=reminder, doctor=appointment.doctor)
     try:
         with transaction.atomic():
@@ -136,7 +140,7 @@ def appointment_reply(message: Message, action: str, reminder_id: int) -> str | 
                 reason=PATIENT_CANCEL_REASON,
                 by_patient=True,
             )
-            _record(reminder, "Cancelled by the patient.")
+            _record(reminder, CANCELLED_BY_PATIENT)
     except DomainError:
         appointment.refresh_from_db()
         return _text(patient, "not_booked", status=appointment.get_status_display().lower())

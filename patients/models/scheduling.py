@@ -167,6 +167,8 @@ class Appointment(models.Model):
         indexes = [
             models.Index(fields=["clinic", "doctor", "starts_at"], name="appt_doctor_time"),
             models.Index(fields=["clinic", "starts_at"], name="appt_clinic_time"),
+            # A patient's appointments in time order: whether they were seen before (reports).
+            models.Index(fields=["clinic", "patient", "starts_at"], name="appt_patient_time"),
         ]
         constraints = [
             models.CheckConstraint(

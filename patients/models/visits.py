@@ -79,6 +79,8 @@ class Visit(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["clinic", "doctor", "created_at"], name="visit_doctor_time"),
+            # A patient's visits in time order: whether they were seen before (reports).
+            models.Index(fields=["clinic", "patient", "created_at"], name="visit_patient_time"),
         ]
 
     def __str__(self) -> str:

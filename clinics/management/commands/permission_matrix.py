@@ -39,6 +39,12 @@ The clinic's WhatsApp inbox is answered at the desk: owners, doctors, assistants
 desk read and reply to conversations (patients write about appointments and medicines there).
 Billing staff do not. Connecting the WhatsApp number is a clinic setting (owners).
 
+Reports (patients seen, new and follow-up, no-shows and cancellations, waits, WhatsApp
+reminders) are for owners and doctors. A doctor sees the clinic's totals and may narrow every
+figure to their own patients; only owners see and compare each doctor's figures. Assistants,
+front desk and billing staff do not see reports: they show the clinic's workload and each
+doctor's, which is the running of the clinic, not the day's work at the desk.
+
 An API key acts with the permissions of the role chosen for it. A read-only key (the default)
 gets only the "view" permissions of that role.
 
