@@ -17,7 +17,7 @@ from clinics.models import AuditEvent
 from clinics.roles import Role
 from compliance.models import VerificationCode
 from messaging.links import document_link
-from messaging.models import Conversation
+from messaging.models import Conversation, Message
 from messaging.services.send_rules import conversation_for_patient
 from patients.models import DocumentKind
 from patients.services.documents import document_upload
@@ -100,6 +100,10 @@ def test_code_goes_to_the_registered_number_and_opens_the_file_once_typed(
     code = _last_code(sim)
     stored = VerificationCode.objects.get()
     assert code not in stored.digest and len(stored.digest) == 64
+    # Staff reading the inbox cannot read the code: the message row holds a mask.
+    [sent] = Message.objects.filter(direction="out")
+    assert code not in sent.body and code not in str(sent.parameters) and "••••••" in sent.body
+    assert sent.status == "sent" and sent.wamid
 
     wrong = "000000" if code != "000000" else "111111"
     response = web.post(path, {"action": "check", "code": wrong})
@@ -133,6 +137,8 @@ def test_code_in_the_open_window_is_a_text_naming_the_clinic_in_hindi(
     assert _send(Client(), path, django_capture_on_commit_callbacks).status_code == 200
     body = sim.received(PATIENT)[-1]["body"]
     assert scoped.name in body and "आपका कोड" in body
+    code = _last_code(sim)
+    assert not Message.objects.filter(body__contains=code).exists()
     assert Conversation.objects.get(pk=conversation.pk).needs_reply  # a code is no answer
 
 
