@@ -184,6 +184,7 @@ def optout_handle(*, message: Message, conversation: Conversation) -> bool:
     if keyword == MAYBE:
         # Nothing changes until the patient confirms; the message still waits for staff.
         _reply(ASK_TO_CONFIRM, conversation, _language(patient, message.body), keyword)
+        Conversation.objects.filter(pk=conversation.pk).update(needs_reply=True)
         return False
     if patient is not None:
         try:

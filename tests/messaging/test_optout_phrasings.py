@@ -9,6 +9,7 @@ from django.test import Client
 from clinics.errors import DomainError
 from compliance.models import ConsentPurpose
 from compliance.selectors import consent_granted
+from messaging.models import Conversation
 from messaging.services.optout import MAYBE, START, STOP, optout_intent
 from messaging.services.sending import message_queue_template
 from tests.messaging.conftest import PATIENT, make_patient, make_template
@@ -88,6 +89,7 @@ def test_an_unclear_request_asks_to_confirm_and_changes_nothing_until_stop(
     assert consent_granted(patient_id=patient.pk, purpose=CARE)
     [ask] = sim.received(PATIENT)
     assert question in ask["body"] and scoped.name in ask["body"]
+    assert Conversation.objects.get(wa_id=PATIENT).needs_reply  # a person still reads it
 
     sim.reply(PATIENT, "STOP")
     relay()
