@@ -94,7 +94,7 @@ def _code_step(request: HttpRequest, document: Document) -> HttpResponse:
             )
             request.session.cycle_key()
             request.session[_session_key(document.pk)] = time.time() + SESSION_MINUTES * 60
-            return HttpResponseRedirect(request.path)
+            return _private(HttpResponseRedirect(request.path))
     except DomainError as error:
         state["error"] = error.message
         if getattr(error, "code", "") == "locked":
@@ -127,7 +127,7 @@ def document_share(request: HttpRequest, token: str) -> HttpResponse:
         if request.user.is_authenticated:
             # Staff never open a document through a patient's link: their own page decides.
             url = clinic_reverse("document-open", document.clinic.slug, document.pk)
-            return HttpResponseRedirect(url)
+            return _private(HttpResponseRedirect(url))
         if request.method == "GET" and _verified(request, document.pk):
             return _file(document)
         with translation.override(document.patient.preferred_language or "en"):
