@@ -128,6 +128,8 @@ class Actions:
     # Compliance: the DPDP consent ledger
     MESSAGING_CONSENT_GRANTED = "compliance.consent.granted"
     MESSAGING_CONSENT_WITHDRAWN = "compliance.consent.withdrawn"
+    VERIFICATION_CODE_SENT = "compliance.verification.code_sent"
+    VERIFICATION_CODE_CHECKED = "compliance.verification.code_checked"
     # Messaging: WhatsApp account, conversations, reminders, escalations
     WHATSAPP_CONNECTED = "messaging.account.connected"
     WHATSAPP_UPDATED = "messaging.account.updated"
@@ -163,10 +165,18 @@ def audit_record(
     target: models.Model | None = None,
     patient_id: int | None = None,
     data: dict[str, Any] | None = None,
+    label: str = "",
 ) -> AuditEvent:
-    """Append one audit event. Call it inside the service's transaction."""
+    """Append one audit event. Call it inside the service's transaction.
+
+    `label` names who acted when it was no staff member and not Vaidya itself (actor None):
+    "patient (WhatsApp link, code verified)".
+    """
     ctx = get_context()
     clinic_id = clinic if isinstance(clinic, int) else clinic.pk
+    fields = audit_fields(actor)
+    if label and actor is None:
+        fields["actor_label"] = label[:200]
     event = AuditEvent(
         clinic_id=clinic_id,
         action=action,
@@ -177,7 +187,7 @@ def audit_record(
         user_agent=(ctx.user_agent or "")[:300],
         via=ctx.via,
         data=json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder)),
-        **audit_fields(actor),
+        **fields,
     )
     event.save(force_insert=True)
     return event

@@ -79,3 +79,32 @@ class ConsentEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ConsentImmutableError("Consent events are never deleted.")
+
+
+class VerificationCode(models.Model):
+    """A one-time code sent to a patient's registered WhatsApp number (compliance.verification).
+
+    Only a keyed hash of the code is kept. `subject` names what the code unlocks (for example
+    "document:42"), never anything about the patient.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+", db_index=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    subject = models.CharField(max_length=80)
+    digest = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ClinicScopedManager()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["clinic", "subject", "created_at"], name="verification_subject_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"code for {self.subject} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -9,10 +9,12 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         # Imported here and not at the top: these modules use the models, which exist only
         # once every app is loaded. `schedules` and `care_replies` register as they are imported.
+        from compliance.verification import code_senders  # noqa: PLC0415
         from messaging import demo, reports, schedules  # noqa: F401, PLC0415
         from messaging.services import care_replies  # noqa: F401, PLC0415
         from messaging.services.recovery import MESSAGES_WAITING  # noqa: PLC0415
         from messaging.services.reminders import on_care_event  # noqa: PLC0415
+        from messaging.services.verification_codes import WHATSAPP_CODES  # noqa: PLC0415
         from messaging.services.webhook_backlog import WEBHOOKS_WAITING  # noqa: PLC0415
         from patients.events import register_care_listener  # noqa: PLC0415
 
@@ -21,3 +23,4 @@ class MessagingConfig(AppConfig):
         register_care_listener(on_care_event)
         waiting_work.register(WEBHOOKS_WAITING)
         waiting_work.register(MESSAGES_WAITING)
+        code_senders.register(WHATSAPP_CODES)

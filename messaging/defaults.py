@@ -169,6 +169,24 @@ DEFAULTS: tuple[DefaultTemplate, ...] = (
         (),
         ("आशा", "Rs 1,250.00", "https://rzp.io/l/abc123", "सनराइज़ क्लिनिक"),
     ),
+    # verification_code: the code. Authentication templates carry no clinic name or links
+    # (Meta's rule for the category); the page that asked for the code names the clinic.
+    DefaultTemplate(
+        "verification_code",
+        "en",
+        "Your verification code is {{1}}. For your security, do not share this code. "
+        "It expires in 10 minutes.",
+        (),
+        ("482913",),
+    ),
+    DefaultTemplate(
+        "verification_code",
+        "hi",
+        "आपका वेरिफ़िकेशन कोड {{1}} है। अपनी सुरक्षा के लिए यह कोड किसी के साथ शेयर न करें। "
+        "यह 10 मिनट में समाप्त हो जाएगा।",
+        (),
+        ("482913",),
+    ),
     # staff_alert: clinic, what happened, patient's initials and number, link. Sent to a
     # doctor's own phone, so it carries no clinical detail (messaging.services.staff_alerts).
     DefaultTemplate(

@@ -2,8 +2,11 @@
 
 The link carries a signed token (django.core.signing, its own salt) that names only the
 document's id and a random nonce: no name, number or anything else about the patient. It
-expires after settings.DOCUMENT_SHARE_LINK_HOURS (default 72). Opening it is audited as a
-download by no staff member, "via whatsapp link".
+expires after settings.DOCUMENT_SHARE_LINK_HOURS (default 72). The link alone does not open
+the file: the page sends a one-time code to the patient's registered WhatsApp number
+(compliance.verification), and only the browser that typed it back may open the file, for
+SESSION_MINUTES. Each opening is audited as the patient, "via whatsapp link", code verified.
+Signed-in staff are sent to the staff document page, where their own role check applies.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from patients.models import Document
 
 SALT = "vaidya.messaging.document-link"
 DEFAULT_HOURS = 72
+SESSION_MINUTES = 10  # how long a verified browser may open the file again
+PATIENT_LABEL = "patient (WhatsApp link, code verified)"
 
 
 def link_max_age_seconds() -> int:
@@ -73,12 +78,19 @@ def read_document_link(token: str) -> LinkTarget:
 
 @transaction.atomic
 def document_link_record_open(*, document: Document) -> None:
-    """Audit that the patient's link was opened (before the file is handed over)."""
+    """Audit that the patient opened their link after proving it was them with a code
+    (before the file is handed over)."""
     audit_record(
         clinic=document.clinic_id,
         actor=None,
+        label=PATIENT_LABEL,
         action=Actions.DOCUMENT_DOWNLOADED,
         target=document,
         patient_id=document.patient_id,
-        data={"kind": document.kind, "via": "whatsapp link"},
+        data={"kind": document.kind, "via": "whatsapp link", "verified": "whatsapp code"},
     )
+
+
+def document_link_subject(document_id: int) -> str:
+    """What a one-time code for this document unlocks (compliance.verification)."""
+    return f"document:{document_id}"

@@ -88,6 +88,14 @@ APPOINTMENT_CANCELLED = Purpose(
     ("patient's first name", "doctor", "date and time", "clinic", "reason", "clinic's phone"),
     ("appt_rebook",),
 )
+# Meta's AUTHENTICATION category: the body is Meta's fixed wording around the code, sent when
+# the 24-hour window is closed (compliance.verification; messaging.services.verification_codes).
+VERIFICATION_CODE = Purpose(
+    "verification_code",
+    "One-time code",
+    "AUTHENTICATION",
+    ("one-time code",),
+)
 # To a doctor's own WhatsApp, never to a patient. The values say the least that lets the doctor
 # act (see messaging.services.staff_alerts): no clinical detail, no message text, no number.
 STAFF_ALERT = Purpose(
@@ -107,6 +115,7 @@ PURPOSES: dict[str, Purpose] = {
         REVIEW_REQUEST,
         DOCUMENT_READY,
         BILL_PAYMENT_LINK,
+        VERIFICATION_CODE,
         STAFF_ALERT,
         APPOINTMENT_MOVED,
         APPOINTMENT_CANCELLED,

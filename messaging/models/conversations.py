@@ -61,6 +61,9 @@ class Conversation(models.Model):
     )
     unread_count = models.PositiveIntegerField(default=0)
     needs_reply = models.BooleanField(default=False)
+    # What the patient asked for that staff must not miss, shown beside "needs reply":
+    # "Data request: copy, deletion" (messaging.services.rights_requests). Cleared on resolve.
+    request_label = models.CharField(max_length=80, blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     window_expires_at = models.DateTimeField(null=True, blank=True)

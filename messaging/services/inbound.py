@@ -49,6 +49,7 @@ from messaging.services.inbound_media import (
     inbound_media_copy,
 )
 from messaging.services.optout import optout_handle
+from messaging.services.rights_requests import rights_request_handle
 from messaging.services.sending import message_queue_text
 from messaging.services.staff_alerts import staff_message_handle
 from messaging.services.statuses import conversation_window_refresh, message_status_record
@@ -307,9 +308,10 @@ def _context_wamid(item: Mapping[str, Any]) -> str:
 
 
 def _act_on(message: Message, conversation: Conversation, *, said: str) -> None:
-    """What a patient's message triggers: opt-out words, quick replies, trouble words. A staff
-    member writing into their alert conversation is answered by `staff_message_handle`.
-    `said` is the patient's whole text, also the part past what was stored."""
+    """What a patient's message triggers: opt-out words, data-rights requests, quick replies,
+    trouble words. A staff member writing into their alert conversation is answered by
+    `staff_message_handle`. `said` is the patient's whole text, also the part past what was
+    stored."""
     if conversation.staff_id is not None:
         staff_message_handle(message=message, conversation=conversation)
         return
@@ -317,6 +319,8 @@ def _act_on(message: Message, conversation: Conversation, *, said: str) -> None:
         message=message, conversation=conversation
     ):
         return
+    if message.kind == MessageKind.TEXT:
+        rights_request_handle(message=message, conversation=conversation)
     if message.payload:
         try:
             with transaction.atomic():

@@ -65,7 +65,8 @@ def conversation_resolve(*, conversation: Conversation, actor: Actor) -> Convers
         raise DomainError("This conversation is already resolved.", code="conflict")
     conversation.state = ConversationState.RESOLVED
     conversation.needs_reply = False
-    conversation.save(update_fields=["state", "needs_reply"])
+    conversation.request_label = ""
+    conversation.save(update_fields=["state", "needs_reply", "request_label"])
     audit_record(
         clinic=conversation.clinic_id,
         actor=actor,

@@ -72,6 +72,7 @@ from messaging.services.send_rules import (
 from messaging.services.template_text import (
     PLACEHOLDER,
     check_parameters,
+    has_optout_line,
     render_template_text,
     template_for,
 )
@@ -337,6 +338,14 @@ def message_queue_template(
             field="template",
         )
     check_parameters(template, [str(v) for v in body_params])  # what staff typed, first
+    if template.category == "MARKETING" and not has_optout_line(template):
+        raise DomainError(
+            f"The marketing template {template.name} does not say how to stop these messages. "
+            'Add a line such as "Reply STOP to stop these messages" (a footer is enough) and '
+            "have WhatsApp review it again.",
+            field="template",
+            code="no_optout_line",
+        )
     if conversation is None:
         if patient is None:
             raise DomainError("Choose who the message is for.", field="patient")

@@ -24,6 +24,16 @@ def template_for(*, clinic_id: int, purpose: str, language: str) -> MessageTempl
     return candidates.get(language) or candidates.get("en") or next(iter(candidates.values()), None)
 
 
+# How a marketing template tells the patient they can stop it (Meta's marketing rules, and
+# STOP is what messaging.services.optout acts on).
+OPTOUT_LINE = re.compile(r"\bSTOP\b|\bunsubscribe\b|\bopt[ -]?out\b|बंद", re.IGNORECASE)
+
+
+def has_optout_line(template: MessageTemplate) -> bool:
+    """Does the template's body or footer say how to stop these messages?"""
+    return bool(OPTOUT_LINE.search(f"{template.body}\n{template.footer_text}"))
+
+
 def render_template_text(template: MessageTemplate, body_params: Sequence[Any]) -> str:
     """The template's body with its placeholders filled, as the patient reads it."""
     values = [str(v) for v in body_params]

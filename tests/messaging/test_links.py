@@ -55,8 +55,20 @@ def test_link_is_absolute_and_names_no_personal_data(document, settings):
     assert document_link(document) != url  # a fresh nonce each time
 
 
+def _verified_browser(document) -> Client:
+    """A browser that typed the WhatsApp code back (the code itself: test_link_verification)."""
+    web = Client()
+    session = web.session
+    session[f"document-link:{document.pk}"] = time.time() + 600
+    session.save()
+    return web
+
+
 def test_valid_link_downloads_the_file_and_is_audited(document):
     response = Client().get(_path(document_link(document)))
+    assert b"Send me a code on WhatsApp" in response.content  # the link alone is not enough
+    assert not AuditEvent.objects.filter(action=Actions.DOCUMENT_DOWNLOADED).exists()
+    response = _verified_browser(document).get(_path(document_link(document)))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert (
@@ -67,6 +79,7 @@ def test_valid_link_downloads_the_file_and_is_audited(document):
     assert response["Cache-Control"].startswith("private")
     event = AuditEvent.objects.get(action=Actions.DOCUMENT_DOWNLOADED)
     assert event.actor_id is None and event.api_key_id is None
+    assert event.actor_label == "patient (WhatsApp link, code verified)"
     assert event.patient_id == document.patient_id
     assert event.data["via"] == "whatsapp link"
 
@@ -86,7 +99,7 @@ def test_expired_link_is_refused_with_410(document, settings, monkeypatch):
     with monkeypatch.context() as patched:
         patched.setattr(time, "time", lambda: real() - 71 * 3600)
         url = document_link(document)
-    assert Client().get(_path(url)).status_code == 200
+    assert _verified_browser(document).get(_path(url))["Content-Type"] == "application/pdf"
 
 
 @pytest.mark.parametrize("tamper", ["payload", "signature", "garbage", "other_salt"])

@@ -108,7 +108,8 @@ def test_marketing_needs_its_own_opt_in_and_never_goes_to_a_minor(
         name="health_camp",
         purpose="",
         category="MARKETING",
-        body="Free eye camp on {{1}}.",
+        # Marketing templates say how to stop them (test_optout_phrasings).
+        body="Free eye camp on {{1}}. Reply STOP to stop these messages.",
     )
     adult = make_patient(scoped)  # care only
     with pytest.raises(DomainError, match="news and offers"):

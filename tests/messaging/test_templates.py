@@ -34,7 +34,8 @@ def test_every_purpose_has_a_default_in_english_and_hindi(purpose, language):
     spec = PURPOSES[purpose]
     assert default is not None
     assert default.name == f"vaidya_{purpose}"
-    assert default.category == "UTILITY"
+    # Care messages are utility; the one-time code is Meta's authentication category.
+    assert default.category == ("AUTHENTICATION" if purpose == "verification_code" else "UTILITY")
     # {{1}}..{{n}}, one per documented parameter, none missing.
     assert _placeholders(default.body) == list(range(1, len(spec.parameters) + 1))
     assert len(default.examples) == len(spec.parameters)
