@@ -80,7 +80,10 @@ def test_the_main_pages_load_without_a_console_error(page, live_server, demo):
     page.fill("#rx-add-form input[name=frequency]", "1-0-1")
     page.fill("#rx-add-form input[name=duration_days]", "5")
     preview = page.locator("#rx-preview-add")
-    preview.get_by_text("Morning and night").wait_for(timeout=20_000)  # slow under load
+    page.wait_for_function(
+        "() => document.querySelector('#rx-preview-add').textContent.includes('Morning and night')",
+        timeout=20_000,
+    )
     page.fill("#rx-add-form input[name=frequency]", "1-1-1")
     # The preview answers every change, not only the first.
     preview.get_by_text(re.compile("Morning, afternoon and night|3 times a day", re.I)).wait_for()
