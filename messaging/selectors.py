@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from clinics.models import Membership
@@ -18,6 +18,8 @@ from messaging.models import (
     DoseOutcome,
     DoseRecord,
     Escalation,
+    EscalationAlert,
+    EscalationReason,
     EscalationState,
     Message,
     MessageKind,
@@ -178,16 +180,28 @@ def reminder_list(
 
 # --- the doctor's follow-up board ---------------------------------------------------------------
 def open_escalations(*, doctor: Membership | None = None) -> QuerySet:
-    """Open alerts, newest first; `doctor` puts that doctor's (and unassigned ones) only.
-    With each, its WhatsApp alert to the doctor and that message's status, if one was sent."""
-    rows = Escalation.objects.filter(state=EscalationState.OPEN).select_related(
-        "patient",
-        "doctor__user",
-        "whatsapp_alert__recipient__user",
-        "whatsapp_alert__message",
+    """Open alerts: urgent ones nobody has acknowledged yet (a worrying message) first, then
+    newest first. `doctor` puts that doctor's (and unassigned ones) only, and the urgent ones
+    whoever they are for. With each, its WhatsApp alerts to doctors and their messages'
+    status (`alerts`)."""
+    urgent = Q(reason=EscalationReason.TROUBLE_WORDS, acknowledged_at__isnull=True)
+    rows = (
+        Escalation.objects.filter(state=EscalationState.OPEN)
+        .select_related("patient", "doctor__user", "acknowledged_by")
+        .prefetch_related(
+            Prefetch(
+                "whatsapp_alerts",
+                queryset=EscalationAlert.objects.select_related(
+                    "recipient__user", "message"
+                ).order_by("created_at", "id"),
+                to_attr="alerts",
+            )
+        )
+        .annotate(urgent=Case(When(urgent, then=Value(True)), default=Value(False)))
+        .order_by("-urgent", "-opened_at", "-id")
     )
     if doctor is not None:
-        rows = rows.filter(Q(doctor=doctor) | Q(doctor__isnull=True))
+        rows = rows.filter(Q(doctor=doctor) | Q(doctor__isnull=True) | urgent)
     return rows
 
 
