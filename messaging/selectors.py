@@ -215,6 +215,17 @@ class Adherence:
     unanswered: int = 0
     pending: int = 0
     days: list[tuple[date, int, int]] = field(default_factory=list)
+    # (latest answer, earlier answer) -> doses whose answer the patient changed.
+    changes: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> list[str]:
+        """ "1 Skipped, changed from Taken", for the doctor."""
+        labels = dict(DoseOutcome.choices)
+        return [
+            f"{count} {labels[now]}, changed from {labels[before]}"
+            for (now, before), count in sorted(self.changes.items())
+        ]
 
     @property
     def answered_total(self) -> int:
@@ -265,6 +276,9 @@ def adherence_by_patient(
         day_counts = daily.setdefault(dose.patient_id, {}).setdefault(
             timezone.localtime(dose.due_at, tz).date(), [0, 0]
         )
+        if dose.changed_from and dose.changed_from != dose.outcome:
+            key = (dose.outcome, dose.changed_from)
+            row.changes[key] = row.changes.get(key, 0) + 1
         if dose.outcome == DoseOutcome.TAKEN:
             row.taken += 1
             day_counts[0] += 1
