@@ -1,5 +1,5 @@
 """What the doctor reads beside each medicine before signing: which of its doses the WhatsApp
-reminders will cover ("3 of 6 daily doses will be reminded; 02:00, 06:00 and 22:00 fall in quiet
+reminders will cover ("3 of 6 daily doses will be reminded; 22:00, 02:00 and 06:00 fall in quiet
 hours ..."), from the same plan `medicine_doses.DoseTable` follows (`patients.dosing.quiet`).
 Registered with `patients.prescription_notes` in `MessagingConfig.ready`."""
 

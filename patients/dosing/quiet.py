@@ -64,6 +64,7 @@ class QuietPlan:
     frequency: Frequency
     doses: tuple[PlannedDose, ...]
     gap: dt.timedelta
+    start: dt.time  # of the quiet hours: the summary names quiet doses in the night's order
 
     def shift_for(self, at: dt.time) -> dt.timedelta | None:
         """The reminder's shift for the dose at clock time `at` (None: not reminded)."""
@@ -82,8 +83,10 @@ class QuietPlan:
         if not self.affected:
             return ""
         reminded = sum(1 for d in self.doses if d.reminded)
-        skipped = [_hhmm(d.time) for d in self.doses if d.quiet and not d.reminded]
-        moved = [d for d in self.doses if d.quiet and d.reminded]
+        start = _minutes(self.start)
+        night = sorted(self.doses, key=lambda d: (_minutes(d.time) - start) % _DAY)
+        skipped = [_hhmm(d.time) for d in night if d.quiet and not d.reminded]
+        moved = [d for d in night if d.quiet and d.reminded]
         per = "daily dose" if self.frequency.every_n_days == 1 else "dose of a dosing day"
         per += "" if len(self.doses) == 1 else "s"
         parts = [f"{reminded} of {len(self.doses)} {per} will be reminded"]
@@ -183,4 +186,4 @@ def quiet_plan(frequency: Frequency, *, start: dt.time, end: dt.time) -> QuietPl
                 shift=None if shift is None else dt.timedelta(minutes=shift),
             )
         )
-    return QuietPlan(frequency=frequency, doses=tuple(planned), gap=gap)
+    return QuietPlan(frequency=frequency, doses=tuple(planned), gap=gap, start=start)

@@ -123,7 +123,7 @@ def test_the_doctor_sees_the_reminder_plan_before_signing(scoped, client_for):
     for name in ("visit-sign", "visit-detail"):
         page = web.get(reverse(name, args=[scoped.slug, visit.pk])).content.decode()
         assert (
-            "WhatsApp reminders: 3 of 6 daily doses will be reminded; 02:00, 06:00 and 22:00 "
+            "WhatsApp reminders: 3 of 6 daily doses will be reminded; 22:00, 02:00 and 06:00 "
             "fall in quiet hours and cannot be moved without coming closer than 4 hours to "
             "another dose, so they are not reminded." in page
         )

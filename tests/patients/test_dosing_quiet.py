@@ -59,7 +59,7 @@ def test_q4h_paracetamol_plan_for_the_doctor():
     plan = quiet_plan(parse_frequency("Q4H"), start=QUIET[0], end=QUIET[1])
     assert [d.time.hour for d in plan.doses if d.reminded] == [10, 14, 18]
     assert plan.summary() == (
-        "3 of 6 daily doses will be reminded; 02:00, 06:00 and 22:00 fall in quiet hours and "
+        "3 of 6 daily doses will be reminded; 22:00, 02:00 and 06:00 fall in quiet hours and "
         "cannot be moved without coming closer than 4 hours to another dose, so they are not "
         "reminded."
     )
