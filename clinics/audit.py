@@ -105,6 +105,10 @@ class Actions:
     PRESCRIPTION_ITEM_REMOVED = "patients.prescription.item_removed"
     PRESCRIPTION_ITEM_STOPPED = "patients.prescription.item_stopped"
     PRESCRIPTION_TEMPLATE_APPLIED = "patients.prescription.template_applied"
+    PRESCRIPTION_REPEATED = "patients.prescription.repeated"
+    PATIENT_ALLERGY_ADDED = "patients.allergy.added"
+    PATIENT_ALLERGY_REMOVED = "patients.allergy.removed"
+    FORMULARY_IMPORTED = "patients.drug.formulary_imported"
     PRESCRIPTION_TEMPLATE_SAVED = "patients.prescription_template.saved"
     PRESCRIPTION_TEMPLATE_DELETED = "patients.prescription_template.deleted"
     # Documents, certificates and consent forms

@@ -116,6 +116,25 @@ class PatientDirectory:
 patient_directory: Registry[PatientDirectory] = Registry("patient directories")
 
 
+# --- a new clinic ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ClinicSetup:
+    """What a new clinic starts with, beyond its owner (`clinics.services.clinic_create`).
+
+    Checklist: `run(clinic=Clinic)` runs inside the new clinic's scope and the creating
+    transaction, writes its rows directly (it is part of creating the clinic, which its
+    `clinics.clinic.created` event records), and is fast (bulk writes). Register it in the
+    app's `AppConfig.ready()`; `order` as for demo steps.
+    """
+
+    name: str
+    order: int
+    run: Callable[..., None]
+
+
+clinic_setup: Registry[ClinicSetup] = Registry("new-clinic setup")
+
+
 # --- the demo clinic --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DemoStep:

@@ -32,6 +32,7 @@ from clinics.api_keys import API_KEY_PREFIX, api_key_create, api_key_digest, api
 from clinics.audit import Actions, audit_record
 from clinics.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from clinics.models import Clinic, DoctorProfile, Invitation, Membership, User
+from clinics.registry import clinic_setup
 from clinics.roles import Role
 from clinics.tenancy import clinic_scope, find_by_public_token
 
@@ -137,6 +138,8 @@ def clinic_create(*, name: str, state_code: str, owner: User, slug: str = "", **
             target=membership,
             data={"role": Role.OWNER, "user_id": owner.pk},
         )
+        for setup in clinic_setup:
+            setup.run(clinic=clinic)
     return clinic
 
 

@@ -1,5 +1,13 @@
 from django.apps import AppConfig
 
+from patients.registration import registration_steps
+
 
 class ComplianceConfig(AppConfig):
     name = "compliance"
+
+    def ready(self) -> None:
+        # Imported here: the step's module uses the models, which exist once every app is loaded.
+        from compliance.registration import WHATSAPP_CONSENT  # noqa: PLC0415
+
+        registration_steps.register(WHATSAPP_CONSENT)

@@ -49,7 +49,10 @@ def consent_grant(
         purpose=purpose,
         action=ConsentAction.GRANTED,
         method=method,
-        notice_text=notice or notice_text(purpose=purpose, clinic=clinic, phone=phone),
+        notice_text=notice
+        or notice_text(
+            purpose=purpose, clinic=clinic, phone=phone, language=patient.preferred_language
+        ),
         phone=phone,
         recorded_by=actor_user(actor),
     )

@@ -6,6 +6,11 @@ from compliance import views
 
 urlpatterns = [
     path(
+        "registration/notice/",
+        views.registration_consent_notice,
+        name="registration-consent-notice",
+    ),
+    path(
         "patients/<int:patient_id>/messaging/",
         views.messaging_consent,
         name="messaging-consent",

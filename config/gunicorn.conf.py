@@ -26,6 +26,9 @@ timeout = _whole_number("GUNICORN_TIMEOUT", 30)
 max_requests = _whole_number("GUNICORN_MAX_REQUESTS", 5000)
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # access lines carry patient ids in URLs
+# Every line starts with its time in UTC with the offset, like the workers' and commands' lines.
+logger_class = "config.gunicorn_logging.GunicornUTCLogger"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 
 def post_worker_init(worker) -> None:

@@ -35,15 +35,28 @@ with contextlib.suppress(PermissionError):
     DATA_DIR.chmod(0o700)
 
 
-def _secret_key() -> str:
-    """Use SECRET_KEY from the environment, or one generated once into the data folder."""
-    if env.str("SECRET_KEY", default=""):
-        return env.str("SECRET_KEY")
-    key_file = DATA_DIR / "secret_key"
+# `manage.py check_deploy` and the key generators read the keys but never make them: manage.py
+# sets this for them, so checking or preparing a configuration leaves no key in the data folder.
+KEYS_READ_ONLY = env.bool("VAIDYA_KEYS_READ_ONLY", default=False)
+
+
+def _key_file(name: str, make) -> str:
+    """The key kept in the data folder under `name`, made once by `make()` when missing (or ""
+    when the keys are read-only)."""
+    key_file = DATA_DIR / name
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
+        if KEYS_READ_ONLY:
+            return ""
+        key_file.write_text(make())
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+def _secret_key() -> str:
+    """Use SECRET_KEY from the environment, or one generated once into the data folder."""
+    return env.str("SECRET_KEY", default="") or _key_file(
+        "secret_key", lambda: secrets.token_urlsafe(50)
+    )
 
 
 SECRET_KEY = _secret_key()
@@ -57,11 +70,8 @@ def _encryption_keys() -> list[str]:
     keys = env.list("ENCRYPTION_KEYS", default=[])
     if keys:
         return keys
-    key_file = DATA_DIR / "encryption_key"
-    if not key_file.exists():
-        key_file.write_text(Fernet.generate_key().decode("ascii"))
-        key_file.chmod(0o600)
-    return [key_file.read_text().strip()]
+    key = _key_file("encryption_key", lambda: Fernet.generate_key().decode("ascii"))
+    return [key] if key else []
 
 
 ENCRYPTION_KEYS = _encryption_keys()
@@ -75,11 +85,8 @@ def _audit_keys() -> list[str]:
     keys = env.list("AUDIT_KEYS", default=[])
     if keys:
         return keys
-    key_file = DATA_DIR / "audit_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(32))
-        key_file.chmod(0o600)
-    return [key_file.read_text().strip()]
+    key = _key_file("audit_key", lambda: secrets.token_urlsafe(32))
+    return [key] if key else []
 
 
 AUDIT_KEYS = _audit_keys()
@@ -129,6 +136,9 @@ MIDDLEWARE = [
     "clinics.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The staff's language: the cookie `set_language` writes (the switch in the page footer),
+    # else the browser's Accept-Language, else LANGUAGE_CODE.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -235,18 +245,32 @@ CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "clinics.views.csrf_failure"
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# HSTS covers Vaidya's own host name. Its sub-domains and the browsers' preload list are the
+# operator's choice: Vaidya cannot know what else runs under the name, and a preloaded name
+# stays HTTPS-only in browsers for months after it is taken off the list.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Django's deployment checks would ask for both: they are left to the operator on purpose.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
-)
+# TLS is expected to end at a proxy in front of Vaidya (nginx, Caddy, a load balancer) that
+# sets X-Forwarded-Proto: only with BEHIND_TLS_PROXY=true does Vaidya believe that header.
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 X_FRAME_OPTIONS = "DENY"
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-in"
+# Catalogues in locale/<code>/LC_MESSAGES/django.po, compiled to .mo by `make install`. Staff pages
+# come in these languages; what a patient reads comes in the patient's preferred language when a
+# catalogue exists for it (clinics.languages), else in English.
+LANGUAGES = [("en", "English"), ("hi", "हिन्दी")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "vaidya_language"
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Kolkata")
 USE_I18N = True
 USE_TZ = True
@@ -426,7 +450,14 @@ IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Every process (web, workers, commands) stamps its lines in UTC with the offset, whatever
+    # TIME_ZONE is: 2026-12-06T20:15:03+00:00.
+    "formatters": {
+        "plain": {
+            "()": "config.logs.UTCFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {

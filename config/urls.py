@@ -1,13 +1,20 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
+from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from clinics.api.errors import api_not_found
 from messaging.views.links import document_share
 from patients.views.documents import document_verify
 from patients.views.schedule import public_display, public_display_partial
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    # Resolved per request: the static files' manifest exists only after collectstatic.
+    return HttpResponsePermanentRedirect(static("favicon.ico"))
+
 
 api_v1 = [
     path("", include("clinics.api.urls")),
@@ -30,8 +37,10 @@ clinic_urls = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The staff's language switch in the page header (Django's set_language: a cookie).
+    path("i18n/language/", set_language, name="set_language"),
     # Browsers ask for /favicon.ico on pages that do not name an icon (the admin, a PDF).
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.ico"), permanent=True)),
+    path("favicon.ico", favicon),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

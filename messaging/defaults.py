@@ -101,22 +101,22 @@ DEFAULTS: tuple[DefaultTemplate, ...] = (
         ("ले ली", "नहीं ली"),
         ("आशा", "मेटफॉर्मिन 500 mg, 1 गोली", "सुबह 8:00"),
     ),
-    # follow_up_reminder: first name, doctor, follow-up date, clinic
+    # follow_up_reminder: first name, doctor, follow-up date, clinic, clinic's phone
     DefaultTemplate(
         "follow_up_reminder",
         "en",
         "Hello {{1}}, {{2}} would like to see you again on {{3}} at {{4}} for a follow-up. "
-        "Please call the clinic to fix a time.",
-        (),
-        ("Asha", "Dr Mehta", "15 Jan 2027", "Sunrise Clinic"),
+        "Press Choose a time to book one, or call the clinic on {{5}}.",
+        ("Choose a time",),
+        ("Asha", "Dr Mehta", "15 Jan 2027", "Sunrise Clinic", "+91 80 4000 1234"),
     ),
     DefaultTemplate(
         "follow_up_reminder",
         "hi",
         "नमस्ते {{1}}, {{2}} आपको {{3}} को {{4}} में दोबारा जांच के लिए देखना चाहते हैं। "
-        "समय तय करने के लिए कृपया क्लिनिक को फ़ोन करें।",
-        (),
-        ("आशा", "डॉ. मेहता", "15 जनवरी 2027", "सनराइज़ क्लिनिक"),
+        'समय चुनने के लिए "समय चुनें" दबाएं, या क्लिनिक को {{5}} पर फ़ोन करें।',
+        ("समय चुनें",),
+        ("आशा", "डॉ. मेहता", "15 जनवरी 2027", "सनराइज़ क्लिनिक", "+91 80 4000 1234"),
     ),
     # review_request: first name, clinic
     DefaultTemplate(
@@ -198,6 +198,40 @@ DEFAULTS: tuple[DefaultTemplate, ...] = (
             "A. K. (P-000042)",
             "https://vaidya.example/c/sunrise/messages/follow-ups/",
         ),
+    ),
+    # appointment_moved: first name, doctor, new date and time, clinic, reason
+    DefaultTemplate(
+        "appointment_moved",
+        "en",
+        "Hello {{1}}, {{4}} has moved your appointment with {{2}} to {{3}} ({{5}}). "
+        "Please confirm, or choose another time.",
+        _APPOINTMENT_BUTTONS_EN,
+        (*_EN_APPOINTMENT, "the doctor is at a conference"),
+    ),
+    DefaultTemplate(
+        "appointment_moved",
+        "hi",
+        "नमस्ते {{1}}, {{4}} ने {{2}} के साथ आपका अपॉइंटमेंट बदलकर {{3}} कर दिया है ({{5}})। "
+        "कृपया पुष्टि करें, या कोई और समय चुनें।",
+        _APPOINTMENT_BUTTONS_HI,
+        (*_HI_APPOINTMENT, "डॉक्टर एक सम्मेलन में हैं"),
+    ),
+    # appointment_cancelled: first name, doctor, date and time, clinic, reason, clinic's phone
+    DefaultTemplate(
+        "appointment_cancelled",
+        "en",
+        "Hello {{1}}, we are sorry: {{4}} has cancelled your appointment with {{2}} on {{3}} "
+        "({{5}}). To book again, press Book again or call {{6}}. Thank you.",
+        ("Book again",),
+        (*_EN_APPOINTMENT, "the doctor is unwell", "+91 80 4000 1234"),
+    ),
+    DefaultTemplate(
+        "appointment_cancelled",
+        "hi",
+        "नमस्ते {{1}}, क्षमा करें: {{4}} ने {{2}} के साथ {{3}} का आपका अपॉइंटमेंट रद्द कर दिया है "
+        '({{5}})। दोबारा बुक करने के लिए "फिर से बुक करें" दबाएं या {{6}} पर फ़ोन करें। धन्यवाद।',
+        ("फिर से बुक करें",),
+        (*_HI_APPOINTMENT, "डॉक्टर अस्वस्थ हैं", "+91 80 4000 1234"),
     ),
 )
 

@@ -45,6 +45,12 @@ def register_reply_handler(*actions: str) -> Callable[[ReplyHandler], ReplyHandl
     return decorator
 
 
+def handles(payload: str) -> bool:
+    """Whether a handler answers this payload (a quick reply Vaidya answers by itself)."""
+    parsed = parse_payload(payload)
+    return parsed is not None and parsed[0] in _handlers
+
+
 def dispatch_reply(message: Message) -> tuple[bool, str | None]:
     """Hand a button press to its handler: (handled, reply text)."""
     parsed = parse_payload(message.payload)

@@ -20,6 +20,9 @@ class Purpose:
     category: str
     parameters: tuple[str, ...]  # what {{1}}, {{2}}, ... hold
     button_actions: tuple[str, ...] = ()  # reply actions of the quick-reply buttons, in order
+    # How many of the last parameters a template approved before they were added may lack
+    # (the reminder code then leaves them out rather than failing Meta's count check).
+    added_parameters: int = 0
 
 
 APPOINTMENT_CONFIRMATION = Purpose(
@@ -47,7 +50,9 @@ FOLLOW_UP_REMINDER = Purpose(
     "follow_up_reminder",
     "Follow-up reminder",
     "UTILITY",
-    ("patient's first name", "doctor", "follow-up date", "clinic"),
+    ("patient's first name", "doctor", "follow-up date", "clinic", "clinic's phone"),
+    ("fu_book",),
+    added_parameters=1,
 )
 REVIEW_REQUEST = Purpose(
     "review_request",
@@ -67,6 +72,21 @@ BILL_PAYMENT_LINK = Purpose(
     "Bill and payment link",
     "UTILITY",
     ("patient's first name", "amount", "payment link", "clinic"),
+)
+# When the clinic moves or cancels an appointment (not when the patient did, on WhatsApp).
+APPOINTMENT_MOVED = Purpose(
+    "appointment_moved",
+    "Appointment moved",
+    "UTILITY",
+    ("patient's first name", "doctor", "new date and time", "clinic", "reason"),
+    ("appt_confirm", "appt_reschedule", "appt_cancel"),
+)
+APPOINTMENT_CANCELLED = Purpose(
+    "appointment_cancelled",
+    "Appointment cancelled",
+    "UTILITY",
+    ("patient's first name", "doctor", "date and time", "clinic", "reason", "clinic's phone"),
+    ("appt_rebook",),
 )
 # To a doctor's own WhatsApp, never to a patient. The values say the least that lets the doctor
 # act (see messaging.services.staff_alerts): no clinical detail, no message text, no number.
@@ -88,6 +108,8 @@ PURPOSES: dict[str, Purpose] = {
         DOCUMENT_READY,
         BILL_PAYMENT_LINK,
         STAFF_ALERT,
+        APPOINTMENT_MOVED,
+        APPOINTMENT_CANCELLED,
     )
 }
 

@@ -16,6 +16,11 @@ urlpatterns = [
     path("<int:conversation_id>/assign/", inbox.thread_assign, name="messaging-assign"),
     path("<int:conversation_id>/resolve/", inbox.thread_resolve, name="messaging-resolve"),
     path("<int:conversation_id>/reopen/", inbox.thread_reopen, name="messaging-reopen"),
+    path(
+        "<int:conversation_id>/no-reply-needed/",
+        inbox.thread_no_reply_needed,
+        name="messaging-no-reply-needed",
+    ),
     path("<int:conversation_id>/link/", inbox.thread_link, name="messaging-link"),
     path(
         "<int:conversation_id>/messages/<int:message_id>/resend/",

@@ -1,6 +1,13 @@
 from django.apps import AppConfig
 
-from clinics.registry import dashboard_panels, demo_steps, patient_directory, waiting_work
+from clinics.registry import (
+    ClinicSetup,
+    clinic_setup,
+    dashboard_panels,
+    demo_steps,
+    patient_directory,
+    waiting_work,
+)
 
 
 class PatientsConfig(AppConfig):
@@ -14,9 +21,11 @@ class PatientsConfig(AppConfig):
         from patients import clinic_pages, demo, timeline, timeline_sources  # noqa: F401, PLC0415
         from patients.selectors import certificates, consent  # noqa: F401, PLC0415
         from patients.services.documents import DOCUMENTS_WAITING  # noqa: PLC0415
+        from patients.services.prescriptions import formulary_starter_load  # noqa: PLC0415
 
         dashboard_panels.register(clinic_pages.PATIENTS_PANEL)
         patient_directory.register(clinic_pages.PATIENT_DIRECTORY)
         demo_steps.register(demo.PATIENTS)
         demo_steps.register(demo.CLINIC_DAY)
         waiting_work.register(DOCUMENTS_WAITING)
+        clinic_setup.register(ClinicSetup("patients.starter_formulary", 20, formulary_starter_load))

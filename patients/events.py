@@ -10,7 +10,10 @@ work with `transaction.on_commit` instead.
 The signal's `sender` is the model class of the event's subject, `event` its name, and the
 subject comes under its own name:
 - appointment.booked / appointment.rescheduled / appointment.cancelled /
-  appointment.no_show / appointment.completed: appointment (sender Appointment)
+  appointment.no_show / appointment.completed: appointment (sender Appointment);
+  booked, rescheduled and cancelled also carry `by_patient` (the patient did it, on
+  WhatsApp: they know already); rescheduled and cancelled carry `patient_note` (the reason
+  the clinic chose to tell the patient, maybe "") and rescheduled `previous_starts_at`
 - visit.signed: visit, the prescription (if any) signed with it (sender Visit)
 - prescription_item.stopped: item (sender PrescriptionItem)
 - document.ready: document (sender Document)

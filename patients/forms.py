@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from clinics.errors import DomainError, ValidationFailed
 from clinics.states import STATE_CHOICES
@@ -68,91 +69,91 @@ class PatientForm(forms.Form):
     """A patient's own details, as on the registration desk's paper form."""
 
     full_name = forms.CharField(
-        label="Full name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"})
+        label=_("Full name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
-    sex = forms.ChoiceField(label="Sex", choices=Sex.choices, widget=forms.RadioSelect)
+    sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices, widget=forms.RadioSelect)
     date_of_birth = forms.DateField(
-        label="Date of birth",
+        label=_("Date of birth"),
         required=False,
         input_formats=["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="If the date is not known, leave it empty and give the age instead.",
+        help_text=_("If the date is not known, leave it empty and give the age instead."),
     )
     age_years = forms.IntegerField(
-        label="or age in years",
+        label=_("or age in years"),
         required=False,
         widget=forms.NumberInput(attrs={"min": 0, "max": MAX_AGE_YEARS, "inputmode": "numeric"}),
-        help_text="Used only when there is no date of birth: the date is then estimated.",
+        help_text=_("Used only when there is no date of birth: the date is then estimated."),
     )
     phone = forms.CharField(
-        label="Phone",
+        label=_("Phone"),
         max_length=30,
         widget=forms.TextInput(attrs={**_PHONE_ATTRS, "type": "tel"}),
-        help_text="Mobile number. Indian numbers need no +91.",
+        help_text=_("Mobile number. Indian numbers need no +91."),
     )
     whatsapp_phone = forms.CharField(
-        label="WhatsApp number",
+        label=_("WhatsApp number"),
         max_length=30,
         required=False,
         widget=forms.TextInput(attrs={**_PHONE_ATTRS, "type": "tel"}),
-        help_text="Only if different from the phone number.",
+        help_text=_("Only if different from the phone number."),
     )
     preferred_language = forms.ChoiceField(
-        label="Language for messages",
+        label=_("Language for messages"),
         choices=Language.choices,
         initial=Language.ENGLISH,
         required=False,
-        help_text="WhatsApp messages use it where the clinic has templates in it; else English.",
+        help_text=_("WhatsApp messages use it where the clinic has templates in it; else English."),
     )
-    email = forms.EmailField(label="Email", required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
     address = forms.CharField(
-        label="Address", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Address"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    city = forms.CharField(label="City or town", max_length=100, required=False)
+    city = forms.CharField(label=_("City or town"), max_length=100, required=False)
     pincode = forms.CharField(
-        label="PIN code",
+        label=_("PIN code"),
         max_length=6,
         required=False,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "560011"}),
     )
-    state_code = forms.ChoiceField(label="State", choices=_BLANK + STATE_CHOICES, required=False)
+    state_code = forms.ChoiceField(label=_("State"), choices=_BLANK + STATE_CHOICES, required=False)
     blood_group = forms.ChoiceField(
-        label="Blood group", choices=_BLANK + BloodGroup.choices, required=False
+        label=_("Blood group"), choices=_BLANK + BloodGroup.choices, required=False
     )
     allergies = forms.CharField(
-        label="Allergies",
+        label=_("Allergies"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Medicines, foods or anything else. Leave empty if none are known.",
+        help_text=_("Medicines, foods or anything else. Leave empty if none are known."),
     )
     chronic_conditions = forms.CharField(
-        label="Long-term conditions",
+        label=_("Long-term conditions"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="For example diabetes, high blood pressure, asthma.",
+        help_text=_("For example diabetes, high blood pressure, asthma."),
     )
     abha_number = forms.CharField(
-        label="ABHA number",
+        label=_("ABHA number"),
         max_length=20,
         required=False,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "91-1234-5678-9012"}),
-        help_text="14 digits, from the patient's ABHA card. Optional.",
+        help_text=_("14 digits, from the patient's ABHA card. Optional."),
     )
     abha_address = forms.CharField(
-        label="ABHA address",
+        label=_("ABHA address"),
         max_length=120,
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "name.surname@abdm"}),
-        help_text="Looks like name@abdm. Optional.",
+        help_text=_("Looks like name@abdm. Optional."),
     )
     emergency_contact_name = forms.CharField(
-        label="Emergency contact: name", max_length=150, required=False
+        label=_("Emergency contact: name"), max_length=150, required=False
     )
     emergency_contact_relation = forms.ChoiceField(
-        label="Relation to the patient", choices=_BLANK + Relation.choices, required=False
+        label=_("Relation to the patient"), choices=_BLANK + Relation.choices, required=False
     )
     emergency_contact_phone = forms.CharField(
-        label="Emergency contact: phone",
+        label=_("Emergency contact: phone"),
         max_length=30,
         required=False,
         widget=forms.TextInput(attrs={**_PHONE_ATTRS, "type": "tel"}),
@@ -191,21 +192,23 @@ class GuardianForm(forms.Form):
     """A guardian: an existing patient by their number, or a name, relation and phone."""
 
     guardian_patient_number = forms.CharField(
-        label="Guardian's patient number",
+        label=_("Guardian's patient number"),
         max_length=20,
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "P-000123", "autocomplete": "off"}),
-        help_text="If the guardian is already a patient here. Then name and phone are not needed.",
+        help_text=_(
+            "If the guardian is already a patient here. Then name and phone are not needed."
+        ),
     )
-    guardian_name = forms.CharField(label="Guardian's name", max_length=150, required=False)
+    guardian_name = forms.CharField(label=_("Guardian's name"), max_length=150, required=False)
     guardian_relation = forms.ChoiceField(
-        label="Relation to the patient",
+        label=_("Relation to the patient"),
         choices=_BLANK + Relation.choices,
         required=False,
-        help_text="What the guardian is to the patient, for example Mother.",
+        help_text=_("What the guardian is to the patient, for example Mother."),
     )
     guardian_phone = forms.CharField(
-        label="Guardian's phone",
+        label=_("Guardian's phone"),
         max_length=30,
         required=False,
         widget=forms.TextInput(attrs={**_PHONE_ATTRS, "type": "tel"}),
@@ -253,14 +256,14 @@ class GuardianForm(forms.Form):
 
 class PatientCreateForm(PatientForm, GuardianForm):
     confirm_duplicate = forms.BooleanField(
-        label="This is a different person, register anyway", required=False
+        label=_("This is a different person, register anyway"), required=False
     )
 
 
 class PatientEditForm(PatientForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["age_years"].help_text = (
+        self.fields["age_years"].help_text = _(
             "Only if the date of birth is not known: a new age replaces the date above with "
             "one estimated from the age."
         )

@@ -97,3 +97,22 @@ class FavouriteForm(forms.Form):
     is_favourite = forms.TypedChoiceField(
         choices=[("1", "Favourite"), ("0", "Not a favourite")], coerce=lambda v: v == "1"
     )
+
+
+class FormularyImportForm(forms.Form):
+    """A formulary CSV file, read as UTF-8 text (a byte-order mark from Excel is allowed)."""
+
+    MAX_BYTES = 2 * 1024 * 1024
+
+    file = forms.FileField(label="CSV file", help_text="UTF-8, at most 2 MB.")
+
+    def clean_file(self) -> str:
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError("The file is too large (at most 2 MB).")
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise forms.ValidationError(
+                "The file is not UTF-8 text. Save it as CSV UTF-8 and try again."
+            ) from exc

@@ -235,9 +235,20 @@ class RoomForm(forms.Form):
     )
 
 
+def _patient_note_field() -> forms.CharField:
+    return forms.CharField(
+        label="Tell the patient why (optional)",
+        max_length=200,
+        required=False,
+        help_text="Sent to the patient on WhatsApp with the change, when they agreed to messages.",
+        widget=forms.TextInput(attrs={"placeholder": "For example: the doctor is at a conference"}),
+    )
+
+
 class RescheduleForm(forms.Form):
     date = _date_field("New date")
     starts_at = forms.CharField(required=False, widget=forms.HiddenInput)
+    patient_note = _patient_note_field()
 
     def __init__(self, *args, slots_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
@@ -268,6 +279,7 @@ class CancelForm(forms.Form):
         ),
         error_messages={"required": "Say why the appointment is cancelled."},
     )
+    patient_note = _patient_note_field()
 
 
 # --- Working hours ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from patients.models import (
     Vitals,
 )
 from patients.services import STOP_REASONS
+from patients.services.prescriptions import PrescribingCheckFailed
 
 DATE_INPUTS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"]
 _NUMBER = {"inputmode": "decimal", "autocomplete": "off"}
@@ -284,7 +285,17 @@ class _DosingFields(forms.Form):
         widget=forms.TextInput(attrs={**_OFF, "placeholder": "Stop if rash appears"}),
     )
 
+    override_reason = forms.CharField(
+        label="Reason to prescribe it anyway",
+        required=False,
+        max_length=300,
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": "Tolerated it before under supervision ..."}
+        ),
+    )
+
     SERVICE_NAMES = {"form": "drug_form", "drug": "drug_id"}
+    findings: list = []
 
     def dosing_values(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -298,6 +309,14 @@ class _DosingFields(forms.Form):
         }
 
     def show_error(self, exc: DomainError) -> None:
+        if isinstance(exc, PrescribingCheckFailed):
+            # The findings are shown above the reason field, which the doctor now fills in.
+            self.findings = exc.findings
+            self.add_error(
+                "override_reason",
+                "Not added. Change the medicine, or give your reason to prescribe it anyway.",
+            )
+            return
         show_error(self, exc, self.SERVICE_NAMES)
 
 
@@ -305,6 +324,7 @@ class ItemForm(_DosingFields):
     """A new medicine: chosen from the clinic's drug list (drug_id), or typed in."""
 
     drug_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    brand_name = forms.CharField(required=False, max_length=60, widget=forms.HiddenInput)
     generic_name = forms.CharField(
         label="Generic name",
         required=False,
@@ -325,11 +345,12 @@ class ItemForm(_DosingFields):
     field_order = ["drug_id", "generic_name", "strength", "drug_form", "route"]
 
     @classmethod
-    def for_drug(cls, drug, **kwargs: Any) -> ItemForm:
+    def for_drug(cls, drug, brand_name: str = "", **kwargs: Any) -> ItemForm:
         """The form filled in from a drug on the clinic's list and its defaults."""
         dose = drug.default_dose
         initial = {
             "drug_id": drug.pk,
+            "brand_name": brand_name,
             "generic_name": drug.generic_name,
             "strength": drug.strength,
             "drug_form": drug.form,

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -8,6 +12,21 @@ from rest_framework.test import APIClient
 from clinics.roles import Role
 from clinics.tenancy import clinic_scope
 from tests.factories import ClinicFactory, MembershipFactory, make_api_key
+
+LOCALE = Path(__file__).resolve().parent.parent / "locale"
+
+
+def pytest_sessionstart(session):
+    """Compile the translation catalogues the way `make install` does, when a .po is newer than
+    its .mo (running pytest directly after editing a catalogue)."""
+    for po in LOCALE.glob("*/LC_MESSAGES/django.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        msgfmt = shutil.which("msgfmt")
+        if msgfmt is None:
+            pytest.exit(f"{mo} is missing or stale and msgfmt is not installed: install gettext.")
+        subprocess.run([msgfmt, "--check", "--output-file", str(mo), str(po)], check=True)  # noqa: S603
 
 
 def pytest_collection_modifyitems(config, items):

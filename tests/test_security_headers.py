@@ -73,3 +73,16 @@ def test_forms_that_ask_first_get_the_confirmation_script(clinic, member_factory
     client = client_for(member_factory(clinic, Role.OWNER))
     html = client.get("/c/asha/").content.decode()
     assert "js/vaidya-confirm.js" in html
+
+
+def test_hsts_covers_this_host_only_unless_the_operator_opts_in(client, db, settings):
+    # Production settings (DEBUG=false) over HTTPS: a year of HSTS for Vaidya's own host name.
+    # Sub-domains and the browsers' preload list are the operator's to choose.
+    response = client.get("/accounts/login/", secure=True)
+    assert response["Strict-Transport-Security"] == "max-age=31536000"
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    settings.SECURE_HSTS_PRELOAD = True
+    from django.test import Client  # a new client: the middleware reads the settings at start
+
+    response = Client().get("/accounts/login/", secure=True)
+    assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"

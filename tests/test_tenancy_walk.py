@@ -31,6 +31,7 @@ from patients.models import (
     DocumentKind,
     Drug,
     MedicalCertificate,
+    PatientAllergy,
     Prescription,
     PrescriptionItem,
     PrescriptionTemplate,
@@ -71,6 +72,7 @@ def _objects_of(clinic, owner):
     with clinic_scope(clinic):
         patient = PatientFactory(clinic=clinic)
         guardian = GuardianFactory(patient=patient)
+        allergy = PatientAllergy.objects.create(clinic=clinic, patient=patient, substance="Latex")
         membership = MembershipFactory(clinic=clinic, role=Role.DOCTOR)
         invitation = invitation_create(
             clinic=clinic, actor=owner.user, email="new.person@example.in", role=Role.FRONT_DESK
@@ -156,6 +158,7 @@ def _objects_of(clinic, owner):
         **messaging,
         "patient_id": patient.pk,
         "guardian_id": guardian.pk,
+        "allergy_id": allergy.pk,
         "membership_id": membership.pk,
         "doctor_id": membership.pk,
         "invitation_id": invitation.pk,

@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework import exceptions, serializers, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.utils import html
 
 from clinics.context import enter_context, leave_context
 from clinics.errors import DomainError
@@ -64,8 +65,35 @@ def parsed(serializer_class: type[serializers.Serializer], data) -> dict:
     return dict(serializer.validated_data)
 
 
+# Fields whose value is text: DRF would turn a JSON number into text ("12") and a choice's
+# number into its text; the API takes text only as a JSON string, as its schema says.
+_TEXT_FIELDS = (serializers.CharField, serializers.ChoiceField)
+EMPTY_PARAMETER = "Give a value, or leave the parameter out."
+_JSON_KINDS = ((bool, "true or false"), ((int, float), "a number"), (list, "a list"))
+
+
+def not_text_message(value) -> str:
+    kind = next((name for types, name in _JSON_KINDS if isinstance(value, types)), "an object")
+    return f"Send this as text (a JSON string), not {kind}."
+
+
+def _text_errors(field, value) -> list[str] | None:
+    """Why `value` is not text for `field` (a text field, or a list of text), or None."""
+    if value is None:
+        return None
+    if isinstance(field, _TEXT_FIELDS) and not isinstance(value, str):
+        return [not_text_message(value)]
+    text_list = isinstance(field, serializers.ListField) and isinstance(field.child, _TEXT_FIELDS)
+    if text_list and isinstance(value, list):
+        for item in value:
+            if not isinstance(item, str):
+                return [not_text_message(item)]
+    return None
+
+
 class StrictInputSerializer(serializers.Serializer):
-    """An input serializer that refuses fields it does not know instead of ignoring them."""
+    """An input serializer that refuses fields it does not know instead of ignoring them, and
+    a number, true/false, list or object where it takes text (DRF would turn 12 into "12")."""
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
@@ -75,6 +103,22 @@ class StrictInputSerializer(serializers.Serializer):
         unknown = set(data) - {name for name, f in self.fields.items() if not f.read_only}
         if unknown:
             raise exceptions.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        not_text = {}
+        for name, field in self.fields.items():
+            errors = _text_errors(field, data.get(name))
+            if errors:
+                not_text[name] = errors
+        if not_text:
+            raise exceptions.ValidationError(not_text)
+        if html.is_html_input(data):
+            # DRF reads `?status=` as if the parameter were not sent: say it is empty instead.
+            empty = {
+                name: [EMPTY_PARAMETER]
+                for name, field in self.fields.items()
+                if data.get(name) == "" and not getattr(field, "allow_blank", False)
+            }
+            if empty:
+                raise exceptions.ValidationError(empty)
         return super().to_internal_value(data)
 
 

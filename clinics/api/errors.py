@@ -63,7 +63,7 @@ def exception_handler(exc, context):
         return Response(
             error_body(
                 status_code=400,
-                code="invalid",
+                code=exc.code,
                 detail=exc.message,
                 fields=exc.errors,
                 type_="validation_error",

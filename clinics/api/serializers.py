@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from clinics.api.fields import E164_OR_EMPTY_PATTERN, declared
 from clinics.roles import Role
 
 
@@ -34,7 +35,10 @@ class ClinicSerializer(serializers.Serializer):
     pincode = serializers.CharField()
     state_code = serializers.CharField(help_text="GST state code, for example 29 (Karnataka).")
     state_name = serializers.CharField()
-    phone = serializers.CharField(help_text="E.164, for example +918041234567; empty if none.")
+    phone = declared(
+        serializers.CharField(help_text="E.164, for example +918041234567; empty if none."),
+        pattern=E164_OR_EMPTY_PATTERN,
+    )
     email = serializers.CharField()
     timezone = serializers.CharField(help_text="IANA time zone, for example Asia/Kolkata.")
     gstin = serializers.CharField()

@@ -51,6 +51,13 @@ def _read(sim: Simulator, action: str) -> Reply | None:
 
 
 def _reply(sim: Simulator, data: dict[str, Any]) -> Reply:
+    if data.get("list_reply_id"):  # the patient picks a row of a list message
+        wamid = sim.choose_from_list(
+            str(data.get("wa_id", "")),
+            str(data["list_reply_id"]),
+            context_id=data.get("context_id") or None,
+        )
+        return Reply(200, {"id": wamid})
     wamid = sim.reply(
         str(data.get("wa_id", "")),
         data.get("text") or "",

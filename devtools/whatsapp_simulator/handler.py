@@ -1,7 +1,8 @@
 """The simulator's HTTP side: a threaded stdlib server that parses requests and answers them.
 
 Graph endpoints (Bearer token checked against the configured numbers; 190 otherwise):
-    POST /{version}/{phone_number_id}/messages        send text, template or document
+    POST /{version}/{phone_number_id}/messages        send text, template, document or an
+                                                      interactive list
     POST /{version}/{phone_number_id}/media           upload (multipart: file, type,
                                                       messaging_product)
     GET  /{version}/{media_id}                        {url, mime_type, sha256, file_size, id}
@@ -11,8 +12,8 @@ Graph endpoints (Bearer token checked against the configured numbers; 190 otherw
     GET  /{version}/{phone_number_id}                 the number (test connection)
 Control API (JSON bodies with Content-Type application/json, so other sites cannot post to it):
     GET  /_control/state                              conversations, templates, faults, settings
-    POST /_control/reply        {wa_id, text | button_payload+button_text, context_id?, name?,
-                                 phone_number_id?, user_id?}
+    POST /_control/reply        {wa_id, text | button_payload+button_text | list_reply_id,
+                                 context_id?, name?, phone_number_id?, user_id?}
     POST /_control/errors       {code: 131047 | "5xx" | "502" | "timeout", count?, recipient?,
                                  endpoint?, delay?, via?: "response" | "webhook"}
     DELETE /_control/errors

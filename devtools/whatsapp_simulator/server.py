@@ -218,6 +218,29 @@ class Simulator:
             user_id=user_id,
         )
 
+    def choose_from_list(
+        self, wa_id: str, row_id: str, *, context_id: str | None = None, name: str = ""
+    ) -> str:
+        """The patient picks a row of the last list message Vaidya sent them (by its id); the
+        webhook carries `interactive.list_reply` with the row's id and title, as Meta's does."""
+        with self.state.lock:
+            rows = [
+                row
+                for message in self.received(wa_id)
+                for row in (message.get("list") or {}).get("rows", [])
+            ]
+        row = next((r for r in reversed(rows) if r["id"] == row_id), None)
+        if row is None:
+            raise ValueError(f"No list row {row_id!r} was sent to {wa_id}.")
+        return self.state.inbound(
+            wa_id,
+            kind="interactive",
+            text=row["title"],
+            list_reply={"id": row["id"], "title": row["title"]},
+            context_id=context_id,
+            name=name,
+        )
+
     def send_document_from_patient(
         self,
         wa_id: str,

@@ -13,6 +13,8 @@ from typing import Any
 from rest_framework import serializers
 
 from clinics.api.base import StrictInputSerializer
+from clinics.api.fields import declared
+from clinics.api.pagination import PagedQuerySerializer
 from compliance.models import ConsentPurpose
 from messaging.models import (
     ConversationState,
@@ -177,16 +179,14 @@ class PatientConsentSerializer(serializers.Serializer):
 
 
 # --- input --------------------------------------------------------------------------------------
-class ConversationListQuerySerializer(StrictInputSerializer):
+class ConversationListQuerySerializer(PagedQuerySerializer):
     show = serializers.ChoiceField(choices=CONVERSATION_FILTERS, required=False, default="open")
     patient = id_field("Only this patient's conversation.", required=False)
     assigned_to = id_field("Only conversations assigned to this staff member.", required=False)
-    cursor = serializers.CharField(required=False)
-    page_size = serializers.IntegerField(required=False)
 
 
 class TemplateSendInputSerializer(StrictInputSerializer):
-    template_id = id_field("An approved template of the clinic.")
+    template_id = id_field("An approved template of the clinic.", refers_to="approved template")
     parameters = serializers.ListField(
         child=serializers.CharField(max_length=1024, allow_blank=True),
         required=False,
@@ -205,14 +205,15 @@ class TemplateSendInputSerializer(StrictInputSerializer):
     )
 
 
-class ReminderListQuerySerializer(StrictInputSerializer):
+class ReminderListQuerySerializer(PagedQuerySerializer):
     patient = id_field("Only this patient's reminders.", required=False)
     status = serializers.ChoiceField(choices=ReminderStatus.choices, required=False)
     kind = serializers.ChoiceField(choices=ReminderKind.choices, required=False)
     due_from = AwareDateTimeField(required=False, help_text="Due at or after this time.")
-    due_to = AwareDateTimeField(required=False, help_text="Due before this time.")
-    cursor = serializers.CharField(required=False)
-    page_size = serializers.IntegerField(required=False)
+    due_to = declared(
+        AwareDateTimeField(required=False, help_text="Due before this time."),
+        rule="Must be after due_from when both are given.",
+    )
 
     def validate(self, data):
         if "due_from" in data and "due_to" in data and data["due_to"] <= data["due_from"]:

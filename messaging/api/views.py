@@ -6,10 +6,10 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from clinics.api.base import idempotent, parsed
+from clinics.api.pagination import ClinicCursorPagination
 from clinics.api.schema import error_responses
 from clinics.api.views import ClinicAPIView
 from clinics.roles import Perm
@@ -18,7 +18,6 @@ from compliance.selectors import consent_states
 from compliance.services import consent_grant, consent_withdraw
 from messaging import selectors
 from messaging.api.serializers import (
-    CONVERSATION_FILTERS,
     ConsentRecordInputSerializer,
     ConversationListQuerySerializer,
     ConversationSerializer,
@@ -33,8 +32,6 @@ from messaging.models import (
     Conversation,
     MessagePurpose,
     Reminder,
-    ReminderKind,
-    ReminderStatus,
 )
 from messaging.services import sending
 from messaging.services.reminders import reminder_cancel
@@ -61,18 +58,13 @@ def _conversation_or_404(conversation_id: int) -> Conversation:
         raise exceptions.NotFound("No such conversation at this clinic.") from None
 
 
-class _Pages(CursorPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    page_size_query_description = "Rows per page, 1 to 100 (default 20)."
-    max_page_size = 100
+class _Pages(ClinicCursorPagination):
     ordering = "-id"
-    template = None
-    invalid_cursor_message = "This page link is not valid. Start again from the first page."
 
 
 class _ReminderPages(_Pages):
     ordering = ("due_at", "id")
+    position_is = "time"
 
 
 def _page(view, request, rows, serializer_class) -> Response:
@@ -95,15 +87,7 @@ class ConversationListView(ClinicAPIView):
             "inbox filter: open (default), unread, needs_reply, unknown (sender not linked to "
             "a patient) or resolved."
         ),
-        parameters=[
-            OpenApiParameter(
-                "show", OpenApiTypes.STR, enum=CONVERSATION_FILTERS, description="Inbox filter."
-            ),
-            OpenApiParameter("patient", OpenApiTypes.INT, description="Only this patient's."),
-            OpenApiParameter(
-                "assigned_to", OpenApiTypes.INT, description="Only this staff member's."
-            ),
-        ],
+        parameters=[ConversationListQuerySerializer],
         responses={200: ConversationSerializer(many=True), **error_responses(400, 404)},
     )
     def get(self, request):
@@ -150,7 +134,16 @@ class ConversationTemplateSendView(ClinicAPIView):
         request=TemplateSendInputSerializer,
         responses={
             201: OpenApiResponse(MessageSerializer, description="The message is queued."),
-            **error_responses(400, 404, 415, 422),
+            **error_responses(
+                400,
+                404,
+                415,
+                422,
+                rules={
+                    "cannot_send": "the message may not be sent now (no opt-in outside the "
+                    "24-hour window, a minor and marketing, ...), `detail` says why"
+                },
+            ),
         },
     )
     @idempotent
@@ -189,21 +182,7 @@ class ReminderListView(ClinicAPIView):
         operation_id="reminders_list",
         summary="List reminders",
         description="Planned and past WhatsApp reminders by due time, 20 a page.",
-        parameters=[
-            OpenApiParameter("patient", OpenApiTypes.INT, description="Only this patient's."),
-            OpenApiParameter(
-                "status", OpenApiTypes.STR, enum=ReminderStatus.values, description="Status."
-            ),
-            OpenApiParameter(
-                "kind", OpenApiTypes.STR, enum=ReminderKind.values, description="Kind."
-            ),
-            OpenApiParameter(
-                "due_from", OpenApiTypes.DATETIME, description="Due at or after (with offset)."
-            ),
-            OpenApiParameter(
-                "due_to", OpenApiTypes.DATETIME, description="Due before (with offset)."
-            ),
-        ],
+        parameters=[ReminderListQuerySerializer],
         responses={200: ReminderSerializer(many=True), **error_responses(400, 404)},
     )
     def get(self, request):
@@ -280,7 +259,13 @@ class PatientConsentView(ClinicAPIView):
         request=ConsentRecordInputSerializer,
         responses={
             200: OpenApiResponse(PatientConsentSerializer, description="The consent now."),
-            **error_responses(400, 404, 415, 422),
+            **error_responses(
+                400,
+                404,
+                415,
+                422,
+                rules={"minor": "marketing is never recorded for a patient under 18"},
+            ),
         },
     )
     @idempotent

@@ -20,6 +20,8 @@ class ReminderKind(models.TextChoices):
     FOLLOW_UP = "follow_up", "Follow-up reminder"
     REVIEW_REQUEST = "review_request", "Review request"
     DOCUMENT_READY = "document_ready", "Document ready"
+    APPOINTMENT_MOVED = "appointment_moved", "Appointment moved by the clinic"
+    APPOINTMENT_CANCELLED = "appointment_cancelled", "Appointment cancelled by the clinic"
 
 
 class ReminderStatus(models.TextChoices):

@@ -1,11 +1,12 @@
 """Patients' quick-reply answers to reminders: appointments, doses and visit ratings.
 
 Each handler is registered with `messaging.replies.register_reply_handler` for its button
-actions and returns the text sent back to the patient (English, or Hindi when the patient's
-preferred language is "hi"), or None when there is nothing to say.
+actions and returns the text sent back to the patient, in the patient's language (gettext,
+locale/; English when Vaidya has no catalogue for it), or None when there is nothing to say.
 
 - appt_confirm: the appointment is marked confirmed by the patient (shown to the front desk).
-- appt_reschedule: the conversation is marked "needs reply" so the front desk calls back.
+- appt_reschedule: the doctor's next free slots come back as a list to book with a tap
+  (messaging.services.rebooking); with none free, the thread waits for the front desk.
 - appt_cancel: the appointment is cancelled ("Cancelled by the patient on WhatsApp").
 - dose_taken / dose_skipped: recorded on the dose (adherence).
 - rate_1 .. rate_5: the visit's rating. At or below the clinic's low-rating threshold the
@@ -16,10 +17,11 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from clinics.errors import DomainError
+from clinics.languages import for_patient
 from messaging.models import (
-    Conversation,
     DoseRecord,
     EscalationReason,
     Message,
@@ -31,6 +33,7 @@ from messaging.replies import register_reply_handler
 from messaging.services.accounts import messaging_settings_for
 from messaging.services.adherence import dose_answer
 from messaging.services.escalations import escalation_open
+from messaging.services.rebooking import offer_slots
 from messaging.services.reminder_content import first_name, when_text
 from messaging.services.reminders import source_id
 from patients.models import Appointment, AppointmentStatus, Patient, Visit
@@ -39,45 +42,36 @@ from patients.services.appointments import appointment_cancel
 PATIENT_CANCEL_REASON = "Cancelled by the patient on WhatsApp"
 
 TEXTS = {
-    "en": {
-        "unknown": "Sorry, we could not find what this answer is for. The clinic will get back "
-        "to you.",
-        "confirmed": "Thank you, {name}. Your appointment on {when} is confirmed.",
-        "reschedule": "Thank you, {name}. The clinic will call you to find a new time.",
-        "cancelled": "Your appointment on {when} is cancelled. Write to us any time to book again.",
-        "not_booked": "This appointment is {status} already. Please call the clinic if you "
-        "need help.",
-        "taken": "Thank you, {name}. Noted that you took your medicine.",
-        "skipped": "Noted, {name}. Please try not to miss doses; call the clinic if the "
-        "medicine troubles you.",
-        "rated_low": "Thank you for telling us, {name}. We are sorry. Someone from {clinic} "
-        "will call you.",
-        "rated_mid": "Thank you for your rating, {name}.",
-        "rated_high": "Thank you, {name}! It would help others if you shared your experience: "
-        "{link}",
-        "rated_high_no_link": "Thank you, {name}! We are glad the visit went well.",
-        "rated_already": "Thank you, {name}. We already have your rating for this visit.",
-    },
-    "hi": {
-        "unknown": "क्षमा करें, हमें समझ नहीं आया कि यह उत्तर किसके लिए है। क्लिनिक आपसे संपर्क करेगा।",
-        "confirmed": "धन्यवाद, {name}। {when} का आपका अपॉइंटमेंट पक्का है।",
-        "reschedule": "धन्यवाद, {name}। नया समय तय करने के लिए क्लिनिक आपको फ़ोन करेगा।",
-        "cancelled": "{when} का आपका अपॉइंटमेंट रद्द कर दिया गया है। दोबारा बुक करने के लिए कभी भी लिखें।",
-        "not_booked": "यह अपॉइंटमेंट पहले ही {status} है। सहायता के लिए क्लिनिक को फ़ोन करें।",
-        "taken": "धन्यवाद, {name}। दवा लेना दर्ज कर लिया गया है।",
-        "skipped": "दर्ज कर लिया, {name}। कृपया खुराक न छोड़ें; दवा से परेशानी हो तो क्लिनिक को फ़ोन करें।",
-        "rated_low": "बताने के लिए धन्यवाद, {name}। हमें खेद है। {clinic} से कोई आपको फ़ोन करेगा।",
-        "rated_mid": "आपकी रेटिंग के लिए धन्यवाद, {name}।",
-        "rated_high": "धन्यवाद, {name}! अपना अनुभव यहाँ साझा करें: {link}",
-        "rated_high_no_link": "धन्यवाद, {name}! हमें खुशी है कि आपकी मुलाक़ात अच्छी रही।",
-        "rated_already": "धन्यवाद, {name}। इस मुलाक़ात के लिए आपकी रेटिंग हमारे पास है।",
-    },
+    "unknown": gettext_noop(
+        "Sorry, we could not find what this answer is for. The clinic will get back to you."
+    ),
+    "confirmed": gettext_noop("Thank you, {name}. Your appointment on {when} is confirmed."),
+    "reschedule": gettext_noop("Thank you, {name}. The clinic will call you to find a new time."),
+    "cancelled": gettext_noop(
+        "Your appointment on {when} is cancelled. Write to us any time to book again."
+    ),
+    "not_booked": gettext_noop(
+        "This appointment is {status} already. Please call the clinic if you need help."
+    ),
+    "taken": gettext_noop("Thank you, {name}. Noted that you took your medicine."),
+    "skipped": gettext_noop(
+        "Noted, {name}. Please try not to miss doses; call the clinic if the medicine troubles you."
+    ),
+    "rated_low": gettext_noop(
+        "Thank you for telling us, {name}. We are sorry. Someone from {clinic} will call you."
+    ),
+    "rated_mid": gettext_noop("Thank you for your rating, {name}."),
+    "rated_high": gettext_noop(
+        "Thank you, {name}! It would help others if you shared your experience: {link}"
+    ),
+    "rated_high_no_link": gettext_noop("Thank you, {name}! We are glad the visit went well."),
+    "rated_already": gettext_noop("Thank you, {name}. We already have your rating for this visit."),
 }
 
 
 def _text(patient: Patient | None, key: str, **values: str) -> str:
-    language = "hi" if patient is not None and patient.preferred_language == "hi" else "en"
-    return TEXTS[language][key].format(**values)
+    with for_patient(patient.preferred_language if patient is not None else None):
+        return gettext(TEXTS[key]).format(**values)
 
 
 def _reminder(message: Message, reminder_id: int, kinds: tuple[str, ...]) -> Reminder | None:
@@ -100,7 +94,11 @@ def _record(reminder: Reminder, outcome: str) -> None:
     Reminder.objects.filter(pk=reminder.pk).update(outcome=outcome[:300], updated_at=timezone.now())
 
 
-APPOINTMENT_KINDS = (ReminderKind.APPOINTMENT_CONFIRMATION, ReminderKind.APPOINTMENT_REMINDER)
+APPOINTMENT_KINDS = (
+    ReminderKind.APPOINTMENT_CONFIRMATION,
+    ReminderKind.APPOINTMENT_REMINDER,
+    ReminderKind.APPOINTMENT_MOVED,
+)
 
 
 @register_reply_handler("appt_confirm", "appt_reschedule", "appt_cancel")
@@ -128,12 +126,16 @@ def appointment_reply(message: Message, action: str, reminder_id: int) -> str | 
         return _text(patient, "confirmed", name=name, when=when)
     if action == "appt_reschedule":
         with transaction.atomic():
-            Conversation.objects.filter(pk=message.conversation_id).update(needs_reply=True)
             _record(reminder, "The patient asked for another time.")
-        return _text(patient, "reschedule", name=name)
+            return offer_slots(message=message, reminder=reminder, doctor=appointment.doctor)
     try:
         with transaction.atomic():
-            appointment_cancel(appointment=appointment, actor=None, reason=PATIENT_CANCEL_REASON)
+            appointment_cancel(
+                appointment=appointment,
+                actor=None,
+                reason=PATIENT_CANCEL_REASON,
+                by_patient=True,
+            )
             _record(reminder, "Cancelled by the patient.")
     except DomainError:
         appointment.refresh_from_db()

@@ -79,6 +79,15 @@ def _call_api(
             buttons=params.get("buttons") or (),
             callback_data=callback,
         )
+    if message.kind == MessageKind.INTERACTIVE:
+        choices = (message.parameters or {}).get("list") or {}
+        return client.send_list(
+            to,
+            body=message.body,
+            button=choices.get("button", ""),
+            rows=choices.get("rows") or [],
+            callback_data=callback,
+        )
     if message.kind == MessageKind.DOCUMENT:
         document = message.document
         with document.file.open("rb") as handle:

@@ -343,13 +343,17 @@ def _prepare(reminder: Reminder, batch: _Batch) -> _Prepared:
     if template is None:
         raise Skip("No approved template")
     actions = purpose.button_actions[: len(template.buttons or [])]
+    params = built.params
+    missing = len(params) - template.parameter_count
+    if 0 < missing <= purpose.added_parameters:
+        params = params[: template.parameter_count]  # approved before those were added
     outgoing: Outgoing = outgoing_template(
         template=template,
         purpose=MessagePurpose.CARE,
         account=batch.account,
         conversation=batch.conversations.get(wa_id),
         patient=patient,
-        body_params=built.params,
+        body_params=params,
         buttons=[button_payload(action, reminder.pk) for action in actions],
         now=batch.now,
         care_consent=patient.pk in batch.consented,

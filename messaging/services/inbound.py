@@ -35,8 +35,9 @@ from messaging.models import (
     WebhookDelivery,
     WhatsAppAccount,
 )
-from messaging.replies import dispatch_reply
+from messaging.replies import dispatch_reply, handles
 from messaging.services import inbound_limits as bound
+from messaging.services.auto_replies import acknowledge_when_closed
 from messaging.services.escalations import trouble_words_handle
 from messaging.services.inbound_conversations import conversation_for_sender, patient_for_number
 from messaging.services.inbound_limits import clip, cut_text, text_of
@@ -279,12 +280,12 @@ def inbound_message_record(
         except IntegrityError:  # the same wamid stored concurrently
             return Message.objects.get(wamid=wamid)
         conversation_window_refresh(conversation=conversation, at=min(occurred_at, now))
-        Conversation.objects.filter(pk=conversation.pk).update(
-            unread_count=F("unread_count") + 1,
-            needs_reply=True,
-            state=ConversationState.OPEN,
-            last_message_at=now,
-        )
+        touched = {"unread_count": F("unread_count") + 1, "last_message_at": now}
+        # What the patient writes always waits for a person; a quick reply Vaidya answers by
+        # itself (Confirm, Taken, a rating) does not, and leaves the thread as it was.
+        if not handles(payload):
+            touched.update(needs_reply=True, state=ConversationState.OPEN)
+        Conversation.objects.filter(pk=conversation.pk).update(**touched)
         _act_on(message, conversation, said=_said(kind_name, item) or body)
     return message
 
@@ -323,9 +324,13 @@ def _act_on(message: Message, conversation: Conversation, *, said: str) -> None:
             logger.warning(
                 "whatsapp quick reply on message %s not handled: %s", message.pk, error.code
             )
-    if message.body:
-        # Worrying words: an immediate reply, and an urgent alert for a known patient.
-        trouble_words_handle(message=message, conversation=conversation, said=said)
+    # Worrying words: an immediate reply, and an urgent alert for a known patient. The
+    # urgent reply says what to do now, so no "we are closed" answer follows it.
+    urgent = bool(message.body) and trouble_words_handle(
+        message=message, conversation=conversation, said=said
+    )
+    if not urgent and not handles(message.payload):
+        acknowledge_when_closed(conversation=conversation, message=message)
 
 
 # --- marketing preferences and template reviews -------------------------------------------------

@@ -78,6 +78,26 @@ def conversation_resolve(*, conversation: Conversation, actor: Actor) -> Convers
 
 
 @transaction.atomic
+def conversation_no_reply_needed(*, conversation: Conversation, actor: Actor) -> Conversation:
+    """Staff decided the patient's last messages need no answer: the thread leaves
+    "Needs reply" (and stays open) until the patient writes again."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if not conversation.needs_reply:
+        raise DomainError("This conversation is not waiting for a reply.", code="conflict")
+    conversation.needs_reply = False
+    conversation.save(update_fields=["needs_reply"])
+    audit_record(
+        clinic=conversation.clinic_id,
+        actor=actor,
+        action=Actions.CONVERSATION_RESOLVED,
+        target=conversation,
+        patient_id=conversation.patient_id,
+        data={"needs_reply": False},
+    )
+    return conversation
+
+
+@transaction.atomic
 def conversation_reopen(*, conversation: Conversation, actor: Actor) -> Conversation:
     """Bring a resolved conversation back to the open list."""
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)

@@ -14,8 +14,10 @@ import logging
 import unicodedata
 
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 
 from clinics.errors import DomainError
+from clinics.languages import for_patient
 from clinics.models import Clinic
 from compliance.models import ConsentMethod, ConsentPurpose
 from compliance.notices import notice_text
@@ -67,17 +69,14 @@ START_WORDS = frozenset(
 )
 
 CONFIRMATIONS = {
-    STOP: {
-        "en": "You will no longer receive WhatsApp messages from {clinic}. "
-        "To get them again, reply START.",
-        "hi": "अब आपको {clinic} से WhatsApp संदेश नहीं भेजे जाएंगे। फिर से संदेश पाने के लिए START लिखकर भेजें।",
-    },
-    START: {
-        "en": "Thank you. {clinic} will send you WhatsApp messages about your care again. "
-        "Reply STOP at any time to stop them.",
-        "hi": "धन्यवाद। {clinic} आपको फिर से आपके इलाज से जुड़े WhatsApp संदेश भेजेगा। "
-        "बंद करने के लिए कभी भी STOP लिखकर भेजें।",
-    },
+    STOP: gettext_noop(
+        "You will no longer receive WhatsApp messages from {clinic}. "
+        "To get them again, reply START."
+    ),
+    START: gettext_noop(
+        "Thank you. {clinic} will send you WhatsApp messages about your care again. "
+        "Reply STOP at any time to stop them."
+    ),
 }
 
 
@@ -126,7 +125,10 @@ def optout_handle(*, message: Message, conversation: Conversation) -> bool:
                     method=ConsentMethod.WHATSAPP_REPLY,
                     actor=None,
                     notice=notice_text(
-                        purpose=ConsentPurpose.WHATSAPP_CARE, clinic=clinic, phone=phone
+                        purpose=ConsentPurpose.WHATSAPP_CARE,
+                        clinic=clinic,
+                        phone=phone,
+                        language=patient.preferred_language,
                     ),
                 )
         except DomainError as error:
@@ -138,10 +140,9 @@ def optout_handle(*, message: Message, conversation: Conversation) -> bool:
 
 
 def _confirm(keyword: str, conversation: Conversation, patient: Patient | None) -> None:
-    language = patient.preferred_language if patient is not None else "en"
-    texts = CONFIRMATIONS[keyword]
     clinic = Clinic.objects.get(pk=conversation.clinic_id)
-    body = texts.get(language, texts["en"]).format(clinic=clinic.name)
+    with for_patient(patient.preferred_language if patient is not None else None):
+        body = gettext(CONFIRMATIONS[keyword]).format(clinic=clinic.name)
     try:
         with transaction.atomic():
             message_queue_text(conversation=conversation, body=body, actor=None)

@@ -14,6 +14,7 @@ from typing import Any
 
 from messaging import links
 from messaging.models import Reminder, ReminderKind
+from messaging.services.auto_replies import clinic_phone_text
 from messaging.services.reminders import source_id
 from patients.models import (
     Appointment,
@@ -32,6 +33,13 @@ PURPOSE_FOR_KIND = {
     ReminderKind.FOLLOW_UP: "follow_up_reminder",
     ReminderKind.REVIEW_REQUEST: "review_request",
     ReminderKind.DOCUMENT_READY: "document_ready",
+    ReminderKind.APPOINTMENT_MOVED: "appointment_moved",
+    ReminderKind.APPOINTMENT_CANCELLED: "appointment_cancelled",
+}
+# The reason a change notice gives when the clinic chose to give none.
+NO_NOTE = {
+    "en": "the clinic had to change the doctor's schedule",
+    "hi": "क्लिनिक को डॉक्टर का समय बदलना पड़ा",
 }
 
 
@@ -103,13 +111,8 @@ class Built:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _appointment(
-    reminder: Reminder,
-    now: dt.datetime,
-    *,
-    completed: bool = False,
-    sources: Sources | None = None,
-) -> Appointment:
+def _source_appointment(reminder: Reminder, sources: Sources | None) -> Appointment:
+    """The reminder's appointment (from the batch's preloaded ones when given); raises Skip."""
     number = source_id(reminder.source)
     if sources is not None:
         appointment = sources.appointments.get(number)
@@ -117,6 +120,17 @@ def _appointment(
         appointment = Appointment.objects.select_related("doctor__user").filter(pk=number).first()
     if appointment is None:
         raise Skip("The appointment no longer exists.")
+    return appointment
+
+
+def _appointment(
+    reminder: Reminder,
+    now: dt.datetime,
+    *,
+    completed: bool = False,
+    sources: Sources | None = None,
+) -> Appointment:
+    appointment = _source_appointment(reminder, sources)
     if completed:
         if appointment.status != AppointmentStatus.COMPLETED:
             raise Skip("The visit was not completed.")
@@ -125,6 +139,41 @@ def _appointment(
     elif appointment.starts_at <= now:
         raise Skip("The appointment time has passed.")
     return appointment
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _change_notice(reminder: Reminder, now: dt.datetime, sources: Sources | None) -> Built:
+    """first name, doctor, date and time, clinic, reason (and, cancelled, the clinic's phone)."""
+    appointment = _source_appointment(reminder, sources)
+    context = reminder.context or {}
+    cancelled = reminder.kind == ReminderKind.APPOINTMENT_CANCELLED
+    if cancelled and appointment.status != AppointmentStatus.CANCELLED:
+        raise Skip(f"The appointment is {appointment.get_status_display().lower()} again.")
+    if not cancelled and (
+        appointment.status != AppointmentStatus.BOOKED
+        or appointment.starts_at != _moment(context.get("starts_at"))
+    ):
+        raise Skip("The appointment changed again.")
+    if appointment.starts_at <= now:
+        raise Skip("The appointment time has passed.")
+    clinic = reminder.clinic
+    language = "hi" if reminder.patient.preferred_language == "hi" else "en"
+    params = [
+        first_name(reminder.patient),
+        doctor_text(appointment.doctor),
+        when_text(appointment.starts_at, clinic.tzinfo),
+        clinic.name,
+        context.get("note") or NO_NOTE[language],
+    ]
+    if cancelled:
+        params.append(clinic_phone_text(clinic) or clinic.name)
+    return Built(params)
 
 
 def build_parameters(
@@ -176,8 +225,16 @@ def build_parameters(
         if visit is None or visit.superseded_at is not None or visit.follow_up_date is None:
             raise Skip("The follow-up was changed.")
         return Built(
-            [name, doctor_text(visit.doctor), date_text(visit.follow_up_date), clinic.name]
+            [
+                name,
+                doctor_text(visit.doctor),
+                date_text(visit.follow_up_date),
+                clinic.name,
+                clinic_phone_text(clinic) or clinic.name,
+            ]
         )
+    if kind in (ReminderKind.APPOINTMENT_MOVED, ReminderKind.APPOINTMENT_CANCELLED):
+        return _change_notice(reminder, now, sources)
     if kind == ReminderKind.REVIEW_REQUEST:
         _appointment(reminder, now, completed=True, sources=sources)
         return Built([name, clinic.name])

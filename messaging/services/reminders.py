@@ -10,7 +10,8 @@ Rows are unique by (clinic, source, kind, due_at): planning the same thing twice
 and planning again a row that was cancelled (an appointment moved back to its first time)
 plans it again.
 
-Sources: "appointment:<id>" (confirmation, reminders, review request), "prescription:<id>"
+Sources: "appointment:<id>" (confirmation, reminders, review request, and the notices that
+the clinic moved or cancelled it, with the reason it chose to tell the patient), "prescription:<id>"
 (medicine reminders: one row per dose time, listing every medicine of that prescription due
 then), "visit:<id>" (follow-up) and "document:<id>" (document ready).
 
@@ -42,7 +43,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from clinics.audit import Actions, audit_record
-from clinics.errors import DomainError
+from clinics.errors import Conflict, DomainError
+from clinics.languages import for_patient
 from clinics.models import ApiKey, User
 from messaging.models import Reminder, ReminderKind, ReminderStatus
 from messaging.services.accounts import messaging_settings_for
@@ -229,9 +231,14 @@ def _cancel_planned(
 
 # --- appointments ---------------------------------------------------------------------------
 def plan_for_appointment(
-    *, appointment: Appointment, now: dt.datetime | None = None, moved: bool = False
+    *,
+    appointment: Appointment,
+    now: dt.datetime | None = None,
+    moved: bool = False,
+    confirm: bool = True,
 ) -> int:
-    """Plan the confirmation and the reminders before a booked appointment."""
+    """Plan the confirmation (unless `confirm` is False: a moved appointment gets its own
+    notice) and the reminders before a booked appointment."""
     now = now or timezone.now()
     if appointment.status != AppointmentStatus.BOOKED:
         return 0
@@ -250,7 +257,7 @@ def plan_for_appointment(
             context={"starts_at": appointment.starts_at.isoformat(), **context},
         )
 
-    if settings.send_appointment_confirmations and appointment.starts_at > now:
+    if confirm and settings.send_appointment_confirmations and appointment.starts_at > now:
         due = quiet_adjusted(now, tz=tz, settings=settings)
         if due < appointment.starts_at:
             rows.append(row(ReminderKind.APPOINTMENT_CONFIRMATION, due, {"moved": moved}))
@@ -263,20 +270,29 @@ def plan_for_appointment(
     return _plan(rows)
 
 
-def _appointment_event(event: str, appointment: Appointment) -> None:
+def _appointment_event(event: str, appointment: Appointment, **details: Any) -> None:
     source = appointment_source(appointment.pk)
     if event == events.APPOINTMENT_BOOKED:
-        plan_for_appointment(appointment=appointment)
+        # A patient who booked on WhatsApp was answered there: no "booked" confirmation.
+        plan_for_appointment(appointment=appointment, confirm=not details.get("by_patient"))
     elif event == events.APPOINTMENT_RESCHEDULED:
         _cancel_planned(
             clinic_id=appointment.clinic_id,
             sources=[source],
-            kinds=APPOINTMENT_KINDS,
+            kinds=(*APPOINTMENT_KINDS, ReminderKind.APPOINTMENT_MOVED),
             reason="The appointment was moved.",
         )
         # A confirmation was for the old time.
         Appointment.objects.filter(pk=appointment.pk).update(patient_confirmed_at=None)
-        plan_for_appointment(appointment=appointment, moved=True)
+        # The moved notice replaces the confirmation ("moved", not "booked"); a patient who
+        # chose the time on WhatsApp was answered there and gets neither.
+        plan_for_appointment(appointment=appointment, moved=True, confirm=False)
+        if not details.get("by_patient"):
+            plan_change_notice(
+                appointment=appointment,
+                kind=ReminderKind.APPOINTMENT_MOVED,
+                note=details.get("patient_note") or "",
+            )
     elif event in (events.APPOINTMENT_CANCELLED, events.APPOINTMENT_NO_SHOW):
         reason = (
             "The appointment was cancelled."
@@ -284,6 +300,12 @@ def _appointment_event(event: str, appointment: Appointment) -> None:
             else "The patient did not come."
         )
         _cancel_planned(clinic_id=appointment.clinic_id, sources=[source], reason=reason)
+        if event == events.APPOINTMENT_CANCELLED and not details.get("by_patient"):
+            plan_change_notice(
+                appointment=appointment,
+                kind=ReminderKind.APPOINTMENT_CANCELLED,
+                note=details.get("patient_note") or "",
+            )
     elif event == events.APPOINTMENT_COMPLETED:
         _cancel_planned(
             clinic_id=appointment.clinic_id,
@@ -292,6 +314,32 @@ def _appointment_event(event: str, appointment: Appointment) -> None:
             reason="The visit is over.",
         )
         plan_review_request(appointment=appointment)
+
+
+def plan_change_notice(
+    *, appointment: Appointment, kind: str, note: str, now: dt.datetime | None = None
+) -> int:
+    """Tell the patient the clinic moved or cancelled their appointment (soon, never in quiet
+    hours), with the reason the clinic chose to give; nothing for a time already past."""
+    now = now or timezone.now()
+    if appointment.starts_at <= now:
+        return 0
+    settings = messaging_settings_for(appointment.clinic_id)
+    due = quiet_adjusted(now, tz=appointment.clinic.tzinfo, settings=settings)
+    if kind == ReminderKind.APPOINTMENT_MOVED and due >= appointment.starts_at:
+        return 0
+    return _plan(
+        [
+            Reminder(
+                clinic_id=appointment.clinic_id,
+                patient_id=appointment.patient_id,
+                kind=kind,
+                source=appointment_source(appointment.pk),
+                due_at=due,
+                context={"starts_at": appointment.starts_at.isoformat(), "note": note},
+            )
+        ]
+    )
 
 
 def plan_review_request(*, appointment: Appointment) -> int:
@@ -345,8 +393,11 @@ def plan_for_prescription(
         now=now,
         visit_day=timezone.localtime(prescription.visit.created_at, tz).date(),
     )
-    for item in items:
-        doses.add(item)
+    # The medicines' lines ("1 tablet after food") in the patient's language, like the
+    # template they fill; never in the language of the doctor who signed.
+    with for_patient(prescription.patient.preferred_language):
+        for item in items:
+            doses.add(item)
     return _plan_series(
         clinic_id=prescription.clinic_id,
         patient_id=prescription.patient_id,
@@ -401,7 +452,9 @@ def _visit_signed(visit: Visit) -> None:
             reason="Replaced by the corrected visit.",
         )
     prescription = (
-        Prescription.objects.filter(visit=visit).select_related("clinic", "visit").first()
+        Prescription.objects.filter(visit=visit)
+        .select_related("clinic", "visit", "patient")
+        .first()
     )
     if prescription is not None:
         plan_for_prescription(prescription=prescription)
@@ -455,7 +508,7 @@ def _document_ready(document: Document) -> None:
 def on_care_event(event: str, **kwargs: Any) -> None:
     """Plan, move or cancel reminders for a care event (runs in the source's transaction)."""
     if event.startswith("appointment."):
-        _appointment_event(event, kwargs["appointment"])
+        _appointment_event(event, **kwargs)
     elif event == events.VISIT_SIGNED:
         _visit_signed(kwargs["visit"])
     elif event == events.PRESCRIPTION_ITEM_STOPPED:
@@ -473,10 +526,9 @@ def reminder_cancel(*, reminder: Reminder, actor: User | ApiKey, reason: str) ->
         raise DomainError("Say why the reminder is cancelled.", field="reason")
     reminder = Reminder.objects.select_for_update().get(pk=reminder.pk)
     if reminder.status != ReminderStatus.PLANNED:
-        raise DomainError(
+        raise Conflict(
             f"Only a planned reminder can be cancelled; this one is "
-            f"{reminder.get_status_display().lower()}.",
-            code="conflict",
+            f"{reminder.get_status_display().lower()}."
         )
     reminder.status = ReminderStatus.CANCELLED
     reminder.outcome = reason[:300]

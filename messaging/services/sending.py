@@ -91,6 +91,7 @@ __all__ = [
     "enqueue_send",
     "message_deliver",
     "message_queue_document",
+    "message_queue_list",
     "message_queue_template",
     "message_queue_text",
     "messages_record_sent",
@@ -218,7 +219,9 @@ def _actor_user(actor: Actor) -> User | None:
 
 
 def _queue(outgoing: Outgoing, actor: Actor, *, deliver: bool = True) -> Message:
-    [message] = messages_write([outgoing])
+    # Only a person's message answers the patient: an automatic one (actor None: a quick
+    # reply's acknowledgement, STOP's confirmation) leaves the thread in "Needs reply".
+    [message] = messages_write([outgoing], answers=actor is not None)
     if actor is not None:  # reminders are audited by their own rows; the trail records people
         audit_record(
             clinic=message.clinic_id,
@@ -271,6 +274,38 @@ def message_queue_text(
         purpose=MessagePurpose.REPLY,
         body=body,
         context_wamid=reply_to or "",
+        sent_by=_actor_user(actor),
+    )
+    return _queue(outgoing, actor)
+
+
+@transaction.atomic
+def message_queue_list(
+    *,
+    conversation: Conversation,
+    body: str,
+    button: str,
+    rows: Sequence[dict[str, str]],
+    actor: Actor,
+) -> Message:
+    """Queue an interactive list (inside the 24-hour window only): `rows` are
+    `{"id", "title"}` choices the patient picks one of with a tap (its id comes back as the
+    reply's payload, see messaging.replies)."""
+    conversation = _with_rules(conversation)
+    require_sendable(
+        account=conversation.account,
+        conversation=conversation,
+        patient=conversation.patient,
+        purpose=MessagePurpose.REPLY,
+        free_form=True,
+    )
+    outgoing = outgoing_message(
+        conversation,
+        patient_id=conversation.patient_id,
+        kind=MessageKind.INTERACTIVE,
+        purpose=MessagePurpose.REPLY,
+        body=body,
+        parameters={"list": {"button": button, "rows": [dict(r) for r in rows]}},
         sent_by=_actor_user(actor),
     )
     return _queue(outgoing, actor)

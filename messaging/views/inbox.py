@@ -342,6 +342,9 @@ def _state_action(service, done: str):
 
 thread_resolve = _state_action(services.conversation_resolve, "Conversation resolved.")
 thread_reopen = _state_action(services.conversation_reopen, "Conversation reopened.")
+thread_no_reply_needed = _state_action(
+    services.conversation_no_reply_needed, "Marked as needing no reply."
+)
 
 
 @require_perm(Perm.MESSAGING_SEND)

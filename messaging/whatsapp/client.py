@@ -56,6 +56,12 @@ DEFAULT_MAX_MEDIA_BYTES = 100 * 1024 * 1024
 MAX_TEXT_CHARS = 4096
 MAX_CAPTION_CHARS = 1024
 MAX_CALLBACK_DATA_BYTES = 512
+# Interactive list messages (Meta's documented limits).
+MAX_LIST_ROWS = 10
+MAX_LIST_BUTTON_CHARS = 20
+MAX_ROW_TITLE_CHARS = 24
+MAX_ROW_ID_CHARS = 200
+MAX_ROW_DESCRIPTION_CHARS = 72
 USER_AGENT = "Vaidya-WhatsApp/1"
 
 _DIGITS = re.compile(r"\d{8,15}")
@@ -282,6 +288,47 @@ class WhatsAppClient:
         if components:
             template["components"] = components
         return self._send(to, "template", {"template": template}, callback_data)
+
+    def send_list(
+        self,
+        to: str,
+        *,
+        body: str,
+        button: str,
+        rows: Sequence[Mapping[str, str]],
+        section_title: str = "",
+        callback_data: str | None = None,
+    ) -> SendResult:
+        """An interactive list (only inside the 24-hour window): `button` opens it, each row
+        `{"id", "title", "description"?}` is one choice; the patient's pick comes back as an
+        `interactive.list_reply` with the row's id and title."""
+        _check_text(body, limit=MAX_TEXT_CHARS, what="list text")
+        _check_text(button, limit=MAX_LIST_BUTTON_CHARS, what="list button")
+        if not rows or len(rows) > MAX_LIST_ROWS:
+            raise InvalidMessage(
+                f"A list has 1 to {MAX_LIST_ROWS} rows.", title="Invalid list message"
+            )
+        checked = []
+        for row in rows:
+            _check_text(row.get("id", ""), limit=MAX_ROW_ID_CHARS, what="row id")
+            _check_text(row.get("title", ""), limit=MAX_ROW_TITLE_CHARS, what="row title")
+            item = {"id": row["id"], "title": row["title"]}
+            if row.get("description"):
+                _check_text(
+                    row["description"], limit=MAX_ROW_DESCRIPTION_CHARS, what="row description"
+                )
+                item["description"] = row["description"]
+            checked.append(item)
+        section: dict[str, Any] = {"rows": checked}
+        if section_title:
+            _check_text(section_title, limit=MAX_ROW_TITLE_CHARS, what="section title")
+            section["title"] = section_title
+        interactive = {
+            "type": "list",
+            "body": {"text": body},
+            "action": {"button": button, "sections": [section]},
+        }
+        return self._send(to, "interactive", {"interactive": interactive}, callback_data)
 
     def send_document(
         self,

@@ -21,7 +21,7 @@ from clinics.api.base import idempotent, parsed
 from clinics.api.schema import error_responses
 from clinics.api.serializers import ErrorSerializer
 from clinics.api.views import ClinicAPIView
-from clinics.dates import DATE_RANGE, beyond_horizon_message, last_bookable_day
+from clinics.dates import beyond_horizon_message, last_bookable_day
 from clinics.errors import DomainError, ValidationFailed
 from clinics.roles import Perm
 from clinics.selectors import doctors, staff_list
@@ -38,8 +38,8 @@ from patients.api.serializers_schedule import (
     SlotsQuerySerializer,
     WalkInInputSerializer,
 )
-from patients.api.views import IDEMPOTENCY_KEY
-from patients.models import Appointment, AppointmentStatus, Patient
+from patients.api.views import ARCHIVED_RULE, IDEMPOTENCY_KEY
+from patients.models import Appointment, Patient
 from patients.selectors.appointments import (
     appointment_detail,
     day_appointments,
@@ -78,6 +78,9 @@ _STATUS_CONFLICT = OpenApiResponse(
     description="The appointment's status does not allow this (code conflict), for example "
     "an appointment that is already cancelled.",
 )
+
+_WALK_IN = "a walk-in has no slot to move"
+_NOT_TODAY = "only today's appointments (in the clinic's time zone) can be checked in"
 
 # Services name their inputs after the model; the API's input names the ids.
 ID_FIELDS = {
@@ -174,20 +177,7 @@ class DoctorSlotsView(ClinicAPIView):
             f"POST /api/v1/appointments/. Up to {MAX_SLOT_DAYS} days at a time. Days past the "
             "clinic's booking horizon (`bookable_until`) have no slots, and `note` says why."
         ),
-        parameters=[
-            DOCTOR_ID,
-            OpenApiParameter(
-                "date",
-                OpenApiTypes.DATE,
-                description="The first day, YYYY-MM-DD in the clinic's time zone (default "
-                f"today). {DATE_RANGE}",
-            ),
-            OpenApiParameter(
-                "days",
-                OpenApiTypes.INT,
-                description=f"How many days, 1 to {MAX_SLOT_DAYS} (default 1).",
-            ),
-        ],
+        parameters=[DOCTOR_ID, SlotsQuerySerializer],
         responses={200: DoctorSlotsSerializer, **error_responses(400, 404)},
     )
     def get(self, request, doctor_id: int):
@@ -227,23 +217,7 @@ class AppointmentListView(ClinicAPIView):
             "Every appointment and walk-in of one day (in the clinic's time zone), in time "
             "order, cancelled ones included. A day is short, so the list is not paged."
         ),
-        parameters=[
-            OpenApiParameter(
-                "date",
-                OpenApiTypes.DATE,
-                required=True,
-                description=f"The day, YYYY-MM-DD in the clinic's time zone. {DATE_RANGE}",
-            ),
-            OpenApiParameter(
-                "doctor", OpenApiTypes.INT, description="Only this doctor's appointments."
-            ),
-            OpenApiParameter(
-                "status",
-                OpenApiTypes.STR,
-                enum=AppointmentStatus.values,
-                description="Only appointments with this status.",
-            ),
-        ],
+        parameters=[AppointmentListQuerySerializer],
         responses={200: AppointmentSerializer(many=True), **error_responses(400)},
     )
     def get(self, request):
@@ -272,7 +246,7 @@ class AppointmentListView(ClinicAPIView):
         request=AppointmentBookInputSerializer,
         responses={
             201: OpenApiResponse(AppointmentSerializer, description="The appointment is booked."),
-            **error_responses(400, 415, 422),
+            **error_responses(400, 415, 422, rules={"archived": ARCHIVED_RULE}),
             409: _CONFLICT,
         },
     )
@@ -323,7 +297,7 @@ class AppointmentRescheduleView(ClinicAPIView):
         request=AppointmentRescheduleInputSerializer,
         responses={
             200: OpenApiResponse(AppointmentSerializer, description="The appointment was moved."),
-            **error_responses(400, 404, 415, 422),
+            **error_responses(400, 404, 415, 422, rules={"walk_in": _WALK_IN}),
             409: _CONFLICT,
         },
     )
@@ -332,7 +306,10 @@ class AppointmentRescheduleView(ClinicAPIView):
         appointment = _appointment_or_404(appointment_id)
         data = parsed(AppointmentRescheduleInputSerializer, request.data)
         moved = appointment_reschedule(
-            appointment=appointment, actor=request.actor, starts_at=data["starts_at"]
+            appointment=appointment,
+            actor=request.actor,
+            starts_at=data["starts_at"],
+            patient_note=data["patient_note"],
         )
         return _answer(request, moved)
 
@@ -362,7 +339,10 @@ class AppointmentCancelView(ClinicAPIView):
         appointment = _appointment_or_404(appointment_id)
         data = parsed(AppointmentCancelInputSerializer, request.data)
         cancelled = appointment_cancel(
-            appointment=appointment, actor=request.actor, reason=data["reason"]
+            appointment=appointment,
+            actor=request.actor,
+            reason=data["reason"],
+            patient_note=data["patient_note"],
         )
         return _answer(request, cancelled)
 
@@ -385,7 +365,7 @@ class AppointmentCheckInView(ClinicAPIView):
                 AppointmentSerializer,
                 description="Checked in: `status` is checked_in and `token_number` is set.",
             ),
-            **error_responses(400, 404, 415, 422),
+            **error_responses(400, 404, 415, 422, rules={"not_today": _NOT_TODAY}),
             409: _STATUS_CONFLICT,
         },
     )
@@ -397,7 +377,15 @@ class AppointmentCheckInView(ClinicAPIView):
         return _answer(request, checked_in)
 
 
-def _status_action(*, operation_id: str, summary: str, description: str, done: str, service):
+def _status_action(
+    *,
+    operation_id: str,
+    summary: str,
+    description: str,
+    done: str,
+    service,
+    rules: dict[str, str] | None = None,
+):
     """A POST that moves an appointment along the day (call in, complete, did not come)."""
 
     class StatusActionView(ClinicAPIView):
@@ -412,7 +400,7 @@ def _status_action(*, operation_id: str, summary: str, description: str, done: s
             request=None,
             responses={
                 200: OpenApiResponse(AppointmentSerializer, description=done),
-                **error_responses(400, 404, 415, 422),
+                **error_responses(400, 404, 415, 422, rules=rules),
                 409: _STATUS_CONFLICT,
             },
         )
@@ -446,6 +434,7 @@ AppointmentNoShowView = _status_action(
     description="Only for a booked appointment whose time has begun; cancel it before then.",
     done="`status` is no_show; the slot is free again.",
     service=appointment_mark_no_show,
+    rules={"not_started": "the appointment has not begun yet (cancel it instead)"},
 )
 
 
@@ -465,7 +454,7 @@ class WalkInView(ClinicAPIView):
             201: OpenApiResponse(
                 AppointmentSerializer, description="Checked in as a walk-in, with a token."
             ),
-            **error_responses(400, 415, 422),
+            **error_responses(400, 415, 422, rules={"archived": ARCHIVED_RULE}),
         },
     )
     @idempotent

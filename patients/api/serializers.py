@@ -15,11 +15,27 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from clinics.api.base import StrictInputSerializer
+from clinics.api.fields import (
+    ABHA_ADDRESS_PATTERN,
+    ABHA_NUMBER_PATTERN,
+    E164_OR_EMPTY_PATTERN,
+    PHONE_INPUT_PATTERN,
+    PHONE_REQUIRED_PATTERN,
+    PHONE_RULE,
+    PINCODE_PATTERN,
+    VISIBLE_RULE,
+    declared,
+    visible_text_pattern,
+)
 from clinics.states import STATE_CHOICES, state_name
 from patients.models import ADULT_AGE, BloodGroup, Guardian, Patient, Relation, Sex, age_on
+from patients.models.patients import Language
+from patients.registration import registration_steps
 from patients.services import MAX_AGE_YEARS
 
 _AGE_ERROR = f"Enter an age in whole years from 0 to {MAX_AGE_YEARS}."
+_MINOR_RULE = "A patient under 18 needs a guardian (`guardian` when registering)."
+_HEALTH_RULE = "Only callers who may read clinical information (clinical.view) may send it."
 _datetime_field = serializers.DateTimeField()
 
 # The columns the list reads. Phones are read as stored text (E.164), which skips parsing
@@ -35,6 +51,11 @@ LIST_COLUMNS = (
     "archived_at",
 )
 LIST_TEXT_COLUMNS = {"phone_text": "phone", "whatsapp_phone_text": "whatsapp_phone"}
+
+
+def _e164(help_text: str) -> serializers.CharField:
+    """A phone number going out: E.164, or empty when there is none."""
+    return declared(serializers.CharField(help_text=help_text), pattern=E164_OR_EMPTY_PATTERN)
 
 
 def patient_number(number: int) -> str:
@@ -61,7 +82,7 @@ class GuardianSerializer(serializers.Serializer):
     )
     guardian_patient_number = serializers.CharField(allow_null=True, help_text="P-000123")
     name = serializers.CharField(help_text="The guardian's name (the patient's, if linked).")
-    phone = serializers.CharField(help_text="E.164; the linked patient's phone, if linked.")
+    phone = _e164(help_text="E.164; the linked patient's phone, if linked.")
 
     def to_representation(self, guardian: Guardian) -> dict[str, Any]:
         other = guardian.guardian_patient if guardian.guardian_patient_id else None
@@ -88,8 +109,8 @@ class PatientListItemSerializer(serializers.Serializer):
     )
     age = serializers.IntegerField(help_text="Age in whole years today.")
     is_minor = serializers.BooleanField(help_text="Under 18 today.")
-    phone = serializers.CharField(help_text="E.164, for example +919845012345.")
-    whatsapp_phone = serializers.CharField(help_text="E.164; empty when the same as the phone.")
+    phone = _e164(help_text="E.164, for example +919845012345.")
+    whatsapp_phone = _e164(help_text="E.164; empty when the same as the phone.")
     city = serializers.CharField()
     archived = serializers.BooleanField()
 
@@ -119,6 +140,35 @@ class PatientListItemSerializer(serializers.Serializer):
         return today
 
 
+class AllergyEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    substance = serializers.CharField(help_text="A generic name, a food, latex ...; or empty.")
+    drug_class = serializers.CharField(help_text="A drug class key such as nsaids; or empty.")
+    drug_class_label = serializers.CharField()
+    reaction = serializers.CharField()
+    severity = serializers.CharField(help_text="mild, moderate, severe, anaphylaxis or empty.")
+    note = serializers.CharField()
+    recorded_at = serializers.DateTimeField()
+
+    def to_representation(self, entry) -> dict[str, Any]:
+        return {
+            "id": entry.pk,
+            "substance": entry.substance,
+            "drug_class": entry.drug_class,
+            "drug_class_label": entry.get_drug_class_display() if entry.drug_class else "",
+            "reaction": entry.reaction,
+            "severity": entry.severity,
+            "note": entry.note,
+            "recorded_at": _datetime(entry.recorded_at),
+        }
+
+
+_LANGUAGE_HELP = (
+    "What the patient reads (WhatsApp messages, consent notices, the prescription's "
+    "instructions beside the English) comes in it where Vaidya has it (en, hi); else English."
+)
+
+
 class PatientSerializer(serializers.Serializer):
     """A patient's full record with guardians.
 
@@ -138,8 +188,9 @@ class PatientSerializer(serializers.Serializer):
     )
     age = serializers.IntegerField(help_text="Age in whole years today.")
     is_minor = serializers.BooleanField(help_text="Under 18 today.")
-    phone = serializers.CharField(help_text="E.164, for example +919845012345.")
-    whatsapp_phone = serializers.CharField(help_text="E.164; empty when the same as the phone.")
+    phone = _e164(help_text="E.164, for example +919845012345.")
+    whatsapp_phone = _e164(help_text="E.164; empty when the same as the phone.")
+    preferred_language = serializers.ChoiceField(choices=Language.choices, help_text=_LANGUAGE_HELP)
     email = serializers.CharField()
     address = serializers.CharField()
     city = serializers.CharField()
@@ -160,6 +211,14 @@ class PatientSerializer(serializers.Serializer):
             "absent for front desk and billing."
         ),
     )
+    allergy_entries = AllergyEntrySerializer(
+        many=True,
+        required=False,
+        help_text=(
+            "The allergies as structured entries, which every prescribed medicine is checked "
+            "against. Only for callers with the clinical.view permission."
+        ),
+    )
     chronic_conditions = serializers.CharField(
         required=False,
         help_text=(
@@ -171,7 +230,7 @@ class PatientSerializer(serializers.Serializer):
     abha_address = serializers.CharField(help_text="name@abdm, or empty.")
     emergency_contact_name = serializers.CharField()
     emergency_contact_relation = serializers.CharField(help_text="A relation, or empty.")
-    emergency_contact_phone = serializers.CharField(help_text="E.164, or empty.")
+    emergency_contact_phone = _e164(help_text="E.164, or empty.")
     archived = serializers.BooleanField()
     archived_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -195,6 +254,7 @@ class PatientSerializer(serializers.Serializer):
             "is_minor": age < ADULT_AGE,
             "phone": _phone(patient.phone),
             "whatsapp_phone": _phone(patient.whatsapp_phone),
+            "preferred_language": patient.preferred_language,
             "email": patient.email,
             "address": patient.address,
             "city": patient.city,
@@ -202,7 +262,8 @@ class PatientSerializer(serializers.Serializer):
             "state_code": patient.state_code,
             "state_name": state_name(patient.state_code),
             "blood_group": patient.blood_group,
-            "has_allergy_alert": bool(patient.allergies.strip()),
+            "has_allergy_alert": bool(patient.allergies.strip())
+            or bool(getattr(patient, "has_allergy_entries", False)),
             "abha_number": patient.abha_number,
             "abha_address": patient.abha_address,
             "emergency_contact_name": patient.emergency_contact_name,
@@ -216,6 +277,10 @@ class PatientSerializer(serializers.Serializer):
         }
         if self.context.get("clinical"):
             body["allergies"] = patient.allergies
+            entries = self.context.get("allergy_entries") or []
+            body["allergy_entries"] = [
+                AllergyEntrySerializer().to_representation(e) for e in entries
+            ]
             body["chronic_conditions"] = patient.chronic_conditions
         return body
 
@@ -224,10 +289,24 @@ class PatientSerializer(serializers.Serializer):
 # Input
 
 
-def _text(max_length: int, **kwargs) -> serializers.CharField:
-    return serializers.CharField(
+def _text(max_length: int, *, pattern="", rule: str = "", **kwargs) -> serializers.CharField:
+    field = serializers.CharField(
         max_length=max_length, required=False, allow_blank=True, allow_null=True, **kwargs
     )
+    return declared(field, pattern=pattern, rule=rule)
+
+
+def _visible(*, multiline: bool = False, required: bool = False):
+    """The pattern of text without invisible characters (built when the schema is)."""
+    return lambda: visible_text_pattern(multiline=multiline, required=required)
+
+
+def _visible_text(max_length: int, *, multiline: bool = False, **kwargs) -> serializers.CharField:
+    return _text(max_length, pattern=_visible(multiline=multiline), rule=VISIBLE_RULE, **kwargs)
+
+
+def _phone_text(help_text: str) -> serializers.CharField:
+    return _text(30, pattern=PHONE_INPUT_PATTERN, rule=PHONE_RULE, help_text=help_text)
 
 
 def _choice(choices, **kwargs) -> serializers.ChoiceField:
@@ -239,58 +318,102 @@ def _choice(choices, **kwargs) -> serializers.ChoiceField:
 class GuardianInputSerializer(StrictInputSerializer):
     """An existing adult patient (`guardian_patient_id`), or a contact (`name` and `phone`)."""
 
-    guardian_patient_id = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, help_text="An adult patient of the clinic."
+    guardian_patient_id = declared(
+        serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            min_value=1,
+            help_text="An adult patient of the clinic.",
+        ),
+        rule="Must be the id of an adult patient of the caller's clinic, not the patient's own.",
     )
-    name = _text(150, help_text="The guardian's name, when not a patient of the clinic.")
+    name = _text(
+        150,
+        pattern=_visible(),
+        rule=f"Required (not blank) when guardian_patient_id is not given. {VISIBLE_RULE}",
+        help_text="The guardian's name, when not a patient of the clinic.",
+    )
     relation = serializers.ChoiceField(choices=Relation.choices)
-    phone = _text(30, help_text="The guardian's phone, when not a patient of the clinic.")
+    phone = _text(
+        30,
+        pattern=PHONE_INPUT_PATTERN,
+        rule=f"Required when guardian_patient_id is not given. {PHONE_RULE}",
+        help_text="The guardian's phone, when not a patient of the clinic.",
+    )
 
 
 class PatientUpdateInputSerializer(StrictInputSerializer):
     """Changes to a patient: send only the fields that change."""
 
-    full_name = serializers.CharField(max_length=200)
+    full_name = declared(
+        serializers.CharField(max_length=200), pattern=_visible(required=True), rule=VISIBLE_RULE
+    )
     sex = serializers.ChoiceField(choices=Sex.choices)
-    date_of_birth = serializers.DateField(
-        required=False, allow_null=True, help_text="YYYY-MM-DD. Or give `age_years`."
+    date_of_birth = declared(
+        serializers.DateField(
+            required=False, allow_null=True, help_text="YYYY-MM-DD. Or give `age_years`."
+        ),
+        rule=f"Not in the future, nor more than {MAX_AGE_YEARS} years ago. A new patient needs "
+        f"date_of_birth or age_years. {_MINOR_RULE}",
     )
-    age_years = serializers.IntegerField(
+    age_years = declared(
+        serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            min_value=0,
+            max_value=MAX_AGE_YEARS,
+            error_messages={"min_value": _AGE_ERROR, "max_value": _AGE_ERROR},
+            help_text="When the date of birth is not known: it is estimated from the age.",
+        ),
+        rule=_MINOR_RULE,
+    )
+    phone = declared(
+        serializers.CharField(
+            max_length=30,
+            help_text="Any common format: 98450 12345, +91 98450 12345, 09845012345.",
+        ),
+        pattern=PHONE_REQUIRED_PATTERN,
+        rule=PHONE_RULE,
+    )
+    whatsapp_phone = _phone_text("Only if different from the phone number.")
+    preferred_language = serializers.ChoiceField(
+        choices=Language.choices,
         required=False,
-        allow_null=True,
-        min_value=0,
-        max_value=MAX_AGE_YEARS,
-        error_messages={"min_value": _AGE_ERROR, "max_value": _AGE_ERROR},
-        help_text="When the date of birth is not known: it is estimated from the age.",
+        help_text=_LANGUAGE_HELP,
     )
-    phone = serializers.CharField(
-        max_length=30, help_text="Any common format: 98450 12345, +91 98450 12345, 09845012345."
-    )
-    whatsapp_phone = _text(30, help_text="Only if different from the phone number.")
     email = serializers.EmailField(required=False, allow_blank=True, allow_null=True)
-    address = _text(1000)
-    city = _text(100)
-    pincode = _text(6)
+    address = _visible_text(1000, multiline=True)
+    city = _visible_text(100)
+    pincode = _text(6, pattern=PINCODE_PATTERN, help_text="6 digits, not starting with 0.")
     state_code = _choice(STATE_CHOICES, help_text="GST state code, for example 29.")
     blood_group = _choice(BloodGroup.choices)
     allergies = _text(
-        2000, help_text="Only callers with clinical.view may send it; others get a 400."
+        2000,
+        rule=_HEALTH_RULE,
+        help_text="Only callers with clinical.view may send it; others get a 400.",
     )
     chronic_conditions = _text(
-        2000, help_text="Only callers with clinical.view may send it; others get a 400."
+        2000,
+        rule=_HEALTH_RULE,
+        help_text="Only callers with clinical.view may send it; others get a 400.",
     )
-    abha_number = _text(20, help_text="14 digits; dashes and spaces are ignored.")
-    abha_address = _text(120, help_text="For example asha.rao@abdm.")
-    emergency_contact_name = _text(150)
+    abha_number = _text(
+        20, pattern=ABHA_NUMBER_PATTERN, help_text="14 digits; dashes and spaces are ignored."
+    )
+    abha_address = _text(120, pattern=ABHA_ADDRESS_PATTERN, help_text="For example asha.rao@abdm.")
+    emergency_contact_name = _visible_text(150)
     emergency_contact_relation = _choice(Relation.choices)
-    emergency_contact_phone = _text(30)
+    emergency_contact_phone = _phone_text("The emergency contact's phone, or empty.")
 
 
 class PatientCreateInputSerializer(PatientUpdateInputSerializer):
     """A new patient. Give `date_of_birth` or `age_years`; a minor needs a `guardian`."""
 
-    guardian = GuardianInputSerializer(
-        required=False, allow_null=True, help_text="Required for a patient under 18."
+    guardian = declared(
+        GuardianInputSerializer(
+            required=False, allow_null=True, help_text="Required for a patient under 18."
+        ),
+        rule="Required for a patient under 18.",
     )
     confirm_duplicate = serializers.BooleanField(
         required=False,
@@ -298,3 +421,12 @@ class PatientCreateInputSerializer(PatientUpdateInputSerializer):
         help_text="Register even though a patient with this phone and a similar name exists "
         "(after a 409 possible_duplicate answer).",
     )
+
+    def get_fields(self):
+        # What other apps record in the same step (patients.registration): for example
+        # `whatsapp_consent`, the patient's WhatsApp consent.
+        fields = super().get_fields()
+        for step in registration_steps:
+            if step.serializer_class is not None:
+                fields[step.name] = step.serializer_class(required=False, allow_null=True)
+        return fields

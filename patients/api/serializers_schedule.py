@@ -15,6 +15,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from clinics.api.base import StrictInputSerializer
+from clinics.api.fields import REFERENCE_RULE, declared, usable_day_pattern
 from clinics.dates import DATE_RANGE, validate_usable_day
 from clinics.models import DoctorProfile, Membership
 from clinics.roles import Role
@@ -26,6 +27,11 @@ from patients.slots import Slot
 MAX_SLOT_DAYS = 14
 MAX_ID = 2**63 - 1  # ids beyond a bigint cannot exist; refused before they reach the database
 _TIME_EXAMPLE = "2026-03-10T10:15:00+05:30"
+BOOKABLE_RULE = (
+    "Within the clinic's booking horizon: on or before `bookable_until` of "
+    "GET /api/v1/doctors/{doctor_id}/slots/ (a time that is taken, past or outside the "
+    "doctor's hours answers 409)."
+)
 
 
 def iso(value: datetime | None, tz: tzinfo) -> str | None:
@@ -33,8 +39,10 @@ def iso(value: datetime | None, tz: tzinfo) -> str | None:
     return value.astimezone(tz).isoformat() if value else None
 
 
-def id_field(help_text: str, **kwargs) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=help_text, **kwargs)
+def id_field(help_text: str, *, refers_to: str = "", **kwargs) -> serializers.IntegerField:
+    """An id; `refers_to` names what it must be (a 400 when the clinic has no such thing)."""
+    field = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=help_text, **kwargs)
+    return declared(field, rule=REFERENCE_RULE.format(what=refers_to)) if refers_to else field
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -167,6 +175,11 @@ class AppointmentSerializer(serializers.Serializer):
     cancel_reason = serializers.CharField(help_text="Why it was cancelled; empty otherwise.")
     checked_in_at = serializers.DateTimeField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
+    patient_confirmed_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the patient pressed Confirm on WhatsApp; null when they have not, and "
+        "again when the appointment was moved since.",
+    )
     created_at = serializers.DateTimeField()
 
     def to_representation(self, appointment: Appointment) -> dict[str, Any]:
@@ -190,6 +203,7 @@ class AppointmentSerializer(serializers.Serializer):
             "cancel_reason": appointment.cancel_reason,
             "checked_in_at": iso(appointment.checked_in_at, tz),
             "cancelled_at": iso(appointment.cancelled_at, tz),
+            "patient_confirmed_at": iso(appointment.patient_confirmed_at, tz),
             "created_at": iso(appointment.created_at, tz),
         }
 
@@ -199,10 +213,13 @@ class AppointmentSerializer(serializers.Serializer):
 
 
 class SlotsQuerySerializer(StrictInputSerializer):
-    date = serializers.DateField(
-        required=False,
-        validators=[validate_usable_day],
-        help_text=f"The first day, YYYY-MM-DD in the clinic's time zone (today). {DATE_RANGE}",
+    date = declared(
+        serializers.DateField(
+            required=False,
+            validators=[validate_usable_day],
+            help_text=f"The first day, YYYY-MM-DD in the clinic's time zone (today). {DATE_RANGE}",
+        ),
+        pattern=usable_day_pattern,
     )
     days = serializers.IntegerField(
         required=False,
@@ -214,11 +231,14 @@ class SlotsQuerySerializer(StrictInputSerializer):
 
 
 class AppointmentListQuerySerializer(StrictInputSerializer):
-    date = serializers.DateField(
-        validators=[validate_usable_day],
-        help_text=f"The day, YYYY-MM-DD in the clinic's time zone. {DATE_RANGE}",
+    date = declared(
+        serializers.DateField(
+            validators=[validate_usable_day],
+            help_text=f"The day, YYYY-MM-DD in the clinic's time zone. {DATE_RANGE}",
+        ),
+        pattern=usable_day_pattern,
     )
-    doctor = id_field("Only this doctor's appointments.", required=False)
+    doctor = id_field("Only this doctor's appointments.", refers_to="doctor", required=False)
     status = serializers.ChoiceField(
         choices=AppointmentStatus.choices, required=False, help_text="Only this status."
     )
@@ -238,11 +258,14 @@ def override_reason_field() -> serializers.CharField:
 
 
 class AppointmentBookInputSerializer(StrictInputSerializer):
-    patient_id = id_field("The patient to book for.")
-    doctor_id = id_field("The doctor (see GET /api/v1/doctors/).")
-    starts_at = AwareDateTimeField(
-        help_text="The start of a free slot, with its offset, for example "
-        f"{_TIME_EXAMPLE} (see GET /api/v1/doctors/{{doctor_id}}/slots/)."
+    patient_id = id_field("The patient to book for.", refers_to="patient")
+    doctor_id = id_field("The doctor (see GET /api/v1/doctors/).", refers_to="doctor")
+    starts_at = declared(
+        AwareDateTimeField(
+            help_text="The start of a free slot, with its offset, for example "
+            f"{_TIME_EXAMPLE} (see GET /api/v1/doctors/{{doctor_id}}/slots/)."
+        ),
+        rule=BOOKABLE_RULE,
     )
     reason = serializers.CharField(
         max_length=MAX_REASON,
@@ -254,10 +277,26 @@ class AppointmentBookInputSerializer(StrictInputSerializer):
     override_reason = override_reason_field()
 
 
-class AppointmentRescheduleInputSerializer(StrictInputSerializer):
-    starts_at = AwareDateTimeField(
-        help_text=f"The start of another free slot of the same doctor, for example {_TIME_EXAMPLE}."
+def patient_note_field() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=MAX_REASON,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The reason to tell the patient, sent on WhatsApp with the change when they "
+        "agreed to messages (optional).",
     )
+
+
+class AppointmentRescheduleInputSerializer(StrictInputSerializer):
+    starts_at = declared(
+        AwareDateTimeField(
+            help_text="The start of another free slot of the same doctor, for example "
+            f"{_TIME_EXAMPLE}."
+        ),
+        rule=BOOKABLE_RULE,
+    )
+    patient_note = patient_note_field()
 
 
 _CANCEL_REASON_NEEDED = "Say why the appointment is cancelled."
@@ -269,6 +308,7 @@ class AppointmentCancelInputSerializer(StrictInputSerializer):
         help_text="Why it is cancelled, for example Patient is travelling.",
         error_messages={"required": _CANCEL_REASON_NEEDED, "blank": _CANCEL_REASON_NEEDED},
     )
+    patient_note = patient_note_field()
 
 
 class EmptyInputSerializer(StrictInputSerializer):
@@ -276,8 +316,10 @@ class EmptyInputSerializer(StrictInputSerializer):
 
 
 class WalkInInputSerializer(StrictInputSerializer):
-    patient_id = id_field("The patient who has come without an appointment.")
-    doctor_id = id_field("The doctor whose queue they join (see GET /api/v1/doctors/).")
+    patient_id = id_field("The patient who has come without an appointment.", refers_to="patient")
+    doctor_id = id_field(
+        "The doctor whose queue they join (see GET /api/v1/doctors/).", refers_to="doctor"
+    )
     reason = serializers.CharField(
         max_length=MAX_REASON,
         required=False,

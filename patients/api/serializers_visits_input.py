@@ -10,6 +10,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from clinics.api.base import StrictInputSerializer
+from clinics.api.pagination import PagedQuerySerializer
 from patients.api.serializers_schedule import id_field
 from patients.models import DrugForm, FoodTiming, Route, VisitMode
 
@@ -89,7 +90,9 @@ class PrescriptionItemInputSerializer(StrictInputSerializer):
     """A medicine. With `drug_id`, name, strength, form and route come from the clinic's drug
     list, and its defaults fill what is not given. Needs the visit's doctor."""
 
-    drug_id = id_field("A drug on the clinic's list.", required=False, allow_null=True)
+    drug_id = id_field(
+        "A drug on the clinic's list.", refers_to="drug", required=False, allow_null=True
+    )
     generic_name = _text(200, "Without drug_id: PARACETAMOL.")
     strength = _text(60, "500 mg")
     form = serializers.ChoiceField(
@@ -115,19 +118,28 @@ class PrescriptionItemInputSerializer(StrictInputSerializer):
     starts_on = serializers.DateField(
         required=False, allow_null=True, help_text="Default: the day of the visit."
     )
+    brand_name = _text(60, "With drug_id: one of the drug's brand names, printed in brackets.")
+    override_reason = _text(
+        300,
+        "Why the doctor prescribes it although the safety checks stopped it (an allergy, "
+        "duplicate therapy, a dose above the maximum). Without it such an item is refused "
+        "with code prescribing_check; the reason is kept on the prescription.",
+    )
 
 
 class VisitCreateInputSerializer(StrictInputSerializer):
     """A new draft visit, with any of its notes, vitals, diagnoses, procedures and medicines."""
 
-    patient_id = id_field("The patient seen.")
+    patient_id = id_field("The patient seen.", refers_to="patient")
     doctor_id = id_field(
         "The doctor of the visit (GET /api/v1/doctors/). Default: the signed-in doctor; an "
         "assistant must give it.",
+        refers_to="doctor",
         required=False,
     )
     appointment_id = id_field(
         "The patient's appointment with this doctor, if they came for one.",
+        refers_to="appointment",
         required=False,
         allow_null=True,
     )
@@ -149,9 +161,7 @@ class VisitCreateInputSerializer(StrictInputSerializer):
     )
 
 
-class PatientQuerySerializer(StrictInputSerializer):
+class PatientQuerySerializer(PagedQuerySerializer):
     """`?patient=` with the pagination parameters."""
 
     patient = id_field("The patient.")
-    cursor = serializers.CharField(required=False)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)

@@ -9,10 +9,11 @@ from django.db.models import CharField, ExpressionWrapper, F
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from clinics.api.base import idempotent
+from clinics.api.fields import TEXT_PATTERN
+from clinics.api.pagination import ClinicCursorPagination
 from clinics.api.schema import error_responses
 from clinics.api.views import ClinicAPIView
 from clinics.errors import ValidationFailed
@@ -27,7 +28,9 @@ from patients.api.serializers import (
     PatientSerializer,
     PatientUpdateInputSerializer,
 )
+from patients.registration import registration_steps
 from patients.selectors import patient_list, patient_or_404, patient_with_guardians
+from patients.selectors.allergies import patient_allergies
 from patients.services import (
     GuardianInput,
     guardian_add,
@@ -46,6 +49,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     required=False,
+    pattern=r"^[\x21-\x7e]{1,255}$",
     description=(
         "Any unique string of up to 255 visible characters (a UUID works). A retry with the same "
         "key and body gets the first answer again, with the header `Idempotent-Replayed: true`, "
@@ -53,6 +57,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     ),
 )
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
+MAX_QUERY = 200
+ARCHIVED_RULE = "the patient is archived: restore the record first"
 
 # The service names guardian inputs with a prefix; the API nests them under `guardian`.
 _GUARDIAN_FIELDS = {
@@ -84,21 +90,9 @@ def _guardian_input(data: dict | None) -> GuardianInput | None:
     )
 
 
-class PatientCursorPagination(CursorPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    page_size_query_description = "Patients per page, 1 to 100 (default 20)."
-    max_page_size = 100
+class PatientCursorPagination(ClinicCursorPagination):
+    page_size_query_description = "Patients per page, 1 to 100 (default 20); more gives 100."
     ordering = "-number"
-    template = None
-    invalid_cursor_message = "This page link is not valid. Start again from the first page."
-
-    def decode_cursor(self, request):
-        cursor = super().decode_cursor(request)
-        # The position is compared with the patient number: refuse anything else up front.
-        if cursor is not None and cursor.position is not None and not cursor.position.isdigit():
-            raise exceptions.NotFound(self.invalid_cursor_message)
-        return cursor
 
 
 class PatientListView(ClinicAPIView):
@@ -117,7 +111,9 @@ class PatientListView(ClinicAPIView):
             OpenApiParameter(
                 "q",
                 OpenApiTypes.STR,
-                description="Patient number, phone number or part of the name.",
+                pattern=TEXT_PATTERN,
+                description="Patient number, phone number or part of the name (the first "
+                f"{MAX_QUERY} characters are used).",
             ),
             OpenApiParameter(
                 "include_archived",
@@ -132,9 +128,11 @@ class PatientListView(ClinicAPIView):
         archived = params.get("include_archived", "").strip().lower()
         if archived not in _TRUE | _FALSE:
             raise exceptions.ValidationError({"include_archived": ["Use true or false."]})
-        rows = patient_list(
-            query=params.get("q", "")[:200], include_archived=archived in _TRUE
-        ).values(
+        query = params.get("q", "")[:MAX_QUERY]
+        if "\x00" in query:
+            # PostgreSQL cannot compare text holding NUL: refused like any DRF text field.
+            raise exceptions.ValidationError({"q": ["Null characters are not allowed."]})
+        rows = patient_list(query=query, include_archived=archived in _TRUE).values(
             *LIST_COLUMNS,
             **{
                 alias: ExpressionWrapper(F(column), output_field=CharField())
@@ -152,7 +150,10 @@ class PatientListView(ClinicAPIView):
             "Gives the patient the clinic's next number. When a patient with the same phone and "
             "a similar name exists, answers 409 (code possible_duplicate); send again with "
             "`confirm_duplicate: true` if this is a different person. Send an Idempotency-Key "
-            "to retry safely."
+            'to retry safely. With `whatsapp_consent: {"granted": true, "method": '
+            '"verbal", "notice_shown": true}` the patient\'s WhatsApp care consent is '
+            "recorded in the same step, with Vaidya's notice in the patient's preferred language "
+            "(if it cannot be recorded, the patient is not registered either)."
         ),
         parameters=[IDEMPOTENCY_KEY],
         request=PatientCreateInputSerializer,
@@ -164,6 +165,9 @@ class PatientListView(ClinicAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         guardian = _guardian_input(data.pop("guardian", None))
+        registration = {
+            step.name: data.pop(step.name) for step in registration_steps if step.name in data
+        }
         mapping = {k: f"guardian.{v}" for k, v in _GUARDIAN_FIELDS.items()}
         with _fields_renamed(mapping):
             patient = patient_create(
@@ -172,6 +176,7 @@ class PatientListView(ClinicAPIView):
                 age_years=data.pop("age_years", None),
                 guardian=guardian,
                 confirm_duplicate=data.pop("confirm_duplicate", False),
+                registration=registration,
                 **data,
             )
         # A new patient has exactly the guardian sent, if any: no need to ask the database.
@@ -180,9 +185,13 @@ class PatientListView(ClinicAPIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-def _out(request, **context) -> dict:
-    """The patient serializer's context: clinical fields only for callers who may read them."""
-    return {**context, "clinical": Perm.CLINICAL_VIEW in request.perms}
+def _out(request, patient=None, **context) -> dict:
+    """The patient serializer's context: clinical fields only for callers who may read them,
+    with the structured allergies (read only when the patient has some)."""
+    clinical = Perm.CLINICAL_VIEW in request.perms
+    if clinical and patient is not None and getattr(patient, "has_allergy_entries", False):
+        context["allergy_entries"] = patient_allergies(patient.pk)
+    return {**context, "clinical": clinical}
 
 
 class PatientDetailView(ClinicAPIView):
@@ -198,7 +207,7 @@ class PatientDetailView(ClinicAPIView):
     def get(self, request, patient_id: int):
         patient = patient_or_404(patient_id, read=patient_with_guardians)
         patient_record_view(patient=patient, actor=request.actor)
-        return Response(PatientSerializer(patient, context=_out(request)).data)
+        return Response(PatientSerializer(patient, context=_out(request, patient)).data)
 
     @extend_schema(
         operation_id="patients_partial_update",
@@ -209,18 +218,27 @@ class PatientDetailView(ClinicAPIView):
         ),
         parameters=[PATIENT_ID],
         request=PatientUpdateInputSerializer,
-        responses={200: PatientSerializer, **error_responses(400, 404, 415)},
+        responses={
+            200: PatientSerializer,
+            **error_responses(400, 404, 415, rules={"archived": ARCHIVED_RULE}),
+        },
     )
     def patch(self, request, patient_id: int):
         patient = patient_or_404(patient_id, read=patient_with_guardians)
         serializer = PatientUpdateInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        updated = patient_update(
-            patient=patient, actor=request.actor, age_years=data.pop("age_years", None), **data
-        )
+        # A new date of birth (or age) that makes the patient a minor needs a guardian on record:
+        # say so on the field that was sent, as this input has no `guardian`.
+        sent = "date_of_birth" if "date_of_birth" in data else "age_years"
+        with _fields_renamed({"guardian": sent}):
+            updated = patient_update(
+                patient=patient, actor=request.actor, age_years=data.pop("age_years", None), **data
+            )
         guardians = list(patient.guardians.all())
-        return Response(PatientSerializer(updated, context=_out(request, guardians=guardians)).data)
+        updated.has_allergy_entries = getattr(patient, "has_allergy_entries", False)
+        context = _out(request, patient, guardians=guardians)
+        return Response(PatientSerializer(updated, context=context).data)
 
 
 class _ArchiveStateView(ClinicAPIView):
@@ -231,7 +249,9 @@ class _ArchiveStateView(ClinicAPIView):
         patient = patient_or_404(patient_id, read=patient_with_guardians)
         changed = type(self).service(patient=patient, actor=request.actor)
         guardians = list(patient.guardians.all())
-        return Response(PatientSerializer(changed, context=_out(request, guardians=guardians)).data)
+        changed.has_allergy_entries = getattr(patient, "has_allergy_entries", False)
+        context = _out(request, patient, guardians=guardians)
+        return Response(PatientSerializer(changed, context=context).data)
 
 
 class PatientArchiveView(_ArchiveStateView):

@@ -8,14 +8,13 @@ signed-in member of staff, and an API key is not one (see `PersonOnlyMixin`).
 
 from __future__ import annotations
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from clinics.api.base import idempotent
+from clinics.api.pagination import ClinicCursorPagination
 from clinics.api.schema import error_responses
 from clinics.api.views import ClinicAPIView
 from clinics.models import ApiKey
@@ -42,32 +41,13 @@ PERSON_NEEDED = (
 VISIT_ID = OpenApiParameter(
     "visit_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The visit's id."
 )
-PATIENT_PARAM = OpenApiParameter(
-    "patient", OpenApiTypes.INT, required=True, description="The patient's id."
-)
 
 
-class NewestFirstCursorPagination(CursorPagination):
+class NewestFirstCursorPagination(ClinicCursorPagination):
     """Newest first by creation time, 20 a page; follow `next` for older rows."""
 
-    page_size = 20
-    page_size_query_param = "page_size"
-    page_size_query_description = "Rows per page, 1 to 100 (default 20)."
-    max_page_size = 100
     ordering = ("-created_at", "-id")
-    template = None
-    invalid_cursor_message = "This page link is not valid. Start again from the first page."
-
-    def decode_cursor(self, request):
-        cursor = super().decode_cursor(request)
-        # The position is compared with a creation time: refuse anything else up front.
-        if (
-            cursor is not None
-            and cursor.position is not None
-            and parse_datetime(cursor.position) is None
-        ):
-            raise exceptions.NotFound(self.invalid_cursor_message)
-        return cursor
+    position_is = "time"
 
 
 class PersonOnlyMixin:
@@ -146,7 +126,7 @@ class VisitListView(PersonOnlyMixin, ClinicAPIView):
             "included, with the diagnoses. Needs clinical.view: the front desk and billing "
             "roles get 403."
         ),
-        parameters=[PATIENT_PARAM],
+        parameters=[PatientQuerySerializer],
         responses={200: VisitSummarySerializer(many=True), **error_responses(400, 404)},
     )
     def get(self, request):
@@ -237,7 +217,7 @@ class PrescriptionListView(ClinicAPIView):
             "(`status`), each with its medicines. A corrected visit's earlier prescription has "
             "`is_current` false. Needs prescriptions.view."
         ),
-        parameters=[PATIENT_PARAM],
+        parameters=[PatientQuerySerializer],
         responses={200: PrescriptionSerializer(many=True), **error_responses(400, 404)},
     )
     def get(self, request):

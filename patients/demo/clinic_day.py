@@ -1,6 +1,7 @@
 """The demo clinic's day for `manage.py seed_demo`: what a morning at the clinic starts from.
 
-The doctors' working hours, the drug list and a prescription template, bookings for the next
+The doctors' working hours, the favourites on the drug list (the starter formulary comes with
+the new clinic) and a prescription template, bookings for the next
 three days, today's walk-in queue (the first patient already with the doctor) and a dozen
 recent signed visits with vitals, a diagnosis and a prescription. It runs after the patients'
 register (`patients.demo.households`) and books those patients; every step goes through the
@@ -30,7 +31,7 @@ from patients.services.appointments import (
     appointment_walk_in,
     working_hours_set,
 )
-from patients.services.prescriptions import drug_add, prescription_template_save
+from patients.services.prescriptions import drug_add, drug_update, prescription_template_save
 from patients.services.prescriptions.items import prescription_item_add
 from patients.services.visits import (
     diagnosis_add,
@@ -104,24 +105,34 @@ def _set_working_hours(demo: DemoContext) -> None:
 
 
 def _add_drugs(demo: DemoContext) -> dict[str, Drug]:
-    """The clinic's drug list; returns the first drug of each generic name."""
+    """The clinic's favourites and their defaults, on top of the starter formulary the clinic
+    was created with (a drug it lacks is added); returns the first drug of each generic name."""
     assert demo.clinic is not None
     owner = demo.member("owner")
     drugs: dict[str, Drug] = {}
     for name, strength, form, route, freq, days, timing, fav, restricted in DEMO_DRUGS:
-        drug = drug_add(
-            clinic=demo.clinic,
-            actor=owner.user,
-            generic_name=name,
-            strength=strength,
-            form=form,
-            route=route,
-            is_favourite=fav,
-            is_narcotic=restricted,
-            default_frequency=freq,
-            default_duration_days=days,
-            default_timing=timing,
-        )
+        defaults = {
+            "is_favourite": fav,
+            "is_narcotic": restricted,
+            "default_frequency": freq,
+            "default_duration_days": days,
+            "default_timing": timing,
+        }
+        listed = Drug.objects.filter(
+            generic_name=name, strength__iexact=strength, form=form
+        ).first()
+        if listed is None:
+            drug = drug_add(
+                clinic=demo.clinic,
+                actor=owner.user,
+                generic_name=name,
+                strength=strength,
+                form=form,
+                route=route,
+                **defaults,
+            )
+        else:
+            drug = drug_update(drug=listed, actor=owner.user, **defaults)
         drugs.setdefault(name, drug)
     return drugs
 
@@ -242,8 +253,9 @@ def seed_clinic_day(*, demo: DemoContext, **_: Any) -> None:
         recent = rng.sample(adults, min(RECENT_VISITS, len(adults)))
         for patient in recent:
             _sign_visit(demo, rng, patient, drugs, today)
+        listed = Drug.objects.count()
     demo.summary.append(
-        f"Clinic day: hours for 3 doctors, {len(DEMO_DRUGS)} drugs, {booked} bookings in the "
+        f"Clinic day: hours for 3 doctors, {listed} drugs, {booked} bookings in the "
         f"next 3 days, {len(queue)} walk-ins in today's queue, {len(recent)} signed visits"
     )
 

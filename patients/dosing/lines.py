@@ -160,14 +160,25 @@ class ParsedLine:
         return parts
 
 
-def _amount(text: str) -> Decimal:
-    text = text.replace(" ", "")
+_AMOUNT_TEXT_RE = re.compile(rf"^{_AMOUNT}$")
+
+
+def parse_amount(text: str) -> Decimal:
+    """A dose as doctors write it: "1", "0.5", "1/2", "½", "1½" (raises ValueError otherwise)."""
+    text = "".join((text or "").split())
+    if not _AMOUNT_TEXT_RE.match(text):
+        raise ValueError(f"{text!r} is not an amount")
     if "/" in text:
         numerator, denominator = text.split("/")
+        if int(denominator) == 0:
+            raise ValueError(f"{text!r} is not an amount")
         return Decimal(int(numerator)) / Decimal(int(denominator))
-    if text and text[-1] in _FRACTIONS:
+    if text[-1] in _FRACTIONS:
         return Decimal(text[:-1] or 0) + _FRACTIONS[text[-1]]
     return Decimal(text)
+
+
+_amount = parse_amount
 
 
 class _Line:

@@ -10,6 +10,8 @@ import datetime as dt
 import re
 from decimal import Decimal
 
+from django.utils.translation import gettext, gettext_noop
+
 from patients.dosing.values import DEFAULT_SLOT_TIMES, ONE, Dose, Frequency, FrequencyError
 
 EXAMPLES = "1-0-1, 1-1-1, 0-0-1, 1/2-0-1/2, OD, BD, TDS, QID, HS, SOS, STAT, Q8H or 'once a week'"
@@ -29,12 +31,22 @@ _HOURLY_TIMES: dict[int, tuple[int, ...]] = {
     12: (8, 20),
 }
 _SLOT_PHRASES = {
-    "morning": "in the morning",
-    "afternoon": "in the afternoon",
-    "evening": "in the evening",
-    "night": "at night",
-    "bedtime": "at bedtime",
+    "morning": gettext_noop("in the morning"),
+    "afternoon": gettext_noop("in the afternoon"),
+    "evening": gettext_noop("in the evening"),
+    "night": gettext_noop("at night"),
+    "bedtime": gettext_noop("at bedtime"),
 }
+_SLOT_NAMES = {
+    "morning": gettext_noop("morning"),
+    "afternoon": gettext_noop("afternoon"),
+    "evening": gettext_noop("evening"),
+    "night": gettext_noop("night"),
+    "bedtime": gettext_noop("bedtime"),
+}
+_EVERY_HOURS = gettext_noop("Every %(hours)s hours")
+_AND = gettext_noop("%(items)s and %(last)s")
+_AMOUNT_WHEN = gettext_noop("%(amount)s %(when)s")
 
 
 def _error(text: str, reason: str = "") -> FrequencyError:
@@ -56,21 +68,25 @@ def _named(
 
 def _every_hours(hours: int) -> Frequency:
     doses = tuple(Dose(f"{h:02d}:00", dt.time(h, 0)) for h in _HOURLY_TIMES[hours])
-    return Frequency(f"Q{hours}H", f"Every {hours} hours", doses)
+    return Frequency(f"Q{hours}H", _EVERY_HOURS % {"hours": hours}, doses)
 
 
 _NAMED: dict[str, Frequency] = {
-    "OD": _named("OD", "Once a day (morning)", ("morning",)),
-    "BD": _named("BD", "Twice a day (morning and night)", ("morning", "night")),
-    "TDS": _named("TDS", "Three times a day", _THREE_SLOTS),
-    "QID": _named("QID", "Four times a day", _FOUR_SLOTS),
-    "HS": _named("HS", "At bedtime", ("bedtime",)),
-    "SOS": Frequency("SOS", "When needed", (), as_needed=True),
-    "STAT": Frequency("STAT", "Once, straight away", (), once=True),
-    "QOD": _named("QOD", "Every other day (morning)", ("morning",), every_n_days=2),
-    "WEEKLY": _named("WEEKLY", "Once a week", ("morning",), every_n_days=7),
+    "OD": _named("OD", gettext_noop("Once a day (morning)"), ("morning",)),
+    "BD": _named("BD", gettext_noop("Twice a day (morning and night)"), ("morning", "night")),
+    "TDS": _named("TDS", gettext_noop("Three times a day"), _THREE_SLOTS),
+    "QID": _named("QID", gettext_noop("Four times a day"), _FOUR_SLOTS),
+    "HS": _named("HS", gettext_noop("At bedtime"), ("bedtime",)),
+    "SOS": Frequency("SOS", gettext_noop("When needed"), (), as_needed=True),
+    "STAT": Frequency("STAT", gettext_noop("Once, straight away"), (), once=True),
+    "QOD": _named("QOD", gettext_noop("Every other day (morning)"), ("morning",), every_n_days=2),
+    "WEEKLY": _named("WEEKLY", gettext_noop("Once a week"), ("morning",), every_n_days=7),
     "TWICE WEEKLY": _named(
-        "TWICE WEEKLY", "Twice a week", ("morning",), every_n_days=7, days_in_period=(0, 3)
+        "TWICE WEEKLY",
+        gettext_noop("Twice a week"),
+        ("morning",),
+        every_n_days=7,
+        days_in_period=(0, 3),
     ),
 }
 
@@ -198,14 +214,43 @@ def _amount_words(amount: Decimal) -> str:
     return format(amount.normalize(), "f")
 
 
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+def _join(items: list[str], translate=lambda text: text) -> str:
+    if len(items) == 1:
+        return items[0]
+    return translate(_AND) % {
+        "items": ", ".join(items[:-1]),
+        "last": items[-1],
+    }
 
 
-def _slots_label(doses: tuple[Dose, ...]) -> str:
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _slots_label(doses: tuple[Dose, ...], translate=lambda text: text) -> str:
     if all(d.amount == ONE for d in doses):
         if len(doses) == 1:
-            phrase = _SLOT_PHRASES[doses[0].slot]
-            return phrase[0].upper() + phrase[1:]
-        return _join([d.slot for d in doses]).capitalize()
-    return _join([f"{_amount_words(d.amount)} {_SLOT_PHRASES[d.slot]}" for d in doses])
+            return _capital(translate(_SLOT_PHRASES[doses[0].slot]))
+        return _capital(_join([translate(_SLOT_NAMES[d.slot]) for d in doses], translate))
+    return _join(
+        [
+            translate(_AMOUNT_WHEN)
+            % {"amount": _amount_words(d.amount), "when": translate(_SLOT_PHRASES[d.slot])}
+            for d in doses
+        ],
+        translate,
+    )
+
+
+def frequency_words(frequency: Frequency) -> str:
+    """The frequency's label for the patient in the active language ("Morning and night",
+    "सुबह और रात"). The stored `label` stays English; this rebuilds it from the doses."""
+    named = _NAMED.get(frequency.code)
+    if named is not None:
+        return gettext(named.label)
+    hourly = re.fullmatch(r"Q(\d+)H", frequency.code)
+    if hourly:
+        return gettext(_EVERY_HOURS) % {"hours": int(hourly.group(1))}
+    if frequency.doses and all(d.slot in _SLOT_PHRASES for d in frequency.doses):
+        return _slots_label(frequency.doses, gettext)
+    return gettext(frequency.label)

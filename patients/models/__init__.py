@@ -1,5 +1,6 @@
 """Patients and their care: the patient record, the clinic's day, visits and prescriptions."""
 
+from patients.models.allergies import AllergySeverity, PatientAllergy
 from patients.models.certificates import (
     CertificateKind,
     CertificateStatus,
@@ -34,6 +35,7 @@ from patients.models.patients import (
 )
 from patients.models.prescriptions import (
     Drug,
+    DrugBrand,
     DrugForm,
     FoodTiming,
     Prescription,
@@ -67,6 +69,7 @@ __all__ = [
     "ADULT_AGE",
     "GENERATED_KINDS",
     "UPLOAD_KINDS",
+    "AllergySeverity",
     "Appointment",
     "AppointmentKind",
     "AppointmentStatus",
@@ -84,6 +87,7 @@ __all__ = [
     "DocumentKind",
     "DocumentStatus",
     "Drug",
+    "DrugBrand",
     "DrugForm",
     "FoodTiming",
     "Guardian",
@@ -91,6 +95,7 @@ __all__ = [
     "LeaveKind",
     "MedicalCertificate",
     "Patient",
+    "PatientAllergy",
     "Prescription",
     "PrescriptionItem",
     "PrescriptionStatus",

@@ -17,6 +17,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic
 from clinics.roles import Perm
@@ -26,15 +27,15 @@ from patients.models.visits import Visit
 
 
 class DocumentKind(models.TextChoices):
-    PRESCRIPTION = "prescription", "Prescription"
-    VISIT_SUMMARY = "visit_summary", "Visit summary"
-    CERTIFICATE = "certificate", "Medical certificate"
-    CONSENT = "consent", "Signed consent form"
-    LAB_REPORT = "lab_report", "Lab report"
-    SCAN = "scan", "Scan or imaging report"
-    PHOTO = "photo", "Clinical photo"
-    REFERRAL = "referral", "Referral letter"
-    OTHER = "other", "Other document"
+    PRESCRIPTION = "prescription", _("Prescription")
+    VISIT_SUMMARY = "visit_summary", _("Visit summary")
+    CERTIFICATE = "certificate", _("Medical certificate")
+    CONSENT = "consent", _("Signed consent form")
+    LAB_REPORT = "lab_report", _("Lab report")
+    SCAN = "scan", _("Scan or imaging report")
+    PHOTO = "photo", _("Clinical photo")
+    REFERRAL = "referral", _("Referral letter")
+    OTHER = "other", _("Other document")
 
 
 GENERATED_KINDS = frozenset(

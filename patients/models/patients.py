@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from clinics.models import Clinic
@@ -25,9 +26,9 @@ ADULT_AGE = 18
 
 
 class Sex(models.TextChoices):
-    FEMALE = "F", "Female"
-    MALE = "M", "Male"
-    OTHER = "O", "Other"
+    FEMALE = "F", _("Female")
+    MALE = "M", _("Male")
+    OTHER = "O", _("Other")
 
 
 class BloodGroup(models.TextChoices):
@@ -56,15 +57,15 @@ class Language(models.TextChoices):
 
 
 class Relation(models.TextChoices):
-    MOTHER = "mother", "Mother"
-    FATHER = "father", "Father"
-    GRANDPARENT = "grandparent", "Grandparent"
-    SIBLING = "sibling", "Sibling"
-    SPOUSE = "spouse", "Spouse"
-    CHILD = "child", "Son or daughter"
-    LEGAL_GUARDIAN = "legal_guardian", "Legal guardian"
-    RELATIVE = "relative", "Other relative"
-    OTHER = "other", "Other"
+    MOTHER = "mother", _("Mother")
+    FATHER = "father", _("Father")
+    GRANDPARENT = "grandparent", _("Grandparent")
+    SIBLING = "sibling", _("Sibling")
+    SPOUSE = "spouse", _("Spouse")
+    CHILD = "child", _("Son or daughter")
+    LEGAL_GUARDIAN = "legal_guardian", _("Legal guardian")
+    RELATIVE = "relative", _("Other relative")
+    OTHER = "other", _("Other")
 
 
 def validate_not_future(value: date) -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic, Membership
 from clinics.tenancy import ClinicScopedManager
 from patients.models.patients import Patient
 from patients.models.visits import Visit
+from patients.prescribing.classes import finding_label
 
 
 class DrugForm(models.TextChoices):
@@ -52,11 +54,12 @@ class Route(models.TextChoices):
 
 
 class FoodTiming(models.TextChoices):
-    ANY = "", "Any time"
-    BEFORE_FOOD = "before_food", "Before food"
-    AFTER_FOOD = "after_food", "After food"
-    WITH_FOOD = "with_food", "With food"
-    EMPTY_STOMACH = "empty_stomach", "On an empty stomach"
+    # Translated: the prescription says them in the patient's language beside the English.
+    ANY = "", _("Any time")
+    BEFORE_FOOD = "before_food", _("Before food")
+    AFTER_FOOD = "after_food", _("After food")
+    WITH_FOOD = "with_food", _("With food")
+    EMPTY_STOMACH = "empty_stomach", _("On an empty stomach")
 
 
 class Drug(models.Model):
@@ -75,6 +78,16 @@ class Drug(models.Model):
     default_duration_days = models.PositiveSmallIntegerField(null=True, blank=True)
     default_timing = models.CharField(max_length=20, choices=FoodTiming.choices, blank=True)
     is_active = models.BooleanField(default=True)
+    atc_code = models.CharField(
+        "ATC code", max_length=8, blank=True, help_text="WHO ATC code, for the class checks."
+    )
+    usual_adult_dose = models.CharField(max_length=120, blank=True)
+    max_daily_dose_mg = models.DecimalField(
+        "maximum daily dose (mg)", max_digits=10, decimal_places=3, null=True, blank=True
+    )
+    brand_names = models.CharField(
+        max_length=800, blank=True, help_text="Brand names, separated by semicolons."
+    )
 
     objects = ClinicScopedManager()
 
@@ -93,6 +106,25 @@ class Drug(models.Model):
     @property
     def is_restricted_for_teleconsultation(self) -> bool:
         return self.is_schedule_x or self.is_narcotic
+
+
+class DrugBrand(models.Model):
+    """A brand name of a drug on the list, searchable by prefix ("dolo 650" finds
+    PARACETAMOL 650 mg). `key` is the name in capitals with letters and digits only."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
+    drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="brands")
+    name = models.CharField(max_length=60)
+    key = models.CharField(max_length=60)
+
+    objects = ClinicScopedManager()
+
+    class Meta:
+        ordering = ["key", "id"]
+        indexes = [models.Index(fields=["clinic", "key"], name="drug_brand_key")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class PrescriptionStatus(models.TextChoices):
@@ -146,6 +178,17 @@ class PrescriptionItem(models.Model):
     starts_on = models.DateField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    brand_name = models.CharField(
+        max_length=60, blank=True, help_text="The brand the doctor chose, printed in brackets."
+    )
+    override_reason = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Why the doctor prescribed it despite the safety checks' warnings.",
+    )
+    override_findings = models.JSONField(
+        default=list, blank=True, help_text="What the checks found: codes such as allergy:nsaids."
+    )
 
     objects = ClinicScopedManager()
 
@@ -154,6 +197,11 @@ class PrescriptionItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.generic_name} {self.strength} {self.frequency}".strip()
+
+    @property
+    def override_labels(self) -> list[str]:
+        """What the safety checks found when the doctor prescribed it anyway, in words."""
+        return [finding_label(key) for key in self.override_findings or []]
 
 
 class PrescriptionTemplate(models.Model):

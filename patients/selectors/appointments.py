@@ -126,6 +126,7 @@ class DayAppointment:
     cancel_reason: str
     checked_in_at: datetime | None
     started_at: datetime | None
+    patient_confirmed_at: datetime | None
     patient: DayPatient
 
     def get_status_display(self) -> str:
@@ -182,10 +183,11 @@ def _day_rows(qs: QuerySet[Appointment]) -> list[DayAppointment]:
         "cancel_reason",
         "checked_in_at",
         "started_at",
+        "patient_confirmed_at",
         "patient__full_name",
         "patient__number",
     )
-    return [DayAppointment(*row[:12], patient=DayPatient(row[2], row[12], row[13])) for row in rows]
+    return [DayAppointment(*row[:13], patient=DayPatient(row[2], row[13], row[14])) for row in rows]
 
 
 def doctor_free_slots_range(

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from clinics.errors import DomainError
 from clinics.formatting import format_date, format_datetime
+from clinics.languages import patient_language
 from clinics.models import Clinic, DoctorProfile, Membership
 from patients.models import (
     CertificateKind,
@@ -229,6 +230,9 @@ def certificate_document(*, certificate_id: int) -> dict[str, Any]:
         },
         "patient": patient_block,
         "signature_line": f"Issued {issued_display}",
+        # The standard statement is repeated in this language under the English (see the
+        # template); English when Vaidya has no catalogue for the patient's language.
+        "language": patient_language(patient.preferred_language),
     }
 
 

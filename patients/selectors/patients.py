@@ -13,7 +13,7 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from clinics.prepared import PreparedRead
-from patients.models import Guardian, Patient, normalise_name
+from patients.models import Guardian, Patient, PatientAllergy, normalise_name
 from patients.names import latin_key
 from patients.phones import digits_only, to_e164
 
@@ -124,15 +124,24 @@ _HAS_GUARDIANS = RawSQL(  # noqa: S611 (table names from the models; no input in
     (),
     output_field=BooleanField(),
 )
+# Whether the patient has current structured allergies (the alert every role sees), the same way.
+_HAS_ALLERGY_ENTRIES = RawSQL(  # noqa: S611 (table names from the models; no input in the SQL)
+    f'EXISTS (SELECT 1 FROM "{PatientAllergy._meta.db_table}" a '  # noqa: S608 (as above)
+    f'WHERE a."patient_id" = "{Patient._meta.db_table}"."id" AND a."removed_at" IS NULL)',
+    (),
+    output_field=BooleanField(),
+)
 
 
 _PATIENT_FIELDS = tuple(f.attname for f in Patient._meta.concrete_fields)
 _RECORD_READ = PreparedRead(
     lambda patient_id: (
-        Patient.objects.annotate(has_guardians=_HAS_GUARDIANS)
+        Patient.objects.annotate(
+            has_guardians=_HAS_GUARDIANS, has_allergy_entries=_HAS_ALLERGY_ENTRIES
+        )
         .filter(pk=patient_id)
         .order_by()
-        .values_list(*_PATIENT_FIELDS, "has_guardians")
+        .values_list(*_PATIENT_FIELDS, "has_guardians", "has_allergy_entries")
     ),
     arg_types=(int,),
     scoped=True,
@@ -169,9 +178,10 @@ def patient_with_guardians(*, patient_id: int) -> Patient:
     rows = _RECORD_READ.rows(patient_id)
     if not rows:
         raise Patient.DoesNotExist("No such patient at this clinic.")
-    *values, has_guardians = rows[0]
+    *values, has_guardians, has_allergy_entries = rows[0]
     patient = Patient.from_db(DEFAULT_DB_ALIAS, _PATIENT_FIELDS, values)
     patient.has_guardians = has_guardians
+    patient.has_allergy_entries = bool(has_allergy_entries)
     guardians = (
         list(
             Guardian.objects.filter(patient_id=patient.pk)

@@ -7,25 +7,44 @@ Callers run inside the clinic's scope.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import (
+    Case,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    When,
+)
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from clinics.errors import DomainError
 from clinics.formatting import format_date, format_datetime
+from clinics.languages import ENGLISH, for_patient, in_english, patient_language
 from clinics.models import Clinic, DoctorProfile, Membership
 from clinics.states import state_name
-from patients.dosing import Frequency, FrequencyError, from_json, parse_frequency
+from patients.dosing import (
+    Frequency,
+    FrequencyError,
+    frequency_words,
+    from_json,
+    parse_frequency,
+)
+from patients.dosing.lines import ParsedLine
 from patients.models import (
     Diagnosis,
     Drug,
+    DrugBrand,
     DrugForm,
     FoodTiming,
     Patient,
     Prescription,
     PrescriptionItem,
+    PrescriptionStatus,
     PrescriptionTemplate,
     Route,
     Visit,
@@ -33,6 +52,7 @@ from patients.models import (
     Vitals,
     age_on,
 )
+from patients.prescribing.formulary import brand_key
 
 MAX_SEARCH_RESULTS = 50
 DRAFT_MARK = "DRAFT"
@@ -51,15 +71,58 @@ _COUNTED_UNITS = {
 _GLYPHS = {Decimal("0.5"): "½", Decimal("0.25"): "¼", Decimal("0.75"): "¾"}
 
 
+def _key_range(key: str) -> dict[str, str]:
+    """A prefix as a range of brand keys (capitals and digits only), which a B-tree index
+    serves on every database: "DOLO6" <= key < "DOLO7"."""
+    return {"key__gte": key, "key__lt": key[:-1] + chr(ord(key[-1]) + 1)}
+
+
 def drug_search(query: str, limit: int = 10) -> list[Drug]:
-    """Active drugs whose generic name starts with `query` (any case), favourites first, then
-    by name: what the prescription form completes from. One query."""
+    """Active drugs whose generic name or one of whose brand names starts with `query` (any
+    case; a brand ignores spaces and punctuation, so "dolo 650" finds Dolo 650): what the
+    prescription form completes from. Generic matches come first, favourites first, then by
+    name; a drug found by its brand has `matched_brand` set. One query, and a second only to
+    name the brands when some drugs were found by brand."""
     limit = max(1, min(int(limit), MAX_SEARCH_RESULTS))
     prefix = " ".join((query or "").split()).upper()
+    key = brand_key(prefix)
     drugs = Drug.objects.filter(is_active=True)
+    order: tuple[str, ...] = ("-is_favourite", "generic_name", "strength", "form", "id")
     if prefix:
-        drugs = drugs.filter(generic_name__startswith=prefix)
-    return list(drugs.order_by("-is_favourite", "generic_name", "strength", "form", "id")[:limit])
+        by_generic = Q(generic_name__startswith=prefix)
+        if key:
+            by_brand = DrugBrand.objects.filter(**_key_range(key)).values("drug_id")
+            drugs = drugs.filter(by_generic | Q(pk__in=by_brand))
+        else:
+            drugs = drugs.filter(by_generic)
+        drugs = drugs.annotate(
+            generic_hit=Case(When(by_generic, then=1), default=0, output_field=IntegerField())
+        )
+        order = ("-generic_hit", *order)
+    found = list(drugs.order_by(*order)[:limit])
+    by_brand_ids = [d.pk for d in found if not getattr(d, "generic_hit", 1)]
+    brands: dict[int, str] = {}
+    if by_brand_ids:
+        named = DrugBrand.objects.filter(drug_id__in=by_brand_ids, **_key_range(key))
+        for drug_id, name in named.order_by("-key", "-id").values_list("drug_id", "name"):
+            brands[drug_id] = name  # the first brand in key order wins
+    for drug in found:
+        drug.matched_brand = brands.get(drug.pk, "")
+    return found
+
+
+def last_prescription(visit: Visit) -> Prescription | None:
+    """The patient's most recent signed prescription from another visit (its current version)."""
+    return (
+        Prescription.objects.filter(
+            patient_id=visit.patient_id,
+            status=PrescriptionStatus.SIGNED,
+            visit__superseded_at__isnull=True,
+        )
+        .exclude(visit_id=visit.pk)
+        .order_by("-signed_at", "-id")
+        .first()
+    )
 
 
 def doctor_templates(doctor: Membership) -> QuerySet[PrescriptionTemplate]:
@@ -127,12 +190,35 @@ def _dose_text(item: PrescriptionItem, frequency: Frequency | None) -> str:
     return f"{_amount_text(amount)} {unit}".strip()
 
 
-def _item_row(number: int, item: PrescriptionItem, tz: Any) -> dict[str, Any]:
+def _how_to_take(item: PrescriptionItem, frequency: Frequency | None) -> dict[str, str]:
+    """When and how long to take the medicine, in the active language."""
+    days = item.duration_days
+    return {
+        "frequency_label": frequency_words(frequency) if frequency is not None else "",
+        "timing": str(FoodTiming(item.timing).label)
+        if item.timing and item.timing in FoodTiming.values
+        else "",
+        "duration": ngettext("%(count)s day", "%(count)s days", days) % {"count": days}
+        if days
+        else "",
+    }
+
+
+def _item_row(
+    number: int, item: PrescriptionItem, tz: Any, language: str = ENGLISH
+) -> dict[str, Any]:
     frequency = _frequency_of(item)
     days = item.duration_days
+    with in_english():
+        english = _how_to_take(item, frequency)
+    local = None
+    if language != ENGLISH:
+        with for_patient(language):
+            local = _how_to_take(item, frequency)
     return {
         "number": number,
         "generic_name": item.generic_name.upper(),
+        "brand_name": item.brand_name,
         "strength": item.strength,
         "form": DrugForm(item.form).label if item.form in DrugForm.values else item.form,
         "route": Route(item.route).label if item.route in Route.values else item.route,
@@ -140,10 +226,10 @@ def _item_row(number: int, item: PrescriptionItem, tz: Any) -> dict[str, Any]:
         "dose_amount": format(Decimal(item.dose_amount).normalize(), "f"),
         "dose_unit": item.dose_unit,
         "frequency": item.frequency,
-        "frequency_label": frequency.label if frequency is not None else "",
-        "timing": FoodTiming(item.timing).label if item.timing else "",
+        **english,
+        # The same in the patient's language, printed under the English (absent for English).
+        **({"local": local} if local else {}),
         "duration_days": days,
-        "duration": f"{days} day{'s' if days != 1 else ''}" if days else "",
         "quantity": format(Decimal(item.quantity).normalize(), "f")
         if item.quantity is not None
         else "",
@@ -265,6 +351,8 @@ def prescription_document(*, visit: Visit) -> dict[str, Any]:
         vitals = None
     signed = visit.status == VisitStatus.SIGNED
     signed_by = visit.signed_by.full_name if signed and visit.signed_by_id else ""
+    # The patient's language for the instructions (English when Vaidya has no catalogue for it).
+    language = patient_language(patient.preferred_language)
     return {
         "status": "signed" if signed else "draft",
         "is_draft": not signed,
@@ -289,7 +377,8 @@ def prescription_document(*, visit: Visit) -> dict[str, Any]:
         "findings": visit.examination,
         "vitals": _vitals_text(vitals),
         "diagnoses": [_diagnosis_row(d) for d in visit.diagnoses.all()],
-        "items": [_item_row(n, item, tz) for n, item in enumerate(items, 1)],
+        "language": language,
+        "items": [_item_row(n, item, tz, language) for n, item in enumerate(items, 1)],
         "notes": prescription.notes if prescription else "",
         "investigations": visit.investigations_advised,
         "advice": visit.advice,
@@ -308,3 +397,65 @@ def prescription_document(*, visit: Visit) -> dict[str, Any]:
             else DRAFT_MARK
         ),
     }
+
+
+@dataclass
+class LineDrug:
+    """The clinic's drug a prescription line names: one `drug` (with the brand the doctor
+    wrote, if any), or the `choices` when the line fits several or none."""
+
+    drug: Drug | None = None
+    brand: str = ""
+    choices: list[Drug] = field(default_factory=list)
+
+
+def _strength_key(text: str) -> str:
+    return "".join((text or "").lower().split())
+
+
+def _fits(drug: Drug, parsed: ParsedLine) -> bool:
+    if parsed.form and drug.form != parsed.form:
+        return False
+    if not parsed.strength:
+        return True
+    wanted = _strength_key(parsed.strength)
+    have = _strength_key(drug.strength)
+    return have == wanted or have.startswith(wanted)
+
+
+def line_drug(parsed: ParsedLine) -> LineDrug:
+    """Find the drug a line names ("Dolo 650", "Tab Paracetamol 650") on the clinic's list.
+
+    The drug words are searched as written (a brand such as "Dolo 650" carries its strength),
+    then without numbers and units (a generic such as "Paracetamol"); the form and strength the
+    line gives narrow the hits. One fit is the drug; several or none are choices to pick from.
+    """
+    if not parsed.drug_query:
+        return LineDrug()
+    found = drug_search(parsed.drug_query, limit=MAX_SEARCH_RESULTS)
+    words = " ".join(w for w in parsed.drug_query.split() if not any(c.isdigit() for c in w))
+    words = " ".join(w for w in words.split() if w.lower() not in ("mg", "mcg", "ml", "g", "iu"))
+    if not found and words and words != parsed.drug_query:
+        found = drug_search(words, limit=MAX_SEARCH_RESULTS)
+    fitting = [d for d in found if _fits(d, parsed)]
+    by_brand = [d for d in fitting if d.matched_brand]
+    if len(by_brand) == 1:
+        return LineDrug(drug=by_brand[0], brand=by_brand[0].matched_brand)
+    # Narrow several fits the way a pharmacist reads the line: the very strength written, the
+    # single drug named (not a combination containing it), a tablet when no form is written.
+    narrowers = (
+        lambda d: _strength_key(d.strength) == _strength_key(parsed.strength),
+        lambda d: d.generic_name == words.upper(),
+        lambda d: parsed.form or d.form == DrugForm.TABLET,
+    )
+    for narrower in narrowers:
+        if len(fitting) > 1:
+            narrowed = [d for d in fitting if narrower(d)]
+            fitting = narrowed or fitting
+    if len(fitting) == 1:
+        drug = fitting[0]
+        return LineDrug(drug=drug, brand=drug.matched_brand)
+    return LineDrug(choices=(fitting or found)[:SEARCH_CHOICES])
+
+
+SEARCH_CHOICES = 8

@@ -6,6 +6,7 @@ and the queue), `visits` (a package: drafting, notes, vitals, diagnoses, signing
 the register), `consent` and `consent_templates`, `documents` (uploads and generated PDFs).
 """
 
+from patients.services.allergies import patient_allergy_add, patient_allergy_remove
 from patients.services.certificates import (
     certificate_correct,
     certificate_issue,
@@ -41,11 +42,14 @@ from patients.services.prescriptions import (
     drug_reactivate,
     drug_set_favourite,
     drug_update,
+    formulary_import,
+    formulary_starter_load,
     prescription_for_visit,
     prescription_item_add,
     prescription_item_remove,
     prescription_item_stop,
     prescription_item_update,
+    prescription_repeat_last,
     prescription_template_apply,
     prescription_template_delete,
     prescription_template_save,
@@ -92,8 +96,12 @@ __all__ = [
     "drug_set_favourite",
     "drug_update",
     "estimated_dob",
+    "formulary_import",
+    "formulary_starter_load",
     "guardian_add",
     "guardian_remove",
+    "patient_allergy_add",
+    "patient_allergy_remove",
     "patient_archive",
     "patient_create",
     "patient_record_view",
@@ -104,6 +112,7 @@ __all__ = [
     "prescription_item_remove",
     "prescription_item_stop",
     "prescription_item_update",
+    "prescription_repeat_last",
     "prescription_template_apply",
     "prescription_template_delete",
     "prescription_template_save",

@@ -169,19 +169,21 @@ def appointment_book(
     *,
     patient: Patient,
     doctor: Membership,
-    actor: User | ApiKey,
+    actor: User | ApiKey | None,
     starts_at: datetime,
     reason: str = "",
     override_reason: str = "",
+    by_patient: bool = False,
 ) -> Appointment:
-    """Book one of the doctor's free slots for a patient.
+    """Book one of the doctor's free slots for a patient (`by_patient`: they chose it
+    themselves, on WhatsApp, and were answered there; the care event says so).
 
     The owner or the doctor may book outside the doctor's hours (or on leave, or off the slot
     grid) by giving `override_reason`, which is kept on the appointment and audited.
     """
     _require_doctor(doctor)
     if patient.is_archived:
-        raise DomainError("This patient is archived. Restore the record to book.")
+        raise DomainError("This patient is archived. Restore the record to book.", code="archived")
     _aware(starts_at, "starts_at")
     override = _override_reason(actor, doctor, override_reason)
     doctor = _lock_doctor(doctor)
@@ -208,8 +210,19 @@ def appointment_book(
         patient_id=patient.pk,
         data={"doctor_id": doctor.pk, "starts_at": starts_at, **_override_data(override)},
     )
-    care_event(events.APPOINTMENT_BOOKED, appointment=appointment)
+    care_event(events.APPOINTMENT_BOOKED, appointment=appointment, by_patient=by_patient)
     return appointment
+
+
+def _note(text: str) -> str:
+    """A note for the patient on one line (it goes into a WhatsApp template value)."""
+    return " ".join((text or "").split())[:MAX_REASON]
+
+
+def _note_data(note: str) -> dict:
+    """What the patient was told, for the audit trail (nothing when nothing was)."""
+    note = _note(note)
+    return {"patient_note": note} if note else {}
 
 
 def _override_data(override: str) -> dict:
@@ -229,14 +242,22 @@ def _require_status(appointment: Appointment, allowed: tuple[str, ...], doing: s
 
 @transaction.atomic
 def appointment_reschedule(
-    *, appointment: Appointment, actor: User | ApiKey, starts_at: datetime
+    *,
+    appointment: Appointment,
+    actor: User | ApiKey | None,
+    starts_at: datetime,
+    patient_note: str = "",
+    by_patient: bool = False,
 ) -> Appointment:
-    """Move a booked appointment to another free slot of the same doctor."""
+    """Move a booked appointment to another free slot of the same doctor.
+
+    The care event carries who moved it (`by_patient`: the patient chose the time, on
+    WhatsApp) and `patient_note`, the reason the clinic chose to tell the patient."""
     _aware(starts_at, "starts_at")
     _lock_doctor(appointment.doctor)
     appointment = _locked(appointment)
     if appointment.kind != AppointmentKind.BOOKED:
-        raise DomainError("A walk-in has no slot to move.")
+        raise DomainError("A walk-in has no slot to move.", code="walk_in")
     _require_status(appointment, (AppointmentStatus.BOOKED,), "reschedule")
     ends_at = _slot_end(appointment.doctor, starts_at)
     _check_bookable(appointment.doctor, starts_at, ends_at, exclude_appointment_id=appointment.pk)
@@ -249,17 +270,31 @@ def appointment_reschedule(
         action=Actions.APPOINTMENT_RESCHEDULED,
         target=appointment,
         patient_id=appointment.patient_id,
-        data={"from": old, "to": starts_at},
+        data={"from": old, "to": starts_at, **_note_data(patient_note)},
     )
-    care_event(events.APPOINTMENT_RESCHEDULED, appointment=appointment)
+    care_event(
+        events.APPOINTMENT_RESCHEDULED,
+        appointment=appointment,
+        previous_starts_at=old,
+        by_patient=by_patient,
+        patient_note=_note(patient_note),
+    )
     return appointment
 
 
 @transaction.atomic
 def appointment_cancel(
-    *, appointment: Appointment, actor: User | ApiKey, reason: str
+    *,
+    appointment: Appointment,
+    actor: User | ApiKey | None,
+    reason: str,
+    patient_note: str = "",
+    by_patient: bool = False,
 ) -> Appointment:
-    """Cancel an appointment (the slot becomes free). A reason is required."""
+    """Cancel an appointment (the slot becomes free). A reason is required.
+
+    `reason` is the clinic's own record; `patient_note` is what the clinic chose to tell the
+    patient (carried by the care event with `by_patient`, see `appointment_reschedule`)."""
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("Say why the appointment is cancelled.", field="reason")
@@ -275,8 +310,14 @@ def appointment_cancel(
         action=Actions.APPOINTMENT_CANCELLED,
         target=appointment,
         patient_id=appointment.patient_id,
+        data=_note_data(patient_note),
     )
-    care_event(events.APPOINTMENT_CANCELLED, appointment=appointment)
+    care_event(
+        events.APPOINTMENT_CANCELLED,
+        appointment=appointment,
+        by_patient=by_patient,
+        patient_note=_note(patient_note),
+    )
     return appointment
 
 
@@ -301,7 +342,7 @@ def appointment_check_in(
     doctor = Membership.objects.select_related("user", "clinic").get(pk=appointment.doctor_id)
     local_today = now.astimezone(doctor.clinic.tzinfo).date()
     if appointment.starts_at.astimezone(doctor.clinic.tzinfo).date() != local_today:
-        raise DomainError("Only today's appointments can be checked in.")
+        raise DomainError("Only today's appointments can be checked in.", code="not_today")
     override = _check_in_queue_hours(doctor, now, _override_reason(actor, doctor, override_reason))
     appointment.status = AppointmentStatus.CHECKED_IN
     appointment.checked_in_at = now
@@ -337,7 +378,7 @@ def appointment_walk_in(
     the doctor may override that with a reason, kept on the appointment and audited."""
     _require_doctor(doctor)
     if patient.is_archived:
-        raise DomainError("This patient is archived. Restore the record first.")
+        raise DomainError("This patient is archived. Restore the record first.", code="archived")
     now = timezone.now()
     override = _check_in_queue_hours(doctor, now, _override_reason(actor, doctor, override_reason))
     appointment = Appointment(
@@ -377,7 +418,9 @@ def appointment_mark_no_show(*, appointment: Appointment, actor: User) -> Appoin
     _require_status(appointment, (AppointmentStatus.BOOKED,), "mark as not come")
     now = timezone.now()
     if appointment.starts_at > now:
-        raise DomainError("The appointment has not started yet. Cancel it instead.")
+        raise DomainError(
+            "The appointment has not started yet. Cancel it instead.", code="not_started"
+        )
     appointment.status = AppointmentStatus.NO_SHOW
     appointment.no_show_at = now
     appointment.save(update_fields=["status", "no_show_at"])

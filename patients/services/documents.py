@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError, NotAllowed, ValidationFailed
+from clinics.languages import in_english
 from clinics.models import Membership, User
 from clinics.pdf import PDF_CONTENT_TYPE, render_pdf
 from clinics.queue import enqueue
@@ -285,8 +286,11 @@ def document_render(*, document_id: int) -> Document:
         return Document.objects.get(pk=document_id)
     document = Document.objects.select_related("visit").get(pk=document_id)
     try:
-        spec = renderer_for(document.kind)(document)
-        pdf = render_pdf(spec.template, document_context(document, spec))
+        # Documents are written in English (with the patient's language beside it where the
+        # template says so), whichever language the request that signed them was in.
+        with in_english():
+            spec = renderer_for(document.kind)(document)
+            pdf = render_pdf(spec.template, document_context(document, spec))
     except DomainError as exc:
         return _mark_failed(document, exc.message)
     except Exception:

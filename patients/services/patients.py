@@ -19,6 +19,7 @@ from clinics.sequences import counter_next
 from clinics.validators import normalise_abha_number
 from patients.models import ADULT_AGE, Guardian, Patient, Relation, age_on, normalise_name
 from patients.phones import to_e164
+from patients.registration import registration_steps
 from patients.selectors import possible_duplicates
 
 PHONE_FIELDS = ("phone", "whatsapp_phone", "emergency_contact_phone")
@@ -197,7 +198,6 @@ def _require_guardian_for_minor(patient: Patient, has_guardian: bool) -> None:
         )
 
 
-@transaction.atomic
 def _require_health_access(actor: Actor, clinic_id: int, fields: dict[str, Any]) -> None:
     """Refuse allergies or conditions from an actor who may not read clinical information.
 
@@ -211,6 +211,7 @@ def _require_health_access(actor: Actor, clinic_id: int, fields: dict[str, Any])
         raise ValidationFailed({name: [HEALTH_NOT_ALLOWED] for name in sent})
 
 
+@transaction.atomic
 def patient_create(
     *,
     clinic: Clinic,
@@ -218,6 +219,7 @@ def patient_create(
     age_years: int | None = None,
     guardian: GuardianInput | None = None,
     confirm_duplicate: bool = False,
+    registration: dict[str, Any] | None = None,
     **fields: Any,
 ) -> Patient:
     """Register a patient and give them the clinic's next patient number.
@@ -226,8 +228,14 @@ def patient_create(
     is stored). Minors need a `guardian`. Raises `PossibleDuplicate` when a patient with a
     similar name (in either script) and the same phone or date of birth exists, unless
     `confirm_duplicate` is set.
+
+    `registration` holds what other apps record in the same step (`patients.registration`,
+    e.g. the WhatsApp consent), by step name; a step that fails cancels the registration.
     """
     unknown = set(fields) - set(EDITABLE_FIELDS)
+    unknown_steps = set(registration or {}) - {step.name for step in registration_steps}
+    if unknown_steps:
+        raise DomainError(f"Unknown registration steps: {', '.join(sorted(unknown_steps))}")
     if unknown:
         raise DomainError(f"Unknown patient fields: {', '.join(sorted(unknown))}")
     _require_health_access(actor, clinic.pk, fields)
@@ -263,6 +271,9 @@ def patient_create(
         patient_id=patient.pk,
         data={"number": patient.number, "duplicate_confirmed": bool(confirm_duplicate)},
     )
+    for step in registration_steps:
+        if (registration or {}).get(step.name) is not None:
+            step.record(patient=patient, data=registration[step.name], actor=actor)
     return patient
 
 
@@ -279,7 +290,9 @@ def patient_update(
     )
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if patient.is_archived:
-        raise DomainError("This patient is archived. Restore the record before editing it.")
+        raise DomainError(
+            "This patient is archived. Restore the record before editing it.", code="archived"
+        )
     errors: dict[str, list[str]] = {}
     values = _clean_values(changes, errors)
     if age_years is not None and "date_of_birth" not in values:

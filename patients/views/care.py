@@ -18,12 +18,13 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinics.decorators import require_perm
-from clinics.errors import DomainError
+from clinics.errors import DomainError, ValidationFailed
 from clinics.roles import Perm
 from clinics.web import add_domain_error, paginate_quick
 from patients import services
-from patients.forms_care import DrugEditForm, DrugSearchForm, FavouriteForm
+from patients.forms_care import DrugEditForm, DrugSearchForm, FavouriteForm, FormularyImportForm
 from patients.models import Drug, PrescriptionTemplate
+from patients.prescribing.formulary import COLUMNS
 from patients.selectors import care
 
 DRUG_RESULTS_TARGET = "drug-results"
@@ -64,6 +65,7 @@ def drug_list(request: HttpRequest) -> HttpResponse:
         "search_params": urlencode(search),
         "results_target": DRUG_RESULTS_TARGET,
         "can_edit": request.membership.has_perm(Perm.PRESCRIPTIONS_EDIT),
+        "can_import": request.membership.has_perm(Perm.SETTINGS_EDIT),
     }
     htmx = getattr(request, "htmx", None)
     if htmx and htmx.target == DRUG_RESULTS_TARGET and not htmx.history_restore_request:
@@ -73,6 +75,29 @@ def drug_list(request: HttpRequest) -> HttpResponse:
     # The same URL answers with the whole page or only the results: caches must keep both.
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
+
+
+@require_perm(Perm.SETTINGS_EDIT)
+@require_http_methods(["GET", "POST"])
+def formulary_import(request: HttpRequest) -> HttpResponse:
+    """The owner imports a formulary CSV: all rows or none, with each bad row's problem."""
+    form = FormularyImportForm(request.POST or None, request.FILES or None)
+    errors: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            added, updated = services.formulary_import(
+                clinic=request.clinic, actor=request.user, text=form.cleaned_data["file"]
+            )
+        except ValidationFailed as exc:
+            errors = [m for messages in exc.errors.values() for m in messages]
+        except DomainError as exc:
+            errors = [exc.message]
+        else:
+            messages.success(request, f"Imported the formulary: {added} added, {updated} updated.")
+            return _to_drug_list(request)
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "errors": errors, "columns": COLUMNS}
+    return render(request, "patients/care/formulary_import.html", context, status=status)
 
 
 @require_perm(Perm.PRESCRIPTIONS_EDIT)

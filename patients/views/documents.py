@@ -16,12 +16,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinics.decorators import require_perm
 from clinics.errors import DomainError, ValidationFailed
+from clinics.languages import patient_language
 from clinics.roles import Perm
 from clinics.storage import stored_file_response
 from clinics.tenancy import clinic_scope, find_by_public_token
@@ -190,7 +191,14 @@ def document_verify(request: HttpRequest, token: str) -> HttpResponse:
     else:
         with clinic_scope(found[1]):
             facts = verification_facts(document_id=found[0])
-        response = render(request, "patients/documents/verify.html", {"facts": facts})
+        # In the patient's language, unless the reader picked another on the page (?lang=).
+        language = patient_language(request.GET.get("lang") or facts["language"])
+        with translation.override(language):
+            response = render(
+                request,
+                "patients/documents/verify.html",
+                {"facts": facts, "language": language, "languages": settings.LANGUAGES},
+            )
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinics.decorators import require_perm
@@ -28,8 +29,11 @@ from patients.forms import (
     PatientSearchForm,
     show_service_error,
 )
+from patients.forms_allergies import AllergyForm
 from patients.models import Patient
+from patients.registration import registration_steps
 from patients.selectors import care
+from patients.selectors.allergies import patient_allergies
 
 RESULTS_TARGET = "patient-results"
 
@@ -100,9 +104,16 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 @require_perm(Perm.PATIENTS_EDIT)
 def patient_create(request: HttpRequest) -> HttpResponse:
     duplicates: list[Patient] = []
+    data = request.POST if request.method == "POST" else None
+    # What other apps record in the same step (the WhatsApp consent): patients.registration.
+    steps = [
+        (step, step.form_class(data, prefix=step.name, clinic=request.clinic))
+        for step in registration_steps
+    ]
     if request.method == "POST":
         form = PatientCreateForm(request.POST, health=_reads_health(request))
-        if form.is_valid():
+        steps_valid = [step_form.is_valid() for _step, step_form in steps]
+        if form.is_valid() and all(steps_valid):
             try:
                 patient = services.patient_create(
                     clinic=request.clinic,
@@ -110,6 +121,11 @@ def patient_create(request: HttpRequest) -> HttpResponse:
                     age_years=form.cleaned_data["age_years"],
                     guardian=form.guardian_input(),
                     confirm_duplicate=form.cleaned_data["confirm_duplicate"],
+                    registration={
+                        step.name: step_form.cleaned_data
+                        for step, step_form in steps
+                        if step_form.is_used()
+                    },
                     **form.patient_fields(),
                 )
             except services.PossibleDuplicate as exc:
@@ -119,13 +135,20 @@ def patient_create(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Registered {patient.full_name}. "
-                    f"Their patient number is {patient.patient_number}.",
+                    gettext("Registered %(name)s. Their patient number is %(number)s.")
+                    % {"name": patient.full_name, "number": patient.patient_number},
                 )
                 return _to_patient_page(request, patient)
     else:
         form = PatientCreateForm(health=_reads_health(request))
-    return render(request, "patients/create.html", {"form": form, "duplicates": duplicates})
+    context = {
+        "form": form,
+        "duplicates": duplicates,
+        "registration_steps": [
+            {"template": step.template, "form": step_form} for step, step_form in steps
+        ],
+    }
+    return render(request, "patients/create.html", context)
 
 
 @require_perm(Perm.PATIENTS_EDIT)
@@ -167,7 +190,10 @@ def patient_detail(request: HttpRequest, patient: Patient) -> HttpResponse:
         "patient": patient,
         **care.patient_care(patient=patient, membership=request.membership),
         "guardian_form": GuardianForm(),
+        "allergy_entries": patient_allergies(patient.pk),
     }
+    if _reads_health(request) and request.membership.has_perm(Perm.CLINICAL_DRAFT):
+        context["allergy_form"] = AllergyForm()
     return render(request, "patients/detail.html", context)
 
 

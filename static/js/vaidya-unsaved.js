@@ -1,10 +1,11 @@
 // Typed input is never lost without a warning. Inside an element marked data-unsaved-guard
-// (the visit editor), a form someone has typed into is "unsaved" until it is saved: a bar says
-// so, and leaving the page asks first. A form htmx swapped out after a successful save is gone
-// from the page, and with it its unsaved mark.
+// (the visit editor), a form someone has typed into is "unsaved" until it is saved: a note
+// beside its button says so (inline, so it never covers a button), and leaving the page asks
+// first. A form htmx swapped out after a successful save is gone from the page, and with it
+// its unsaved mark.
 (function () {
   "use strict";
-  var BAR_ID = "unsaved-bar";
+  var NOTE_CLASS = "unsaved-note";
 
   function guardedForm(element) {
     var form = element && element.closest ? element.closest("form") : null;
@@ -16,19 +17,25 @@
   }
 
   function showState() {
-    var bar = document.getElementById(BAR_ID);
-    var unsaved = dirtyForms().length > 0;
-    if (!bar && unsaved) {
-      bar = document.createElement("p");
-      bar.id = BAR_ID;
-      bar.className = "unsaved-bar";
-      bar.setAttribute("role", "status");
-      bar.textContent = "Unsaved changes: save them before you leave this page.";
-      document.body.appendChild(bar);
-    }
-    if (bar) {
-      bar.hidden = !unsaved;
-    }
+    document.querySelectorAll("[data-unsaved-guard] form").forEach(function (form) {
+      var note = form.querySelector("." + NOTE_CLASS);
+      var unsaved = form.hasAttribute("data-unsaved");
+      if (!note && unsaved) {
+        var button = form.querySelector("button[type=submit]");
+        note = document.createElement("span");
+        note.className = NOTE_CLASS;
+        note.setAttribute("role", "status");
+        note.textContent = "Not saved yet";
+        if (button) {
+          button.insertAdjacentElement("afterend", note);
+        } else {
+          form.appendChild(note);
+        }
+      }
+      if (note) {
+        note.hidden = !unsaved;
+      }
+    });
   }
 
   function markTyped(event) {

@@ -51,11 +51,12 @@ def test_vitals_typed_before_saving_the_notes_survive_a_reload(page, live_server
     page.fill("#visit-vitals input[name=pulse]", "88")
     page.fill("#visit-notes textarea[name=chief_complaints]", "Fever for 3 days")
     page.fill("#visit-notes textarea[name=advice]", "Plenty of fluids")
-    assert page.locator("#unsaved-bar").is_visible()
+    assert page.locator("#visit-notes .unsaved-note").is_visible()
+    assert page.locator("#visit-vitals .unsaved-note").is_visible()
     # One press of the notes' button saves the vitals too.
     page.locator("#visit-notes").get_by_role("button", name="Save notes and vitals").click()
     page.locator("#visit-notes .section-saved").wait_for()
-    assert not page.locator("#unsaved-bar").is_visible()
+    assert not page.locator(".unsaved-note:visible").count()
     page.reload()
     vitals = page.inner_text("#visit-vitals")
     assert "124/82" in vitals and "88" in vitals

@@ -133,12 +133,13 @@ def test_rescheduling_cancels_the_old_plan_and_plans_the_new_time(doctor, patien
     assert cancelled.count() == 3
     assert {r.outcome for r in cancelled} == {"The appointment was moved."}
     now_planned = planned(source)
+    # The patient is told it moved (not a second "booked" confirmation).
     assert [(r.kind, r.due_at) for r in now_planned] == [
-        (ReminderKind.APPOINTMENT_CONFIRMATION, ist(10, 9, 5)),
+        (ReminderKind.APPOINTMENT_MOVED, ist(10, 9, 5)),
         (ReminderKind.APPOINTMENT_REMINDER, ist(11, 18)),
         (ReminderKind.APPOINTMENT_REMINDER, ist(12, 16)),
     ]
-    assert now_planned[0].context["moved"] is True
+    assert now_planned[0].context["note"] == ""
 
     # Moving it back to the first time plans those rows again (they are unique by time).
     appointment_reschedule(appointment=appt, actor=doctor.user, starts_at=ist(11, 11))
@@ -158,7 +159,9 @@ def test_cancelled_or_missed_appointments_cancel_their_reminders(doctor, patient
     else:
         clock.move_to(ist(10, 12, 30))
         appointment_mark_no_show(appointment=appt, actor=doctor.user)
-    assert planned(f"appointment:{appt.pk}") == []
+    # Only the notice that the clinic cancelled it is left to send.
+    notice = [ReminderKind.APPOINTMENT_CANCELLED] if how == "cancel" else []
+    assert [r.kind for r in planned(f"appointment:{appt.pk}")] == notice
     assert Reminder.objects.filter(status=ReminderStatus.CANCELLED).count() == 2
 
 

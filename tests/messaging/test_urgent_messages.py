@@ -68,7 +68,10 @@ def treated_patient(clinic, doctors, **kwargs):
 
 
 def patient_texts(sim) -> list[str]:
-    return [m["body"] for m in sim.received(PATIENT) if m.get("type") == "text"]
+    """The urgent replies the patient's phone received (not the clinic's "we are closed")."""
+    return [
+        m["body"] for m in sim.received(PATIENT) if m.get("type") == "text" and "112" in m["body"]
+    ]
 
 
 def test_chest_pain_in_english_gets_an_immediate_reply_and_alerts_every_treating_doctor(

@@ -174,6 +174,7 @@ def test_check_system_passes_here(db):
     assert "OK    Python 3." in out
     assert "is writable" in out
     assert "WeasyPrint" in out and "System ready." in out
+    assert "Translations compiled" in out
 
 
 def test_check_system_reports_missing_pango_and_unwritable_data_folder(
@@ -188,6 +189,18 @@ def test_check_system_reports_missing_pango_and_unwritable_data_folder(
         call_command("check_system", stdout=StringIO(), stderr=err)
     assert "apt-get install -y libpango-1.0-0 libpangoft2-1.0-0" in err.getvalue()
     assert "is not writable" in err.getvalue()
+
+
+def test_check_system_reports_translations_not_compiled(db, settings, tmp_path):
+    catalogue = tmp_path / "hi" / "LC_MESSAGES"
+    catalogue.mkdir(parents=True)
+    (catalogue / "django.po").write_text('msgid ""\nmsgstr ""\n', encoding="utf-8")
+    settings.LOCALE_PATHS = [tmp_path]
+    err = StringIO()
+    with pytest.raises(CommandError, match="1 check"):
+        call_command("check_system", stdout=StringIO(), stderr=err)
+    assert "The translations (hi) are not compiled" in err.getvalue()
+    assert "apt-get install gettext" in err.getvalue()
 
 
 # --- permission_matrix ------------------------------------------------------------------------

@@ -909,6 +909,7 @@ def test_prescription_document_carries_what_the_law_asks(scoped, visit, doctor, 
     assert first == {
         "number": 1,
         "generic_name": "PARACETAMOL",
+        "brand_name": "",
         "strength": "500 mg",
         "form": "Tablet",
         "route": "By mouth",

@@ -1,4 +1,5 @@
-"""Check that this machine can run Vaidya: Python version, data folder, PDF rendering.
+"""Check that this machine can run Vaidya: Python version, data folder, PDF rendering, and the
+compiled translation catalogues.
 
 `make run` runs it before starting, and `make test` before the suite with
 `--warnings-are-errors`: the suite turns every warning into an error, so a warning WeasyPrint
@@ -54,7 +55,12 @@ class Command(BaseCommand):
         self.warnings_are_errors = options["warnings_are_errors"]
         problems = [
             problem
-            for problem in (self.check_python(), self.check_data_dir(), self.check_weasyprint())
+            for problem in (
+                self.check_python(),
+                self.check_data_dir(),
+                self.check_weasyprint(),
+                self.check_translations(),
+            )
             if problem
         ]
         if problems:
@@ -86,6 +92,23 @@ class Command(BaseCommand):
         except OSError as exc:
             return f"The data folder {data_dir} is not writable ({exc.strerror or exc})."
         self.ok(f"Data folder {data_dir} is writable")
+        return ""
+
+    def check_translations(self) -> str:
+        """Every catalogue (locale/<lang>/LC_MESSAGES/django.po) compiled and current: without
+        its .mo, Django silently shows English to a Hindi patient."""
+        stale = []
+        for locale_path in settings.LOCALE_PATHS:
+            for po in sorted(Path(locale_path).glob("*/LC_MESSAGES/django.po")):
+                mo = po.with_suffix(".mo")
+                if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+                    stale.append(po.parent.parent.name)
+        if stale:
+            return (
+                f"The translations ({', '.join(stale)}) are not compiled or are older than their "
+                ".po files: run `make install` (it needs msgfmt: apt-get install gettext)."
+            )
+        self.ok("Translations compiled")
         return ""
 
     def check_weasyprint(self) -> str:

@@ -84,6 +84,20 @@ function renderMessage(conv, message) {
         }),
       }, button.text))));
   }
+  if (message.list && message.list.rows) {
+    // An interactive list: each row is one tap (the phone shows them under the list's button).
+    item.append(el("div", { class: "quick" }, el("strong", {}, message.list.button),
+      ...message.list.rows.map((row) =>
+        el("button", {
+          type: "button",
+          onclick: () => control("reply", {
+            wa_id: conv.wa_id,
+            phone_number_id: conv.phone_number_id,
+            list_reply_id: row.id,
+            context_id: message.id,
+          }),
+        }, row.title))));
+  }
   const when = new Date(message.timestamp * 1000).toLocaleTimeString();
   const tick = message.direction === "out" ? " " + (TICKS[message.status] || message.status) : "";
   const label = message.template ? " · template " + message.template.name : "";

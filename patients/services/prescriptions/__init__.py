@@ -31,6 +31,7 @@ from patients.services.prescriptions.drugs import (
     drug_set_favourite,
     drug_update,
 )
+from patients.services.prescriptions.formulary import formulary_import, formulary_starter_load
 from patients.services.prescriptions.items import (
     prescription_for_visit,
     prescription_item_add,
@@ -38,6 +39,8 @@ from patients.services.prescriptions.items import (
     prescription_item_stop,
     prescription_item_update,
 )
+from patients.services.prescriptions.repeat import prescription_repeat_last
+from patients.services.prescriptions.safety import PrescribingCheckFailed, ReviewNeeded
 from patients.services.prescriptions.templates import (
     prescription_template_apply,
     prescription_template_delete,
@@ -53,17 +56,22 @@ __all__ = [
     "STOP_REASONS",
     "TELECONSULTATION_MESSAGE",
     "TEMPLATE_ITEM_FIELDS",
+    "PrescribingCheckFailed",
+    "ReviewNeeded",
     "drug_add",
     "drug_deactivate",
     "drug_reactivate",
     "drug_set_favourite",
     "drug_update",
+    "formulary_import",
+    "formulary_starter_load",
     "generic_name_normalised",
     "prescription_for_visit",
     "prescription_item_add",
     "prescription_item_remove",
     "prescription_item_stop",
     "prescription_item_update",
+    "prescription_repeat_last",
     "prescription_template_apply",
     "prescription_template_delete",
     "prescription_template_save",

@@ -16,6 +16,7 @@ from clinics.models import Membership, User
 from clinics.roles import Perm
 from patients.dosing import Frequency, FrequencyError, parse_frequency, quantity_to_dispense
 from patients.dosing import to_json as frequency_to_json
+from patients.dosing.lines import parse_amount
 from patients.models import (
     Drug,
     DrugForm,
@@ -114,9 +115,12 @@ def _amount(
         errors.setdefault(field, []).append("Enter the dose as a number, for example 1 or 0.5.")
         return None
     try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        errors.setdefault(field, []).append("Enter the dose as a number, for example 1 or 0.5.")
+        # Text as doctors write it: "1", "0.5", "1/2", "½", "1½".
+        amount = parse_amount(value) if isinstance(value, str) else Decimal(value)
+    except (InvalidOperation, ValueError):
+        errors.setdefault(field, []).append(
+            "Enter the dose as a number, for example 1, 0.5, 1/2 or ½."
+        )
         return None
     if not amount.is_finite() or amount <= 0:
         errors.setdefault(field, []).append("The dose must be more than zero.")

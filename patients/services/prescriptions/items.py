@@ -42,6 +42,7 @@ from patients.services.prescriptions._common import (
     _with_drug_defaults,
     _without_drug_defaults,
 )
+from patients.services.prescriptions.safety import Safety, audit_codes
 
 
 @transaction.atomic
@@ -91,9 +92,17 @@ def _next_position(prescription: Prescription) -> int:
 
 
 def _prepared_item(
-    visit: Visit, raw: dict[str, Any], drug: Drug | None, taken: set
+    visit: Visit,
+    raw: dict[str, Any],
+    drug: Drug | None,
+    taken: set,
+    *,
+    safety: Safety,
+    override_reason: Any = "",
+    brand_name: str = "",
 ) -> tuple[dict[str, Any], Drug | None]:
-    """An item's checked values and its drug on the list, after every rule of one visit."""
+    """An item's checked values and its drug on the list, after every rule of one visit and
+    the safety checks (allergies, duplicate therapy, the maximum dose)."""
     if drug is not None:
         drug = _usable_drug(drug, visit.clinic_id)
         raw = _with_drug_defaults(raw, drug)
@@ -104,7 +113,23 @@ def _prepared_item(
         drug = _listed_drug(visit.clinic_id, values)
     _refuse_duplicate_item(values, taken)
     _refuse_restricted(visit, values, drug)
+    values["brand_name"] = _brand_of(drug, brand_name)
+    values.update(safety.review(values, drug, override_reason))
     return values, drug
+
+
+def _brand_of(drug: Drug | None, brand_name: str) -> str:
+    """The brand as the list spells it; only one of the chosen drug's brands."""
+    wanted = " ".join(str(brand_name or "").split())
+    if not wanted:
+        return ""
+    if drug is not None:
+        for name in drug.brands.values_list("name", flat=True):
+            if name.casefold() == wanted.casefold():
+                return name
+    raise DomainError(
+        f"{wanted[:60]} is not a brand of this drug on the clinic's list.", field="brand_name"
+    )
 
 
 @transaction.atomic
@@ -125,6 +150,8 @@ def prescription_item_add(
     timing: str | None = None,
     instructions: str = "",
     starts_on: dt.date | None = None,
+    brand_name: str = "",
+    override_reason: str = "",
 ) -> PrescriptionItem:
     """Add a medicine to the visit's draft prescription (created if needed).
 
@@ -133,7 +160,11 @@ def prescription_item_add(
     or STAT) and timing (when None). Without it, the item is typed in and is linked to a
     matching drug on the list if there is one. The frequency is parsed into the stored
     schedule, the quantity counted (None when it cannot be), and `starts_on` defaults to the
-    visit's date.
+    visit's date. `brand_name` is one of the drug's brands, printed in brackets.
+
+    The safety checks run last (`safety.Safety.review`): an allergy, duplicate therapy or a
+    dose above the maximum raises PrescribingCheckFailed unless `override_reason` is given;
+    the reason and what was found are kept on the item.
     """
     visit = _locked_visit(visit.pk)
     _require_visit_doctor(visit, actor, actor_membership)
@@ -153,7 +184,15 @@ def prescription_item_add(
     prescription, created = _draft_prescription(visit)
     if drug is not None:
         drug = _fresh_drug(drug)
-    values, linked = _prepared_item(visit, raw, drug, _taken_keys(prescription))
+    values, linked = _prepared_item(
+        visit,
+        raw,
+        drug,
+        _taken_keys(prescription),
+        safety=Safety.for_visit(visit, prescription),
+        override_reason=override_reason,
+        brand_name=brand_name,
+    )
     item = PrescriptionItem.objects.create(
         clinic_id=visit.clinic_id,
         prescription=prescription,
@@ -172,6 +211,7 @@ def prescription_item_add(
             "prescription_id": prescription.pk,
             "prescription_created": created,
             "drug_id": item.drug_id,
+            "overridden": audit_codes(item.override_findings),
         },
     )
     return item
@@ -194,7 +234,9 @@ def prescription_item_update(
 ) -> PrescriptionItem:
     """Change an item on a draft prescription: the same rules as adding it. The schedule and
     quantity are computed again. Changing the name, strength or form re-links the item to the
-    matching drug on the list (or to none)."""
+    matching drug on the list (or to none). The safety checks run again: a new finding (a dose
+    now above the maximum) needs `override_reason`."""
+    override_reason = changes.pop("override_reason", "")
     unknown = set(changes) - set(ITEM_FIELDS)
     if unknown:
         raise DomainError(f"Unknown prescription item fields: {', '.join(sorted(unknown))}")
@@ -212,6 +254,11 @@ def prescription_item_update(
         drug = _listed_drug(visit.clinic_id, values)
     _refuse_duplicate_item(values, _taken_keys(prescription, exclude_pk=item.pk))
     _refuse_restricted(visit, values, drug)
+    values.update(
+        Safety.for_visit(visit, prescription, exclude_pk=item.pk).review(
+            values, drug, override_reason, kept=(item.override_reason, item.override_findings)
+        )
+    )
     changed = sorted(f for f, v in values.items() if getattr(item, f) != v and f != "schedule")
     if not changed and drug == item.drug:
         return item
@@ -230,6 +277,7 @@ def prescription_item_update(
             "prescription_id": prescription.pk,
             "drug_id": item.drug_id,
             "fields": changed,
+            "overridden": audit_codes(item.override_findings),
         },
     )
     return item

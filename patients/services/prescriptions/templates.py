@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -32,24 +33,9 @@ from patients.services.prescriptions._common import (
     _usable_drug,
     _with_drug_defaults,
     _without_drug_defaults,
-    generic_name_normalised,
 )
-from patients.services.prescriptions.items import (
-    _next_position,
-    _prepared_item,
-    _taken_keys,
-)
-
-
-def _line_label(number: int, raw: dict[str, Any]) -> str:
-    name = generic_name_normalised(raw.get("generic_name"))
-    return f"Line {number} ({name})" if name else f"Line {number}"
-
-
-def _flatten(prefix: str, exc: DomainError) -> list[str]:
-    if isinstance(exc, ValidationFailed):
-        return [f"{prefix}: {m}" for messages in exc.errors.values() for m in messages]
-    return [f"{prefix}: {exc.message}"]
+from patients.services.prescriptions.batch import Line, add_reviewed_lines, flatten, line_label
+from patients.services.prescriptions.safety import audit_codes
 
 
 def _template_drugs(clinic_id: int, raws: list[dict[str, Any]]) -> dict[int, Drug]:
@@ -153,7 +139,7 @@ def _checked_template_items(doctor: Membership, items: Any) -> list[dict[str, An
             drug = drug or _listed_drug(doctor.clinic_id, values)
             _refuse_duplicate_item(values, taken, "in this template")
         except DomainError as exc:
-            errors.extend(_flatten(_line_label(number, raw), exc))
+            errors.extend(flatten(line_label(number, raw), exc))
             continue
         taken.add(_item_key(values))
         stored.append(_stored_template_item(values, drug))
@@ -230,46 +216,34 @@ def prescription_template_apply(
     visit: Visit,
     actor: Actor,
     actor_membership: Membership,
+    overrides: Mapping[int, str] | None = None,
+    leave_out: Collection[int] = (),
 ) -> list[PrescriptionItem]:
     """Add all of a template's medicines to the visit's draft prescription, checked like
     single items. One refusal (a drug already on it, a drug taken off the list, a restricted
-    drug at a teleconsultation) adds none. The doctor applies their own templates."""
+    drug at a teleconsultation) adds none. A line the safety checks stop (an allergy of this
+    patient, duplicate therapy, a dose above the maximum) raises ReviewNeeded until the doctor
+    gives a reason for it (`overrides`, by line number from 1) or leaves it out (`leave_out`).
+    The doctor applies their own templates."""
     visit = _locked_visit(visit.pk)
     _require_visit_doctor(visit, actor, actor_membership)
     if template.doctor_id != actor_membership.pk or template.clinic_id != visit.clinic_id:
         raise NotAllowed("You can only use your own prescription templates.")
     prescription, created = _draft_prescription(visit)
-    taken = _taken_keys(prescription)
     raws = [dict(entry) for entry in template.items]
     drugs = _template_drugs(visit.clinic_id, raws)
-    errors: list[str] = []
-    prepared: list[tuple[dict[str, Any], Drug | None]] = []
-    for number, raw in enumerate(raws, 1):
+    lines = []
+    for raw in raws:
         drug_id = raw.pop("drug_id", None)
-        try:
-            drug = None
-            if drug_id is not None:
-                drug = drugs.get(drug_id)
-                if drug is None:
-                    raise DomainError("This drug is no longer on the clinic's list.")
-            values, linked = _prepared_item(visit, raw, drug, taken)
-        except DomainError as exc:
-            errors.extend(_flatten(_line_label(number, raw), exc))
-            continue
-        taken.add(_item_key(values))
-        prepared.append((values, linked))
-    if errors:
-        raise ValidationFailed({"items": errors}, message="The template could not be added.")
-    position = _next_position(prescription)
-    items = PrescriptionItem.objects.bulk_create(
-        PrescriptionItem(
-            clinic_id=visit.clinic_id,
-            prescription=prescription,
-            drug=linked,
-            position=position + offset,
-            **values,
-        )
-        for offset, (values, linked) in enumerate(prepared)
+        drug = drugs.get(drug_id) if drug_id is not None else None
+        lines.append(Line(raw, drug, missing=drug_id is not None and drug is None))
+    items = add_reviewed_lines(
+        visit=visit,
+        prescription=prescription,
+        lines=lines,
+        overrides=overrides,
+        leave_out=leave_out,
+        message="The template could not be added.",
     )
     audit_record(
         clinic=visit.clinic_id,
@@ -283,6 +257,8 @@ def prescription_template_apply(
             "prescription_created": created,
             "template_id": template.pk,
             "items": len(items),
+            "left_out": len(set(leave_out)),
+            "overridden": audit_codes([k for i in items for k in i.override_findings]),
         },
     )
     return items

@@ -14,7 +14,7 @@ from clinics.errors import DomainError, NotAllowed, ValidationFailed
 from clinics.models import ApiKey, Clinic, Membership, User
 from clinics.roles import Perm
 from patients.models import Appointment, AppointmentStatus, Patient, Visit, VisitMode
-from patients.services.prescriptions import prescription_item_add
+from patients.services.prescriptions import PrescribingCheckFailed, prescription_item_add
 from patients.services.visits._common import (
     CANNOT_DRAFT,
     DOCTOR_ROLES,
@@ -107,6 +107,9 @@ def visit_start(
     return visit
 
 
+PRESCRIBING_CHECK = "__prescribing_check__"
+
+
 def _gather(errors: dict[str, list[str]], prefix: str, write: Callable[[], Any]) -> None:
     """Run one part of a new draft, filing its field errors under `prefix` ("items.1").
 
@@ -119,6 +122,9 @@ def _gather(errors: dict[str, list[str]], prefix: str, write: Callable[[], Any])
     except ValidationFailed as exc:
         for field, messages in exc.errors.items():
             errors[f"{prefix}.{field}"] = list(messages)
+    except PrescribingCheckFailed as exc:
+        errors[f"{prefix}.{exc.field}"] = [exc.message]
+        errors.setdefault(PRESCRIBING_CHECK, []).append(prefix)
     except DomainError as exc:
         errors[f"{prefix}.{exc.field}" if exc.field else prefix] = [exc.message]
 
@@ -170,6 +176,18 @@ def visit_draft_create(
         _gather(errors, f"procedures.{i}", lambda p=procedure: procedure_add(**by, **p))
     for i, item in enumerate(items):
         _gather(errors, f"items.{i}", lambda x=item: prescription_item_add(**by, **x))
+    stopped = errors.pop(PRESCRIBING_CHECK, None)
+    if stopped:
+        # The safety checks stopped a medicine: say so with its own code, so a client can ask
+        # the doctor for a reason (`override_reason` on the item) and send the visit again.
+        refused = ValidationFailed(
+            errors,
+            message="The prescribing checks stopped "
+            + ", ".join(stopped)
+            + ". Give override_reason on each to prescribe anyway.",
+        )
+        refused.code = "prescribing_check"
+        raise refused
     if errors:
         raise ValidationFailed(errors)
     return visit

@@ -347,7 +347,10 @@ def appointment_cancel(request: HttpRequest, appointment: Appointment) -> HttpRe
         if form.is_valid():
             try:
                 services.appointment_cancel(
-                    appointment=appointment, actor=request.user, reason=form.cleaned_data["reason"]
+                    appointment=appointment,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                    patient_note=form.cleaned_data["patient_note"],
                 )
             except DomainError as exc:
                 add_domain_error(form, exc)
@@ -379,6 +382,7 @@ def appointment_reschedule(request: HttpRequest, appointment: Appointment) -> Ht
                     appointment=appointment,
                     actor=request.user,
                     starts_at=form.cleaned_data["starts_at"],
+                    patient_note=form.cleaned_data["patient_note"],
                 )
             except DomainError as exc:
                 add_domain_error(form, exc)

@@ -168,6 +168,9 @@ class Cards:
             "patient_number": a.patient.patient_number,
             "reason": row.reason,
             "cancel_reason": a.cancel_reason if a.status == AppointmentStatus.CANCELLED else "",
+            # The patient pressed Confirm on WhatsApp (cleared when the appointment moves).
+            "confirmed": a.status == AppointmentStatus.BOOKED
+            and getattr(a, "patient_confirmed_at", None) is not None,
             "actions": self.can_edit and not row.is_closed,
             "more": row.has_more,
             **{

@@ -30,10 +30,12 @@ from patients.views.visits.prescriptions import (
     item_remove,
     item_stop,
     item_update,
+    repeat_last,
     template_apply,
     template_save,
 )
 from patients.views.visits.printing import prescription_print, summary_print
+from patients.views.visits.rx_line import item_line_add, item_line_preview
 from patients.views.visits.saving import visit_save
 from patients.views.visits.signing import visit_amend, visit_sign
 
@@ -45,12 +47,15 @@ __all__ = [
     "icd10_search",
     "item_add",
     "item_form",
+    "item_line_add",
+    "item_line_preview",
     "item_remove",
     "item_stop",
     "item_update",
     "prescription_print",
     "procedure_add",
     "procedure_remove",
+    "repeat_last",
     "summary_print",
     "template_apply",
     "template_save",

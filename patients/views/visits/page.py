@@ -31,9 +31,11 @@ from patients.forms_visits import (
     VitalsForm,
 )
 from patients.models import DocumentKind, Prescription, PrescriptionItem, Visit, Vitals
+from patients.prescribing.checks import COVERAGE_NOTE
 from patients.prescription_notes import prescription_notes
+from patients.selectors.allergies import patient_allergies
 from patients.selectors.documents import visit_documents
-from patients.selectors.prescriptions import doctor_templates
+from patients.selectors.prescriptions import doctor_templates, last_prescription
 from patients.selectors.visit_pages import visit_page, visit_versions
 from patients.services.visits import not_the_visit_doctor
 
@@ -195,6 +197,7 @@ def page_context(
     context: dict[str, Any] = {
         "visit": visit,
         "patient": visit.patient,
+        "allergy_entries": patient_allergies(visit.patient_id),
         "vitals": _vitals_of(visit),
         "prescription": prescription,
         "notices": notices or {},
@@ -221,6 +224,8 @@ def page_context(
         ]
         context["item_form"] = forms.get("item_add") or ItemForm(auto_id="id_rx_%s")
         context["templates"] = doctor_templates(request.membership)
+        context["check_coverage"] = COVERAGE_NOTE
+        context["can_repeat_last"] = last_prescription(visit) is not None
         context["template_form"] = forms.get("template_save") or TemplateSaveForm(
             auto_id="id_tpl_%s"
         )

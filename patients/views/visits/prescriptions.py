@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from clinics.decorators import require_perm
@@ -20,12 +21,17 @@ from patients.forms_visits import (
 )
 from patients.models import Drug, Prescription, PrescriptionItem, PrescriptionTemplate, Visit
 from patients.selectors.prescriptions import drug_search
+from patients.selectors.visit_pages import visit_page
+from patients.services.prescriptions import ReviewNeeded
 from patients.views.visits.page import (
     PARTIALS,
     SEARCH_LIMIT,
+    SECTIONS,
     for_visit,
+    history,
     messages_of,
     one_of,
+    page_context,
     require_own_visit,
     section_answer,
     section_write,
@@ -39,9 +45,14 @@ def item_form(request: HttpRequest, visit: Visit) -> HttpResponse:
     or blank for a medicine typed in by hand."""
     drug = None
     drug_id = request.GET.get("drug_id", "")
-    if drug_id.isdigit():
+    if drug_id.isdigit() and len(drug_id) < 19:
         drug = Drug.objects.filter(pk=int(drug_id), is_active=True).first()
-    form = ItemForm.for_drug(drug, auto_id="id_rx_%s") if drug else ItemForm(auto_id="id_rx_%s")
+    brand = " ".join(request.GET.get("brand", "").split())[:60]
+    if drug is not None and brand and not drug.brands.filter(name=brand).exists():
+        brand = ""
+    form = (
+        ItemForm.for_drug(drug, brand, auto_id="id_rx_%s") if drug else ItemForm(auto_id="id_rx_%s")
+    )
     preview = None
     if drug is not None and drug.default_frequency:
         preview = FrequencyPreviewForm(
@@ -59,7 +70,12 @@ def item_form(request: HttpRequest, visit: Visit) -> HttpResponse:
 @require_perm(Perm.PRESCRIPTIONS_EDIT)
 @for_visit("POST")
 def item_add(request: HttpRequest, visit: Visit) -> HttpResponse:
-    form = ItemForm(request.POST, auto_id="id_rx_%s")
+    return add_item_from_form(request, visit, ItemForm(request.POST, auto_id="id_rx_%s"))
+
+
+def add_item_from_form(request: HttpRequest, visit: Visit, form: ItemForm) -> HttpResponse:
+    """Add the medicine a bound ItemForm holds (the checks stop it with their findings) and
+    answer with the prescription section."""
     saved = ""
     if form.is_valid():
         drug = None
@@ -69,8 +85,11 @@ def item_add(request: HttpRequest, visit: Visit) -> HttpResponse:
                 form.add_error(None, "Choose a drug from this clinic's list.")
         if not form.errors:
             values = form.dosing_values()
+            values["override_reason"] = form.cleaned_data["override_reason"]
             if drug is None:
                 values.update(form.typed_values())
+            else:
+                values["brand_name"] = form.cleaned_data["brand_name"]
             try:
                 require_own_visit(request, visit)
                 item = services.prescription_item_add(
@@ -84,6 +103,8 @@ def item_add(request: HttpRequest, visit: Visit) -> HttpResponse:
                 form.show_error(exc)
             else:
                 saved = f"Added {item.generic_name} {item.strength}".strip() + "."
+                if item.override_reason:
+                    saved += " The checks' warnings and your reason are kept on the prescription."
     return section_answer(
         request, visit, "prescription", form=form, form_key="item_add", saved=saved
     )
@@ -102,6 +123,7 @@ def item_update(request: HttpRequest, visit: Visit, item_id: int) -> HttpRespons
             actor=request.user,
             actor_membership=request.membership,
             **form.dosing_values(),
+            override_reason=form.cleaned_data["override_reason"],
         )
 
     return section_write(
@@ -158,10 +180,65 @@ def item_stop(request: HttpRequest, visit: Visit, item_id: int) -> HttpResponse:
     )
 
 
+MAX_REVIEW_LINES = 60
+
+
+def _review_answers(request: HttpRequest) -> tuple[dict[int, str], set[int]]:
+    """The doctor's answers to a review: a reason (`reason_<n>`) or leave out (`leave_<n>`)."""
+    reasons: dict[int, str] = {}
+    leave_out: set[int] = set()
+    for number in range(1, MAX_REVIEW_LINES + 1):
+        reason = request.POST.get(f"reason_{number}", "")[:1000]
+        if reason.strip():
+            reasons[number] = reason
+        if request.POST.get(f"leave_{number}"):
+            leave_out.add(number)
+    return reasons, leave_out
+
+
+def _review_answer(
+    request: HttpRequest, visit: Visit, exc: ReviewNeeded, action: str, title: str
+) -> HttpResponse:
+    """The prescription section with the lines the checks stopped, each to be answered."""
+    reasons, leave_out = _review_answers(request)
+    flagged = {line.number for line in exc.lines}
+    review = {
+        "action": action,
+        "title": title,
+        "lines": [
+            {
+                "number": line.number,
+                "label": line.label,
+                "findings": line.findings,
+                "reason": reasons.get(line.number, ""),
+                "left_out": line.number in leave_out,
+            }
+            for line in exc.lines
+        ],
+        # Answers to lines no longer flagged are carried along, so nothing typed is lost.
+        "answered": [(n, r) for n, r in reasons.items() if n not in flagged],
+        "left_out": sorted(leave_out - flagged),
+    }
+    fresh = visit_page(visit_id=visit.pk)
+    if request.htmx:
+        context = page_context(request, fresh)
+        context["rx_review"] = review
+        return render(request, SECTIONS["prescription"], context)
+    context = page_context(request, fresh)
+    context.update(history(fresh), page_errors=[], rx_review=review)
+    return render(request, "patients/visits/detail.html", context, status=400)
+
+
+def _added(items: list, source: str) -> str:
+    count = len(items)
+    return f"Added {count} medicine{'s' if count != 1 else ''} from {source}."
+
+
 @require_perm(Perm.PRESCRIPTIONS_EDIT)
 @for_visit("POST")
 def template_apply(request: HttpRequest, visit: Visit, template_id: int) -> HttpResponse:
     template = one_of(PrescriptionTemplate.objects, pk=template_id)
+    reasons, leave_out = _review_answers(request)
     try:
         require_own_visit(request, visit)
         items = services.prescription_template_apply(
@@ -169,17 +246,40 @@ def template_apply(request: HttpRequest, visit: Visit, template_id: int) -> Http
             visit=visit,
             actor=request.user,
             actor_membership=request.membership,
+            overrides=reasons,
+            leave_out=leave_out,
         )
+    except ReviewNeeded as exc:
+        action = reverse("visit-template-apply", args=(request.clinic.slug, visit.pk, template.pk))
+        return _review_answer(request, visit, exc, action, f"Template {template.name}")
     except DomainError as exc:
         return section_answer(
             request, visit, "prescription", errors=messages_of(exc, template.name)
         )
-    count = len(items)
+    return section_answer(request, visit, "prescription", saved=_added(items, template.name))
+
+
+@require_perm(Perm.PRESCRIPTIONS_EDIT)
+@for_visit("POST")
+def repeat_last(request: HttpRequest, visit: Visit) -> HttpResponse:
+    """Repeat the patient's last signed prescription, each medicine checked again today."""
+    reasons, leave_out = _review_answers(request)
+    try:
+        require_own_visit(request, visit)
+        items = services.prescription_repeat_last(
+            visit=visit,
+            actor=request.user,
+            actor_membership=request.membership,
+            overrides=reasons,
+            leave_out=leave_out,
+        )
+    except ReviewNeeded as exc:
+        action = reverse("visit-repeat-last", args=(request.clinic.slug, visit.pk))
+        return _review_answer(request, visit, exc, action, "The last prescription")
+    except DomainError as exc:
+        return section_answer(request, visit, "prescription", errors=messages_of(exc, "Repeat"))
     return section_answer(
-        request,
-        visit,
-        "prescription",
-        saved=f"Added {count} medicine{'s' if count != 1 else ''} from {template.name}.",
+        request, visit, "prescription", saved=_added(items, "the last prescription")
     )
 
 

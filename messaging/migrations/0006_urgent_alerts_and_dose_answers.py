@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("clinics", "0008_audit_keyed_chain"),
-        ("messaging", "0003_waiting_queued_at"),
+        ("messaging", "0005_appointment_change_notices"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
