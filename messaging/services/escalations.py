@@ -18,9 +18,11 @@ import re
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError
+from clinics.languages import for_patient
 from clinics.models import Clinic, Membership, User
 from messaging.models import (
     Conversation,
@@ -37,26 +39,13 @@ from patients.models import Patient
 
 logger = logging.getLogger(__name__)
 
-# Patient-facing texts, by the patient's language; gettext takes over once Vaidya's
-# translation catalogue exists (msgids: the English texts).
-URGENT_REPLY = {
-    Language.ENGLISH: (
-        "We have received your message. If this is an emergency, call 112 now, or 108 for an "
-        "ambulance. Do not wait for a reply here."
-    ),
-    Language.HINDI: (
-        "हमें आपका संदेश मिल गया है। अगर यह आपातकाल है, तो अभी 112 पर कॉल करें, या एम्बुलेंस के "
-        "लिए 108 पर। यहां जवाब का इंतज़ार न करें।"
-    ),
-}
-URGENT_CLINIC_PHONE = {
-    Language.ENGLISH: "You can also call {clinic} on {phone}.",
-    Language.HINDI: "आप {clinic} को {phone} पर भी कॉल कर सकते हैं।",
-}
-URGENT_TOLD = {
-    Language.ENGLISH: "The clinic has been told.",
-    Language.HINDI: "क्लिनिक को बता दिया गया है।",
-}
+# What the patient reads, translated with gettext into their language (locale/).
+URGENT_REPLY = gettext_noop(
+    "We have received your message. If this is an emergency, call 112 now, or 108 for an "
+    "ambulance. Do not wait for a reply here."
+)
+URGENT_CLINIC_PHONE = gettext_noop("You can also call {clinic} on {phone}.")
+URGENT_TOLD = gettext_noop("The clinic has been told.")
 _DEVANAGARI = re.compile("[\u0900-\u097f]")
 
 
@@ -166,13 +155,12 @@ def trouble_words_found(words: list[str], text: str) -> list[str]:
 
 def urgent_reply_text(*, clinic: Clinic, language: str) -> str:
     """What a patient who wrote worrying words reads at once, in their language."""
-    if language not in URGENT_REPLY:
-        language = Language.ENGLISH
-    parts = [URGENT_REPLY[language]]
-    if clinic.phone:
-        phone = clinic.phone.as_international
-        parts.append(URGENT_CLINIC_PHONE[language].format(clinic=clinic.name, phone=phone))
-    parts.append(URGENT_TOLD[language])
+    with for_patient(language):
+        parts = [gettext(URGENT_REPLY)]
+        if clinic.phone:
+            phone = clinic.phone.as_international
+            parts.append(gettext(URGENT_CLINIC_PHONE).format(clinic=clinic.name, phone=phone))
+        parts.append(gettext(URGENT_TOLD))
     return " ".join(parts)
 
 
