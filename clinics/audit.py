@@ -147,6 +147,7 @@ class Actions:
     REMINDER_CANCELLED = "messaging.reminder.cancelled"
     ESCALATION_OPENED = "messaging.escalation.opened"
     ESCALATION_RESOLVED = "messaging.escalation.resolved"
+    ESCALATION_ACKNOWLEDGED = "messaging.escalation.acknowledged"
     ESCALATION_ALERT_QUEUED = "messaging.escalation.whatsapp_alert_queued"
     WHATSAPP_ALERTS_TURNED_ON = "messaging.whatsapp_alerts.turned_on"
     WHATSAPP_ALERTS_CHANGED = "messaging.whatsapp_alerts.changed"

@@ -13,14 +13,17 @@ class MessagingConfig(AppConfig):
         from messaging import demo, reports, schedules  # noqa: F401, PLC0415
         from messaging.services import care_replies  # noqa: F401, PLC0415
         from messaging.services.recovery import MESSAGES_WAITING  # noqa: PLC0415
+        from messaging.services.reminder_notes import reminder_plan_notes  # noqa: PLC0415
         from messaging.services.reminders import on_care_event  # noqa: PLC0415
         from messaging.services.verification_codes import WHATSAPP_CODES  # noqa: PLC0415
         from messaging.services.webhook_backlog import WEBHOOKS_WAITING  # noqa: PLC0415
         from patients.events import register_care_listener  # noqa: PLC0415
+        from patients.prescription_notes import register_prescription_notes  # noqa: PLC0415
 
         demo_steps.register(demo.WHATSAPP)
         report_sources.register(reports.REPORTS)
         register_care_listener(on_care_event)
+        register_prescription_notes("messaging.reminder_plan", reminder_plan_notes)
         waiting_work.register(WEBHOOKS_WAITING)
         waiting_work.register(MESSAGES_WAITING)
         code_senders.register(WHATSAPP_CODES)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from clinics.models import Membership
@@ -18,6 +18,8 @@ from messaging.models import (
     DoseOutcome,
     DoseRecord,
     Escalation,
+    EscalationAlert,
+    EscalationReason,
     EscalationState,
     Message,
     MessageKind,
@@ -178,16 +180,28 @@ def reminder_list(
 
 # --- the doctor's follow-up board ---------------------------------------------------------------
 def open_escalations(*, doctor: Membership | None = None) -> QuerySet:
-    """Open alerts, newest first; `doctor` puts that doctor's (and unassigned ones) only.
-    With each, its WhatsApp alert to the doctor and that message's status, if one was sent."""
-    rows = Escalation.objects.filter(state=EscalationState.OPEN).select_related(
-        "patient",
-        "doctor__user",
-        "whatsapp_alert__recipient__user",
-        "whatsapp_alert__message",
+    """Open alerts: urgent ones nobody has acknowledged yet (a worrying message) first, then
+    newest first. `doctor` puts that doctor's (and unassigned ones) only, and the urgent ones
+    whoever they are for. With each, its WhatsApp alerts to doctors and their messages'
+    status (`alerts`)."""
+    urgent = Q(reason=EscalationReason.TROUBLE_WORDS, acknowledged_at__isnull=True)
+    rows = (
+        Escalation.objects.filter(state=EscalationState.OPEN)
+        .select_related("patient", "doctor__user", "acknowledged_by")
+        .prefetch_related(
+            Prefetch(
+                "whatsapp_alerts",
+                queryset=EscalationAlert.objects.select_related(
+                    "recipient__user", "message"
+                ).order_by("created_at", "id"),
+                to_attr="alerts",
+            )
+        )
+        .annotate(urgent=Case(When(urgent, then=Value(True)), default=Value(False)))
+        .order_by("-urgent", "-opened_at", "-id")
     )
     if doctor is not None:
-        rows = rows.filter(Q(doctor=doctor) | Q(doctor__isnull=True))
+        rows = rows.filter(Q(doctor=doctor) | Q(doctor__isnull=True) | urgent)
     return rows
 
 
@@ -201,6 +215,17 @@ class Adherence:
     unanswered: int = 0
     pending: int = 0
     days: list[tuple[date, int, int]] = field(default_factory=list)
+    # (latest answer, earlier answer) -> doses whose answer the patient changed.
+    changes: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> list[str]:
+        """ "1 Skipped, changed from Taken", for the doctor."""
+        labels = dict(DoseOutcome.choices)
+        return [
+            f"{count} {labels[now]}, changed from {labels[before]}"
+            for (now, before), count in sorted(self.changes.items())
+        ]
 
     @property
     def answered_total(self) -> int:
@@ -251,6 +276,9 @@ def adherence_by_patient(
         day_counts = daily.setdefault(dose.patient_id, {}).setdefault(
             timezone.localtime(dose.due_at, tz).date(), [0, 0]
         )
+        if dose.changed_from and dose.changed_from != dose.outcome:
+            key = (dose.outcome, dose.changed_from)
+            row.changes[key] = row.changes.get(key, 0) + 1
         if dose.outcome == DoseOutcome.TAKEN:
             row.taken += 1
             day_counts[0] += 1

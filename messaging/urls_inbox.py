@@ -33,4 +33,9 @@ urlpatterns = [
         board.escalation_resolve_view,
         name="messaging-escalation-resolve",
     ),
+    path(
+        "follow-ups/alerts/<int:escalation_id>/acknowledge/",
+        board.escalation_acknowledge_view,
+        name="messaging-escalation-acknowledge",
+    ),
 ]

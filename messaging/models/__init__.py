@@ -10,6 +10,7 @@ from messaging.models.accounts import (
     WhatsAppAccount,
 )
 from messaging.models.care import (
+    DoseAnswer,
     DoseOutcome,
     DoseRecord,
     Escalation,
@@ -42,6 +43,7 @@ __all__ = [
     "Conversation",
     "ConversationState",
     "Direction",
+    "DoseAnswer",
     "DoseOutcome",
     "DoseRecord",
     "Escalation",

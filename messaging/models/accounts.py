@@ -139,10 +139,15 @@ def default_reminder_hours() -> list[int]:
     return [24, 2]
 
 
+# English, Hinglish (Hindi in Latin letters) and Hindi. A word matches at the start of a word
+# of the message ("fits" is not found in "benefits"; "chest pain" is found in "chest pains").
 DEFAULT_TROUBLE_WORDS = (
-    "chest pain\nbreathless\nbreathing difficulty\nunconscious\nfainted\nbleeding\nseizure\n"
-    "fits\nsuicide\nallergic reaction\nswelling of face\nsevere pain\nseene mein dard\n"
-    "saans\nbehosh\nkhoon\nसीने में दर्द\nसांस\nबेहोश\nखून"
+    "chest pain\nheart attack\nbreathless\nbreathing difficulty\ncannot breathe\n"
+    "can't breathe\nunconscious\nfainted\nbleeding\nseizure\nfits\nstroke\nsuicide\n"
+    "kill myself\noverdose\nallergic reaction\nswelling of face\nsevere pain\n"
+    "seene mein dard\nseene me dard\nchhati mein dard\nchhati me dard\nsaans\nsans nahi\n"
+    "behosh\nkhoon\ndaura\nसीने में दर्द\nछाती में दर्द\nसांस\nसाँस\nबेहोश\nखून\nदौरा\n"
+    "आत्महत्या"
 )
 
 

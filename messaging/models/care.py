@@ -105,6 +105,9 @@ class DoseRecord(models.Model):
         max_length=12, choices=DoseOutcome.choices, default=DoseOutcome.PENDING
     )
     answered_at = models.DateTimeField(null=True, blank=True)
+    # The patient's answer before the latest one, when they changed it (Taken, then Skipped):
+    # the doctor sees "Skipped, changed from Taken". Every answer is kept in `answers`.
+    changed_from = models.CharField(max_length=12, choices=DoseOutcome.choices, blank=True)
 
     objects = ClinicScopedManager()
 
@@ -114,6 +117,28 @@ class DoseRecord(models.Model):
 
     def __str__(self) -> str:
         return f"Dose at {self.due_at:%Y-%m-%d %H:%M}: {self.outcome}"
+
+
+class DoseAnswer(models.Model):
+    """One answer of the patient about a dose, with when they gave it. A dose's outcome is
+    its latest answer; the earlier ones stay here (a patient who pressed Taken, then Skipped)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
+    dose = models.ForeignKey(DoseRecord, on_delete=models.CASCADE, related_name="answers")
+    outcome = models.CharField(max_length=12, choices=DoseOutcome.choices)
+    answered_at = models.DateTimeField()
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ClinicScopedManager()
+
+    class Meta:
+        ordering = ["answered_at", "id"]
+        indexes = [models.Index(fields=["clinic", "dose"], name="dose_answer_dose")]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} at {self.answered_at:%Y-%m-%d %H:%M}"
 
 
 class VisitRating(models.Model):
@@ -179,6 +204,11 @@ class Escalation(models.Model):
         "clinics.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     resolution = models.CharField(max_length=500, blank=True)
+    # Someone has seen an urgent alert (a worrying message): it no longer leads the board.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        "clinics.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     objects = ClinicScopedManager()
 

@@ -52,11 +52,12 @@ class WhatsAppAlertOptIn(models.Model):
 
 class EscalationAlert(models.Model):
     """The WhatsApp message that told a staff member about an escalation: at most one per
-    escalation (the unique escalation makes a task that runs twice send once)."""
+    escalation and staff member (unique, so a task that runs twice sends once). A worrying
+    message alerts every doctor who treats the patient; other escalations alert one."""
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", db_index=False)
-    escalation = models.OneToOneField(
-        Escalation, on_delete=models.PROTECT, related_name="whatsapp_alert"
+    escalation = models.ForeignKey(
+        Escalation, on_delete=models.PROTECT, related_name="whatsapp_alerts"
     )
     recipient = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     message = models.OneToOneField(
@@ -70,6 +71,11 @@ class EscalationAlert(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["escalation", "recipient"], name="uniq_escalation_alert_recipient"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"WhatsApp alert for escalation {self.escalation_id}"

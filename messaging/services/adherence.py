@@ -1,7 +1,8 @@
 """Adherence: what patients answer to medicine reminders, and alerts when they slip.
 
 A `DoseRecord` is written when a medicine reminder is sent ("pending"). The patient's
-Taken / Skipped press answers it (`dose_answer`). A pending dose becomes "unanswered" when the
+Taken / Skipped press answers it (`dose_answer`); every answer is kept with its time, and the
+latest counts (a change shows as "changed from Taken"). A pending dose becomes "unanswered" when the
 next dose of the same prescription is reminded, or 12 hours after it was due
 (`doses_mark_unanswered`, a schedule). After MessagingSettings.missed_doses_threshold doses of
 one prescription in a row are skipped or unanswered, the prescribing doctor gets an escalation
@@ -16,9 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging.models import (
+    DoseAnswer,
     DoseOutcome,
     DoseRecord,
     EscalationReason,
+    Message,
     Reminder,
     ReminderKind,
 )
@@ -70,14 +73,37 @@ def dose_reminded(*, reminder: Reminder) -> DoseRecord:
 
 
 @transaction.atomic
-def dose_answer(*, dose: DoseRecord, taken: bool, at: dt.datetime | None = None) -> DoseRecord:
+def dose_answer(
+    *,
+    dose: DoseRecord,
+    taken: bool,
+    at: dt.datetime | None = None,
+    message: Message | None = None,
+) -> DoseRecord:
     """The patient said they took (or skipped) the dose. A late answer to an unanswered dose
-    still counts: it is what happened."""
+    still counts: it is what happened.
+
+    Every answer is kept (`DoseAnswer`, with its time); the dose's outcome is the latest one.
+    A patient who presses Taken and then Skipped has skipped it, and the doctor sees
+    "changed from Taken" (`changed_from`). An answer older than the one recorded (webhooks can
+    arrive out of order) is kept but does not replace the latest."""
     at = at or timezone.now()
     dose = DoseRecord.objects.select_for_update().get(pk=dose.pk)
-    dose.outcome = DoseOutcome.TAKEN if taken else DoseOutcome.SKIPPED
+    outcome = DoseOutcome.TAKEN if taken else DoseOutcome.SKIPPED
+    DoseAnswer.objects.create(
+        clinic_id=dose.clinic_id, dose=dose, outcome=outcome, answered_at=at, message=message
+    )
+    answered = dose.outcome in (DoseOutcome.TAKEN, DoseOutcome.SKIPPED)
+    if answered and dose.answered_at is not None and at < dose.answered_at:
+        if outcome != dose.outcome and not dose.changed_from:
+            dose.changed_from = outcome
+            dose.save(update_fields=["changed_from"])
+        return dose
+    if answered and outcome != dose.outcome:
+        dose.changed_from = dose.outcome
+    dose.outcome = outcome
     dose.answered_at = at
-    dose.save(update_fields=["outcome", "answered_at"])
+    dose.save(update_fields=["outcome", "answered_at", "changed_from"])
     if not taken:
         prescription_id = _prescription_id(dose.reminder)
         if prescription_id:

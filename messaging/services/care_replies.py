@@ -157,7 +157,7 @@ def dose_reply(message: Message, action: str, reminder_id: int) -> str | None:
     if dose is None:
         return _text(reminder.patient, "unknown")
     taken = action == "dose_taken"
-    dose_answer(dose=dose, taken=taken, at=message.created_at)
+    dose_answer(dose=dose, taken=taken, at=message.created_at, message=message)
     return _text(
         reminder.patient, "taken" if taken else "skipped", name=first_name(reminder.patient)
     )

@@ -21,14 +21,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from clinics.errors import DomainError
-from clinics.models import Membership
 from compliance.models import ConsentMethod, ConsentPurpose
 from compliance.services import consent_grant, consent_withdraw
 from messaging.models import (
     Conversation,
     ConversationState,
     Direction,
-    EscalationReason,
     Message,
     MessageKind,
     MessageStatus,
@@ -39,9 +37,8 @@ from messaging.models import (
 )
 from messaging.replies import dispatch_reply, handles
 from messaging.services import inbound_limits as bound
-from messaging.services.accounts import messaging_settings_for
 from messaging.services.auto_replies import acknowledge_when_closed
-from messaging.services.escalations import escalation_open
+from messaging.services.escalations import trouble_words_handle
 from messaging.services.inbound_conversations import conversation_for_sender, patient_for_number
 from messaging.services.inbound_limits import clip, cut_text, text_of
 from messaging.services.inbound_media import (
@@ -53,7 +50,7 @@ from messaging.services.rights_requests import rights_request_handle
 from messaging.services.sending import message_queue_text
 from messaging.services.staff_alerts import staff_message_handle
 from messaging.services.statuses import conversation_window_refresh, message_status_record
-from patients.models import Appointment, Patient, Visit
+from patients.models import Patient
 
 logger = logging.getLogger(__name__)
 
@@ -331,39 +328,13 @@ def _act_on(message: Message, conversation: Conversation, *, said: str) -> None:
             logger.warning(
                 "whatsapp quick reply on message %s not handled: %s", message.pk, error.code
             )
-    if message.body and conversation.patient_id:
-        _check_trouble_words(message, conversation, said)
-    if not handles(message.payload):
+    # Worrying words: an immediate reply, and an urgent alert for a known patient. The
+    # urgent reply says what to do now, so no "we are closed" answer follows it.
+    urgent = bool(message.body) and trouble_words_handle(
+        message=message, conversation=conversation, said=said
+    )
+    if not urgent and not handles(message.payload):
         acknowledge_when_closed(conversation=conversation, message=message)
-
-
-def _doctor_of(patient_id: int) -> Membership | None:
-    visit = Visit.objects.filter(patient_id=patient_id).order_by("-created_at", "-id").first()
-    if visit is not None:
-        return visit.doctor
-    appointment = (
-        Appointment.objects.filter(patient_id=patient_id).order_by("-starts_at", "-id").first()
-    )
-    return appointment.doctor if appointment is not None else None
-
-
-def _check_trouble_words(message: Message, conversation: Conversation, said: str) -> None:
-    words = messaging_settings_for(message.clinic_id).trouble_word_list()
-    # The whole text (bounded by the request size), not the stored one: "chest pain" past
-    # 4,096 characters is still seen, and the note that ends a cut text is not a patient's word.
-    text = said.casefold()
-    found = [w for w in words if w in text]
-    if not found:
-        return
-    patient = Patient.objects.get(pk=conversation.patient_id)
-    escalation_open(
-        patient=patient,
-        reason=EscalationReason.TROUBLE_WORDS,
-        detail=f"The patient's WhatsApp message mentions: {', '.join(found)[:400]}",
-        subject=f"message:{message.pk}",
-        doctor=_doctor_of(patient.pk),
-        message=message,
-    )
 
 
 # --- marketing preferences and template reviews -------------------------------------------------

@@ -13,10 +13,11 @@ import zoneinfo
 from decimal import Decimal
 from typing import Any
 
-from messaging.services.quiet_hours import out_of_quiet
 from patients.dosing import FrequencyError, from_json, schedule_for
+from patients.dosing.quiet import quiet_plan
 from patients.models import PrescriptionItem
 
+_NO_SHIFT = dt.timedelta(0)
 _GLYPHS = {Decimal("0.5"): "1/2", Decimal("0.25"): "1/4", Decimal("0.75"): "3/4"}
 
 
@@ -44,9 +45,22 @@ def _time_text(at: dt.datetime) -> str:
     return f"{at.hour % 12 or 12}:{at:%M} {at:%p}"
 
 
+def _mixed_times(entry: dict[str, Any], line: dict[str, Any], text: str) -> dict[str, Any]:
+    """Medicines due at different times reminded together (moved out of quiet hours): each
+    line says its own due time, and the reminder's time lists them all."""
+    times = entry.setdefault("times", [entry["dose_time"]])
+    if len(times) == 1:
+        entry["items"] = [{**old, "text": f"{old['text']} at {times[0]}"} for old in entry["items"]]
+    if text not in times:
+        times.append(text)
+    return {**line, "text": f"{line['text']} at {text}"}
+
+
 class DoseTable:
-    """The future doses of one prescription's items, by due moment (UTC, out of quiet hours:
-    moved to the nearer edge, never skipped)."""
+    """The future doses of one prescription's items, by due moment (UTC). A dose in quiet
+    hours is moved to the nearer edge when the drug's minimum gap allows it, else it is not
+    reminded (`patients.dosing.quiet`); a reminder lists each medicine once, and the time it
+    shows is the time the dose is due."""
 
     def __init__(
         self,
@@ -81,37 +95,49 @@ class DoseTable:
             start=item.starts_on or self.visit_day,
             duration_days=item.duration_days,
         )
+        # Which of the day's doses are reminded, and when (quiet hours, the drug's gap).
+        plan = quiet_plan(frequency, start=self.quiet[0], end=self.quiet[1])
+        shifts = {d.time: d.shift for d in plan.doses}
         # Bound once: this loop runs for every dose of a course.
         tz, now, utc = self.tz, self.now, dt.UTC
-        start, end = self.quiet
         by_due, lines, time_texts = self.by_due, self._lines, self._time_texts
         for dose in doses:
+            shift = shifts.get(dose.time, _NO_SHIFT)
+            if shift is None:
+                continue  # in quiet hours and not movable within the drug's gap
             local = dt.datetime.combine(dose.date, dose.time, tzinfo=tz)
-            due = out_of_quiet(local.astimezone(utc), tz=tz, start=start, end=end, nearest=True)
+            due = (local + shift).astimezone(utc)
             if due <= now:
                 continue
+            # The time the dose is due (before any quiet-hours move) is what the patient reads.
+            text = time_texts.get(dose.time)
+            if text is None:
+                text = time_texts[dose.time] = _time_text(local)
             entry = by_due.get(due)
             if entry is None:
-                # The dose's own clock time (before any quiet-hours move) is what the patient
-                # reads; the first medicine due at this moment names it.
-                text = time_texts.get(dose.time)
-                if text is None:
-                    text = time_texts[dose.time] = _time_text(local)
                 entry = by_due[due] = {
                     "prescription_id": self.prescription_id,
                     "dose_time": text,
                     "items": [],
                 }
+            if any(line["id"] == item.pk for line in entry["items"]):
+                continue  # never one medicine twice in a reminder
             key = (item.pk, dose.amount)
             line = lines.get(key)
             if line is None:
                 line = lines[key] = {"id": item.pk, "text": medicine_line(item, dose.amount)}
+            if text != entry["dose_time"] or len(entry.get("times", ())) > 1:
+                line = _mixed_times(entry, line, text)
             entry["items"].append(line)
 
     def contexts(self) -> dict[dt.datetime, dict[str, Any]]:
         """{due: context}. Dose times with the same clock time and medicines share one context
         object, which COPY encodes once: a 34-day course of 1-1-1 has 3 for its 102 rows."""
         distinct: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for entry in self.by_due.values():
+            times = entry.pop("times", None)
+            if times:
+                entry["dose_time"] = " and ".join(times)
         return {
             due: distinct.setdefault(
                 (entry["dose_time"], *(id(line) for line in entry["items"])), entry

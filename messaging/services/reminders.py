@@ -17,10 +17,14 @@ then), "visit:<id>" (follow-up) and "document:<id>" (document ready).
 
 Quiet hours (MessagingSettings.quiet_hours_start/end, clinic local time; the edges themselves
 are not quiet):
-- a dose inside quiet hours is moved to the nearer edge: a bedtime dose at 22:00 with quiet
-  hours from 21:30 is reminded at 21:30 the same evening, a 06:00 dose at 07:30. A dose is never
-  skipped for quiet hours, and never moved to the next morning when the evening edge is nearer
-  (a bedtime medicine reminded at breakfast would be taken at the wrong time);
+- a dose inside quiet hours is moved to the nearer edge only when that keeps it at least the
+  drug's minimum gap from the doses before and after it (`patients.dosing.quiet`): a bedtime
+  dose at 22:00 with quiet hours from 21:30 is reminded at 21:30 the same evening; the 22:00,
+  02:00 and 06:00 doses of a Q4H drug cannot move without coming closer than 4 hours to another
+  dose, so they are not reminded, and the visit's sign page tells the doctor so. A dose is
+  never moved to the next morning when the evening edge is nearer (a bedtime medicine reminded
+  at breakfast would be taken at the wrong time). The text says the time the dose is due, and
+  lists each medicine once;
 - a confirmation, a review request, a follow-up reminder or a document notice inside quiet
   hours waits for quiet_hours_end;
 - an appointment reminder inside quiet hours waits for quiet_hours_end if that is still

@@ -7,12 +7,14 @@ and replying STOP to an alert turns it off too. The clinic's setting
 `MessagingSettings.alert_doctor_on_whatsapp` must also be on: the clinic's number sends the
 alerts and the clinic pays Meta for each, so the owner decides whether they exist at all.
 
-Who gets it. The escalation's doctor; when it has none (a worrying message from a patient with
-no visit or appointment yet), the patient's last doctor (latest visit, else latest
-appointment); when there is none either, or that person no longer works at the clinic or is
-not an owner or doctor, nobody. The in-app alert opens on the follow-up board whatever happens
-here. Undeliverable-number escalations are not sent: the front desk fixes numbers, not the
-doctor.
+Who gets it. A worrying message (trouble words) is urgent: every doctor who treats the
+patient, meaning every staff member with a visit or an appointment (of any status) for the
+patient at this clinic, plus the escalation's doctor, each once. Other escalations: the
+escalation's doctor; when it has none, the patient's last doctor (latest visit, else latest
+appointment). Someone who no longer works at the clinic or is not an owner or doctor gets
+nothing, nor does anyone who has not turned WhatsApp alerts on. The in-app alert opens on
+the follow-up board whatever happens here. Undeliverable-number escalations are not sent: the
+front desk fixes numbers, not the doctor.
 
 What it says (DPDP: the least data for the purpose). The message travels through Meta to a
 personal phone whose lock screen, backups and family members Vaidya cannot control. So it
@@ -272,13 +274,30 @@ def patient_last_doctor(patient_id: int) -> Membership | None:
     return appointment.doctor if appointment is not None else None
 
 
-def alert_recipient(escalation: Escalation) -> Membership | None:
-    """Who gets the WhatsApp alert (module docstring): the escalation's doctor, else the
-    patient's last doctor; None when that person cannot receive alerts."""
-    recipient = escalation.doctor or patient_last_doctor(escalation.patient_id)
-    if recipient is None or not can_receive_alerts(recipient):
-        return None
-    return recipient
+def treating_doctors(patient_id: int) -> list[Membership]:
+    """Everyone who treats the patient at this clinic: the doctors of their visits and
+    appointments (any status), active, most recently seen first."""
+    visits = Visit.objects.filter(patient_id=patient_id).order_by("-created_at", "-id")
+    appointments = Appointment.objects.filter(patient_id=patient_id).order_by("-starts_at", "-id")
+    ordered: list[int] = []
+    for doctor_id in [
+        *visits.values_list("doctor_id", flat=True),
+        *appointments.values_list("doctor_id", flat=True),
+    ]:
+        if doctor_id not in ordered:
+            ordered.append(doctor_id)
+    members = Membership.objects.filter(pk__in=ordered, is_active=True).in_bulk()
+    return [members[pk] for pk in ordered if pk in members]
+
+
+def alert_recipients(escalation: Escalation) -> list[Membership]:
+    """Who gets the WhatsApp alert (module docstring), among those who may receive alerts."""
+    if escalation.reason == EscalationReason.TROUBLE_WORDS:
+        people = [escalation.doctor] if escalation.doctor else []
+        people += [m for m in treating_doctors(escalation.patient_id) if m not in people]
+    else:
+        people = [escalation.doctor or patient_last_doctor(escalation.patient_id)]
+    return [m for m in people if m is not None and m.is_active and can_receive_alerts(m)]
 
 
 def patient_reference(patient: Patient) -> str:
@@ -338,10 +357,15 @@ def escalation_alert_queue(*, escalation_id: int) -> str:
     why_not = _why_not_alerted(escalation)
     if why_not:
         return why_not
-    target = _alert_target(escalation)
-    if isinstance(target, str):
-        return target
-    return _alert_queue(escalation, target)
+    recipients = alert_recipients(escalation)
+    if not recipients:
+        return "no doctor to alert"
+    results = []
+    for recipient in recipients:
+        target = _alert_target(escalation, recipient)
+        results.append(target if isinstance(target, str) else _alert_queue(escalation, target))
+    # One answer when everyone's is the same ("queued", "alerted already"), else each.
+    return results[0] if len(set(results)) == 1 else "; ".join(results)
 
 
 def _why_not_alerted(escalation: Escalation) -> str:
@@ -350,8 +374,6 @@ def _why_not_alerted(escalation: Escalation) -> str:
         return "resolved already"
     if escalation.reason not in REASON_WORDS:
         return "not alerted on WhatsApp"
-    if EscalationAlert.objects.filter(escalation_id=escalation.pk).exists():
-        return "alerted already"
     if not messaging_settings_for(escalation.clinic_id).alert_doctor_on_whatsapp:
         return "the clinic has WhatsApp alerts off"
     return ""
@@ -365,11 +387,10 @@ class _AlertTarget:
     params: list[str]
 
 
-def _alert_target(escalation: Escalation) -> _AlertTarget | str:
-    """Who gets the alert, from which number, with which template; or why nobody does."""
-    recipient = alert_recipient(escalation)
-    if recipient is None:
-        return "no doctor to alert"
+def _alert_target(escalation: Escalation, recipient: Membership) -> _AlertTarget | str:
+    """From which number and with which template `recipient` is alerted; or why not."""
+    if EscalationAlert.objects.filter(escalation_id=escalation.pk, recipient=recipient).exists():
+        return "alerted already"
     opt_in = WhatsAppAlertOptIn.objects.filter(membership=recipient, enabled=True).first()
     if opt_in is None or not opt_in.phone:
         return "the doctor has WhatsApp alerts off"

@@ -14,7 +14,7 @@ from clinics.roles import Perm, Role
 from clinics.web import add_domain_error
 from messaging import selectors
 from messaging.models import Escalation
-from messaging.services.escalations import escalation_resolve
+from messaging.services.escalations import escalation_acknowledge, escalation_resolve
 
 
 class ResolveForm(forms.Form):
@@ -83,3 +83,21 @@ def escalation_resolve_view(request: HttpRequest, escalation_id: int) -> HttpRes
             url = reverse("messaging-board", args=[request.clinic.slug])
             return redirect(f"{url}?show={show}")
     return _page(request, show, failed=(escalation.pk, form))
+
+
+@require_perm(Perm.CLINICAL_VIEW)
+def escalation_acknowledge_view(request: HttpRequest, escalation_id: int) -> HttpResponse:
+    escalation = Escalation.objects.filter(pk=escalation_id).first()
+    if escalation is None:
+        raise Http404("No such alert")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    show = request.POST.get("show") if request.POST.get("show") in ("mine", "all") else "all"
+    try:
+        escalation_acknowledge(escalation=escalation, actor=request.user)
+    except DomainError as exc:
+        flash.error(request, exc.message)
+    else:
+        flash.success(request, f"Alert about {escalation.patient.full_name} acknowledged.")
+    url = reverse("messaging-board", args=[request.clinic.slug])
+    return redirect(f"{url}?show={show}")

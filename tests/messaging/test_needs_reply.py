@@ -98,7 +98,10 @@ def test_automatic_replies_leave_unanswered_words_in_needs_reply(sim, wa_account
     assert conversation().needs_reply
     sim.reply(PATIENT, button_payload=f"appt_reschedule:{reminder.pk}", button_text="Reschedule")
     relay()
-    assert len(sim.received(PATIENT)) == 1  # the automatic answer went out
+    # The automatic answers went out: the urgent reply to "chest pain" (call 112 now) and the
+    # list of free times.
+    sent = sim.received(PATIENT)
+    assert [m["type"] for m in sent] == ["text", "interactive"] and "112" in sent[0]["body"]
     assert conversation().needs_reply
 
     sim.reply(PATIENT, "Can I take the tablets with milk?")

@@ -260,7 +260,9 @@ def test_signing_plans_one_reminder_per_dose_time_grouping_medicines(doctor, pat
     assert Reminder.objects.filter(source=f"prescription:{prescription.pk}").count() == 8
 
 
-def test_bedtime_and_night_doses_in_quiet_hours_move_to_the_nearer_edge(doctor, patient):
+def test_a_bedtime_dose_moves_to_the_evening_edge_and_q6h_night_doses_are_not_moved_closer(
+    doctor, patient
+):
     bedtime = {**PARACETAMOL, "frequency": "HS", "duration_days": 2}
     every_six = {
         **AMOXICILLIN,
@@ -271,15 +273,15 @@ def test_bedtime_and_night_doses_in_quiet_hours_move_to_the_nearer_edge(doctor, 
     visit = sign_visit(doctor, patient, items=[bedtime, every_six])
     rows = medicine_rows(Prescription.objects.get(visit=visit).pk)
     got = [(r.due_at, r.context["dose_time"]) for r in rows]
+    # Q6H's 00:00 and 06:00 fall in quiet hours (21:30-07:30); either edge would bring them
+    # closer than 6 hours to the 18:00 or 12:00 dose, so they are not reminded (issue 19).
     assert got == [
         (ist(10, 21, 30), "10:00 PM"),  # HS at 22:00 -> the evening edge, same night
-        (ist(11, 7, 30), "6:00 AM"),  # Q6H's 06:00 -> the end of quiet hours
         (ist(11, 12), "12:00 PM"),
         (ist(11, 18), "6:00 PM"),
         (ist(11, 21, 30), "10:00 PM"),
     ]
-    # Q6H's midnight dose of the 11th moved back to 21:30 on the 10th, with the HS dose.
-    assert len(rows[0].context["items"]) == 2
+    assert all(len(r.context["items"]) == 1 for r in rows)
 
 
 def test_medicine_times_follow_the_clinic_time_zone(scoped, patient):
@@ -418,7 +420,7 @@ def test_copy_and_the_row_insert_plan_the_same_dose_reminders(doctor, patient, m
     same times, dose times and medicines; rows sharing a clock time keep their own context."""
     items = [
         PARACETAMOL,
-        AMOXICILLIN,
+        {**AMOXICILLIN, "duration_days": 2},
         {**PARACETAMOL, "generic_name": "cetirizine", "strength": "10 mg", "frequency": "HS"},
         {**AMOXICILLIN, "generic_name": "ondansetron", "strength": "4 mg", "frequency": "Q6H"},
     ]
@@ -429,15 +431,20 @@ def test_copy_and_the_row_insert_plan_the_same_dose_reminders(doctor, patient, m
 
     plan = _dose_plan(copied.pk)
     assert plan == _dose_plan(inserted.pk)
-    assert len(plan) == 19
-    # The 22:00 bedtime dose and Q6H's midnight dose share the 21:30 quiet-hours edge, except
-    # on the last night (the course ends before the midnight dose): same clock time, its own
-    # medicines.
-    bedtime = ["CETIRIZINE 10 mg - 1 tablet after food", "ONDANSETRON 4 mg - 1 capsule"]
-    assert [(due, meds) for due, dose_time, meds in plan if dose_time == "10:00 PM"] == [
-        (ist(10, 21, 30), bedtime),
-        (ist(11, 21, 30), bedtime),
-        (ist(12, 21, 30), bedtime[:1]),
+    # Q6H's 00:00 and 06:00 are in quiet hours and cannot move within 6 hours: not reminded.
+    assert len(plan) == 16
+    # The night doses share 21:00, except on the last night (amoxicillin's course has ended):
+    # same clock time, its own medicines. The bedtime dose moves to 21:30 alone.
+    night = ["PARACETAMOL 500 mg - 1 tablet after food", "AMOXICILLIN 250 mg - 1 capsule"]
+    assert [(due, meds) for due, dose_time, meds in plan if dose_time == "9:00 PM"] == [
+        (ist(10, 21), night),
+        (ist(11, 21), night),
+        (ist(12, 21), night[:1]),
+    ]
+    assert [due for due, dose_time, _ in plan if dose_time == "10:00 PM"] == [
+        ist(10, 21, 30),
+        ist(11, 21, 30),
+        ist(12, 21, 30),
     ]
     rows = medicine_rows(copied.pk)
     assert {r.context["prescription_id"] for r in rows} == {copied.pk}

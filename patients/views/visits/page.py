@@ -32,6 +32,7 @@ from patients.forms_visits import (
 )
 from patients.models import DocumentKind, Prescription, PrescriptionItem, Visit, Vitals
 from patients.prescribing.checks import COVERAGE_NOTE
+from patients.prescription_notes import prescription_notes
 from patients.selectors.allergies import patient_allergies
 from patients.selectors.documents import visit_documents
 from patients.selectors.prescriptions import doctor_templates, last_prescription
@@ -230,6 +231,9 @@ def page_context(
         )
     else:
         context["item_rows"] = [_item_row(item, None) for item in items]
+    notes = prescription_notes(visit.clinic_id, items)
+    for row in context["item_rows"]:
+        row["notes"] = notes.get(row["item"].pk, [])
     if abilities["can_stop"]:
         context["stop_reasons"] = StopForm.base_fields["reason"].choices
     if abilities["can_amend"]:
