@@ -38,7 +38,7 @@ LINES = [
     "Cap Amoxicillin 500 1-1-1 for 1 week",
     "Tab Pantoprazole 40 OD BF x 14 days",
     "Tab Montelukast 10 mg HS x 1 month",
-    "Tab Metformin 500 1-0-1 after meals",
+    "Tab Metformin 500 1-0-1 after meals x 30 days",
     "Tab Cetirizine 10 0-0-1 x 5d",
     "Tab Paracetamol 500 Q6H x 3 days",
     "Tab Amlodipine 5 mg 1-0-0 x 30 days",

@@ -61,6 +61,12 @@ def _missing(parsed: ParsedLine, found: LineDrug) -> list[str]:
             missing.append("Name the medicine, for example: Tab Paracetamol 650 1-0-1 x 5d.")
     if parsed.frequency is None:
         missing.append("Say how often, for example 1-0-1, BD or SOS.")
+    elif (
+        parsed.duration_days is None
+        and not (parsed.frequency.as_needed or parsed.frequency.once)
+        and not (found.drug is not None and found.drug.default_duration_days)
+    ):
+        missing.append("Say for how many days, for example x 5 days or 5d.")
     return missing
 
 
