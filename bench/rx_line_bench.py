@@ -44,7 +44,7 @@ LINES = [
     "Tab Amlodipine 5 mg 1-0-0 x 30 days",
     "Tab Telmisartan 40 OD for 2 weeks",
     "Tab Levocetirizine 5 HS x 7d",
-    "Tab Doxycycline 100 BD x 7 days after food",
+    "Cap Doxycycline 100 BD x 7 days after food",
     "Tab Ondansetron 4 mg SOS",
     "Tab Prednisolone 10 mg 1-0-0 x 5 days after food",
     "Tab Ciprofloxacin 500 twice daily for 5 days",

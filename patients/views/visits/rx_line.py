@@ -51,7 +51,10 @@ def _missing(parsed: ParsedLine, found: LineDrug) -> list[str]:
         return missing
     if found.drug is None:
         if found.choices:
-            missing.append("The line fits several drugs on the list: pick one below.")
+            missing.append(
+                "The line does not single out one drug on the clinic's list (its name, form or "
+                "strength): pick the one you mean below."
+            )
         elif parsed.drug_query:
             missing.append(
                 f"No drug on the clinic's list matches \u201c{parsed.drug_query}\u201d: "
