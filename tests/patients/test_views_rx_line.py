@@ -87,7 +87,11 @@ def test_a_line_without_a_frequency_or_a_known_drug_says_what_is_missing(
     assert "No drug on the clinic" in unknown.content.decode()
     no_frequency = add_line(client, scoped, draft, "Dolo 650 x 5 days")
     assert "Say how often" in no_frequency.content.decode()
-    assert not PrescriptionItem.objects.exists()
+    no_days = add_line(client, scoped, draft, "Tab Metformin 500 1-0-1 after meals")
+    assert "Say for how many days" in no_days.content.decode()
+    # SOS and STAT need no course length.
+    assert "Added" in add_line(client, scoped, draft, "Tab Ondansetron 4 mg SOS").content.decode()
+    assert PrescriptionItem.objects.count() == 1
 
 
 def test_an_allergy_stops_a_line_as_it_stops_the_form(scoped, client_for, doctor, draft):

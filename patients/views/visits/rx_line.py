@@ -51,7 +51,10 @@ def _missing(parsed: ParsedLine, found: LineDrug) -> list[str]:
         return missing
     if found.drug is None:
         if found.choices:
-            missing.append("The line fits several drugs on the list: pick one below.")
+            missing.append(
+                "The line does not single out one drug on the clinic's list (its name, form or "
+                "strength): pick the one you mean below."
+            )
         elif parsed.drug_query:
             missing.append(
                 f"No drug on the clinic's list matches \u201c{parsed.drug_query}\u201d: "
@@ -61,6 +64,12 @@ def _missing(parsed: ParsedLine, found: LineDrug) -> list[str]:
             missing.append("Name the medicine, for example: Tab Paracetamol 650 1-0-1 x 5d.")
     if parsed.frequency is None:
         missing.append("Say how often, for example 1-0-1, BD or SOS.")
+    elif (
+        parsed.duration_days is None
+        and not (parsed.frequency.as_needed or parsed.frequency.once)
+        and not (found.drug is not None and found.drug.default_duration_days)
+    ):
+        missing.append("Say for how many days, for example x 5 days or 5d.")
     return missing
 
 
