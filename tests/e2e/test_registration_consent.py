@@ -10,7 +10,7 @@ import pytest
 from clinics.roles import Role
 from clinics.tenancy import clinic_scope
 from compliance.models import ConsentEvent
-from tests.factories import ClinicFactory, MembershipFactory, UserFactory
+from tests.factories import ClinicFactory, MembershipFactory, PatientFactory, UserFactory
 
 PASSWORD = "correct horse battery"  # tests.factories.UserFactory's password
 
@@ -88,3 +88,24 @@ def test_the_desk_switches_its_pages_to_hindi_from_the_footer(page, live_server,
     # The patient's notice still follows the patient's language, not the desk's.
     notice = page.get_by_test_id("consent-notice")
     assert notice.inner_text().startswith("Asha Family Clinic will send you WhatsApp messages")
+
+
+def test_a_likely_duplicate_in_another_script_is_shown_and_opened_instead(
+    page, live_server, clinic
+):
+    """ "Sunita Devi" with the phone of an existing "सुनीता देवी": the desk opens that record."""
+    with clinic_scope(clinic):
+        existing = PatientFactory(clinic=clinic, full_name="सुनीता देवी", phone="+919845077777")
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/c/asha/patients/new/")
+    page.fill("input[name=full_name]", "Sunita Devi")
+    page.check("input[name=sex][value=F]")
+    page.fill("input[name=age_years]", "48")
+    page.fill("input[name=phone]", "98450 77777")
+    page.get_by_role("button", name="Register patient").click()
+    warning = page.get_by_role("alert").filter(has_text="may already be registered")
+    warning.wait_for()
+    link = warning.get_by_role("link", name="सुनीता देवी")
+    assert link.get_attribute("href") == f"/c/asha/patients/{existing.pk}/"
+    with clinic_scope(clinic):
+        assert clinic.patients.count() == 1  # nothing registered twice
