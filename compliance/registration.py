@@ -18,6 +18,7 @@ from rest_framework import serializers
 
 from clinics.actors import Actor
 from clinics.api.base import StrictInputSerializer
+from clinics.api.fields import declared
 from clinics.errors import DomainError, ValidationFailed
 from clinics.languages import patient_language
 from clinics.models import Clinic
@@ -117,10 +118,13 @@ class WhatsAppConsentInputSerializer(StrictInputSerializer):
         default=ConsentMethod.API,
         help_text="How the patient agreed.",
     )
-    notice_shown = serializers.BooleanField(
-        default=False,
-        help_text="Must be true when granted: the patient was shown Vaidya's WhatsApp care "
-        "notice in their preferred language (the ledger records that text).",
+    notice_shown = declared(
+        serializers.BooleanField(
+            default=False,
+            help_text="Must be true when granted: the patient was shown Vaidya's WhatsApp care "
+            "notice in their preferred language (the ledger records that text).",
+        ),
+        rule="Must be true when `granted` is true.",
     )
 
     def validate(self, attrs):
