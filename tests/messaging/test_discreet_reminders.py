@@ -5,15 +5,19 @@ on; a patient can be set to always or never. Sent to the simulator over real HTT
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
+from django.utils import timezone
 
+from messaging import links
 from messaging.models import Message, MessagingSettings, Reminder, ReminderKind, ReminderStatus
 from messaging.services.dispatch import reminders_dispatch
 from messaging.services.reminder_content import day_part
-from patients.models import DiscreetMessages, Drug, Patient
+from patients import services
+from patients.models import DiscreetMessages, Document, DocumentKind, Drug, Patient
 from patients.prescribing.classes import is_sensitive
+from patients.services.documents import document_render
 from tests.messaging.care_setup import PARACETAMOL, make_doctor, make_reminder_templates, sign_visit
 from tests.messaging.conftest import PATIENT, make_patient
 
@@ -126,3 +130,49 @@ def test_the_choice_is_read_when_the_reminder_is_sent_not_when_planned(scoped, s
     [sent] = setup["sim"].received(PATIENT)
     assert "SERTRALINE" not in sent["body"].upper()
     assert "medicine (1)" in sent["body"]
+
+
+# --- no diagnosis in any message ------------------------------------------------------------
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_no_message_about_a_visit_names_its_diagnosis(scoped, setup, monkeypatch, language):
+    """Every message a signed visit with a diagnosis sends (medicine reminders, the follow-up
+    reminder, "your prescription is ready"), even for a patient who wants medicine names, says
+    neither the diagnosis nor its ICD-10 code."""
+    monkeypatch.setattr(links, "document_link", lambda document: f"https://x.test/d/{document.pk}")
+    purposes = {"follow_up_reminder", "document_ready"}
+    make_reminder_templates(scoped, sim=setup["sim"], purposes=purposes, language=language)
+    patient = make_patient(
+        scoped, preferred_language=language, discreet_messages=DiscreetMessages.NEVER
+    )
+    doctor = setup["doctor"]
+    by = {"actor": doctor.user, "actor_membership": doctor}
+    visit = services.visit_start(clinic=scoped, **by, patient=patient, doctor=doctor)
+    follow_up = timezone.localdate() + timedelta(days=7)
+    visit = services.visit_update_notes(
+        visit=visit, **by, chief_complaints="Low mood", follow_up_date=follow_up
+    )
+    diagnosis = services.diagnosis_add(
+        visit=visit, **by, text="depression", icd10_code="F32.1", qualifier="since the divorce"
+    )
+    services.prescription_item_add(
+        visit=visit, **by, drug=setup["sertraline"], frequency="1-0-1", duration_days=2
+    )
+    services.prescription_item_add(visit=visit, **by, **{**PARACETAMOL, "duration_days": 2})
+    visit = services.visit_sign(visit=visit, **by)
+    document = Document.objects.get(visit=visit, kind=DocumentKind.PRESCRIPTION)
+    document_render(document_id=document.pk)
+
+    kinds = set(Reminder.objects.values_list("kind", flat=True))
+    assert {ReminderKind.MEDICINE, ReminderKind.FOLLOW_UP, ReminderKind.DOCUMENT_READY} <= kinds
+    reminders_dispatch(now=timezone.now() + timedelta(days=30))
+    assert set(Reminder.objects.values_list("status", flat=True)) == {ReminderStatus.SENT}
+
+    texts = [m["body"] for m in setup["sim"].received(PATIENT)]
+    texts += list(Message.objects.values_list("body", flat=True))
+    assert len(texts) == 2 * Reminder.objects.count()
+    assert any("SERTRALINE" in text for text in texts)  # names: the patient asked for them
+    forbidden = [diagnosis.text, "F32", "depress", "divorce", "Low mood", "अवसाद"]
+    assert diagnosis.text.startswith("Moderate depressive episode")
+    for text in texts:
+        for words in forbidden:
+            assert words.casefold() not in text.casefold(), (words, text)
