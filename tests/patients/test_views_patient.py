@@ -168,6 +168,8 @@ def test_front_desk_sets_a_patient_to_discreet_messages(clinic, front_desk, clie
     response = client.post(url(clinic, "patient-edit", patient.pk), data, follow=True)
 
     assert "Saved the changes" in response.content.decode()
+    detail = client.get(url(clinic, "patient-detail", patient.pk)).content.decode()
+    assert "Never name the medicines" in detail
     assert reload(patient).discreet_messages == "always"
     [updated] = events(clinic, "patients.patient.updated")
     assert updated.data["fields"] == ["discreet_messages"]
