@@ -97,6 +97,8 @@ def finding_label(key: str) -> str:
 #   G03A  hormonal contraceptives; G02B intrauterine and vaginal contraceptives;
 #   G03D  progestogens; G03X other sex hormones (ulipristal, mifepristone)
 #   G02AD prostaglandins (misoprostol); G04BE drugs used in erectile dysfunction
+# By class, not by use: hydroxyzine (N05BB) for itching or prochlorperazine (N05AB) for
+# vertigo are discreet too, which costs the patient only the names in a reminder.
 SENSITIVE_ATC_PREFIXES: tuple[str, ...] = (
     "N05",
     "N06A",
