@@ -111,6 +111,12 @@ class MessagingSettingsForm(forms.Form):
         help_text="Whole hours between 1 and 168, separated by commas, e.g. 24, 2. Empty: none.",
     )
     send_medicine_reminders = forms.BooleanField(label="Send medicine reminders", required=False)
+    discreet_sensitive_medicines = forms.BooleanField(
+        label="Do not name sensitive medicines in reminders",
+        required=False,
+        help_text="Psychiatric, HIV, sexual and reproductive health and addiction medicines: "
+        'the reminder says "your evening medicines (2)". Each patient can be set otherwise.',
+    )
     send_follow_up_reminders = forms.BooleanField(label="Send follow-up reminders", required=False)
     follow_up_reminder_time = forms.TimeField(
         label="Follow-up reminder time",

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from clinics.errors import DomainError, ValidationFailed
 from clinics.states import STATE_CHOICES
 from clinics.web import add_domain_error
-from patients.models import BloodGroup, Patient, Relation, Sex
+from patients.models import BloodGroup, DiscreetMessages, Patient, Relation, Sex
 from patients.models.patients import Language
 from patients.selectors import patient_list
 from patients.services import EDITABLE_FIELDS, HEALTH_FIELDS, MAX_AGE_YEARS, GuardianInput
@@ -105,6 +105,16 @@ class PatientForm(forms.Form):
         required=False,
         help_text=_("WhatsApp messages use it where the clinic has templates in it; else English."),
     )
+    discreet_messages = forms.ChoiceField(
+        label=_("Medicine names in WhatsApp reminders"),
+        choices=DiscreetMessages.choices,
+        initial=DiscreetMessages.AUTO,
+        required=False,
+        help_text=_(
+            'Discreet reminders say "your evening medicines (2)" instead of the names, which '
+            "stay on the prescription."
+        ),
+    )
     email = forms.EmailField(label=_("Email"), required=False)
     address = forms.CharField(
         label=_("Address"), required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -161,6 +171,9 @@ class PatientForm(forms.Form):
 
     def clean_preferred_language(self) -> str:
         return self.cleaned_data.get("preferred_language") or Language.ENGLISH
+
+    def clean_discreet_messages(self) -> str:
+        return self.cleaned_data.get("discreet_messages") or DiscreetMessages.AUTO
 
     def __init__(self, *args, health: bool = True, **kwargs):
         # Allergies and long-term conditions are clinical information: staff who may not read

@@ -163,6 +163,12 @@ class MessagingSettings(models.Model):
         help_text="Hours before the appointment to remind the patient, e.g. 24 and 2.",
     )
     send_medicine_reminders = models.BooleanField(default=True)
+    discreet_sensitive_medicines = models.BooleanField(
+        default=True,
+        help_text="Medicine reminders that include a sensitive medicine (psychiatric, HIV, "
+        'sexual and reproductive health, addiction treatment) say "your evening medicines '
+        "(2)\" instead of the names. A patient's own choice comes first.",
+    )
     send_follow_up_reminders = models.BooleanField(default=True)
     follow_up_reminder_time = models.TimeField(
         default="09:30", help_text="Local time on the day before the follow-up date."

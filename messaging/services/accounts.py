@@ -353,6 +353,7 @@ SETTINGS_EDITABLE_FIELDS = (
     "send_appointment_confirmations",
     "appointment_reminder_hours",
     "send_medicine_reminders",
+    "discreet_sensitive_medicines",
     "send_follow_up_reminders",
     "follow_up_reminder_time",
     "send_review_requests",

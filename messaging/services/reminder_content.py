@@ -14,16 +14,19 @@ from typing import Any
 
 from messaging import links
 from messaging.models import Reminder, ReminderKind
+from messaging.services.accounts import messaging_settings_for
 from messaging.services.auto_replies import clinic_phone_text
 from messaging.services.reminders import source_id
 from patients.models import (
     Appointment,
     AppointmentStatus,
+    DiscreetMessages,
     Document,
     Patient,
     PrescriptionItem,
     Visit,
 )
+from patients.prescribing.classes import is_sensitive
 
 # Reminder kind -> template purpose (messaging.template_purposes).
 PURPOSE_FOR_KIND = {
@@ -40,6 +43,20 @@ PURPOSE_FOR_KIND = {
 NO_NOTE = {
     "en": "the clinic had to change the doctor's schedule",
     "hi": "क्लिनिक को डॉक्टर का समय बदलना पड़ा",
+}
+
+
+# A discreet medicine reminder: "your evening medicines (2)" (the names are on the prescription).
+# {part of the day: (English, Hindi)}, and the words for one medicine / several.
+DAY_PARTS = {
+    "morning": ("morning", "सुबह"),
+    "afternoon": ("afternoon", "दोपहर"),
+    "evening": ("evening", "शाम"),
+    "night": ("night", "रात"),
+}
+DISCREET_MEDICINES = {
+    "en": ("your {part} medicine ({count})", "your {part} medicines ({count})"),
+    "hi": ("आपकी {part} की दवा ({count})", "आपकी {part} की दवाएं ({count})"),
 }
 
 
@@ -76,6 +93,8 @@ class Sources:
     visits: dict[int, Visit] = field(default_factory=dict)
     documents: dict[int, Document] = field(default_factory=dict)
     live_items: set[int] = field(default_factory=set)
+    sensitive_items: set[int] = field(default_factory=set)
+    discreet_clinic: bool = True
 
     @classmethod
     def load(cls, reminders: list[Reminder]) -> Sources:
@@ -97,12 +116,49 @@ class Sources:
         if wanted.get("document"):
             sources.documents = Document.objects.in_bulk(wanted["document"])
         if items:
-            sources.live_items = set(
-                PrescriptionItem.objects.filter(pk__in=items, stopped_at__isnull=True).values_list(
-                    "pk", flat=True
-                )
-            )
+            sources.live_items, sources.sensitive_items = _live_and_sensitive(items)
+            sources.discreet_clinic = messaging_settings_for(
+                reminders[0].clinic_id
+            ).discreet_sensitive_medicines
         return sources
+
+
+def _live_and_sensitive(ids: set[int] | list[int]) -> tuple[set[int], set[int]]:
+    """Of these prescription items, the ones not stopped, and those of a sensitive class."""
+    rows = PrescriptionItem.objects.filter(pk__in=ids, stopped_at__isnull=True).values_list(
+        "pk", "drug__atc_code"
+    )
+    return {pk for pk, _ in rows}, {pk for pk, atc in rows if is_sensitive(atc)}
+
+
+def day_part(at: dt.datetime, tz) -> str:
+    """ "morning" (5-12), "afternoon" (12-17), "evening" (17-21) or "night", clinic time."""
+    hour = at.astimezone(tz).hour
+    if 5 <= hour < 12:
+        return "morning"
+    if 12 <= hour < 17:
+        return "afternoon"
+    if 17 <= hour < 21:
+        return "evening"
+    return "night"
+
+
+def discreet(patient: Patient, *, sensitive: bool, clinic_default: bool) -> bool:
+    """Whether a medicine reminder leaves out the medicines' names: the patient's own choice,
+    else the clinic's (on by default) when one of the medicines is of a sensitive class."""
+    if patient.discreet_messages == DiscreetMessages.ALWAYS:
+        return True
+    if patient.discreet_messages == DiscreetMessages.NEVER:
+        return False
+    return sensitive and clinic_default
+
+
+def discreet_medicines_text(*, count: int, part: str, language: str) -> str:
+    """ "your evening medicines (2)" / "आपकी शाम की दवाएं (2)"."""
+    hindi = language == "hi"
+    one, several = DISCREET_MEDICINES["hi" if hindi else "en"]
+    words = DAY_PARTS[part][1 if hindi else 0]
+    return (one if count == 1 else several).format(part=words, count=count)
 
 
 @dataclass
@@ -176,6 +232,37 @@ def _change_notice(reminder: Reminder, now: dt.datetime, sources: Sources | None
     return Built(params)
 
 
+def _medicine(reminder: Reminder, sources: Sources | None) -> Built:
+    """first name, the medicines and doses (or, discreet, "your evening medicines (2)"), time."""
+    tz = reminder.clinic.tzinfo
+    items = (reminder.context or {}).get("items") or []
+    if sources is not None:
+        live, sensitive = sources.live_items, sources.sensitive_items
+        clinic_default = sources.discreet_clinic
+    else:
+        live, sensitive = _live_and_sensitive([entry["id"] for entry in items])
+        clinic_default = messaging_settings_for(reminder.clinic_id).discreet_sensitive_medicines
+    items = [entry for entry in items if entry["id"] in live]
+    if not items:
+        raise Skip("The medicines were stopped.")
+    patient = reminder.patient
+    if discreet(
+        patient,
+        sensitive=any(entry["id"] in sensitive for entry in items),
+        clinic_default=clinic_default,
+    ):
+        medicines = discreet_medicines_text(
+            count=len(items),
+            part=day_part(reminder.due_at, tz),
+            language="hi" if patient.preferred_language == "hi" else "en",
+        )
+    else:
+        medicines = "; ".join(entry["text"] for entry in items)
+    dose_time = (reminder.context or {}).get("dose_time") or when_text(reminder.due_at, tz)
+    ids = [entry["id"] for entry in items]
+    return Built([first_name(patient), medicines, dose_time], {"item_ids": ids})
+
+
 def build_parameters(
     reminder: Reminder, *, now: dt.datetime, sources: Sources | None = None
 ) -> Built:
@@ -198,23 +285,7 @@ def build_parameters(
             ]
         )
     if kind == ReminderKind.MEDICINE:
-        items = (reminder.context or {}).get("items") or []
-        ids = [entry["id"] for entry in items]
-        live = (
-            sources.live_items
-            if sources is not None
-            else set(
-                PrescriptionItem.objects.filter(pk__in=ids, stopped_at__isnull=True).values_list(
-                    "pk", flat=True
-                )
-            )
-        )
-        items = [entry for entry in items if entry["id"] in live]
-        if not items:
-            raise Skip("The medicines were stopped.")
-        medicines = "; ".join(entry["text"] for entry in items)
-        dose_time = (reminder.context or {}).get("dose_time") or when_text(reminder.due_at, tz)
-        return Built([name, medicines, dose_time], {"item_ids": [e["id"] for e in items]})
+        return _medicine(reminder, sources)
     if kind == ReminderKind.FOLLOW_UP:
         number = source_id(reminder.source)
         visit = (

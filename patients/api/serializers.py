@@ -29,7 +29,7 @@ from clinics.api.fields import (
 )
 from clinics.states import STATE_CHOICES, state_name
 from patients.models import ADULT_AGE, BloodGroup, Guardian, Patient, Relation, Sex, age_on
-from patients.models.patients import Language
+from patients.models.patients import DiscreetMessages, Language
 from patients.registration import registration_steps
 from patients.services import MAX_AGE_YEARS
 
@@ -167,6 +167,11 @@ _LANGUAGE_HELP = (
     "What the patient reads (WhatsApp messages, consent notices, the prescription's "
     "instructions beside the English) comes in it where Vaidya has it (en, hi); else English."
 )
+_DISCREET_HELP = (
+    "Whether WhatsApp medicine reminders name the medicines: auto (the clinic's choice: "
+    "discreet when a medicine of a sensitive class is included), always (never named) or "
+    "never (always named)."
+)
 
 
 class PatientSerializer(serializers.Serializer):
@@ -191,6 +196,9 @@ class PatientSerializer(serializers.Serializer):
     phone = _e164(help_text="E.164, for example +919845012345.")
     whatsapp_phone = _e164(help_text="E.164; empty when the same as the phone.")
     preferred_language = serializers.ChoiceField(choices=Language.choices, help_text=_LANGUAGE_HELP)
+    discreet_messages = serializers.ChoiceField(
+        choices=DiscreetMessages.choices, help_text=_DISCREET_HELP
+    )
     email = serializers.CharField()
     address = serializers.CharField()
     city = serializers.CharField()
@@ -255,6 +263,7 @@ class PatientSerializer(serializers.Serializer):
             "phone": _phone(patient.phone),
             "whatsapp_phone": _phone(patient.whatsapp_phone),
             "preferred_language": patient.preferred_language,
+            "discreet_messages": patient.discreet_messages,
             "email": patient.email,
             "address": patient.address,
             "city": patient.city,
@@ -380,6 +389,9 @@ class PatientUpdateInputSerializer(StrictInputSerializer):
         choices=Language.choices,
         required=False,
         help_text=_LANGUAGE_HELP,
+    )
+    discreet_messages = serializers.ChoiceField(
+        choices=DiscreetMessages.choices, required=False, help_text=_DISCREET_HELP
     )
     email = serializers.EmailField(required=False, allow_blank=True, allow_null=True)
     address = _visible_text(1000, multiline=True)

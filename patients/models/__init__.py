@@ -23,6 +23,7 @@ from patients.models.documents import (
 from patients.models.patients import (
     ADULT_AGE,
     BloodGroup,
+    DiscreetMessages,
     Guardian,
     Language,
     Patient,
@@ -80,6 +81,7 @@ __all__ = [
     "ConsentTemplate",
     "ConsentTemplateVersion",
     "Diagnosis",
+    "DiscreetMessages",
     "DisplayLink",
     "DoctorLeave",
     "DoctorRoom",

@@ -56,6 +56,14 @@ class Language(models.TextChoices):
     TELUGU = "te", "Telugu (తెలుగు)"
 
 
+class DiscreetMessages(models.TextChoices):
+    """Whether medicine reminders name the medicines (see messaging.services.reminder_content)."""
+
+    AUTO = "auto", _("As the clinic chose (discreet for sensitive medicines)")
+    ALWAYS = "always", _("Never name the medicines")
+    NEVER = "never", _("Always name the medicines")
+
+
 class Relation(models.TextChoices):
     MOTHER = "mother", _("Mother")
     FATHER = "father", _("Father")
@@ -110,6 +118,13 @@ class Patient(models.Model):
         default=Language.ENGLISH,
         help_text="For WhatsApp messages. Messages fall back to English where the clinic has "
         "no approved template in this language.",
+    )
+    discreet_messages = models.CharField(
+        max_length=6,
+        choices=DiscreetMessages.choices,
+        default=DiscreetMessages.AUTO,
+        help_text="Whether WhatsApp medicine reminders name the medicines or only say "
+        '"your evening medicines (2)".',
     )
     email = models.EmailField(blank=True)
     address = models.TextField(blank=True, validators=[VisibleText("address", multiline=True)])

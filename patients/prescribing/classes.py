@@ -81,3 +81,45 @@ def finding_label(key: str) -> str:
     code, _, subject = key.partition(":")
     name = _FINDING_NAMES.get(code, code)
     return f"{name}: {class_label(subject)}" if subject else name
+
+
+# Medicines whose name alone tells others what the patient is treated for. A reminder naming
+# one of them shows on a phone's lock screen, so messages call them "your evening medicines (2)"
+# unless the clinic or the patient chose otherwise. WHO ATC prefixes:
+#   N05   psycholeptics: antipsychotics (N05A), anxiolytics (N05B), hypnotics (N05C)
+#   N06A  antidepressants; N06B psychostimulants (ADHD)
+#   N07B  drugs used in addictive disorders: nicotine (N07BA), alcohol (N07BB), opioid (N07BC)
+#   J05AE protease inhibitors, J05AF nucleoside reverse transcriptase inhibitors, J05AG
+#         non-nucleoside RT inhibitors, J05AJ integrase inhibitors, J05AR HIV combinations,
+#         J05AX other antivirals (mostly HIV: maraviroc, ...). J05AF also holds the hepatitis B
+#         drugs (entecavir, tenofovir), which are as private; J05AB (aciclovir) and J05AH
+#         (oseltamivir) are not listed.
+#   G03A  hormonal contraceptives; G02B intrauterine and vaginal contraceptives;
+#   G03D  progestogens; G03X other sex hormones (ulipristal, mifepristone)
+#   G02AD prostaglandins (misoprostol); G04BE drugs used in erectile dysfunction
+# By class, not by use: hydroxyzine (N05BB) for itching or prochlorperazine (N05AB) for
+# vertigo are discreet too, which costs the patient only the names in a reminder.
+SENSITIVE_ATC_PREFIXES: tuple[str, ...] = (
+    "N05",
+    "N06A",
+    "N06B",
+    "N07B",
+    "J05AE",
+    "J05AF",
+    "J05AG",
+    "J05AJ",
+    "J05AR",
+    "J05AX",
+    "G03A",
+    "G02B",
+    "G03D",
+    "G03X",
+    "G02AD",
+    "G04BE",
+)
+
+
+def is_sensitive(atc_code: str | None) -> bool:
+    """Whether a medicine's name would tell others what the patient is treated for."""
+    code = (atc_code or "").strip().upper()
+    return bool(code) and code.startswith(SENSITIVE_ATC_PREFIXES)

@@ -30,6 +30,7 @@ EDITABLE_FIELDS = (
     "phone",
     "whatsapp_phone",
     "preferred_language",
+    "discreet_messages",
     "email",
     "address",
     "city",

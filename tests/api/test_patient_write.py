@@ -249,6 +249,19 @@ def test_patch_changes_only_what_is_sent(api, clinic, make_patient):
     assert event.data["fields"] == ["blood_group", "phone"]
 
 
+def test_patch_sets_discreet_medicine_reminders(api, clinic, make_patient):
+    patient = make_patient(full_name="Lakshmi Iyer")
+    assert api.get(detail_url(patient.pk)).json()["discreet_messages"] == "auto"
+    response = api.patch(detail_url(patient.pk), {"discreet_messages": "always"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["discreet_messages"] == "always"
+    bad = api.patch(detail_url(patient.pk), {"discreet_messages": "sometimes"}, format="json")
+    assert "discreet_messages" in assert_error(bad, 400)["fields"]
+    with clinic_scope(clinic):
+        patient.refresh_from_db()
+    assert patient.discreet_messages == "always"
+
+
 def test_patch_refuses_bad_and_unknown_input_and_keeps_the_record(api, clinic, make_patient):
     patient = make_patient(full_name="Lakshmi Iyer")
     bad = api.patch(detail_url(patient.pk), {"phone": "12"}, format="json")

@@ -177,6 +177,31 @@ def test_messaging_settings_form(clinic, owner, client_for):
     assert row.appointment_reminder_hours == [48, 3]
     assert row.send_medicine_reminders is False
     assert row.quiet_hours_end.hour == 7
+    assert row.discreet_sensitive_medicines is False  # unticked
+
+
+def test_sensitive_medicines_are_discreet_unless_the_clinic_unticks_it(clinic, owner, client_for):
+    client = client_for(owner)
+    page = client.get(url(clinic, "messaging-settings")).content.decode()
+    assert "Do not name sensitive medicines in reminders" in page
+    with clinic_scope(clinic):
+        assert messaging_settings_for(clinic.pk).discreet_sensitive_medicines is True
+    data = {
+        "follow_up_reminder_time": "09:00",
+        "review_request_delay_hours": "2",
+        "quiet_hours_start": "22:00",
+        "quiet_hours_end": "07:00",
+        "missed_doses_threshold": "3",
+        "low_rating_threshold": "2",
+        "discreet_sensitive_medicines": "on",
+    }
+    assert client.post(url(clinic, "messaging-preferences-save"), data).status_code == 302
+    with clinic_scope(clinic):
+        assert messaging_settings_for(clinic.pk).discreet_sensitive_medicines is True
+    data.pop("discreet_sensitive_medicines")
+    assert client.post(url(clinic, "messaging-preferences-save"), data).status_code == 302
+    with clinic_scope(clinic):
+        assert messaging_settings_for(clinic.pk).discreet_sensitive_medicines is False
 
 
 @pytest.mark.parametrize(

@@ -157,6 +157,29 @@ def test_doctor_and_billing_see_the_page_billing_without_edit_buttons(
 # --- Editing ------------------------------------------------------------------------------
 
 
+def test_front_desk_sets_a_patient_to_discreet_messages(clinic, front_desk, client_for, patient):
+    client = client_for(front_desk)
+    data = edit_form_data(client, clinic, patient)
+    assert data["discreet_messages"] == "auto"
+    page = client.get(url(clinic, "patient-edit", patient.pk)).content.decode()
+    assert "Medicine names in WhatsApp reminders" in page
+
+    data["discreet_messages"] = "always"
+    response = client.post(url(clinic, "patient-edit", patient.pk), data, follow=True)
+
+    assert "Saved the changes" in response.content.decode()
+    detail = client.get(url(clinic, "patient-detail", patient.pk)).content.decode()
+    assert "Never name the medicines" in detail
+    assert reload(patient).discreet_messages == "always"
+    [updated] = events(clinic, "patients.patient.updated")
+    assert updated.data["fields"] == ["discreet_messages"]
+
+    data["discreet_messages"] = "sometimes"
+    response = client.post(url(clinic, "patient-edit", patient.pk), data)
+    assert "Select a valid choice" in response.content.decode()
+    assert reload(patient).discreet_messages == "always"
+
+
 def test_edit_saves_and_audits_the_changed_field_names(clinic, front_desk, client_for, patient):
     client = client_for(front_desk)
     data = edit_form_data(client, clinic, patient)
