@@ -355,6 +355,7 @@ SETTINGS_EDITABLE_FIELDS = (
     "send_medicine_reminders",
     "send_follow_up_reminders",
     "follow_up_reminder_time",
+    "refill_reminder_days",
     "send_review_requests",
     "review_request_delay_hours",
     "review_link",
