@@ -4,7 +4,8 @@ Planning (`on_care_event`, a care listener registered in `MessagingConfig.ready`
 is signed, a prescription with items marked long-term gets one "refill" reminder (source
 "prescription:<id>", like its dose reminders, so a correction of the visit cancels it with
 them). An item runs out on its start day (`starts_on`, else the day it was signed) plus its
-`duration_days`; a long-term item without a course length has no run-out day and no reminder.
+`duration_days`; a long-term item without a course length (SOS, STAT) has no run-out day and no
+reminder. The sign page tells the doctor which (`refill_notes`).
 The reminder is due `MessagingSettings.refill_reminder_days` (3 unless the clinic chose) before
 the first of them runs out, at the clinic's follow-up reminder time, and waits for the end of
 quiet hours; when that moment has passed already (a short course), it goes out now. Consent
@@ -23,6 +24,7 @@ shoulder). Its buttons:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -30,7 +32,13 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from clinics.languages import for_patient
-from messaging.models import EscalationReason, Message, Reminder, ReminderKind
+from messaging.models import (
+    EscalationReason,
+    Message,
+    MessagingSettings,
+    Reminder,
+    ReminderKind,
+)
 from messaging.replies import register_reply_handler
 from messaging.services.accounts import messaging_settings_for
 from messaging.services.escalations import escalation_open
@@ -41,6 +49,7 @@ from messaging.services.reminders import prescription_source, source_id
 from patients import events
 from patients.models import Patient, Prescription, PrescriptionItem, PrescriptionStatus, Visit
 
+DEFAULT_DAYS = MessagingSettings._meta.get_field("refill_reminder_days").default
 REFILL_REQUESTED = "The patient asked for a repeat prescription."
 BOOKING_OFFERED = "The patient asked to book a visit."
 
@@ -110,6 +119,27 @@ def on_care_event(event: str, **kwargs: Any) -> None:
     prescription = Prescription.objects.filter(visit=visit).select_related("clinic").first()
     if prescription is not None:
         plan_refill(prescription=prescription)
+
+
+def refill_notes(clinic_id: int, items: Sequence[PrescriptionItem]) -> dict[int, list[str]]:
+    """What the doctor reads beside each long-term medicine before signing: when the refill
+    reminder goes, or why none will (registered with `patients.prescription_notes`)."""
+    long_term = [i for i in items if i.long_term and i.stopped_at is None]
+    if not long_term:
+        return {}
+    # Read, never created here: a page view writes nothing.
+    settings = MessagingSettings.objects.filter(clinic_id=clinic_id).first()
+    days = settings.refill_reminder_days if settings else DEFAULT_DAYS
+    notes: dict[int, list[str]] = {}
+    for item in long_term:
+        if item.duration_days:
+            notes[item.pk] = [
+                f"Refill reminder on WhatsApp {days} days before the {item.duration_days} "
+                "days run out, if the patient opted in."
+            ]
+        else:
+            notes[item.pk] = ["No refill reminder: without a course length it never runs out."]
+    return notes
 
 
 # --- the patient's answers ------------------------------------------------------------------

@@ -156,3 +156,22 @@ def test_no_reminder_without_opt_in_or_once_the_medicine_is_stopped(doctor, scop
     assert reminder.status == ReminderStatus.SKIPPED
     assert reminder.outcome == "The long-term medicines were stopped."
     assert sim.received(PATIENT) == []
+
+
+def test_the_doctor_sees_the_refill_plan_before_signing(doctor, scoped, client_for):
+    visit = services.visit_start(
+        clinic=scoped,
+        actor=doctor.user,
+        actor_membership=doctor,
+        patient=make_patient(scoped),
+        doctor=doctor,
+        appointment=None,
+    )
+    salbutamol = {"generic_name": "salbutamol", "form": "inhaler", "frequency": "SOS"}
+    for item in (METFORMIN, {**salbutamol, "long_term": True}):
+        services.prescription_item_add(
+            visit=visit, actor=doctor.user, actor_membership=doctor, **item
+        )
+    page = client_for(doctor).get(f"/c/{scoped.slug}/visits/{visit.pk}/sign/").content.decode()
+    assert "Refill reminder on WhatsApp 3 days before the 30 days run out" in page
+    assert "No refill reminder: without a course length it never runs out." in page
