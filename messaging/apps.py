@@ -8,11 +8,14 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here and not at the top: these modules use the models, which exist only
-        # once every app is loaded. `schedules` and `care_replies` register as they are imported.
+        # once every app is loaded. `schedules`, `care_replies` and `refills` register as they
+        # are imported.
         from compliance.verification import code_senders  # noqa: PLC0415
         from messaging import demo, reports, schedules  # noqa: F401, PLC0415
         from messaging.services import care_replies  # noqa: F401, PLC0415
         from messaging.services.recovery import MESSAGES_WAITING  # noqa: PLC0415
+        from messaging.services.refills import on_care_event as plan_refills  # noqa: PLC0415
+        from messaging.services.refills import refill_notes  # noqa: PLC0415
         from messaging.services.reminder_notes import reminder_plan_notes  # noqa: PLC0415
         from messaging.services.reminders import on_care_event  # noqa: PLC0415
         from messaging.services.verification_codes import WHATSAPP_CODES  # noqa: PLC0415
@@ -23,7 +26,9 @@ class MessagingConfig(AppConfig):
         demo_steps.register(demo.WHATSAPP)
         report_sources.register(reports.REPORTS)
         register_care_listener(on_care_event)
+        register_care_listener(plan_refills)
         register_prescription_notes("messaging.reminder_plan", reminder_plan_notes)
+        register_prescription_notes("messaging.refill_plan", refill_notes)
         waiting_work.register(WEBHOOKS_WAITING)
         waiting_work.register(MESSAGES_WAITING)
         code_senders.register(WHATSAPP_CODES)

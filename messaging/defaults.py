@@ -251,6 +251,24 @@ DEFAULTS: tuple[DefaultTemplate, ...] = (
         ("फिर से बुक करें",),
         (*_HI_APPOINTMENT, "डॉक्टर अस्वस्थ हैं", "+91 80 4000 1234"),
     ),
+    # refill_reminder: first name, doctor, run-out date, clinic (no medicine names: the text
+    # may be read over the patient's shoulder)
+    DefaultTemplate(
+        "refill_reminder",
+        "en",
+        "Hello {{1}}, the regular medicines {{2}} prescribed will run out around {{3}}. "
+        "Press Repeat prescription to ask {{4}} for more, or Book a visit.",
+        ("Repeat prescription", "Book a visit"),
+        ("Asha", "Dr Mehta", "15 Jan 2027", "Sunrise Clinic"),
+    ),
+    DefaultTemplate(
+        "refill_reminder",
+        "hi",
+        "नमस्ते {{1}}, {{2}} की लिखी आपकी नियमित दवाएं लगभग {{3}} तक खत्म हो जाएंगी। "
+        '{{4}} से और दवा मांगने के लिए "दवा फिर से लिखें" दबाएं, या "समय बुक करें"।',
+        ("दवा फिर से लिखें", "समय बुक करें"),
+        ("आशा", "डॉ. मेहता", "15 जनवरी 2027", "सनराइज़ क्लिनिक"),
+    ),
 )
 
 

@@ -123,6 +123,13 @@ class MessagingSettingsForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text="On the day before the follow-up date, clinic time.",
     )
+    refill_reminder_days = forms.IntegerField(
+        label="Refill reminder, days before a long-term medicine runs out",
+        min_value=1,
+        max_value=30,
+        required=False,
+        help_text="Empty keeps the current number (3 at first).",
+    )
     send_review_requests = forms.BooleanField(
         label="Ask for a rating after a visit", required=False
     )
@@ -161,6 +168,12 @@ class MessagingSettingsForm(forms.Form):
         help_text="Each doctor turns it on for themselves under My WhatsApp alerts. Every alert "
         "is a WhatsApp message from the clinic's number, which Meta charges for.",
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("refill_reminder_days") is None:
+            data.pop("refill_reminder_days", None)  # left empty: unchanged
+        return data
 
     @classmethod
     def initial_for(cls, row: MessagingSettings) -> dict[str, Any]:

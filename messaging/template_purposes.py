@@ -88,6 +88,14 @@ APPOINTMENT_CANCELLED = Purpose(
     ("patient's first name", "doctor", "date and time", "clinic", "reason", "clinic's phone"),
     ("appt_rebook",),
 )
+# A few days before a long-term medicine runs out (messaging.services.refills).
+REFILL_REMINDER = Purpose(
+    "refill_reminder",
+    "Refill reminder",
+    "UTILITY",
+    ("patient's first name", "doctor", "run-out date", "clinic"),
+    ("refill_request", "refill_book"),
+)
 # Meta's AUTHENTICATION category: the body is Meta's fixed wording around the code, sent when
 # the 24-hour window is closed (compliance.verification; messaging.services.verification_codes).
 VERIFICATION_CODE = Purpose(
@@ -119,6 +127,7 @@ PURPOSES: dict[str, Purpose] = {
         STAFF_ALERT,
         APPOINTMENT_MOVED,
         APPOINTMENT_CANCELLED,
+        REFILL_REMINDER,
     )
 }
 

@@ -284,6 +284,10 @@ class _DosingFields(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={**_OFF, "placeholder": "Stop if rash appears"}),
     )
+    long_term = forms.BooleanField(
+        label="Long-term (remind the patient to refill)",
+        required=False,
+    )
 
     override_reason = forms.CharField(
         label="Reason to prescribe it anyway",
@@ -306,6 +310,7 @@ class _DosingFields(forms.Form):
             "duration_days": data["duration_days"],
             "timing": data["timing"],
             "instructions": data["instructions"],
+            "long_term": data["long_term"],
         }
 
     def show_error(self, exc: DomainError) -> None:
@@ -385,6 +390,7 @@ class ItemUpdateForm(_DosingFields):
                 "duration_days": item.duration_days,
                 "timing": item.timing,
                 "instructions": item.instructions,
+                "long_term": item.long_term,
             },
             auto_id=f"id_item{item.pk}_%s",
         )

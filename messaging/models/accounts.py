@@ -173,6 +173,11 @@ class MessagingSettings(models.Model):
     follow_up_reminder_time = models.TimeField(
         default="09:30", help_text="Local time on the day before the follow-up date."
     )
+    refill_reminder_days = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text="Days before a long-term medicine runs out to remind the patient to refill.",
+    )
     send_review_requests = models.BooleanField(default=True)
     review_request_delay_hours = models.PositiveSmallIntegerField(default=3)
     review_link = models.URLField(blank=True, help_text="Where happy patients can leave a review.")

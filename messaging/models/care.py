@@ -22,6 +22,7 @@ class ReminderKind(models.TextChoices):
     DOCUMENT_READY = "document_ready", "Document ready"
     APPOINTMENT_MOVED = "appointment_moved", "Appointment moved by the clinic"
     APPOINTMENT_CANCELLED = "appointment_cancelled", "Appointment cancelled by the clinic"
+    REFILL = "refill", "Refill reminder"
 
 
 class ReminderStatus(models.TextChoices):
@@ -173,6 +174,7 @@ class EscalationReason(models.TextChoices):
     LOW_RATING = "low_rating", "Low rating"
     TROUBLE_WORDS = "trouble_words", "Worrying message"
     UNDELIVERABLE = "undeliverable", "Cannot be reached on WhatsApp"
+    REPEAT_PRESCRIPTION = "repeat_prescription", "Asks for a repeat prescription"
 
 
 class EscalationState(models.TextChoices):

@@ -356,6 +356,7 @@ SETTINGS_EDITABLE_FIELDS = (
     "discreet_sensitive_medicines",
     "send_follow_up_reminders",
     "follow_up_reminder_time",
+    "refill_reminder_days",
     "send_review_requests",
     "review_request_delay_hours",
     "review_link",

@@ -1,7 +1,8 @@
 """Choosing a new time on WhatsApp: the doctor's next free slots as a list, booked with a tap.
 
 A patient who presses Reschedule (on an appointment reminder or a moved notice), Book again
-(on a cancelled notice) or Choose a time (on a follow-up reminder) gets an interactive list of
+(on a cancelled notice), Choose a time (on a follow-up reminder) or Book a visit (on a refill
+reminder) gets an interactive list of
 the doctor's next free slots (`offer_slots`: at most `PER_DAY` a day, so the choice spans
 days, up to the clinic's booking horizon) and a "Call me instead" row. The slots offered are
 kept on the reminder answered (context "offered"); each row's id is "appt_slot_<n>:<reminder
@@ -30,7 +31,7 @@ from messaging.services.auto_replies import clinic_phone_text
 from messaging.services.reminder_content import doctor_text, first_name, when_text
 from messaging.services.reminders import source_id
 from messaging.services.sending import message_queue_list
-from patients.models import Appointment, AppointmentStatus, Patient, Visit
+from patients.models import Appointment, AppointmentStatus, Patient, Prescription, Visit
 from patients.selectors.appointments import doctor_free_slots_range
 from patients.services.appointments import appointment_book, appointment_reschedule
 
@@ -44,7 +45,9 @@ RESCHEDULING = (
     ReminderKind.APPOINTMENT_REMINDER,
     ReminderKind.APPOINTMENT_MOVED,
 )
-BOOKING = (ReminderKind.APPOINTMENT_CANCELLED, ReminderKind.FOLLOW_UP)
+BOOKING = (ReminderKind.APPOINTMENT_CANCELLED, ReminderKind.FOLLOW_UP, ReminderKind.REFILL)
+# The reason a visit booked from a reminder's list carries.
+BOOKING_REASONS = {ReminderKind.FOLLOW_UP: "Follow-up", ReminderKind.REFILL: "Repeat prescription"}
 
 TEXTS = {
     "en": {
@@ -185,6 +188,10 @@ def _doctor_and_day(reminder: Reminder) -> tuple[Membership, dt.date | None] | N
     if reminder.kind == ReminderKind.FOLLOW_UP:
         visit = Visit.objects.select_related("doctor__clinic").filter(pk=number).first()
         return (visit.doctor, visit.follow_up_date) if visit is not None else None
+    if reminder.kind == ReminderKind.REFILL:
+        prescription = Prescription.objects.select_related("doctor__clinic").filter(pk=number)
+        found = prescription.first()
+        return (found.doctor, None) if found is not None else None
     appointment = Appointment.objects.select_related("doctor__clinic").filter(pk=number).first()
     return (appointment.doctor, None) if appointment is not None else None
 
@@ -270,7 +277,7 @@ def _book(
         doctor=doctor,
         actor=None,
         starts_at=starts_at,
-        reason="Follow-up" if reminder.kind == ReminderKind.FOLLOW_UP else "",
+        reason=BOOKING_REASONS.get(reminder.kind, ""),
         by_patient=True,
     )
     Reminder.objects.filter(pk=reminder.pk).update(context={**context, "booked": booked.pk})

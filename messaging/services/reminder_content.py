@@ -23,6 +23,7 @@ from patients.models import (
     DiscreetMessages,
     Document,
     Patient,
+    Prescription,
     PrescriptionItem,
     Visit,
 )
@@ -38,6 +39,7 @@ PURPOSE_FOR_KIND = {
     ReminderKind.DOCUMENT_READY: "document_ready",
     ReminderKind.APPOINTMENT_MOVED: "appointment_moved",
     ReminderKind.APPOINTMENT_CANCELLED: "appointment_cancelled",
+    ReminderKind.REFILL: "refill_reminder",
 }
 # The reason a change notice gives when the clinic chose to give none.
 NO_NOTE = {
@@ -319,4 +321,31 @@ def build_parameters(
         if document is None or not document.is_ready:
             raise Skip("The document is no longer available.")
         return Built([name, document.title, links.document_link(document), clinic.name])
+    if kind == ReminderKind.REFILL:
+        return _refill(reminder)
     raise Skip("Unknown reminder kind.")
+
+
+def _refill(reminder: Reminder) -> Built:
+    """first name, doctor, run-out date, clinic (messaging.services.refills): the first day
+    a long-term medicine still taken runs out; no medicine names."""
+    runs_out = {e["id"]: e["runs_out"] for e in (reminder.context or {}).get("items") or []}
+    live = PrescriptionItem.objects.filter(
+        pk__in=runs_out, long_term=True, stopped_at__isnull=True
+    ).values_list("pk", flat=True)
+    days = [runs_out[pk] for pk in live]
+    prescription = (
+        Prescription.objects.select_related("doctor__user")
+        .filter(pk=source_id(reminder.source))
+        .first()
+    )
+    if not days or prescription is None:
+        raise Skip("The long-term medicines were stopped.")
+    return Built(
+        [
+            first_name(reminder.patient),
+            doctor_text(prescription.doctor),
+            date_text(dt.date.fromisoformat(min(days))),
+            reminder.clinic.name,
+        ]
+    )

@@ -177,6 +177,10 @@ class PrescriptionItem(models.Model):
     quantity = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     starts_on = models.DateField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
+    long_term = models.BooleanField(
+        default=False,
+        help_text="Taken for months: the patient is reminded to refill before it runs out.",
+    )
     position = models.PositiveSmallIntegerField(default=0)
     brand_name = models.CharField(
         max_length=60, blank=True, help_text="The brand the doctor chose, printed in brackets."

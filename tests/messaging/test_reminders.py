@@ -483,7 +483,11 @@ def test_a_new_course_is_written_without_reading_its_reminders_back(doctor, pati
     from django.test.utils import CaptureQueriesContext
 
     visit = sign_visit(doctor, patient, items=[PARACETAMOL, AMOXICILLIN])
-    prescription = Prescription.objects.select_related("clinic", "visit").get(visit=visit)
+    # Read as the signing listener reads it (`reminders._visit_signed`): the patient comes
+    # with it, since the medicines' lines are written in the patient's language.
+    prescription = Prescription.objects.select_related("clinic", "visit", "patient").get(
+        visit=visit
+    )
     Reminder.objects.filter(source=f"prescription:{prescription.pk}").delete()
     monkeypatch.setattr("messaging.services.reminders.COPY_FROM_ROWS", 1)
     with CaptureQueriesContext(connection) as queries:

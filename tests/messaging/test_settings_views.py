@@ -178,6 +178,20 @@ def test_messaging_settings_form(clinic, owner, client_for):
     assert row.send_medicine_reminders is False
     assert row.quiet_hours_end.hour == 7
     assert row.discreet_sensitive_medicines is False  # unticked
+    assert row.refill_reminder_days == 3  # left empty: unchanged
+
+    client.post(
+        url(clinic, "messaging-preferences-save"),
+        {**data, "quiet_hours_end": "07:00", "refill_reminder_days": "5"},
+    )
+    with clinic_scope(clinic):
+        assert messaging_settings_for(clinic.pk).refill_reminder_days == 5
+    response = client.post(
+        url(clinic, "messaging-preferences-save"),
+        {**data, "quiet_hours_end": "07:00", "refill_reminder_days": "45"},
+    )
+    assert response.status_code == 400
+    assert "less than or equal to 30" in response.content.decode()
 
 
 def test_sensitive_medicines_are_discreet_unless_the_clinic_unticks_it(clinic, owner, client_for):

@@ -1000,3 +1000,32 @@ def test_one_save_saves_nothing_while_a_part_is_wrong(scoped, client_for, doctor
     draft.refresh_from_db()
     assert draft.chief_complaints == ""
     assert not Vitals.objects.filter(visit=draft).exists()
+
+
+def test_a_medicine_is_marked_long_term_in_the_editor_and_unmarked_again(
+    scoped, client_for, doctor, draft, paracetamol
+):
+    """Long-term medicines get a refill reminder on WhatsApp (messaging.services.refills)."""
+    client = client_for(doctor)
+    added = hx_post(
+        client,
+        url(scoped, "visit-item-add", draft.pk),
+        {
+            "drug_id": paracetamol.pk,
+            "dose_amount": "1",
+            "frequency": "1-0-1",
+            "duration_days": "30",
+            "long_term": "on",
+        },
+    )
+    assert "Long-term (remind the patient to refill)" in text(added)
+    item = PrescriptionItem.objects.get()
+    assert item.long_term
+    assert f'name="long_term" id="id_item{item.pk}_long_term" checked' in text(added)
+
+    hx_post(
+        client,
+        url(scoped, "visit-item-update", draft.pk, item.pk),
+        {"dose_amount": "1", "frequency": "1-0-1", "duration_days": "30"},
+    )
+    assert not reload(item).long_term

@@ -152,6 +152,7 @@ def prescription_item_add(
     starts_on: dt.date | None = None,
     brand_name: str = "",
     override_reason: str = "",
+    long_term: bool = False,
 ) -> PrescriptionItem:
     """Add a medicine to the visit's draft prescription (created if needed).
 
@@ -160,7 +161,8 @@ def prescription_item_add(
     or STAT) and timing (when None). Without it, the item is typed in and is linked to a
     matching drug on the list if there is one. The frequency is parsed into the stored
     schedule, the quantity counted (None when it cannot be), and `starts_on` defaults to the
-    visit's date. `brand_name` is one of the drug's brands, printed in brackets.
+    visit's date. `brand_name` is one of the drug's brands, printed in brackets. A `long_term`
+    item gets a refill reminder on WhatsApp before it runs out (messaging.services.refills).
 
     The safety checks run last (`safety.Safety.review`): an allergy, duplicate therapy or a
     dose above the maximum raises PrescribingCheckFailed unless `override_reason` is given;
@@ -198,6 +200,7 @@ def prescription_item_add(
         prescription=prescription,
         drug=linked,
         position=_next_position(prescription),
+        long_term=long_term,
         **values,
     )
     audit_record(
@@ -237,6 +240,7 @@ def prescription_item_update(
     matching drug on the list (or to none). The safety checks run again: a new finding (a dose
     now above the maximum) needs `override_reason`."""
     override_reason = changes.pop("override_reason", "")
+    long_term = changes.pop("long_term", None)
     unknown = set(changes) - set(ITEM_FIELDS)
     if unknown:
         raise DomainError(f"Unknown prescription item fields: {', '.join(sorted(unknown))}")
@@ -259,6 +263,8 @@ def prescription_item_update(
             values, drug, override_reason, kept=(item.override_reason, item.override_findings)
         )
     )
+    if long_term is not None:
+        values["long_term"] = bool(long_term)
     changed = sorted(f for f, v in values.items() if getattr(item, f) != v and f != "schedule")
     if not changed and drug == item.drug:
         return item
