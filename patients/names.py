@@ -88,7 +88,7 @@ def latin_key(name: str) -> str:
     latin = unicodedata.normalize("NFKD", _latin_letters(text).casefold())
     latin = "".join(ch for ch in latin if not unicodedata.combining(ch))
     words = []
-    for word in re.findall(r"[a-z]+", latin):
+    for word in re.findall(r"[a-z0-9]+", latin):
         for pattern, replacement in _SMOOTHING:
             word = pattern.sub(replacement, word)
         words.append(word)

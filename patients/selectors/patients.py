@@ -71,19 +71,35 @@ def possible_duplicates(
     exclude_id: int | None = None,
 ) -> list[Patient]:
     """Patients who are probably the same person: a similar name (in either script) and the
-    same phone number, or the same date of birth (a typed one, not one estimated from an age)."""
+    same phone number, or the same name and date of birth (a typed one, not one estimated from
+    an age)."""
     phones = [p for p in phones if p]
     if not full_name or not (phones or date_of_birth):
         return []
-    condition = Q(pk__in=[])
+    found: dict[int, Patient] = {}
     if phones:
-        condition |= Q(phone__in=phones) | Q(whatsapp_phone__in=phones)
+        by_phone = Patient.objects.filter(Q(phone__in=phones) | Q(whatsapp_phone__in=phones))
+        if exclude_id:
+            by_phone = by_phone.exclude(pk=exclude_id)
+        for p in by_phone.order_by("number")[:50]:
+            if names_similar(full_name, p.full_name):
+                found[p.pk] = p
     if date_of_birth:
-        condition |= Q(date_of_birth=date_of_birth, dob_estimated=False)
-    qs = Patient.objects.filter(condition)
-    if exclude_id:
-        qs = qs.exclude(pk=exclude_id)
-    return [p for p in qs.order_by("number")[:50] if names_similar(full_name, p.full_name)]
+        # Without a shared phone only the same name counts: "Worker 0 Patient 1" and
+        # "... Patient 2" born the same day are two people.
+        by_birth = Patient.objects.filter(date_of_birth=date_of_birth, dob_estimated=False)
+        if exclude_id:
+            by_birth = by_birth.exclude(pk=exclude_id)
+        for p in by_birth.order_by("number")[:50]:
+            if same_name(full_name, p.full_name):
+                found.setdefault(p.pk, p)
+    return sorted(found.values(), key=lambda p: p.number)
+
+
+def same_name(a: str, b: str) -> bool:
+    """One name, however it is cased, spaced or scripted ('Ramesh Kumar' / 'रमेश कुमार')."""
+    a, b = normalise_name(a), normalise_name(b)
+    return bool(a) and (a == b or latin_key(a) == latin_key(b))
 
 
 def names_similar(a: str, b: str) -> bool:

@@ -299,3 +299,21 @@ def test_the_same_name_and_date_of_birth_is_a_likely_duplicate_without_a_phone_m
     # A different person with the same birthday is not held up.
     other = client.post(create_url(clinic), {**data, "full_name": "Suresh Patil"})
     assert other.status_code == 302
+
+
+def test_a_similar_name_born_the_same_day_is_not_held_up_without_a_shared_phone(clinic, client):
+    """Only the same name counts with a date of birth alone: twins and namesakes differ."""
+    with clinic_scope(clinic):
+        PatientFactory(
+            clinic=clinic,
+            full_name="Ravi Kumar 1",
+            phone="+919800000001",
+            date_of_birth=date(1980, 3, 14),
+            dob_estimated=False,
+        )
+    other = client.post(
+        create_url(clinic),
+        adult(full_name="Ravi Kumar 2", phone="98450 99999", date_of_birth="1980-03-14"),
+    )
+    assert other.status_code == 302
+    assert len(patients(clinic)) == 2
