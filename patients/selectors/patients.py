@@ -76,24 +76,24 @@ def possible_duplicates(
     phones = [p for p in phones if p]
     if not full_name or not (phones or date_of_birth):
         return []
-    found: dict[int, Patient] = {}
+    condition = Q(pk__in=[])
     if phones:
-        by_phone = Patient.objects.filter(Q(phone__in=phones) | Q(whatsapp_phone__in=phones))
-        if exclude_id:
-            by_phone = by_phone.exclude(pk=exclude_id)
-        for p in by_phone.order_by("number")[:50]:
-            if names_similar(full_name, p.full_name):
-                found[p.pk] = p
+        condition |= Q(phone__in=phones) | Q(whatsapp_phone__in=phones)
     if date_of_birth:
+        condition |= Q(date_of_birth=date_of_birth, dob_estimated=False)
+    qs = Patient.objects.filter(condition)
+    if exclude_id:
+        qs = qs.exclude(pk=exclude_id)
+    wanted = {str(p) for p in phones}
+
+    def likely(p: Patient) -> bool:
+        if {str(p.phone), str(p.whatsapp_phone or "")} & wanted:
+            return names_similar(full_name, p.full_name)
         # Without a shared phone only the same name counts: "Worker 0 Patient 1" and
         # "... Patient 2" born the same day are two people.
-        by_birth = Patient.objects.filter(date_of_birth=date_of_birth, dob_estimated=False)
-        if exclude_id:
-            by_birth = by_birth.exclude(pk=exclude_id)
-        for p in by_birth.order_by("number")[:50]:
-            if same_name(full_name, p.full_name):
-                found.setdefault(p.pk, p)
-    return sorted(found.values(), key=lambda p: p.number)
+        return same_name(full_name, p.full_name)
+
+    return [p for p in qs.order_by("number")[:50] if likely(p)]
 
 
 def same_name(a: str, b: str) -> bool:
