@@ -84,10 +84,10 @@ def test_the_main_pages_load_without_a_console_error(page, live_server, demo):
     changed += " return t.trim() !== '' && t !== before; }"
     before = page.text_content("#rx-preview-add")
     page.fill("#rx-add-form input[name=frequency]", "1-1-1")
-    page.wait_for_function(changed, arg=[before], timeout=20_000)
+    page.wait_for_function(changed, arg=[before], timeout=20_000, polling=100)
     before = page.text_content("#rx-preview-add")
     page.fill("#rx-add-form input[name=frequency]", "0-0-1")
-    page.wait_for_function(changed, arg=[before], timeout=20_000)
+    page.wait_for_function(changed, arg=[before], timeout=20_000, polling=100)
     page.get_by_role("button", name="Add medicine").click()
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(800)
