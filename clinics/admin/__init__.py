@@ -4,7 +4,7 @@ Clinic staff never use the admin; they work in the clinic's pages. Three rules h
 
 - Only active superusers get in. `is_staff` alone opens nothing: the site and every model admin
   check `is_superuser`.
-- The admin sees every clinic: each view runs under `scopes_disabled()` and renders its page
+- The admin sees every clinic: each view runs with the clinic scope off and renders its page
   before leaving it (a template response renders lazily, after the view has returned).
 - The admin never bypasses the audit trail. Changes that have a service go through it (and so
   write their audit event); records whose changes must be audited and have no service here

@@ -28,7 +28,7 @@ admin.site.index_title = "Installation administration (superusers only)"
 
 
 class VaidyaModelAdmin(admin.ModelAdmin):
-    """Superusers only, and every view sees all clinics (rendered inside `scopes_disabled`)."""
+    """Superusers only, and every view sees all clinics (rendered with the clinic scope off)."""
 
     show_full_result_count = False  # no second COUNT(*) over large tables on every search
 
