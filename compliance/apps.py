@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 from patients.registration import registration_steps
 
@@ -11,3 +12,7 @@ class ComplianceConfig(AppConfig):
         from compliance.registration import WHATSAPP_CONSENT  # noqa: PLC0415
 
         registration_steps.register(WHATSAPP_CONSENT)
+
+        from compliance.checks import check_personal_data_registry  # noqa: PLC0415
+
+        checks.register(check_personal_data_registry)
