@@ -229,7 +229,7 @@ class PersonalData:
     rows: Callable[[int], Any] | None = None  # person id -> queryset, when a path cannot say it
     export: Callable[[Any], dict[str, Any]] | None = None  # default: `fields` with id and dates
     anonymise: Callable[[Any], int] | None = None  # queryset -> rows changed (for ANONYMISE)
-    files: Callable[[Any], Iterable[Any]] | None = None  # row -> its FieldFiles
+    files: Callable[[Any], Iterable[Any]] | None = None  # row -> its FieldFiles (.storage, .name)
     fhir: Callable[[Any], dict[str, Any] | None] | None = None  # row -> a FHIR R4 resource
     processors: tuple[str, ...] = ()  # who else received it: "Meta (WhatsApp Cloud API)"
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -308,3 +308,43 @@ def _path_resolves(model: Any, path: str) -> bool:
         if f.is_relation and f.related_model is not None:
             current = f.related_model
     return True
+
+
+# --- acting on a kind's rows (the erasure and the retention purge share these) -----------------
+def kind_model(kind: PersonalData) -> Any:
+    from django.apps import apps  # noqa: PLC0415
+
+    return apps.get_model(kind.model)
+
+
+def kind_rows(kind: PersonalData, person_id: int) -> Any:
+    """The rows of this kind about one person (a patient's or a staff member's id), inside the
+    current clinic's scope."""
+    if kind.rows is not None:
+        return kind.rows(person_id)
+    path = kind.patient_path if kind.subject == PATIENT else kind.staff_path
+    if not path:
+        raise ValueError(f"Personal data {kind.name} is about nobody.")
+    return kind_model(kind).objects.filter(**{path: person_id})
+
+
+def erase_rows(kind: PersonalData, rows: Any) -> int:
+    """Erase these rows of one kind: delete them, or anonymise them for an ANONYMISE kind, and
+    delete the files they point at once the caller's transaction commits (a rolled-back erasure
+    leaves the files). Returns how many rows went or changed. The caller decides which rows
+    may go (retention, holds); this does what the registry says for them."""
+    from django.db import transaction  # noqa: PLC0415
+
+    names: list[tuple[Any, str]] = []
+    if kind.files is not None:
+        for row in rows.iterator():
+            names.extend((f.storage, f.name) for f in kind.files(row) if f and f.name)
+    changed = kind.anonymise(rows) if kind.erasure == ANONYMISE else rows.delete()[0]  # type: ignore[misc]
+    if names:
+        transaction.on_commit(lambda: _delete_files(names))
+    return changed
+
+
+def _delete_files(names: list[tuple[Any, str]]) -> None:
+    for storage, name in names:
+        storage.delete(name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from compliance.checks import check_personal_data_registry
@@ -71,3 +73,38 @@ def test_the_system_check_names_a_missing_field_and_a_path_that_does_not_resolve
     assert "t.broken: patients.Visit has no field 'no_such_field'" in messages
     assert "t.broken: the path 'patient__nowhere' does not resolve on patients.Visit" in messages
     assert not [m for m in check_personal_data_registry()]
+
+
+@pytest.mark.django_db
+def test_erase_rows_deletes_the_rows_and_their_files_only_when_the_erasure_commits(
+    scoped, django_capture_on_commit_callbacks
+):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from compliance.personal_data import DELETE, erase_rows, kind_rows
+    from tests.factories import PatientFactory
+
+    name = default_storage.save("erasure-test/file.txt", ContentFile(b"planted"))
+    patient = PatientFactory(clinic=scoped)
+    kind = PersonalData(
+        name="t.patient",
+        order=1,
+        model="patients.Patient",
+        subject=PATIENT,
+        description="A patient",
+        fields=("full_name",),
+        retention=CLINICAL,
+        erasure=DELETE,
+        patient_path="id",
+        files=lambda row: [SimpleNamespace(storage=default_storage, name=name)],
+    )
+    rows = kind_rows(kind, patient.id)
+    assert rows.count() == 1
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert erase_rows(kind, rows) >= 1
+    assert default_storage.exists(name)  # not before the commit
+    for callback in callbacks:
+        callback()
+    assert not default_storage.exists(name)
+    assert not kind_rows(kind, patient.id).exists()
