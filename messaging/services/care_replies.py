@@ -25,7 +25,6 @@ from messaging.models import (
     DoseRecord,
     EscalationReason,
     Message,
-    Reminder,
     ReminderKind,
     VisitRating,
 )
@@ -34,6 +33,7 @@ from messaging.services.accounts import messaging_settings_for
 from messaging.services.adherence import dose_answer
 from messaging.services.escalations import escalation_open
 from messaging.services.rebooking import offer_slots
+from messaging.services.reminder_answers import answered_reminder, reminder_outcome_record
 from messaging.services.reminder_content import first_name, when_text
 from messaging.services.reminders import source_id
 from patients.models import Appointment, AppointmentStatus, Patient, Visit
@@ -74,26 +74,6 @@ def _text(patient: Patient | None, key: str, **values: str) -> str:
         return gettext(TEXTS[key]).format(**values)
 
 
-def _reminder(message: Message, reminder_id: int, kinds: tuple[str, ...]) -> Reminder | None:
-    """The reminder the patient answers: one of theirs, sent in this clinic."""
-    if message.patient_id is None:
-        return None
-    return (
-        Reminder.objects.select_related("patient", "clinic")
-        .filter(
-            pk=reminder_id,
-            clinic_id=message.clinic_id,
-            patient_id=message.patient_id,
-            kind__in=kinds,
-        )
-        .first()
-    )
-
-
-def _record(reminder: Reminder, outcome: str) -> None:
-    Reminder.objects.filter(pk=reminder.pk).update(outcome=outcome[:300], updated_at=timezone.now())
-
-
 APPOINTMENT_KINDS = (
     ReminderKind.APPOINTMENT_CONFIRMATION,
     ReminderKind.APPOINTMENT_REMINDER,
@@ -108,7 +88,7 @@ CANCELLED_BY_PATIENT = "Cancelled by the patient."
 @register_reply_handler("appt_confirm", "appt_reschedule", "appt_cancel")
 def appointment_reply(message: Message, action: str, reminder_id: int) -> str | None:
     """Confirm, ask to reschedule or cancel the appointment a reminder was about."""
-    reminder = _reminder(message, reminder_id, APPOINTMENT_KINDS)
+    reminder = answered_reminder(message, reminder_id, APPOINTMENT_KINDS)
     patient = reminder.patient if reminder else None
     if reminder is None:
         return _text(None, "unknown")
@@ -126,11 +106,11 @@ def appointment_reply(message: Message, action: str, reminder_id: int) -> str | 
             Appointment.objects.filter(pk=appointment.pk).update(
                 patient_confirmed_at=timezone.now()
             )
-            _record(reminder, CONFIRMED)
+            reminder_outcome_record(reminder, CONFIRMED)
         return _text(patient, "confirmed", name=name, when=when)
     if action == "appt_reschedule":
         with transaction.atomic():
-            _record(reminder, ASKED_TO_MOVE)
+            reminder_outcome_record(reminder, ASKED_TO_MOVE)
             return offer_slots(message=message, reminder=reminder, doctor=appointment.doctor)
     try:
         with transaction.atomic():
@@ -140,7 +120,7 @@ def appointment_reply(message: Message, action: str, reminder_id: int) -> str | 
                 reason=PATIENT_CANCEL_REASON,
                 by_patient=True,
             )
-            _record(reminder, CANCELLED_BY_PATIENT)
+            reminder_outcome_record(reminder, CANCELLED_BY_PATIENT)
     except DomainError:
         appointment.refresh_from_db()
         return _text(patient, "not_booked", status=appointment.get_status_display().lower())
@@ -150,7 +130,7 @@ def appointment_reply(message: Message, action: str, reminder_id: int) -> str | 
 @register_reply_handler("dose_taken", "dose_skipped")
 def dose_reply(message: Message, action: str, reminder_id: int) -> str | None:
     """Record whether the patient took the reminded dose."""
-    reminder = _reminder(message, reminder_id, (ReminderKind.MEDICINE,))
+    reminder = answered_reminder(message, reminder_id, (ReminderKind.MEDICINE,))
     if reminder is None:
         return _text(None, "unknown")
     dose = DoseRecord.objects.filter(reminder=reminder).first()
@@ -166,7 +146,7 @@ def dose_reply(message: Message, action: str, reminder_id: int) -> str | None:
 @register_reply_handler("rate_1", "rate_2", "rate_3", "rate_4", "rate_5")
 def rating_reply(message: Message, action: str, reminder_id: int) -> str | None:
     """Store the patient's 1-5 rating of the visit; alert the doctor when it is low."""
-    reminder = _reminder(message, reminder_id, (ReminderKind.REVIEW_REQUEST,))
+    reminder = answered_reminder(message, reminder_id, (ReminderKind.REVIEW_REQUEST,))
     if reminder is None:
         return _text(None, "unknown")
     patient = reminder.patient
@@ -190,7 +170,7 @@ def rating_reply(message: Message, action: str, reminder_id: int) -> str | None:
             rating=rating,
             message=message,
         )
-        _record(reminder, f"Rated {rating} of 5.")
+        reminder_outcome_record(reminder, f"Rated {rating} of 5.")
         if rating <= settings.low_rating_threshold:
             escalation_open(
                 patient=patient,

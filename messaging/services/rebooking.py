@@ -28,6 +28,7 @@ from clinics.models import Membership
 from messaging.models import Conversation, Message, Reminder, ReminderKind
 from messaging.replies import button_payload, register_reply_handler
 from messaging.services.auto_replies import clinic_phone_text
+from messaging.services.reminder_answers import answered_reminder, reminder_outcome_record
 from messaging.services.reminder_content import doctor_text, first_name, when_text
 from messaging.services.reminders import source_id
 from messaging.services.sending import message_queue_list
@@ -127,7 +128,7 @@ def offer_slots(
     starts = next_free_slots(doctor, from_day=from_day)
     if not starts:
         Conversation.objects.filter(pk=message.conversation_id).update(needs_reply=True)
-        _record(reminder, "No free time to offer: the clinic should call.")
+        reminder_outcome_record(reminder, "No free time to offer: the clinic should call.")
         return lead + texts["none"].format(doctor=doctor_text(doctor), phone=_phone(clinic))
     tz = clinic.tzinfo
     rows = [
@@ -158,28 +159,9 @@ def offer_slots(
 
 def _call_back(message: Message, reminder: Reminder) -> str:
     Conversation.objects.filter(pk=message.conversation_id).update(needs_reply=True)
-    _record(reminder, "The patient asked to be called for another time.")
+    reminder_outcome_record(reminder, "The patient asked to be called for another time.")
     texts = _texts(reminder.patient)
     return texts["call"].format(name=first_name(reminder.patient), phone=_phone(reminder.clinic))
-
-
-def _record(reminder: Reminder, outcome: str) -> None:
-    Reminder.objects.filter(pk=reminder.pk).update(outcome=outcome[:300], updated_at=timezone.now())
-
-
-def _reminder(message: Message, reminder_id: int) -> Reminder | None:
-    if message.patient_id is None:
-        return None
-    return (
-        Reminder.objects.select_related("patient", "clinic")
-        .filter(
-            pk=reminder_id,
-            clinic_id=message.clinic_id,
-            patient_id=message.patient_id,
-            kind__in=(*RESCHEDULING, *BOOKING),
-        )
-        .first()
-    )
 
 
 def _doctor_and_day(reminder: Reminder) -> tuple[Membership, dt.date | None] | None:
@@ -199,7 +181,7 @@ def _doctor_and_day(reminder: Reminder) -> tuple[Membership, dt.date | None] | N
 @register_reply_handler("appt_rebook", "fu_book")
 def rebook_reply(message: Message, action: str, reminder_id: int) -> str | None:
     """Book again (a cancelled notice) or choose a follow-up time: offer the free slots."""
-    reminder = _reminder(message, reminder_id)
+    reminder = answered_reminder(message, reminder_id, (*RESCHEDULING, *BOOKING))
     if reminder is None or reminder.kind not in BOOKING:
         return TEXTS["en"]["unknown"]
     found = _doctor_and_day(reminder)
@@ -212,7 +194,7 @@ def rebook_reply(message: Message, action: str, reminder_id: int) -> str | None:
 @register_reply_handler(CALL_ME)
 def call_me_reply(message: Message, action: str, reminder_id: int) -> str | None:
     """None of the times suit: the front desk calls the patient."""
-    reminder = _reminder(message, reminder_id)
+    reminder = answered_reminder(message, reminder_id, (*RESCHEDULING, *BOOKING))
     if reminder is None:
         return TEXTS["en"]["unknown"]
     return _call_back(message, reminder)
@@ -221,7 +203,7 @@ def call_me_reply(message: Message, action: str, reminder_id: int) -> str | None
 @register_reply_handler(*SLOT_ACTIONS)
 def slot_reply(message: Message, action: str, reminder_id: int) -> str | None:
     """Book the slot the patient tapped (moving their appointment, or booking a new one)."""
-    reminder = _reminder(message, reminder_id)
+    reminder = answered_reminder(message, reminder_id, (*RESCHEDULING, *BOOKING))
     if reminder is None:
         return TEXTS["en"]["unknown"]
     found = _doctor_and_day(reminder)
@@ -246,7 +228,7 @@ def slot_reply(message: Message, action: str, reminder_id: int) -> str | None:
         )
     if appointment is None:
         return texts["not_booked"].format(status=key, phone=_phone(doctor.clinic))
-    _record(reminder, f"The patient chose {when_text(starts_at, tz)} on WhatsApp.")
+    reminder_outcome_record(reminder, f"The patient chose {when_text(starts_at, tz)} on WhatsApp.")
     return texts[key].format(
         name=first_name(reminder.patient),
         doctor=doctor_text(doctor),

@@ -44,6 +44,7 @@ from messaging.services.accounts import messaging_settings_for
 from messaging.services.escalations import escalation_open
 from messaging.services.quiet_hours import quiet_adjusted
 from messaging.services.rebooking import offer_slots
+from messaging.services.reminder_answers import answered_reminder, reminder_outcome_record
 from messaging.services.reminder_content import date_text, doctor_text, first_name
 from messaging.services.reminders import prescription_source, source_id
 from patients import events
@@ -146,18 +147,7 @@ def refill_notes(clinic_id: int, items: Sequence[PrescriptionItem]) -> dict[int,
 def _answered(message: Message, reminder_id: int) -> tuple[Reminder, Prescription] | None:
     """The refill reminder the patient answers (one of theirs, in this clinic) and its
     prescription."""
-    if message.patient_id is None:
-        return None
-    reminder = (
-        Reminder.objects.select_related("patient", "clinic")
-        .filter(
-            pk=reminder_id,
-            clinic_id=message.clinic_id,
-            patient_id=message.patient_id,
-            kind=ReminderKind.REFILL,
-        )
-        .first()
-    )
+    reminder = answered_reminder(message, reminder_id, (ReminderKind.REFILL,))
     if reminder is None:
         return None
     prescription = (
@@ -166,10 +156,6 @@ def _answered(message: Message, reminder_id: int) -> tuple[Reminder, Prescriptio
         .first()
     )
     return (reminder, prescription) if prescription is not None else None
-
-
-def _record(reminder: Reminder, outcome: str) -> None:
-    Reminder.objects.filter(pk=reminder.pk).update(outcome=outcome[:300], updated_at=timezone.now())
 
 
 @register_reply_handler("refill_request", "refill_book")
@@ -183,7 +169,7 @@ def refill_reply(message: Message, action: str, reminder_id: int) -> str | None:
     doctor = prescription.doctor
     if action == "refill_book":
         with transaction.atomic():
-            _record(reminder, BOOKING_OFFERED)
+            reminder_outcome_record(reminder, BOOKING_OFFERED)
             return offer_slots(message=message, reminder=reminder, doctor=doctor)
     items = (reminder.context or {}).get("items") or []
     runs_out = min((entry["runs_out"] for entry in items), default="")
@@ -199,7 +185,7 @@ def refill_reply(message: Message, action: str, reminder_id: int) -> str | None:
             doctor=doctor,
             message=message,
         )
-        _record(reminder, REFILL_REQUESTED)
+        reminder_outcome_record(reminder, REFILL_REQUESTED)
     return _text(
         patient,
         "requested",

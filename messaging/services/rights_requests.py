@@ -30,10 +30,9 @@ from compliance.rights_intake import (
     kinds_label,
     rights_request_hand_over,
 )
-from messaging.models import Conversation, Message, MessageKind, MessagePurpose
+from messaging.models import Conversation, Message
 from messaging.services.optout import DEVANAGARI, normalise
-from messaging.services.send_rules import require_sendable
-from messaging.services.sending import enqueue_send, messages_write, outgoing_message
+from messaging.services.sending import message_queue_text
 from patients.models import Patient
 
 logger = logging.getLogger(__name__)
@@ -186,26 +185,8 @@ def _acknowledge(conversation: Conversation, kinds: tuple[str, ...], said: str) 
     body = acknowledgement_text(clinic=clinic, kinds=kinds, language=_language(conversation, said))
     try:
         with transaction.atomic():
-            conversation = Conversation.objects.select_related("account", "patient").get(
-                pk=conversation.pk
-            )
-            require_sendable(
-                account=conversation.account,
-                conversation=conversation,
-                patient=conversation.patient,
-                purpose=MessagePurpose.REPLY,
-                free_form=True,
-            )
-            outgoing = outgoing_message(
-                conversation,
-                patient_id=conversation.patient_id,
-                kind=MessageKind.TEXT,
-                purpose=MessagePurpose.REPLY,
-                body=body,
-            )
-            # Not an answer: the request still waits for a person at the clinic.
-            [reply] = messages_write([outgoing], answers=False)
-            enqueue_send(reply.pk)
+            # Automatic (no actor): not an answer, the request still waits for a person.
+            message_queue_text(conversation=conversation, body=body, actor=None)
     except DomainError as error:
         logger.warning(
             "data request acknowledgement not queued for conversation %s: %s",
