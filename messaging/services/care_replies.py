@@ -15,6 +15,8 @@ locale/; English when Vaidya has no catalogue for it), or None when there is not
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
@@ -34,7 +36,7 @@ from messaging.services.adherence import dose_answer
 from messaging.services.escalations import escalation_open
 from messaging.services.rebooking import offer_slots
 from messaging.services.reminder_answers import answered_reminder, reminder_outcome_record
-from messaging.services.reminder_content import first_name, when_text
+from messaging.services.reminder_content import appointment_state_text, first_name, when_text
 from messaging.services.reminders import source_id
 from patients.models import Appointment, AppointmentStatus, Patient, Visit
 from patients.services.appointments import appointment_cancel
@@ -69,9 +71,12 @@ TEXTS = {
 }
 
 
-def _text(patient: Patient | None, key: str, **values: str) -> str:
+def _text(patient: Patient | None, key: str, **values: str | Callable[[], str]) -> str:
+    """TEXTS[key] in the patient's language; a value given as a function (a date, a state) is
+    written in that language too."""
     with for_patient(patient.preferred_language if patient is not None else None):
-        return gettext(TEXTS[key]).format(**values)
+        filled = {k: v() if callable(v) else v for k, v in values.items()}
+        return gettext(TEXTS[key]).format(**filled)
 
 
 APPOINTMENT_KINDS = (
@@ -98,9 +103,15 @@ def appointment_reply(message: Message, action: str, reminder_id: int) -> str | 
     if appointment is None:
         return _text(patient, "unknown")
     name = first_name(patient)
-    when = when_text(appointment.starts_at, appointment.clinic.tzinfo)
+    tz = appointment.clinic.tzinfo
+
+    def when() -> str:
+        return when_text(appointment.starts_at, tz)
+
     if appointment.status != AppointmentStatus.BOOKED:
-        return _text(patient, "not_booked", status=appointment.get_status_display().lower())
+        return _text(
+            patient, "not_booked", status=lambda: appointment_state_text(appointment.status)
+        )
     if action == "appt_confirm":
         with transaction.atomic():
             Appointment.objects.filter(pk=appointment.pk).update(
@@ -123,8 +134,14 @@ def appointment_reply(message: Message, action: str, reminder_id: int) -> str | 
             reminder_outcome_record(reminder, CANCELLED_BY_PATIENT)
     except DomainError:
         appointment.refresh_from_db()
-        return _text(patient, "not_booked", status=appointment.get_status_display().lower())
+        return _text(
+            patient, "not_booked", status=lambda: appointment_state_text(appointment.status)
+        )
     return _text(patient, "cancelled", when=when)
+
+
+def _not_booked(patient: Patient | None, appointment: Appointment) -> str:
+    return _text(patient, "not_booked", status=lambda: appointment_state_text(appointment.status))
 
 
 @register_reply_handler("dose_taken", "dose_skipped")

@@ -24,14 +24,14 @@ shoulder). Its buttons:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from clinics.languages import for_patient
+from clinics.languages import for_patient, in_english
 from messaging.models import (
     EscalationReason,
     Message,
@@ -65,9 +65,12 @@ TEXTS = {
 }
 
 
-def _text(patient: Patient | None, key: str, **values: str) -> str:
+def _text(patient: Patient | None, key: str, **values: str | Callable[[], str]) -> str:
+    """TEXTS[key] in the patient's language; a value given as a function ("Dr ...") is
+    written in that language too."""
     with for_patient(patient.preferred_language if patient is not None else None):
-        return gettext(TEXTS[key]).format(**values)
+        filled = {k: v() if callable(v) else v for k, v in values.items()}
+        return gettext(TEXTS[key]).format(**filled)
 
 
 # --- planning -------------------------------------------------------------------------------
@@ -175,7 +178,8 @@ def refill_reply(message: Message, action: str, reminder_id: int) -> str | None:
     runs_out = min((entry["runs_out"] for entry in items), default="")
     detail = "The patient asks for a repeat prescription of their long-term medicines"
     if runs_out:
-        detail += f", which run out around {date_text(dt.date.fromisoformat(runs_out))}"
+        with in_english():  # the detail is for the doctor
+            detail += f", which run out around {date_text(dt.date.fromisoformat(runs_out))}"
     with transaction.atomic():
         escalation_open(
             patient=patient,
@@ -190,6 +194,6 @@ def refill_reply(message: Message, action: str, reminder_id: int) -> str | None:
         patient,
         "requested",
         name=first_name(patient),
-        doctor=doctor_text(doctor),
+        doctor=lambda: doctor_text(doctor),
         clinic=reminder.clinic.name,
     )

@@ -255,17 +255,18 @@ def plan_for_prescription(
         now=now,
         visit_day=timezone.localtime(prescription.visit.created_at, tz).date(),
     )
-    # The medicines' lines ("1 tablet after food") in the patient's language, like the
-    # template they fill; never in the language of the doctor who signed.
+    # The medicines' lines ("1 tablet after food") and dose times in the patient's language,
+    # like the template they fill; never in the language of the doctor who signed.
     with for_patient(prescription.patient.preferred_language):
         for item in items:
             doses.add(item)
+        contexts = doses.contexts()
     return plan_series(
         clinic_id=prescription.clinic_id,
         patient_id=prescription.patient_id,
         kind=ReminderKind.MEDICINE,
         source=prescription_source(prescription.pk),
-        contexts=doses.contexts(),
+        contexts=contexts,
     )
 
 

@@ -47,9 +47,11 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError
+from clinics.languages import for_patient
 from clinics.models import Membership
 from clinics.queue import enqueue
 from messaging.links import site_url
@@ -89,23 +91,20 @@ logger = logging.getLogger(__name__)
 ALERT_TASK = "messaging.tasks.send_escalation_alert"
 # Plain words for the kind of alert; nothing more specific goes to the phone (module docstring).
 REASON_WORDS = {
-    EscalationReason.MISSED_DOSES: {"en": "missed doses", "hi": "दवा की खुराकें छूटीं"},
-    EscalationReason.LOW_RATING: {"en": "low rating", "hi": "कम रेटिंग"},
-    EscalationReason.TROUBLE_WORDS: {"en": "worrying message", "hi": "चिंताजनक संदेश"},
+    EscalationReason.MISSED_DOSES: gettext_noop("missed doses"),
+    EscalationReason.LOW_RATING: gettext_noop("low rating"),
+    EscalationReason.TROUBLE_WORDS: gettext_noop("worrying message"),
 }
+# What the staff member reads, in the language of their opt-in (gettext, locale/).
 REPLY_TEXTS = {
-    "stopped": {
-        "en": "WhatsApp alerts from {clinic} are now off. Turn them on again in Vaidya, "
-        "under My WhatsApp alerts.",
-        "hi": "{clinic} से WhatsApp अलर्ट अब बंद हैं। इन्हें फिर से चालू करने के लिए Vaidya में "
-        "My WhatsApp alerts खोलें।",
-    },
-    "not_read": {
-        "en": "This number only sends you Vaidya alerts from {clinic}; replies here are not "
-        "read. Please open Vaidya to act on an alert. Reply STOP to turn the alerts off.",
-        "hi": "यह नंबर आपको सिर्फ़ {clinic} के Vaidya अलर्ट भेजता है; यहां के जवाब कोई नहीं पढ़ता। "
-        "अलर्ट पर कार्रवाई के लिए कृपया Vaidya खोलें। अलर्ट बंद करने के लिए STOP लिखें।",
-    },
+    "stopped": gettext_noop(
+        "WhatsApp alerts from {clinic} are now off. Turn them on again in Vaidya, under My "
+        "WhatsApp alerts."
+    ),
+    "not_read": gettext_noop(
+        "This number only sends you Vaidya alerts from {clinic}; replies here are not read. "
+        "Please open Vaidya to act on an alert. Reply STOP to turn the alerts off."
+    ),
 }
 
 
@@ -175,13 +174,19 @@ def board_link(escalation: Escalation) -> str:
     return f"{site_url()}{path}?show=all#escalation-{escalation.pk}"
 
 
+def _in(language: str, text: str) -> str:
+    """`text` (a gettext message id) in `language` (English without a catalogue for it)."""
+    with for_patient(language):
+        return gettext(text)
+
+
 def alert_parameters(escalation: Escalation, *, language: str) -> list[str]:
     """The template's values, in STAFF_ALERT's order. Deliberately minimal: see the module
     docstring before adding anything."""
     words = REASON_WORDS[escalation.reason]
     return [
         " ".join(escalation.clinic.name.split()),
-        words.get(language) or words["en"],
+        _in(language, words),
         patient_reference(escalation.patient),
         board_link(escalation),
     ]
@@ -339,7 +344,7 @@ def staff_message_handle(*, message: Message, conversation: Conversation) -> str
     clinic = membership.clinic.name
     if message.kind == MessageKind.TEXT and normalise(message.body) in STOP_WORDS:
         whatsapp_alerts_turn_off(membership=membership, actor=membership.user, via="whatsapp")
-        _reply(conversation, REPLY_TEXTS["stopped"][language].format(clinic=clinic))
+        _reply(conversation, _in(language, REPLY_TEXTS["stopped"]).format(clinic=clinic))
         return "alerts turned off"
     since = timezone.now() - WINDOW
     noted = Message.objects.filter(
@@ -350,7 +355,7 @@ def staff_message_handle(*, message: Message, conversation: Conversation) -> str
     ).exists()
     if noted:
         return "kept"
-    _reply(conversation, REPLY_TEXTS["not_read"][language].format(clinic=clinic))
+    _reply(conversation, _in(language, REPLY_TEXTS["not_read"]).format(clinic=clinic))
     return "noted"
 
 
