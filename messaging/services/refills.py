@@ -12,6 +12,12 @@ quiet hours; when that moment has passed already (a short course), it goes out n
 (WhatsApp care opt-in) and the approved "refill_reminder" template are checked when it is sent,
 as for every reminder; it is skipped when every long-term medicine on it was stopped.
 
+Refills recur with the supply: a repeat prescription keeps its medicines long-term
+(`patients.services.prescriptions.repeat`), so signing it plans the next refill reminder from
+the new run-out day, and takes those medicines off any earlier refill reminder still planned
+(an early repeat cancels it). One prescription is one supply: it never gets a second refill
+reminder, whatever changes between signings.
+
 The text names the doctor and the day, never the medicines (it may be read over the patient's
 shoulder). Its buttons:
 - refill_request: the doctor gets a "repeat prescription" item on the follow-up board
@@ -38,6 +44,7 @@ from messaging.models import (
     MessagingSettings,
     Reminder,
     ReminderKind,
+    ReminderStatus,
 )
 from messaging.replies import register_reply_handler
 from messaging.services.accounts import messaging_settings_for
@@ -82,20 +89,34 @@ def runs_out_on(item: PrescriptionItem, signed_on: dt.date) -> dt.date | None:
 
 
 def plan_refill(*, prescription: Prescription, now: dt.datetime | None = None) -> int:
-    """Plan the refill reminder of a signed prescription's long-term items (0 or 1 row)."""
+    """Plan the refill reminder of a signed prescription's long-term items (0 or 1 row): one
+    per supply, never a second for the same prescription. The new supply also takes its
+    medicines off the patient's earlier refill reminders still planned (`_supersede`)."""
     now = now or timezone.now()
     if prescription.status != PrescriptionStatus.SIGNED:
         return 0
     tz = prescription.clinic.tzinfo
     signed_on = timezone.localtime(prescription.signed_at or now, tz).date()
+    long_term = list(
+        PrescriptionItem.objects.filter(
+            prescription=prescription, long_term=True, stopped_at__isnull=True
+        ).order_by("position", "id")
+    )
+    _supersede(prescription, {_medicine_key(item) for item in long_term})
     items: list[dict[str, Any]] = []
-    for item in PrescriptionItem.objects.filter(
-        prescription=prescription, long_term=True, stopped_at__isnull=True
-    ).order_by("position", "id"):
+    for item in long_term:
         day = runs_out_on(item, signed_on)
         if day is not None and day > now.astimezone(tz).date():
             items.append({"id": item.pk, "runs_out": day.isoformat()})
-    if not items:
+    source = prescription_source(prescription.pk)
+    planned_before = (
+        Reminder.objects.filter(
+            clinic_id=prescription.clinic_id, source=source, kind=ReminderKind.REFILL
+        )
+        .exclude(status=ReminderStatus.CANCELLED)
+        .exists()
+    )
+    if not items or planned_before:
         return 0
     settings = messaging_settings_for(prescription.clinic_id)
     first = min(dt.date.fromisoformat(entry["runs_out"]) for entry in items)
@@ -107,12 +128,50 @@ def plan_refill(*, prescription: Prescription, now: dt.datetime | None = None) -
     due = quiet_adjusted(due, tz=tz, settings=settings)
     _, created = Reminder.objects.get_or_create(
         clinic_id=prescription.clinic_id,
-        source=prescription_source(prescription.pk),
+        source=source,
         kind=ReminderKind.REFILL,
         due_at=due,
         defaults={"patient_id": prescription.patient_id, "context": {"items": items}},
     )
     return 1 if created else 0
+
+
+def _medicine_key(item: PrescriptionItem) -> tuple[str, str]:
+    return (item.generic_name.strip().lower(), item.strength.strip().lower())
+
+
+def _supersede(prescription: Prescription, supplied: set[tuple[str, str]]) -> None:
+    """A repeat prescription is a new supply: the patient's earlier refill reminders still
+    planned lose the medicines it supplies again (and are cancelled when none is left), so
+    the patient is not asked to renew what they have just got."""
+    if not supplied:
+        return
+    earlier = (
+        Reminder.objects.filter(
+            clinic_id=prescription.clinic_id,
+            patient_id=prescription.patient_id,
+            kind=ReminderKind.REFILL,
+            status=ReminderStatus.PLANNED,
+        )
+        .exclude(source=prescription_source(prescription.pk))
+        .select_for_update()
+    )
+    for reminder in earlier:
+        entries = (reminder.context or {}).get("items") or []
+        keys = {
+            item.pk: _medicine_key(item)
+            for item in PrescriptionItem.objects.filter(pk__in=[e["id"] for e in entries])
+        }
+        kept = [e for e in entries if keys.get(e["id"]) not in supplied]
+        if len(kept) == len(entries):
+            continue
+        if kept:
+            reminder.context = {**reminder.context, "items": kept}
+            reminder.save(update_fields=["context", "updated_at"])
+        else:
+            reminder.status = ReminderStatus.CANCELLED
+            reminder.outcome = "A repeat prescription was signed: a new supply."
+            reminder.save(update_fields=["status", "outcome", "updated_at"])
 
 
 def on_care_event(event: str, **kwargs: Any) -> None:
