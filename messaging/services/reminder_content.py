@@ -268,7 +268,8 @@ def _change_notice(reminder: Reminder, now: dt.datetime, sources: Sources | None
 
 
 def _medicine(reminder: Reminder, sources: Sources | None) -> Built:
-    """first name, the medicines and doses (or, discreet, "your evening medicines (2)"), time."""
+    """first name, the medicines and doses (or, discreet, "your evening medicines (2)"), time,
+    clinic."""
     tz = reminder.clinic.tzinfo
     items = (reminder.context or {}).get("items") or []
     if sources is not None:
@@ -294,7 +295,8 @@ def _medicine(reminder: Reminder, sources: Sources | None) -> Built:
         medicines = "; ".join(entry["text"] for entry in items)
     dose_time = (reminder.context or {}).get("dose_time") or when_text(reminder.due_at, tz)
     ids = [entry["id"] for entry in items]
-    return Built([first_name(patient), medicines, dose_time], {"item_ids": ids})
+    clinic = reminder.clinic.name
+    return Built([first_name(patient), medicines, dose_time, clinic], {"item_ids": ids})
 
 
 def build_parameters(

@@ -90,7 +90,10 @@ def whatsapp_code_send(*, patient: Patient, code: str, minutes: int) -> None:
                 body_params=[MASK],
                 claimed=True,
             )
-            real = {"parameters": {**outgoing.message.parameters, "body": [code]}}
+            # Meta's authentication format: the copy-code button carries the code too.
+            real = {
+                "parameters": {**outgoing.message.parameters, "body": [code], "copy_code": code}
+            }
     except DomainError as error:
         raise DomainError(str(CANNOT_SEND), code=error.code) from error
     [message] = messages_write([outgoing], answers=False)

@@ -129,18 +129,23 @@ class WhatsAppClient:
         header_params: Sequence[Any] | Mapping[str, Any] = (),
         body_params: Sequence[Any] | Mapping[str, Any] = (),
         buttons: Sequence[str | tuple[int, str]] = (),
+        copy_code: str | None = None,
         callback_data: str | None = None,
     ) -> SendResult:
         """An approved template. `body_params`/`header_params`: positional values ({{1}}, ...),
         a mapping for named ones, or ready parameter dicts (currency, date_time, document).
         `buttons`: quick-reply payloads, each a string (its index is its position) or an
-        `(index, payload)` pair."""
+        `(index, payload)` pair. `copy_code`: the code an authentication template's copy-code
+        button copies (Meta's format: the same code as the body's one value)."""
         if not isinstance(name, str) or not name.strip():
             raise InvalidMessage("The template name is empty.", title="Invalid template")
         if not isinstance(language, str) or not language.strip():
             raise InvalidMessage("The template language is empty.", title="Invalid template")
         components = template_components(
-            header_params=header_params, body_params=body_params, buttons=buttons
+            header_params=header_params,
+            body_params=body_params,
+            buttons=buttons,
+            copy_code=copy_code,
         )
         template: dict[str, Any] = {"name": name, "language": {"code": language}}
         if components:

@@ -101,9 +101,10 @@ def template_components(
     header_params: Sequence[Any] | Mapping[str, Any] = (),
     body_params: Sequence[Any] | Mapping[str, Any] = (),
     buttons: Sequence[str | tuple[int, str]] = (),
+    copy_code: str | None = None,
 ) -> list[dict[str, Any]]:
-    """A template's header, body and quick-reply button components (see
-    `WhatsAppClient.send_template`)."""
+    """A template's header, body and quick-reply button components, and an authentication
+    template's copy-code button carrying `copy_code` (see `WhatsAppClient.send_template`)."""
     components: list[dict[str, Any]] = []
     if header_params:
         components.append({"type": "header", "parameters": template_parameters(header_params)})
@@ -118,6 +119,15 @@ def template_components(
                 "sub_type": "quick_reply",
                 "index": str(index),
                 "parameters": [{"type": "payload", "payload": payload}],
+            }
+        )
+    if copy_code:
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "url",
+                "index": "0",
+                "parameters": [{"type": "text", "text": copy_code}],
             }
         )
     return components

@@ -117,6 +117,7 @@ def test_a_hindi_patient_reads_no_english_word_or_date(doctor, scoped, sim, rela
     assert "पूर्वाह्न" in joined or "अपराह्न" in joined  # times keep morning from evening
     assert "डॉ. " in joined and "पर्चा" in joined and "गोली खाने के बाद" in joined
     assert "रद्द" in joined
+    assert all(scoped.name in body for body in bodies), bodies  # every message names the clinic
 
 
 def test_an_english_patient_reads_english_throughout(doctor, scoped, sim, relay):
@@ -127,3 +128,7 @@ def test_an_english_patient_reads_english_throughout(doctor, scoped, sim, relay)
     assert ENGLISH_ONLY.search(joined)
     assert "Dr Anita Rao" in joined and "1 tablet after food" in joined
     assert re.search(r"\b\d{1,2}:\d\d (?:AM|PM)\b", joined)
+    # Every message names the clinic; the medicine reminder too (its fourth value).
+    medicine = next(b for b in bodies if "time for your medicine" in b)
+    assert f"Please tell {scoped.name} whether you took it." in medicine
+    assert all(scoped.name in body for body in bodies), bodies
