@@ -138,6 +138,7 @@ class Actions:
     MESSAGING_SETTINGS_UPDATED = "messaging.settings.updated"
     TEMPLATES_SYNCED = "messaging.templates.synced"
     TEMPLATES_SUBMITTED = "messaging.templates.submitted"
+    TEMPLATES_LANGUAGE_ADDED = "messaging.templates.language_added"
     MESSAGE_SENT = "messaging.message.sent"
     MESSAGE_RESENT = "messaging.message.resent"
     CONVERSATION_LINKED = "messaging.conversation.linked"

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from messaging.template_purposes import NAME_PREFIX, PURPOSES
 
 LANGUAGES = ("en", "hi")
+# How long a one-time code works (compliance.verification's codes live 10 minutes).
+CODE_EXPIRY_MINUTES = 10
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class DefaultTemplate:
     body: str
     button_texts: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
+    footer: str = ""
 
     @property
     def name(self) -> str:
@@ -35,6 +38,8 @@ class DefaultTemplate:
 
     @property
     def buttons(self) -> list[dict[str, str]]:
+        if self.category == "AUTHENTICATION":
+            return [{"text": text, "payload": "", "otp": "COPY_CODE"} for text in self.button_texts]
         actions = PURPOSES[self.purpose].button_actions
         return [
             {"text": text, "payload": action}
@@ -85,21 +90,22 @@ DEFAULTS: tuple[DefaultTemplate, ...] = (
         _APPOINTMENT_BUTTONS_HI,
         _HI_APPOINTMENT,
     ),
-    # medicine_reminder: first name, medicines and doses, time
+    # medicine_reminder: first name, medicines and doses, time, clinic
     DefaultTemplate(
         "medicine_reminder",
         "en",
         "Hello {{1}}, it is time for your medicine: {{2}} ({{3}}). "
-        "Please tell us whether you took it.",
+        "Please tell {{4}} whether you took it.",
         ("Taken", "Skipped"),
-        ("Asha", "Metformin 500 mg, 1 tablet", "8:00 am"),
+        ("Asha", "Metformin 500 mg, 1 tablet", "8:00 AM", "Sunrise Clinic"),
     ),
     DefaultTemplate(
         "medicine_reminder",
         "hi",
-        "नमस्ते {{1}}, दवा लेने का समय हो गया है: {{2}} ({{3}})। कृपया बताएं कि आपने दवा ली या नहीं।",
+        "नमस्ते {{1}}, दवा लेने का समय हो गया है: {{2}} ({{3}})। "
+        "कृपया {{4}} को बताएं कि आपने दवा ली या नहीं।",
         ("ले ली", "नहीं ली"),
-        ("आशा", "मेटफॉर्मिन 500 mg, 1 गोली", "सुबह 8:00"),
+        ("आशा", "मेटफॉर्मिन 500 mg - 1 गोली", "8:00 पूर्वाह्न", "सनराइज़ क्लिनिक"),
     ),
     # follow_up_reminder: first name, doctor, follow-up date, clinic, clinic's phone
     DefaultTemplate(
@@ -169,23 +175,25 @@ DEFAULTS: tuple[DefaultTemplate, ...] = (
         (),
         ("आशा", "Rs 1,250.00", "https://rzp.io/l/abc123", "सनराइज़ क्लिनिक"),
     ),
-    # verification_code: the code. Authentication templates carry no clinic name or links
-    # (Meta's rule for the category); the page that asked for the code names the clinic.
+    # verification_code: the code. Meta's authentication format: Meta writes the body (the
+    # code and its security line, in the template's language) and the expiry footer, and the
+    # copy-code button carries the code; no clinic name, links or other values (Meta's rule
+    # for the category). The page that asked for the code names the clinic.
     DefaultTemplate(
         "verification_code",
         "en",
-        "Your verification code is {{1}}. For your security, do not share this code. "
-        "It expires in 10 minutes.",
-        (),
+        "{{1}} is your verification code. For your security, do not share this code.",
+        ("Copy code",),
         ("482913",),
+        footer=f"This code expires in {CODE_EXPIRY_MINUTES} minutes.",
     ),
     DefaultTemplate(
         "verification_code",
         "hi",
-        "आपका वेरिफ़िकेशन कोड {{1}} है। अपनी सुरक्षा के लिए यह कोड किसी के साथ शेयर न करें। "
-        "यह 10 मिनट में समाप्त हो जाएगा।",
-        (),
+        "{{1}} आपका वेरिफ़िकेशन कोड है। अपनी सुरक्षा के लिए यह कोड किसी के साथ शेयर न करें।",
+        ("कोड कॉपी करें",),
         ("482913",),
+        footer=f"यह कोड {CODE_EXPIRY_MINUTES} मिनट में समाप्त हो जाएगा।",
     ),
     # staff_alert: clinic, what happened, patient's initials and number, link. Sent to a
     # doctor's own phone, so it carries no clinical detail (messaging.services.staff_alerts).

@@ -18,7 +18,7 @@ from compliance.models import ConsentMethod, ConsentPurpose
 from compliance.services import consent_grant
 from messaging.models import MessageTemplate, TemplateStatus, WhatsAppAccount
 from messaging.services.accounts import account_connect, messaging_settings_update
-from messaging.services.staff_alerts import whatsapp_alerts_turn_on
+from messaging.services.staff_alert_optin import whatsapp_alerts_turn_on
 from messaging.services.templates import templates_ensure_defaults
 from patients.models import Patient
 

@@ -198,3 +198,55 @@ class WhatsAppAlertsForm(forms.Form):
     language = forms.ChoiceField(
         label="Language of the alerts", choices=Language.choices, initial=Language.ENGLISH
     )
+
+
+class TemplateLanguageForm(forms.Form):
+    """Vaidya's templates in a language the clinic adds: a body per purpose (the English shown
+    beside it, with its placeholders) and the buttons' labels, separated by "|"."""
+
+    language = forms.ChoiceField(label="Language", choices=())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from messaging.services.template_languages import (  # noqa: PLC0415
+            addable_languages,
+            language_purposes,
+        )
+
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", "Choose a language"), *addable_languages()]
+        self.purposes = language_purposes()
+        for default in self.purposes:
+            if default.category != "AUTHENTICATION":
+                self.fields[f"{default.purpose}_body"] = forms.CharField(
+                    label=f"{default.purpose.replace('_', ' ').capitalize()}",
+                    help_text=f"In English: {default.body}",
+                    widget=forms.Textarea(attrs={"rows": 3}),
+                    max_length=1024,
+                    required=False,
+                )
+            if default.button_texts:
+                digits = all(text.isdigit() for text in default.button_texts)
+                self.fields[f"{default.purpose}_buttons"] = forms.CharField(
+                    label="Buttons, separated by |",
+                    help_text="In English: " + " | ".join(default.button_texts),
+                    initial=" | ".join(default.button_texts) if digits else "",
+                    max_length=200,
+                    required=False,
+                )
+
+    def texts(self) -> dict:
+        from messaging.services.template_languages import PurposeText  # noqa: PLC0415
+
+        data = self.cleaned_data
+        out = {}
+        for default in self.purposes:
+            raw = data.get(f"{default.purpose}_buttons") or ""
+            buttons = tuple(part.strip() for part in raw.split("|")) if raw.strip() else ()
+            out[default.purpose] = PurposeText(data.get(f"{default.purpose}_body") or "", buttons)
+        return out
+
+    def add_errors(self, errors: dict[str, list[str]]) -> None:
+        for purpose, problems in errors.items():
+            field = f"{purpose}_body" if f"{purpose}_body" in self.fields else f"{purpose}_buttons"
+            for problem in problems:
+                self.add_error(field, problem)

@@ -43,8 +43,9 @@ MEDICINE_REMINDER = Purpose(
     "medicine_reminder",
     "Medicine reminder",
     "UTILITY",
-    ("patient's first name", "medicines and doses", "time"),
+    ("patient's first name", "medicines and doses", "time", "clinic"),
     ("dose_taken", "dose_skipped"),
+    added_parameters=1,
 )
 FOLLOW_UP_REMINDER = Purpose(
     "follow_up_reminder",
@@ -96,8 +97,9 @@ REFILL_REMINDER = Purpose(
     ("patient's first name", "doctor", "run-out date", "clinic"),
     ("refill_request", "refill_book"),
 )
-# Meta's AUTHENTICATION category: the body is Meta's fixed wording around the code, sent when
-# the 24-hour window is closed (compliance.verification; messaging.services.verification_codes).
+# Meta's AUTHENTICATION category: the body is Meta's fixed wording around the code, with its
+# expiry footer and a copy-code button; sent when the 24-hour window is closed
+# (compliance.verification; messaging.services.verification_codes).
 VERIFICATION_CODE = Purpose(
     "verification_code",
     "One-time code",

@@ -13,5 +13,10 @@ urlpatterns = [
     ),
     path("templates/submit/", views.templates_submit_view, name="messaging-templates-submit"),
     path("templates/sync/", views.templates_sync_view, name="messaging-templates-sync"),
+    path(
+        "templates/language/",
+        views.template_language_add_view,
+        name="messaging-template-language-add",
+    ),
     path("preferences/", views.preferences_save, name="messaging-preferences-save"),
 ]

@@ -5,6 +5,7 @@ Pure functions over `Template` records; `SimulatorState` stores the templates an
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -73,12 +74,52 @@ def template_from_request(waba_id: str, body: Any, *, status: str) -> Template:
         name=name,
         language=language,
         category=category,
-        components=components,
+        components=copy.deepcopy(components),  # Meta keeps its own copy
         status=status,
     )
+    if category == "AUTHENTICATION":
+        _authentication_texts(template)
+        return template
     named = str(body.get("parameter_format") or "POSITIONAL").upper() == "NAMED"
     _check_placeholders(template, named=named)
     return template
+
+
+# What Meta writes into an authentication template: (code line, security line, expiry footer)
+# per language (English for a language not listed here).
+AUTH_TEXTS = {
+    "en": (
+        "{{1}} is your verification code.",
+        " For your security, do not share this code.",
+        "This code expires in {minutes} minutes.",
+    ),
+    "hi": (
+        "{{1}} आपका वेरिफ़िकेशन कोड है।",
+        " अपनी सुरक्षा के लिए यह कोड किसी के साथ शेयर न करें।",
+        "यह कोड {minutes} मिनट में समाप्त हो जाएगा।",
+    ),
+}
+
+
+def _authentication_texts(template: Template) -> None:
+    """Meta's authentication format: no body text of one's own (Meta writes it, with the
+    security line when asked), an optional expiry footer in minutes, one OTP button."""
+    body = template.component("BODY")
+    if body is None or body.get("text"):
+        raise SimulatedError(
+            100, "Authentication templates take no body text: Meta writes it around the code."
+        )
+    buttons = (template.component("BUTTONS") or {}).get("buttons") or []
+    if len(buttons) != 1 or str(buttons[0].get("type")).upper() != "OTP":
+        raise SimulatedError(100, "An authentication template needs one OTP button.")
+    code_line, security, expiry = AUTH_TEXTS.get(template.language, AUTH_TEXTS["en"])
+    body["text"] = code_line + (security if body.get("add_security_recommendation") else "")
+    footer = template.component("FOOTER")
+    if footer is not None:
+        minutes = footer.get("code_expiration_minutes")
+        if not isinstance(minutes, int) or not 1 <= minutes <= 90:
+            raise SimulatedError(100, "code_expiration_minutes must be 1 to 90.")
+        footer["text"] = expiry.format(minutes=minutes)
 
 
 def _check_placeholders(template: Template, *, named: bool) -> None:
@@ -124,6 +165,11 @@ def shown_template(template: Template, sent: dict[str, Any]) -> dict[str, Any]:
     if len(given["body"]) != len(placeholders(body.get("text", ""))):
         raise SimulatedError(132000)
     buttons = _shown_buttons(template, payloads)
+    if template.category == "AUTHENTICATION":
+        code = parameter_text(given["body"][0]) if given["body"] else ""
+        if payloads.get("copy_code") != code:
+            raise SimulatedError(100, "The copy-code button must carry the code of the body.")
+        buttons = [{"text": "Copy code", "copy_code": code}]
     if header is not None and not header_text and given["header"]:
         shown_header = parameter_text(given["header"][0])  # a media header: "[document]"
     else:
@@ -141,10 +187,11 @@ def shown_template(template: Template, sent: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _sent_parameters(sent: dict[str, Any]) -> tuple[dict[str, list], dict[int, str]]:
-    """The header and body parameters, and the quick-reply payloads by button index."""
+def _sent_parameters(sent: dict[str, Any]) -> tuple[dict[str, list], dict[Any, str]]:
+    """The header and body parameters, and the quick-reply payloads by button index (an
+    authentication template's copy-code value under "copy_code")."""
     given: dict[str, list[dict[str, Any]]] = {"header": [], "body": []}
-    payloads: dict[int, str] = {}
+    payloads: dict[Any, str] = {}
     for component in sent.get("components") or []:
         kind = str(component.get("type", "")).lower()
         params = component.get("parameters") or []
@@ -154,6 +201,8 @@ def _sent_parameters(sent: dict[str, Any]) -> tuple[dict[str, list], dict[int, s
             if component.get("sub_type") == "quick_reply":
                 index, payload = _quick_reply_payload(component, params)
                 payloads[index] = payload
+            elif component.get("sub_type") == "url" and params:
+                payloads["copy_code"] = parameter_text(params[0])
         else:
             raise SimulatedError(100, f"Unknown template component type {kind!r}.")
     return given, payloads
@@ -176,10 +225,10 @@ def _header_text_and_count(header: dict[str, Any] | None) -> tuple[str, int]:
     return "", 1
 
 
-def _shown_buttons(template: Template, payloads: dict[int, str]) -> list[dict[str, str]]:
+def _shown_buttons(template: Template, payloads: dict[Any, str]) -> list[dict[str, str]]:
     """The template's quick-reply buttons, each with the payload sent for it (or its text)."""
     all_buttons = (template.component("BUTTONS") or {}).get("buttons") or []
-    for index in payloads:
+    for index in (i for i in payloads if isinstance(i, int)):
         if not 0 <= index < len(all_buttons):
             raise SimulatedError(100, "A button index is beyond the template's buttons.")
     shown = []

@@ -14,8 +14,11 @@ import datetime as dt
 from collections import defaultdict
 
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.translation import gettext, gettext_noop
 
 from clinics.errors import DomainError
+from clinics.languages import for_patient
 from clinics.models import Clinic
 from messaging.models import Conversation, Direction, Message, MessageKind
 from messaging.services.sending import message_queue_text
@@ -35,30 +38,35 @@ FREE_KINDS = frozenset(
     }
 )
 
-DAYS = {
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-    "hi": ("सोम", "मंगल", "बुध", "गुरु", "शुक्र", "शनि", "रवि"),
-}
+# What the patient reads, translated with gettext into their language (locale/); the days are
+# Django's own abbreviations ("Mon" / "सोम").
 TEXTS = {
-    "en": {
-        "closed": "Thank you for your message. {clinic} is closed now; we will reply when "
-        "we open. Our hours: {hours}.",
-        "phone": " For anything urgent, call {phone}.",
-        "emergency": " In an emergency, go to the nearest hospital.",
-        "no_hours": "by appointment",
-    },
-    "hi": {
-        "closed": "आपके संदेश के लिए धन्यवाद। {clinic} अभी बंद है; खुलने पर हम जवाब देंगे। हमारा समय: {hours}।",
-        "phone": " ज़रूरी बात के लिए {phone} पर फ़ोन करें।",
-        "emergency": " आपात स्थिति में नज़दीकी अस्पताल जाएं।",
-        "no_hours": "अपॉइंटमेंट से",
-    },
+    "closed": gettext_noop(
+        "Thank you for your message. {clinic} is closed now; we will reply when we open. Our "
+        "hours: {hours}."
+    ),
+    "phone": gettext_noop(" For anything urgent, call {phone}."),
+    "emergency": gettext_noop(" In an emergency, go to the nearest hospital."),
+    "no_hours": gettext_noop("by appointment"),
 }
 
 
-def language_of(conversation: Conversation) -> str:
+def language_of(conversation: Conversation) -> str | None:
+    """The patient's preferred language (None for an unknown sender: English)."""
     patient = conversation.patient
-    return "hi" if patient is not None and patient.preferred_language == "hi" else "en"
+    return patient.preferred_language if patient is not None else None
+
+
+def clinic_signed(text: str, clinic_name: str) -> str:
+    """The text with the clinic's name under it, unless it names the clinic already: every
+    message a patient gets says who sent it."""
+    if not clinic_name or clinic_name in text:
+        return text
+    return f"{text}\n— {clinic_name}"
+
+
+def clinic_name_of(conversation: Conversation) -> str:
+    return Clinic.objects.filter(pk=conversation.clinic_id).values_list("name", flat=True).first()
 
 
 def clinic_phone_text(clinic: Clinic) -> str:
@@ -92,8 +100,8 @@ def clinic_is_open(clinic: Clinic, now: dt.datetime | None = None) -> bool:
     return bool(working - away)
 
 
-def clinic_hours_text(clinic: Clinic, language: str = "en") -> str:
-    """The clinic's weekly hours, days with the same hours together:
+def clinic_hours_text(clinic: Clinic) -> str:
+    """The clinic's weekly hours, days with the same hours together, in the active language:
     "Mon-Sat 10:00-13:00, 17:00-20:00; Sun 10:00-12:00"."""
     sessions: dict[int, set[tuple[dt.time, dt.time]]] = defaultdict(set)
     for weekday, start, end in WorkingHours.objects.filter(
@@ -101,8 +109,8 @@ def clinic_hours_text(clinic: Clinic, language: str = "en") -> str:
     ).values_list("weekday", "start_time", "end_time"):
         sessions[weekday].add((start, end))
     if not sessions:
-        return clinic.timings or TEXTS[language]["no_hours"]
-    names = DAYS[language]
+        return clinic.timings or gettext(TEXTS["no_hours"])
+    names = [str(WEEKDAYS_ABBR[day]) for day in range(7)]
     parts: list[str] = []
     weekday = 0
     while weekday < 7:
@@ -131,12 +139,14 @@ def _merged(spans: set[tuple[dt.time, dt.time]]) -> list[tuple[dt.time, dt.time]
     return [(s, e) for s, e in merged]
 
 
-def closed_text(clinic: Clinic, language: str) -> str:
-    """What a patient reads when they write while the clinic is closed."""
-    texts = TEXTS[language]
-    text = texts["closed"].format(clinic=clinic.name, hours=clinic_hours_text(clinic, language))
-    phone = clinic_phone_text(clinic)
-    return text + (texts["phone"].format(phone=phone) if phone else texts["emergency"])
+def closed_text(clinic: Clinic, language: str | None) -> str:
+    """What a patient reads when they write while the clinic is closed, in their language."""
+    with for_patient(language):
+        text = gettext(TEXTS["closed"]).format(clinic=clinic.name, hours=clinic_hours_text(clinic))
+        phone = clinic_phone_text(clinic)
+        if phone:
+            return text + gettext(TEXTS["phone"]).format(phone=phone)
+        return text + gettext(TEXTS["emergency"])
 
 
 def acknowledge_when_closed(

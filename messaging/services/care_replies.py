@@ -15,6 +15,8 @@ locale/; English when Vaidya has no catalogue for it), or None when there is not
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
@@ -25,7 +27,6 @@ from messaging.models import (
     DoseRecord,
     EscalationReason,
     Message,
-    Reminder,
     ReminderKind,
     VisitRating,
 )
@@ -34,7 +35,8 @@ from messaging.services.accounts import messaging_settings_for
 from messaging.services.adherence import dose_answer
 from messaging.services.escalations import escalation_open
 from messaging.services.rebooking import offer_slots
-from messaging.services.reminder_content import first_name, when_text
+from messaging.services.reminder_answers import answered_reminder, reminder_outcome_record
+from messaging.services.reminder_content import appointment_state_text, first_name, when_text
 from messaging.services.reminders import source_id
 from patients.models import Appointment, AppointmentStatus, Patient, Visit
 from patients.services.appointments import appointment_cancel
@@ -69,29 +71,12 @@ TEXTS = {
 }
 
 
-def _text(patient: Patient | None, key: str, **values: str) -> str:
+def _text(patient: Patient | None, key: str, **values: str | Callable[[], str]) -> str:
+    """TEXTS[key] in the patient's language; a value given as a function (a date, a state) is
+    written in that language too."""
     with for_patient(patient.preferred_language if patient is not None else None):
-        return gettext(TEXTS[key]).format(**values)
-
-
-def _reminder(message: Message, reminder_id: int, kinds: tuple[str, ...]) -> Reminder | None:
-    """The reminder the patient answers: one of theirs, sent in this clinic."""
-    if message.patient_id is None:
-        return None
-    return (
-        Reminder.objects.select_related("patient", "clinic")
-        .filter(
-            pk=reminder_id,
-            clinic_id=message.clinic_id,
-            patient_id=message.patient_id,
-            kind__in=kinds,
-        )
-        .first()
-    )
-
-
-def _record(reminder: Reminder, outcome: str) -> None:
-    Reminder.objects.filter(pk=reminder.pk).update(outcome=outcome[:300], updated_at=timezone.now())
+        filled = {k: v() if callable(v) else v for k, v in values.items()}
+        return gettext(TEXTS[key]).format(**filled)
 
 
 APPOINTMENT_KINDS = (
@@ -108,7 +93,7 @@ CANCELLED_BY_PATIENT = "Cancelled by the patient."
 @register_reply_handler("appt_confirm", "appt_reschedule", "appt_cancel")
 def appointment_reply(message: Message, action: str, reminder_id: int) -> str | None:
     """Confirm, ask to reschedule or cancel the appointment a reminder was about."""
-    reminder = _reminder(message, reminder_id, APPOINTMENT_KINDS)
+    reminder = answered_reminder(message, reminder_id, APPOINTMENT_KINDS)
     patient = reminder.patient if reminder else None
     if reminder is None:
         return _text(None, "unknown")
@@ -118,19 +103,25 @@ def appointment_reply(message: Message, action: str, reminder_id: int) -> str | 
     if appointment is None:
         return _text(patient, "unknown")
     name = first_name(patient)
-    when = when_text(appointment.starts_at, appointment.clinic.tzinfo)
+    tz = appointment.clinic.tzinfo
+
+    def when() -> str:
+        return when_text(appointment.starts_at, tz)
+
     if appointment.status != AppointmentStatus.BOOKED:
-        return _text(patient, "not_booked", status=appointment.get_status_display().lower())
+        return _text(
+            patient, "not_booked", status=lambda: appointment_state_text(appointment.status)
+        )
     if action == "appt_confirm":
         with transaction.atomic():
             Appointment.objects.filter(pk=appointment.pk).update(
                 patient_confirmed_at=timezone.now()
             )
-            _record(reminder, CONFIRMED)
+            reminder_outcome_record(reminder, CONFIRMED)
         return _text(patient, "confirmed", name=name, when=when)
     if action == "appt_reschedule":
         with transaction.atomic():
-            _record(reminder, ASKED_TO_MOVE)
+            reminder_outcome_record(reminder, ASKED_TO_MOVE)
             return offer_slots(message=message, reminder=reminder, doctor=appointment.doctor)
     try:
         with transaction.atomic():
@@ -140,17 +131,23 @@ def appointment_reply(message: Message, action: str, reminder_id: int) -> str | 
                 reason=PATIENT_CANCEL_REASON,
                 by_patient=True,
             )
-            _record(reminder, CANCELLED_BY_PATIENT)
+            reminder_outcome_record(reminder, CANCELLED_BY_PATIENT)
     except DomainError:
         appointment.refresh_from_db()
-        return _text(patient, "not_booked", status=appointment.get_status_display().lower())
+        return _text(
+            patient, "not_booked", status=lambda: appointment_state_text(appointment.status)
+        )
     return _text(patient, "cancelled", when=when)
+
+
+def _not_booked(patient: Patient | None, appointment: Appointment) -> str:
+    return _text(patient, "not_booked", status=lambda: appointment_state_text(appointment.status))
 
 
 @register_reply_handler("dose_taken", "dose_skipped")
 def dose_reply(message: Message, action: str, reminder_id: int) -> str | None:
     """Record whether the patient took the reminded dose."""
-    reminder = _reminder(message, reminder_id, (ReminderKind.MEDICINE,))
+    reminder = answered_reminder(message, reminder_id, (ReminderKind.MEDICINE,))
     if reminder is None:
         return _text(None, "unknown")
     dose = DoseRecord.objects.filter(reminder=reminder).first()
@@ -166,7 +163,7 @@ def dose_reply(message: Message, action: str, reminder_id: int) -> str | None:
 @register_reply_handler("rate_1", "rate_2", "rate_3", "rate_4", "rate_5")
 def rating_reply(message: Message, action: str, reminder_id: int) -> str | None:
     """Store the patient's 1-5 rating of the visit; alert the doctor when it is low."""
-    reminder = _reminder(message, reminder_id, (ReminderKind.REVIEW_REQUEST,))
+    reminder = answered_reminder(message, reminder_id, (ReminderKind.REVIEW_REQUEST,))
     if reminder is None:
         return _text(None, "unknown")
     patient = reminder.patient
@@ -190,7 +187,7 @@ def rating_reply(message: Message, action: str, reminder_id: int) -> str | None:
             rating=rating,
             message=message,
         )
-        _record(reminder, f"Rated {rating} of 5.")
+        reminder_outcome_record(reminder, f"Rated {rating} of 5.")
         if rating <= settings.low_rating_threshold:
             escalation_open(
                 patient=patient,

@@ -77,6 +77,7 @@ def _call_api(
             header_params=params.get("header") or (),
             body_params=params.get("body") or (),
             buttons=params.get("buttons") or (),
+            copy_code=params.get("copy_code") or None,
             callback_data=callback,
         )
     if message.kind == MessageKind.INTERACTIVE:

@@ -49,7 +49,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from clinics.errors import DomainError
 from clinics.tenancy import clinic_scope, rows_by_clinic
@@ -337,9 +337,12 @@ def _prepare(reminder: Reminder, batch: _Batch) -> _Prepared:
     wa_id = batch.wa_ids[reminder.pk]
     if not wa_id:
         raise Skip("The patient has no phone number.")
-    built = build_parameters(reminder, now=batch.now, sources=batch.sources)
     purpose = PURPOSES[PURPOSE_FOR_KIND[reminder.kind]]
     template = batch.template(purpose.key, patient.preferred_language or "en")
+    # The values (dates, "Dr", document kinds) in the language of the template that carries
+    # them: the patient's, or English when their template is not approved.
+    with translation.override(template.language if template is not None else "en"):
+        built = build_parameters(reminder, now=batch.now, sources=batch.sources)
     if template is None:
         raise Skip("No approved template")
     actions = purpose.button_actions[: len(template.buttons or [])]

@@ -37,7 +37,11 @@ from messaging.models import (
 )
 from messaging.replies import dispatch_reply, handles
 from messaging.services import inbound_limits as bound
-from messaging.services.auto_replies import acknowledge_when_closed
+from messaging.services.auto_replies import (
+    acknowledge_when_closed,
+    clinic_name_of,
+    clinic_signed,
+)
 from messaging.services.escalations import trouble_words_handle
 from messaging.services.inbound_conversations import conversation_for_sender, patient_for_number
 from messaging.services.inbound_limits import clip, cut_text, text_of
@@ -323,7 +327,8 @@ def _act_on(message: Message, conversation: Conversation, *, said: str) -> None:
             with transaction.atomic():
                 handled, reply = dispatch_reply(message)
                 if handled and reply:
-                    message_queue_text(conversation=conversation, body=reply, actor=None)
+                    body = clinic_signed(reply, clinic_name_of(conversation))
+                    message_queue_text(conversation=conversation, body=body, actor=None)
         except DomainError as error:
             logger.warning(
                 "whatsapp quick reply on message %s not handled: %s", message.pk, error.code

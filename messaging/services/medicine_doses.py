@@ -2,7 +2,8 @@
 then, in the words the patient reads ("PARACETAMOL 500 mg - 1 tablet after food" at "8:00 AM").
 
 Pure computation (no queries): `reminders.plan_for_prescription` writes what `DoseTable` makes.
-A 34-day course of 1-1-1 is 102 rows, so each text is made once per clock time and medicine, and
+The words are in the active language (`plan_for_prescription` runs it in the patient's). A
+34-day course of 1-1-1 is 102 rows, so each text is made once per clock time and medicine, and
 rows of the same clock time and medicines share one context (encoded once by COPY).
 """
 
@@ -12,6 +13,9 @@ import datetime as dt
 import zoneinfo
 from decimal import Decimal
 from typing import Any
+
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext
 
 from patients.dosing import FrequencyError, from_json, schedule_for
 from patients.dosing.quiet import quiet_plan
@@ -28,21 +32,47 @@ def _amount_text(amount: Decimal) -> str:
     return format(amount, "f")
 
 
+# Dose units that are words, in the patient's language (abbreviations like "ml" stay as they
+# are): the unit as the prescription or the drug's form names it -> (one, several).
+UNIT_WORDS = {
+    "tablet": ("%(amount)s tablet", "%(amount)s tablets"),
+    "capsule": ("%(amount)s capsule", "%(amount)s capsules"),
+    "sachet": ("%(amount)s sachet", "%(amount)s sachets"),
+    "drop": ("%(amount)s drop", "%(amount)s drops"),
+    "drops": ("%(amount)s drop", "%(amount)s drops"),
+    "puff": ("%(amount)s puff", "%(amount)s puffs"),
+    "injection": ("%(amount)s injection", "%(amount)s injections"),
+}
+
+
+def _dose_text(amount: Decimal, unit: str) -> str:
+    """ "1 tablet", "2 tablets", "1/2 tablet", "5 ml" in the active language."""
+    text = _amount_text(amount)
+    words = UNIT_WORDS.get(unit.strip().lower())
+    if words is None:
+        return f"{text} {unit}".strip()
+    several = amount > 1
+    return ngettext(words[0], words[1], 2 if several else 1) % {"amount": text}
+
+
 def medicine_line(item: PrescriptionItem, amount: Decimal) -> str:
-    """ "PARACETAMOL 500 mg - 1 tablet after food" (one line, no new lines: a template value)."""
+    """ "PARACETAMOL 500 mg - 1 tablet after food" (one line, no new lines: a template value),
+    in the active language (the drug's name and strength as written)."""
     name = " ".join(p for p in (item.generic_name, item.strength) if p)
     unit = item.dose_unit or item.get_form_display().lower()
-    if unit in ("tablet", "capsule", "sachet") and amount > 1:
-        unit += "s"
-    parts = [f"{_amount_text(amount)} {unit}"]
+    parts = [_dose_text(amount, unit)]
     if item.timing:
-        parts.append(item.get_timing_display().lower())
+        parts.append(str(item.get_timing_display()).lower())
     return " ".join([f"{name} -", *parts])[:300]
 
 
 def _time_text(at: dt.datetime) -> str:
-    """ "8:00 AM"."""
-    return f"{at.hour % 12 or 12}:{at:%M} {at:%p}"
+    """ "8:00 AM" in the active language."""
+    return date_format(at, "g:i A")
+
+
+def _at(line_text: str, time: str) -> str:
+    return gettext("%(medicine)s at %(time)s") % {"medicine": line_text, "time": time}
 
 
 def _mixed_times(entry: dict[str, Any], line: dict[str, Any], text: str) -> dict[str, Any]:
@@ -50,10 +80,15 @@ def _mixed_times(entry: dict[str, Any], line: dict[str, Any], text: str) -> dict
     line says its own due time, and the reminder's time lists them all."""
     times = entry.setdefault("times", [entry["dose_time"]])
     if len(times) == 1:
-        entry["items"] = [{**old, "text": f"{old['text']} at {times[0]}"} for old in entry["items"]]
+        entry["items"] = [{**old, "text": _at(old["text"], times[0])} for old in entry["items"]]
     if text not in times:
         times.append(text)
-    return {**line, "text": f"{line['text']} at {text}"}
+    return {**line, "text": _at(line["text"], text)}
+
+
+def _joined(times: list[str]) -> str:
+    """ "8:00 AM and 9:30 PM" in the active language."""
+    return gettext(" and ").join(times)
 
 
 class DoseTable:
@@ -137,7 +172,7 @@ class DoseTable:
         for entry in self.by_due.values():
             times = entry.pop("times", None)
             if times:
-                entry["dose_time"] = " and ".join(times)
+                entry["dose_time"] = _joined(times)
         return {
             due: distinct.setdefault(
                 (entry["dose_time"], *(id(line) for line in entry["items"])), entry

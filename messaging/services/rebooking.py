@@ -21,14 +21,23 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from clinics.dates import last_bookable_day
 from clinics.errors import DomainError
+from clinics.languages import for_patient, in_english
 from clinics.models import Membership
 from messaging.models import Conversation, Message, Reminder, ReminderKind
 from messaging.replies import button_payload, register_reply_handler
-from messaging.services.auto_replies import clinic_phone_text
-from messaging.services.reminder_content import doctor_text, first_name, when_text
+from messaging.services.auto_replies import clinic_phone_text, clinic_signed
+from messaging.services.reminder_answers import answered_reminder, reminder_outcome_record
+from messaging.services.reminder_content import (
+    appointment_state_text,
+    doctor_text,
+    first_name,
+    slot_title,
+    when_text,
+)
 from messaging.services.reminders import source_id
 from messaging.services.sending import message_queue_list
 from patients.models import Appointment, AppointmentStatus, Patient, Prescription, Visit
@@ -49,46 +58,42 @@ BOOKING = (ReminderKind.APPOINTMENT_CANCELLED, ReminderKind.FOLLOW_UP, ReminderK
 # The reason a visit booked from a reminder's list carries.
 BOOKING_REASONS = {ReminderKind.FOLLOW_UP: "Follow-up", ReminderKind.REFILL: "Repeat prescription"}
 
+# What the patient reads, translated with gettext into their language (locale/).
 TEXTS = {
-    "en": {
-        "pick": "{name}, these are {doctor}'s next free times. Tap the button and choose one; "
-        "or call the clinic on {phone}.",
-        "stale": "That list was out of date. ",
-        "taken": "Sorry, that time was just taken. ",
-        "button": "Choose a time",
-        "call_me": "Call me instead",
-        "none": "Sorry, {doctor} has no free time we can offer here. The clinic will call "
-        "you; you can also call {phone}.",
-        "call": "Thank you, {name}. The clinic will call you to find a new time; you can also "
-        "call {phone}.",
-        "moved": "Done, {name}: your appointment with {doctor} is now on {when}.",
-        "booked": "Done, {name}: your appointment with {doctor} is booked for {when}.",
-        "not_booked": "This appointment is {status} already. Please call the clinic on "
-        "{phone} if you need help.",
-        "unknown": "Sorry, we could not find what this answer is for. The clinic will get back "
-        "to you.",
-    },
-    "hi": {
-        "pick": "{name}, ये {doctor} के अगले खाली समय हैं। बटन दबाकर एक समय चुनें; "
-        "या क्लिनिक को {phone} पर फ़ोन करें।",
-        "stale": "वह सूची पुरानी हो गई थी। ",
-        "taken": "क्षमा करें, वह समय अभी-अभी बुक हो गया। ",
-        "button": "समय चुनें",
-        "call_me": "मुझे फ़ोन करें",
-        "none": "क्षमा करें, {doctor} का कोई खाली समय यहाँ उपलब्ध नहीं है। क्लिनिक आपको फ़ोन "
-        "करेगा; आप {phone} पर फ़ोन भी कर सकते हैं।",
-        "call": "धन्यवाद, {name}। नया समय तय करने के लिए क्लिनिक आपको फ़ोन करेगा; आप {phone} पर "
-        "फ़ोन भी कर सकते हैं।",
-        "moved": "हो गया, {name}: {doctor} के साथ आपका अपॉइंटमेंट अब {when} को है।",
-        "booked": "हो गया, {name}: {doctor} के साथ आपका अपॉइंटमेंट {when} के लिए बुक है।",
-        "not_booked": "यह अपॉइंटमेंट पहले ही {status} है। सहायता के लिए क्लिनिक को {phone} पर फ़ोन करें।",
-        "unknown": "क्षमा करें, हमें समझ नहीं आया कि यह उत्तर किसके लिए है। क्लिनिक आपसे संपर्क करेगा।",
-    },
+    "pick": gettext_noop(
+        "{name}, these are {doctor}'s next free times. Tap the button and choose one; or call "
+        "the clinic on {phone}."
+    ),
+    "stale": gettext_noop("That list was out of date. "),
+    "taken": gettext_noop("Sorry, that time was just taken. "),
+    "button": gettext_noop("Choose a time"),
+    "call_me": gettext_noop("Call me instead"),
+    "none": gettext_noop(
+        "Sorry, {doctor} has no free time we can offer here. The clinic will call you; you can "
+        "also call {phone}."
+    ),
+    "call": gettext_noop(
+        "Thank you, {name}. The clinic will call you to find a new time; you can also call {phone}."
+    ),
+    "moved": gettext_noop("Done, {name}: your appointment with {doctor} is now on {when}."),
+    "booked": gettext_noop("Done, {name}: your appointment with {doctor} is booked for {when}."),
+    "not_booked": gettext_noop(
+        "This appointment is {status} already. Please call the clinic on {phone} if you need help."
+    ),
+    "unknown": gettext_noop(
+        "Sorry, we could not find what this answer is for. The clinic will get back to you."
+    ),
 }
 
 
-def _texts(patient: Patient | None) -> dict[str, str]:
-    return TEXTS["hi" if patient is not None and patient.preferred_language == "hi" else "en"]
+def _in_language(patient: Patient | None):
+    """Write what the patient reads in their language (values such as dates and "Dr" too)."""
+    return for_patient(patient.preferred_language if patient is not None else None)
+
+
+def _text(key: str, **values: str) -> str:
+    """TEXTS[key] in the active language, filled."""
+    return gettext(TEXTS[key]).format(**values)
 
 
 def _phone(clinic) -> str:
@@ -120,36 +125,36 @@ def offer_slots(
     *, message: Message, reminder: Reminder, doctor: Membership, from_day=None, lead: str = ""
 ) -> str | None:
     """Send the doctor's next free slots as a list answering `reminder`; with none free, the
-    thread waits for the front desk and the patient is told the clinic will call."""
+    thread waits for the front desk and the patient is told the clinic will call. `lead` is a
+    TEXTS key said first ("stale", "taken")."""
     patient = reminder.patient
-    texts = _texts(patient)
     clinic = doctor.clinic
     starts = next_free_slots(doctor, from_day=from_day)
-    if not starts:
-        Conversation.objects.filter(pk=message.conversation_id).update(needs_reply=True)
-        _record(reminder, "No free time to offer: the clinic should call.")
-        return lead + texts["none"].format(doctor=doctor_text(doctor), phone=_phone(clinic))
-    tz = clinic.tzinfo
-    rows = [
-        {"id": button_payload(SLOT_ACTIONS[n], reminder.pk), "title": when_text(start, tz)}
-        for n, start in enumerate(starts)
-    ]
-    rows.append({"id": button_payload(CALL_ME, reminder.pk), "title": texts["call_me"]})
+    with _in_language(patient):
+        first = _text(lead) if lead else ""
+        if not starts:
+            Conversation.objects.filter(pk=message.conversation_id).update(needs_reply=True)
+            reminder_outcome_record(reminder, "No free time to offer: the clinic should call.")
+            return first + _text("none", doctor=doctor_text(doctor), phone=_phone(clinic))
+        tz = clinic.tzinfo
+        rows = [
+            {"id": button_payload(SLOT_ACTIONS[n], reminder.pk), "title": slot_title(start, tz)}
+            for n, start in enumerate(starts)
+        ]
+        rows.append({"id": button_payload(CALL_ME, reminder.pk), "title": _text("call_me")})
+        body = first + _text(
+            "pick", name=first_name(patient), doctor=doctor_text(doctor), phone=_phone(clinic)
+        )
+        body = clinic_signed(body, clinic.name)
+        button = _text("button")
     Reminder.objects.filter(pk=reminder.pk).update(
         context={**(reminder.context or {}), "offered": [s.isoformat() for s in starts]},
         outcome="Free times offered on WhatsApp.",
         updated_at=timezone.now(),
     )
-    body = lead + texts["pick"].format(
-        name=first_name(patient), doctor=doctor_text(doctor), phone=_phone(clinic)
-    )
     try:
         message_queue_list(
-            conversation=message.conversation,
-            body=body,
-            button=texts["button"],
-            rows=rows,
-            actor=None,
+            conversation=message.conversation, body=body, button=button, rows=rows, actor=None
         )
     except DomainError:  # the list cannot go (the window closed): the front desk calls
         return _call_back(message, reminder)
@@ -158,28 +163,9 @@ def offer_slots(
 
 def _call_back(message: Message, reminder: Reminder) -> str:
     Conversation.objects.filter(pk=message.conversation_id).update(needs_reply=True)
-    _record(reminder, "The patient asked to be called for another time.")
-    texts = _texts(reminder.patient)
-    return texts["call"].format(name=first_name(reminder.patient), phone=_phone(reminder.clinic))
-
-
-def _record(reminder: Reminder, outcome: str) -> None:
-    Reminder.objects.filter(pk=reminder.pk).update(outcome=outcome[:300], updated_at=timezone.now())
-
-
-def _reminder(message: Message, reminder_id: int) -> Reminder | None:
-    if message.patient_id is None:
-        return None
-    return (
-        Reminder.objects.select_related("patient", "clinic")
-        .filter(
-            pk=reminder_id,
-            clinic_id=message.clinic_id,
-            patient_id=message.patient_id,
-            kind__in=(*RESCHEDULING, *BOOKING),
-        )
-        .first()
-    )
+    reminder_outcome_record(reminder, "The patient asked to be called for another time.")
+    with _in_language(reminder.patient):
+        return _text("call", name=first_name(reminder.patient), phone=_phone(reminder.clinic))
 
 
 def _doctor_and_day(reminder: Reminder) -> tuple[Membership, dt.date | None] | None:
@@ -199,12 +185,12 @@ def _doctor_and_day(reminder: Reminder) -> tuple[Membership, dt.date | None] | N
 @register_reply_handler("appt_rebook", "fu_book")
 def rebook_reply(message: Message, action: str, reminder_id: int) -> str | None:
     """Book again (a cancelled notice) or choose a follow-up time: offer the free slots."""
-    reminder = _reminder(message, reminder_id)
+    reminder = answered_reminder(message, reminder_id, (*RESCHEDULING, *BOOKING))
     if reminder is None or reminder.kind not in BOOKING:
-        return TEXTS["en"]["unknown"]
+        return _unknown(None)
     found = _doctor_and_day(reminder)
     if found is None:
-        return _texts(reminder.patient)["unknown"]
+        return _unknown(reminder.patient)
     doctor, day = found
     return offer_slots(message=message, reminder=reminder, doctor=doctor, from_day=day)
 
@@ -212,46 +198,58 @@ def rebook_reply(message: Message, action: str, reminder_id: int) -> str | None:
 @register_reply_handler(CALL_ME)
 def call_me_reply(message: Message, action: str, reminder_id: int) -> str | None:
     """None of the times suit: the front desk calls the patient."""
-    reminder = _reminder(message, reminder_id)
+    reminder = answered_reminder(message, reminder_id, (*RESCHEDULING, *BOOKING))
     if reminder is None:
-        return TEXTS["en"]["unknown"]
+        return _unknown(None)
     return _call_back(message, reminder)
 
 
 @register_reply_handler(*SLOT_ACTIONS)
 def slot_reply(message: Message, action: str, reminder_id: int) -> str | None:
     """Book the slot the patient tapped (moving their appointment, or booking a new one)."""
-    reminder = _reminder(message, reminder_id)
+    reminder = answered_reminder(message, reminder_id, (*RESCHEDULING, *BOOKING))
     if reminder is None:
-        return TEXTS["en"]["unknown"]
+        return _unknown(None)
     found = _doctor_and_day(reminder)
     if found is None:
-        return _texts(reminder.patient)["unknown"]
+        return _unknown(reminder.patient)
     doctor, day = found
-    texts = _texts(reminder.patient)
     offered = (reminder.context or {}).get("offered") or []
     number = int(action.rsplit("_", 1)[1])
     tz = doctor.clinic.tzinfo
     starts_at = dt.datetime.fromisoformat(offered[number]) if number < len(offered) else None
-    if starts_at is None or message.body != when_text(starts_at, tz):
+    with _in_language(reminder.patient):
+        shown = slot_title(starts_at, tz) if starts_at is not None else None
+    if starts_at is None or message.body not in (shown, when_text(starts_at, tz)):
         return offer_slots(
-            message=message, reminder=reminder, doctor=doctor, from_day=day, lead=texts["stale"]
+            message=message, reminder=reminder, doctor=doctor, from_day=day, lead="stale"
         )
     try:
         with transaction.atomic():
             key, appointment = _book(reminder, doctor, starts_at)
     except DomainError:
         return offer_slots(
-            message=message, reminder=reminder, doctor=doctor, from_day=day, lead=texts["taken"]
+            message=message, reminder=reminder, doctor=doctor, from_day=day, lead="taken"
         )
-    if appointment is None:
-        return texts["not_booked"].format(status=key, phone=_phone(doctor.clinic))
-    _record(reminder, f"The patient chose {when_text(starts_at, tz)} on WhatsApp.")
-    return texts[key].format(
-        name=first_name(reminder.patient),
-        doctor=doctor_text(doctor),
-        when=when_text(appointment.starts_at, tz),
-    )
+    if appointment is not None:
+        with in_english():  # the outcome is for staff
+            chosen = when_text(starts_at, tz)
+        reminder_outcome_record(reminder, f"The patient chose {chosen} on WhatsApp.")
+    with _in_language(reminder.patient):
+        if appointment is None:
+            status = appointment_state_text(key)
+            return _text("not_booked", status=status, phone=_phone(doctor.clinic))
+        return _text(
+            key,
+            name=first_name(reminder.patient),
+            doctor=doctor_text(doctor),
+            when=when_text(appointment.starts_at, tz),
+        )
+
+
+def _unknown(patient: Patient | None) -> str:
+    with _in_language(patient):
+        return _text("unknown")
 
 
 def _book(
@@ -267,7 +265,7 @@ def _book(
         ).first()
     if target is not None:
         if target.status != AppointmentStatus.BOOKED:
-            return target.get_status_display().lower(), None
+            return target.status, None
         moved = appointment_reschedule(
             appointment=target, actor=None, starts_at=starts_at, by_patient=True
         )

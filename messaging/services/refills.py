@@ -12,6 +12,12 @@ quiet hours; when that moment has passed already (a short course), it goes out n
 (WhatsApp care opt-in) and the approved "refill_reminder" template are checked when it is sent,
 as for every reminder; it is skipped when every long-term medicine on it was stopped.
 
+Refills recur with the supply: a repeat prescription keeps its medicines long-term
+(`patients.services.prescriptions.repeat`), so signing it plans the next refill reminder from
+the new run-out day, and takes those medicines off any earlier refill reminder still planned
+(an early repeat cancels it). One prescription is one supply: it never gets a second refill
+reminder, whatever changes between signings.
+
 The text names the doctor and the day, never the medicines (it may be read over the patient's
 shoulder). Its buttons:
 - refill_request: the doctor gets a "repeat prescription" item on the follow-up board
@@ -24,26 +30,28 @@ shoulder). Its buttons:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from clinics.languages import for_patient
+from clinics.languages import for_patient, in_english
 from messaging.models import (
     EscalationReason,
     Message,
     MessagingSettings,
     Reminder,
     ReminderKind,
+    ReminderStatus,
 )
 from messaging.replies import register_reply_handler
 from messaging.services.accounts import messaging_settings_for
 from messaging.services.escalations import escalation_open
 from messaging.services.quiet_hours import quiet_adjusted
 from messaging.services.rebooking import offer_slots
+from messaging.services.reminder_answers import answered_reminder, reminder_outcome_record
 from messaging.services.reminder_content import date_text, doctor_text, first_name
 from messaging.services.reminders import prescription_source, source_id
 from patients import events
@@ -64,9 +72,12 @@ TEXTS = {
 }
 
 
-def _text(patient: Patient | None, key: str, **values: str) -> str:
+def _text(patient: Patient | None, key: str, **values: str | Callable[[], str]) -> str:
+    """TEXTS[key] in the patient's language; a value given as a function ("Dr ...") is
+    written in that language too."""
     with for_patient(patient.preferred_language if patient is not None else None):
-        return gettext(TEXTS[key]).format(**values)
+        filled = {k: v() if callable(v) else v for k, v in values.items()}
+        return gettext(TEXTS[key]).format(**filled)
 
 
 # --- planning -------------------------------------------------------------------------------
@@ -78,20 +89,34 @@ def runs_out_on(item: PrescriptionItem, signed_on: dt.date) -> dt.date | None:
 
 
 def plan_refill(*, prescription: Prescription, now: dt.datetime | None = None) -> int:
-    """Plan the refill reminder of a signed prescription's long-term items (0 or 1 row)."""
+    """Plan the refill reminder of a signed prescription's long-term items (0 or 1 row): one
+    per supply, never a second for the same prescription. The new supply also takes its
+    medicines off the patient's earlier refill reminders still planned (`_supersede`)."""
     now = now or timezone.now()
     if prescription.status != PrescriptionStatus.SIGNED:
         return 0
     tz = prescription.clinic.tzinfo
     signed_on = timezone.localtime(prescription.signed_at or now, tz).date()
+    long_term = list(
+        PrescriptionItem.objects.filter(
+            prescription=prescription, long_term=True, stopped_at__isnull=True
+        ).order_by("position", "id")
+    )
+    _supersede(prescription, {_medicine_key(item) for item in long_term})
     items: list[dict[str, Any]] = []
-    for item in PrescriptionItem.objects.filter(
-        prescription=prescription, long_term=True, stopped_at__isnull=True
-    ).order_by("position", "id"):
+    for item in long_term:
         day = runs_out_on(item, signed_on)
         if day is not None and day > now.astimezone(tz).date():
             items.append({"id": item.pk, "runs_out": day.isoformat()})
-    if not items:
+    source = prescription_source(prescription.pk)
+    planned_before = (
+        Reminder.objects.filter(
+            clinic_id=prescription.clinic_id, source=source, kind=ReminderKind.REFILL
+        )
+        .exclude(status=ReminderStatus.CANCELLED)
+        .exists()
+    )
+    if not items or planned_before:
         return 0
     settings = messaging_settings_for(prescription.clinic_id)
     first = min(dt.date.fromisoformat(entry["runs_out"]) for entry in items)
@@ -103,12 +128,50 @@ def plan_refill(*, prescription: Prescription, now: dt.datetime | None = None) -
     due = quiet_adjusted(due, tz=tz, settings=settings)
     _, created = Reminder.objects.get_or_create(
         clinic_id=prescription.clinic_id,
-        source=prescription_source(prescription.pk),
+        source=source,
         kind=ReminderKind.REFILL,
         due_at=due,
         defaults={"patient_id": prescription.patient_id, "context": {"items": items}},
     )
     return 1 if created else 0
+
+
+def _medicine_key(item: PrescriptionItem) -> tuple[str, str]:
+    return (item.generic_name.strip().lower(), item.strength.strip().lower())
+
+
+def _supersede(prescription: Prescription, supplied: set[tuple[str, str]]) -> None:
+    """A repeat prescription is a new supply: the patient's earlier refill reminders still
+    planned lose the medicines it supplies again (and are cancelled when none is left), so
+    the patient is not asked to renew what they have just got."""
+    if not supplied:
+        return
+    earlier = (
+        Reminder.objects.filter(
+            clinic_id=prescription.clinic_id,
+            patient_id=prescription.patient_id,
+            kind=ReminderKind.REFILL,
+            status=ReminderStatus.PLANNED,
+        )
+        .exclude(source=prescription_source(prescription.pk))
+        .select_for_update()
+    )
+    for reminder in earlier:
+        entries = (reminder.context or {}).get("items") or []
+        keys = {
+            item.pk: _medicine_key(item)
+            for item in PrescriptionItem.objects.filter(pk__in=[e["id"] for e in entries])
+        }
+        kept = [e for e in entries if keys.get(e["id"]) not in supplied]
+        if len(kept) == len(entries):
+            continue
+        if kept:
+            reminder.context = {**reminder.context, "items": kept}
+            reminder.save(update_fields=["context", "updated_at"])
+        else:
+            reminder.status = ReminderStatus.CANCELLED
+            reminder.outcome = "A repeat prescription was signed: a new supply."
+            reminder.save(update_fields=["status", "outcome", "updated_at"])
 
 
 def on_care_event(event: str, **kwargs: Any) -> None:
@@ -146,18 +209,7 @@ def refill_notes(clinic_id: int, items: Sequence[PrescriptionItem]) -> dict[int,
 def _answered(message: Message, reminder_id: int) -> tuple[Reminder, Prescription] | None:
     """The refill reminder the patient answers (one of theirs, in this clinic) and its
     prescription."""
-    if message.patient_id is None:
-        return None
-    reminder = (
-        Reminder.objects.select_related("patient", "clinic")
-        .filter(
-            pk=reminder_id,
-            clinic_id=message.clinic_id,
-            patient_id=message.patient_id,
-            kind=ReminderKind.REFILL,
-        )
-        .first()
-    )
+    reminder = answered_reminder(message, reminder_id, (ReminderKind.REFILL,))
     if reminder is None:
         return None
     prescription = (
@@ -166,10 +218,6 @@ def _answered(message: Message, reminder_id: int) -> tuple[Reminder, Prescriptio
         .first()
     )
     return (reminder, prescription) if prescription is not None else None
-
-
-def _record(reminder: Reminder, outcome: str) -> None:
-    Reminder.objects.filter(pk=reminder.pk).update(outcome=outcome[:300], updated_at=timezone.now())
 
 
 @register_reply_handler("refill_request", "refill_book")
@@ -183,13 +231,14 @@ def refill_reply(message: Message, action: str, reminder_id: int) -> str | None:
     doctor = prescription.doctor
     if action == "refill_book":
         with transaction.atomic():
-            _record(reminder, BOOKING_OFFERED)
+            reminder_outcome_record(reminder, BOOKING_OFFERED)
             return offer_slots(message=message, reminder=reminder, doctor=doctor)
     items = (reminder.context or {}).get("items") or []
     runs_out = min((entry["runs_out"] for entry in items), default="")
     detail = "The patient asks for a repeat prescription of their long-term medicines"
     if runs_out:
-        detail += f", which run out around {date_text(dt.date.fromisoformat(runs_out))}"
+        with in_english():  # the detail is for the doctor
+            detail += f", which run out around {date_text(dt.date.fromisoformat(runs_out))}"
     with transaction.atomic():
         escalation_open(
             patient=patient,
@@ -199,11 +248,11 @@ def refill_reply(message: Message, action: str, reminder_id: int) -> str | None:
             doctor=doctor,
             message=message,
         )
-        _record(reminder, REFILL_REQUESTED)
+        reminder_outcome_record(reminder, REFILL_REQUESTED)
     return _text(
         patient,
         "requested",
         name=first_name(patient),
-        doctor=doctor_text(doctor),
+        doctor=lambda: doctor_text(doctor),
         clinic=reminder.clinic.name,
     )

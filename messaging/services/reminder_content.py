@@ -12,6 +12,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.formats import date_format, time_format
+from django.utils.translation import gettext, gettext_noop, ngettext
+
 from messaging import links
 from messaging.models import Reminder, ReminderKind
 from messaging.services.accounts import messaging_settings_for
@@ -42,24 +45,33 @@ PURPOSE_FOR_KIND = {
     ReminderKind.REFILL: "refill_reminder",
 }
 # The reason a change notice gives when the clinic chose to give none.
-NO_NOTE = {
-    "en": "the clinic had to change the doctor's schedule",
-    "hi": "क्लिनिक को डॉक्टर का समय बदलना पड़ा",
-}
-
+NO_NOTE = gettext_noop("the clinic had to change the doctor's schedule")
 
 # A discreet medicine reminder: "your evening medicines (2)" (the names are on the prescription).
-# {part of the day: (English, Hindi)}, and the words for one medicine / several.
 DAY_PARTS = {
-    "morning": ("morning", "सुबह"),
-    "afternoon": ("afternoon", "दोपहर"),
-    "evening": ("evening", "शाम"),
-    "night": ("night", "रात"),
+    "morning": gettext_noop("morning"),
+    "afternoon": gettext_noop("afternoon"),
+    "evening": gettext_noop("evening"),
+    "night": gettext_noop("night"),
 }
-DISCREET_MEDICINES = {
-    "en": ("your {part} medicine ({count})", "your {part} medicines ({count})"),
-    "hi": ("आपकी {part} की दवा ({count})", "आपकी {part} की दवाएं ({count})"),
+# An appointment's state as the patient reads it ("This appointment is cancelled already").
+STATE_WORDS = {
+    "booked": gettext_noop("booked"),
+    "cancelled": gettext_noop("cancelled"),
+    "completed": gettext_noop("over"),
+    "no_show": gettext_noop("missed"),
+    "checked_in": gettext_noop("checked in"),
+    "in_consultation": gettext_noop("under way"),
 }
+# How a moment and a day are written in a message, in the active language's names (Django's
+# date formats: "Tue 8 Dec, 11:00 AM" / "मंगल 8 दिस॰, 11:00 पूर्वाह्न", "8 Dec 2026").
+WHEN_FORMAT = "D j M, g:i A"
+DAY_FORMAT = "j M Y"
+TIME_FORMAT = "g:i A"
+# A list row's title holds at most 24 characters: a longer moment drops AM/PM for the 24-hour
+# clock, which is as unambiguous.
+SHORT_WHEN_FORMAT = "D j M, H:i"
+MAX_ROW_TITLE = 24
 
 
 class Skip(Exception):
@@ -72,18 +84,40 @@ def first_name(patient: Patient) -> str:
 
 
 def when_text(at: dt.datetime, tz) -> str:
-    """ "Mon 12 Jan, 10:30 AM" in the clinic's time zone."""
-    local = at.astimezone(tz)
-    return f"{local:%a} {local.day} {local:%b}, {local.hour % 12 or 12}:{local:%M} {local:%p}"
+    """ "Mon 12 Jan, 10:30 AM" in the clinic's time zone and the active language."""
+    return date_format(at.astimezone(tz), WHEN_FORMAT)
+
+
+def slot_title(at: dt.datetime, tz) -> str:
+    """`when_text` short enough for a list row's title."""
+    text = when_text(at, tz)
+    if len(text) <= MAX_ROW_TITLE:
+        return text
+    return date_format(at.astimezone(tz), SHORT_WHEN_FORMAT)[:MAX_ROW_TITLE]
 
 
 def date_text(day: dt.date) -> str:
-    """ "12 Jan 2027"."""
-    return f"{day.day} {day:%b %Y}"
+    """ "12 Jan 2027" in the active language."""
+    return date_format(day, DAY_FORMAT)
+
+
+def time_text(at: dt.datetime | dt.time) -> str:
+    """ "8:00 AM" in the active language."""
+    return (
+        date_format(at, TIME_FORMAT)
+        if isinstance(at, dt.datetime)
+        else time_format(at, TIME_FORMAT)
+    )
+
+
+def appointment_state_text(status: str) -> str:
+    """ "cancelled" / "रद्द" in the active language."""
+    return gettext(STATE_WORDS[status]) if status in STATE_WORDS else status
 
 
 def doctor_text(membership) -> str:
-    return f"Dr {membership.user.full_name}"
+    """ "Dr Anita Rao" / "डॉ. Anita Rao"."""
+    return gettext("Dr %(name)s") % {"name": membership.user.full_name}
 
 
 # --- parameters -----------------------------------------------------------------------------
@@ -155,12 +189,12 @@ def discreet(patient: Patient, *, sensitive: bool, clinic_default: bool) -> bool
     return sensitive and clinic_default
 
 
-def discreet_medicines_text(*, count: int, part: str, language: str) -> str:
-    """ "your evening medicines (2)" / "आपकी शाम की दवाएं (2)"."""
-    hindi = language == "hi"
-    one, several = DISCREET_MEDICINES["hi" if hindi else "en"]
-    words = DAY_PARTS[part][1 if hindi else 0]
-    return (one if count == 1 else several).format(part=words, count=count)
+def discreet_medicines_text(*, count: int, part: str) -> str:
+    """ "your evening medicines (2)" / "आपकी शाम की दवाएं (2)", in the active language."""
+    text = ngettext(
+        "your %(part)s medicine (%(count)s)", "your %(part)s medicines (%(count)s)", count
+    )
+    return text % {"part": gettext(DAY_PARTS[part]), "count": count}
 
 
 @dataclass
@@ -221,13 +255,12 @@ def _change_notice(reminder: Reminder, now: dt.datetime, sources: Sources | None
     if appointment.starts_at <= now:
         raise Skip("The appointment time has passed.")
     clinic = reminder.clinic
-    language = "hi" if reminder.patient.preferred_language == "hi" else "en"
     params = [
         first_name(reminder.patient),
         doctor_text(appointment.doctor),
         when_text(appointment.starts_at, clinic.tzinfo),
         clinic.name,
-        context.get("note") or NO_NOTE[language],
+        context.get("note") or gettext(NO_NOTE),
     ]
     if cancelled:
         params.append(clinic_phone_text(clinic) or clinic.name)
@@ -235,7 +268,8 @@ def _change_notice(reminder: Reminder, now: dt.datetime, sources: Sources | None
 
 
 def _medicine(reminder: Reminder, sources: Sources | None) -> Built:
-    """first name, the medicines and doses (or, discreet, "your evening medicines (2)"), time."""
+    """first name, the medicines and doses (or, discreet, "your evening medicines (2)"), time,
+    clinic."""
     tz = reminder.clinic.tzinfo
     items = (reminder.context or {}).get("items") or []
     if sources is not None:
@@ -256,13 +290,13 @@ def _medicine(reminder: Reminder, sources: Sources | None) -> Built:
         medicines = discreet_medicines_text(
             count=len(items),
             part=day_part(reminder.due_at, tz),
-            language="hi" if patient.preferred_language == "hi" else "en",
         )
     else:
         medicines = "; ".join(entry["text"] for entry in items)
     dose_time = (reminder.context or {}).get("dose_time") or when_text(reminder.due_at, tz)
     ids = [entry["id"] for entry in items]
-    return Built([first_name(patient), medicines, dose_time], {"item_ids": ids})
+    clinic = reminder.clinic.name
+    return Built([first_name(patient), medicines, dose_time, clinic], {"item_ids": ids})
 
 
 def build_parameters(
@@ -320,7 +354,9 @@ def build_parameters(
         )
         if document is None or not document.is_ready:
             raise Skip("The document is no longer available.")
-        return Built([name, document.title, links.document_link(document), clinic.name])
+        # The kind in the patient's language ("पर्चा"), not the title staff gave it.
+        kind_text = str(document.get_kind_display())
+        return Built([name, kind_text, links.document_link(document), clinic.name])
     if kind == ReminderKind.REFILL:
         return _refill(reminder)
     raise Skip("Unknown reminder kind.")

@@ -38,8 +38,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from clinics.audit import Actions, audit_record
@@ -51,6 +50,7 @@ from messaging.services.accounts import messaging_settings_for
 from messaging.services.medicine_doses import DoseTable
 from messaging.services.medicine_doses import medicine_line as medicine_line
 from messaging.services.quiet_hours import quiet_adjusted, quiet_hours
+from messaging.services.reminder_rows import cancel_planned, plan_rows, plan_series
 from patients import events
 from patients.models import (
     Appointment,
@@ -67,9 +67,6 @@ APPOINTMENT_KINDS = (
     ReminderKind.APPOINTMENT_REMINDER,
 )
 DOCUMENT_KINDS_REMINDED = ("prescription", "visit_summary", "certificate")
-BATCH_SIZE = 1000
-# Plans of at least this many rows are written with COPY on PostgreSQL.
-COPY_FROM_ROWS = 20
 
 
 def appointment_source(appointment_id: int) -> str:
@@ -92,141 +89,6 @@ def source_id(source: str) -> int | None:
     """12 from "appointment:12"."""
     _, _, value = source.partition(":")
     return int(value) if value.isdigit() else None
-
-
-# --- writing rows ---------------------------------------------------------------------------
-def _plan(rows: list[Reminder]) -> int:
-    """Insert planned reminders; a row that exists stays as it is, a cancelled one is planned
-    again. Returns the number of rows given."""
-    if not rows:
-        return 0
-    new = ((r.clinic_id, r.patient_id, r.kind, r.source, r.due_at, r.context) for r in rows)
-    if len(rows) < COPY_FROM_ROWS or not _copy_new(new):
-        _insert_or_replan(rows)
-    return len(rows)
-
-
-def _plan_series(
-    *,
-    clinic_id: int,
-    patient_id: int,
-    kind: str,
-    source: str,
-    contexts: dict[dt.datetime, dict[str, Any]],
-) -> int:
-    """`_plan` for one source's reminders of one kind (`contexts`: due time -> context), without
-    a model instance per row when COPY writes them (102 instances cost about 2 ms of CPU, more
-    than computing the doses). Returns the number of rows given."""
-    if not contexts:
-        return 0
-    dues = sorted(contexts)
-    if len(dues) >= COPY_FROM_ROWS and _copy_new(
-        (clinic_id, patient_id, kind, source, due, contexts[due]) for due in dues
-    ):
-        return len(dues)
-    _insert_or_replan(
-        [
-            Reminder(
-                clinic_id=clinic_id,
-                patient_id=patient_id,
-                kind=kind,
-                source=source,
-                due_at=due,
-                context=contexts[due],
-            )
-            for due in dues
-        ]
-    )
-    return len(dues)
-
-
-def _insert_or_replan(rows: list[Reminder]) -> None:
-    """Insert the rows that do not exist yet, and plan again those that were cancelled."""
-    Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=BATCH_SIZE)
-    by_key: dict[tuple[str, str], list[Reminder]] = {}
-    for row in rows:
-        by_key.setdefault((row.source, row.kind), []).append(row)
-    for (source, kind), group in by_key.items():
-        contexts = {r.due_at: r.context for r in group}
-        cancelled = Reminder.objects.filter(
-            clinic_id=group[0].clinic_id,
-            source=source,
-            kind=kind,
-            status=ReminderStatus.CANCELLED,
-        ).only("id", "due_at", "context")
-        for reminder in cancelled:
-            if reminder.due_at in contexts:
-                reminder.status = ReminderStatus.PLANNED
-                reminder.outcome = ""
-                reminder.context = contexts.get(reminder.due_at, reminder.context)
-                reminder.save(update_fields=["status", "outcome", "context", "updated_at"])
-
-
-_COPY_COLUMNS = (
-    "clinic_id",
-    "patient_id",
-    "kind",
-    "source",
-    "due_at",
-    "context",
-    "status",
-    "claim_token",
-    "outcome",
-    "created_at",
-    "updated_at",
-)
-# The same JSON as the context field writes (json.dumps with this encoder), one encoder for all.
-_encode_json = DjangoJSONEncoder().encode
-
-
-def _copy_new(
-    rows: Iterable[tuple[int, int, str, str, dt.datetime, dict[str, Any]]],
-) -> bool:
-    """On PostgreSQL, insert new rows (clinic_id, patient_id, kind, source, due_at, context)
-    with COPY (Django's bulk insert spends about 0.3 ms a row quoting parameters in Python;
-    COPY streams them).
-
-    True when every row was written. COPY cannot skip rows that exist, so a conflict (planning
-    again) rolls back to a savepoint and returns False, for the caller's conflict-tolerant
-    insert; False too when COPY does not apply. Because the unique key (clinic, source, kind,
-    due_at) holds for every status, a COPY that succeeded met no existing row, cancelled or
-    not: nothing is left to plan again."""
-    if connection.vendor != "postgresql":
-        return False
-    now = timezone.now()
-    # Every row's trailing columns (status, claim_token, outcome, created_at, updated_at).
-    tail = (ReminderStatus.PLANNED.value, "", "", now, now)
-    table = Reminder._meta.db_table
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            statement = f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
-            # The driver's own cursor: wrap its errors as Django's (IntegrityError below).
-            with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
-                write_row = copy.write_row
-                # A context object shared by several rows is encoded once (rows hold them
-                # alive for the whole loop, so their ids stay theirs).
-                encoded: dict[int, str] = {}
-                for clinic_id, patient_id, kind, source, due_at, context in rows:
-                    text = encoded.get(id(context))
-                    if text is None:
-                        text = encoded[id(context)] = _encode_json(context)
-                    write_row((clinic_id, patient_id, kind, source, due_at, text, *tail))
-    except IntegrityError:
-        return False
-    return True
-
-
-def _cancel_planned(
-    *, clinic_id: int, sources: Iterable[str], reason: str, kinds: Iterable[str] | None = None
-) -> int:
-    queryset = Reminder.objects.filter(
-        clinic_id=clinic_id, source__in=list(sources), status=ReminderStatus.PLANNED
-    )
-    if kinds is not None:
-        queryset = queryset.filter(kind__in=list(kinds))
-    return queryset.update(
-        status=ReminderStatus.CANCELLED, outcome=reason[:300], updated_at=timezone.now()
-    )
 
 
 # --- appointments ---------------------------------------------------------------------------
@@ -267,7 +129,7 @@ def plan_for_appointment(
         if due <= now or due >= appointment.starts_at:
             continue
         rows.append(row(ReminderKind.APPOINTMENT_REMINDER, due, {"hours_before": hours}))
-    return _plan(rows)
+    return plan_rows(rows)
 
 
 def _appointment_event(event: str, appointment: Appointment, **details: Any) -> None:
@@ -276,7 +138,7 @@ def _appointment_event(event: str, appointment: Appointment, **details: Any) -> 
         # A patient who booked on WhatsApp was answered there: no "booked" confirmation.
         plan_for_appointment(appointment=appointment, confirm=not details.get("by_patient"))
     elif event == events.APPOINTMENT_RESCHEDULED:
-        _cancel_planned(
+        cancel_planned(
             clinic_id=appointment.clinic_id,
             sources=[source],
             kinds=(*APPOINTMENT_KINDS, ReminderKind.APPOINTMENT_MOVED),
@@ -299,7 +161,7 @@ def _appointment_event(event: str, appointment: Appointment, **details: Any) -> 
             if event == events.APPOINTMENT_CANCELLED
             else "The patient did not come."
         )
-        _cancel_planned(clinic_id=appointment.clinic_id, sources=[source], reason=reason)
+        cancel_planned(clinic_id=appointment.clinic_id, sources=[source], reason=reason)
         if event == events.APPOINTMENT_CANCELLED and not details.get("by_patient"):
             plan_change_notice(
                 appointment=appointment,
@@ -307,7 +169,7 @@ def _appointment_event(event: str, appointment: Appointment, **details: Any) -> 
                 note=details.get("patient_note") or "",
             )
     elif event == events.APPOINTMENT_COMPLETED:
-        _cancel_planned(
+        cancel_planned(
             clinic_id=appointment.clinic_id,
             sources=[source],
             kinds=APPOINTMENT_KINDS,
@@ -328,7 +190,7 @@ def plan_change_notice(
     due = quiet_adjusted(now, tz=appointment.clinic.tzinfo, settings=settings)
     if kind == ReminderKind.APPOINTMENT_MOVED and due >= appointment.starts_at:
         return 0
-    return _plan(
+    return plan_rows(
         [
             Reminder(
                 clinic_id=appointment.clinic_id,
@@ -349,7 +211,7 @@ def plan_review_request(*, appointment: Appointment) -> int:
         return 0
     due = appointment.completed_at + dt.timedelta(hours=settings.review_request_delay_hours)
     due = quiet_adjusted(due, tz=appointment.clinic.tzinfo, settings=settings)
-    return _plan(
+    return plan_rows(
         [
             Reminder(
                 clinic_id=appointment.clinic_id,
@@ -393,17 +255,18 @@ def plan_for_prescription(
         now=now,
         visit_day=timezone.localtime(prescription.visit.created_at, tz).date(),
     )
-    # The medicines' lines ("1 tablet after food") in the patient's language, like the
-    # template they fill; never in the language of the doctor who signed.
+    # The medicines' lines ("1 tablet after food") and dose times in the patient's language,
+    # like the template they fill; never in the language of the doctor who signed.
     with for_patient(prescription.patient.preferred_language):
         for item in items:
             doses.add(item)
-    return _plan_series(
+        contexts = doses.contexts()
+    return plan_series(
         clinic_id=prescription.clinic_id,
         patient_id=prescription.patient_id,
         kind=ReminderKind.MEDICINE,
         source=prescription_source(prescription.pk),
-        contexts=doses.contexts(),
+        contexts=contexts,
     )
 
 
@@ -423,7 +286,7 @@ def plan_follow_up(*, visit: Visit, now: dt.datetime | None = None) -> int:
     due = quiet_adjusted(local.astimezone(dt.UTC), tz=tz, settings=settings)
     if due <= now:
         return 0
-    return _plan(
+    return plan_rows(
         [
             Reminder(
                 clinic_id=visit.clinic_id,
@@ -446,7 +309,7 @@ def _visit_signed(visit: Visit) -> None:
         old_sources = [visit_source(visit.amends_id)]
         old_rx = Prescription.objects.filter(visit_id=visit.amends_id).values_list("pk", flat=True)
         old_sources += [prescription_source(pk) for pk in old_rx]
-        _cancel_planned(
+        cancel_planned(
             clinic_id=visit.clinic_id,
             sources=old_sources,
             reason="Replaced by the corrected visit.",
@@ -490,7 +353,7 @@ def _document_ready(document: Document) -> None:
         return
     settings = messaging_settings_for(document.clinic_id)
     due = quiet_adjusted(timezone.now(), tz=document.clinic.tzinfo, settings=settings)
-    _plan(
+    plan_rows(
         [
             Reminder(
                 clinic_id=document.clinic_id,

@@ -15,8 +15,10 @@ import logging
 import re
 
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 
 from clinics.errors import DomainError
+from clinics.languages import for_patient
 from clinics.models import Clinic
 from compliance.rights_intake import (
     ACCESS,
@@ -30,10 +32,9 @@ from compliance.rights_intake import (
     kinds_label,
     rights_request_hand_over,
 )
-from messaging.models import Conversation, Message, MessageKind, MessagePurpose
+from messaging.models import Conversation, Message
 from messaging.services.optout import DEVANAGARI, normalise
-from messaging.services.send_rules import require_sendable
-from messaging.services.sending import enqueue_send, messages_write, outgoing_message
+from messaging.services.sending import message_queue_text
 from patients.models import Patient
 
 logger = logging.getLogger(__name__)
@@ -95,31 +96,20 @@ PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
     ),
 }
 
+# What the patient reads, translated with gettext into their language (locale/).
 KIND_WORDS = {
-    "en": {
-        ACCESS: "see the information we hold about you",
-        COPY: "get a copy of your records",
-        CORRECTION: "correct your details",
-        DELETION: "delete your data",
-    },
-    "hi": {
-        ACCESS: "आपके बारे में रखी गई जानकारी देखना",
-        COPY: "आपके रिकॉर्ड की कॉपी पाना",
-        CORRECTION: "आपकी जानकारी सुधारना",
-        DELETION: "आपका डेटा हटाना",
-    },
+    ACCESS: gettext_noop("see the information we hold about you"),
+    COPY: gettext_noop("get a copy of your records"),
+    CORRECTION: gettext_noop("correct your details"),
+    DELETION: gettext_noop("delete your data"),
 }
-ACKNOWLEDGEMENTS = {
-    "en": "{clinic} has received your request to {kinds}. Someone from the clinic will contact "
-    "you to confirm it is you before anything is done. We aim to answer within {target} days "
-    "(at the latest {limit} days). Medical records the law requires us to keep cannot be "
-    "deleted; we will tell you which ones and why.{contact}",
-    "hi": "{clinic} को आपका अनुरोध मिल गया है: {kinds}। कुछ भी करने से पहले क्लिनिक से कोई आपसे "
-    "संपर्क करके पुष्टि करेगा कि यह आप ही हैं। हम {target} दिनों में (अधिक से अधिक {limit} दिनों "
-    "में) जवाब देने की कोशिश करेंगे। जो मेडिकल रिकॉर्ड कानून के अनुसार रखने ज़रूरी हैं, वे हटाए "
-    "नहीं जा सकते; हम बताएंगे कौन से और क्यों।{contact}",
-}
-CONTACT = {"en": " Questions: {contact}.", "hi": " सवालों के लिए: {contact}।"}
+ACKNOWLEDGEMENT = gettext_noop(
+    "{clinic} has received your request to {kinds}. Someone from the clinic will contact you "
+    "to confirm it is you before anything is done. We aim to answer within {target} days (at "
+    "the latest {limit} days). Medical records the law requires us to keep cannot be deleted; "
+    "we will tell you which ones and why.{contact}"
+)
+CONTACT = gettext_noop(" Questions: {contact}.")
 
 
 def rights_request_kinds(text: str) -> tuple[str, ...]:
@@ -155,30 +145,31 @@ def rights_request_handle(*, message: Message, conversation: Conversation) -> bo
 
 
 def _language(conversation: Conversation, said: str) -> str:
+    """The patient's language; for an unknown sender, Hindi when they wrote in Devanagari."""
     patient = (
         Patient.objects.filter(pk=conversation.patient_id).only("preferred_language").first()
         if conversation.patient_id
         else None
     )
-    if patient is not None and patient.preferred_language in ACKNOWLEDGEMENTS:
+    if patient is not None and patient.preferred_language:
         return patient.preferred_language
     return "hi" if DEVANAGARI.search(said or "") else "en"
 
 
 def acknowledgement_text(*, clinic: Clinic, kinds: tuple[str, ...], language: str) -> str:
-    """What the patient reads back: what was asked, who acts, when, and whom to ask."""
-    language = language if language in ACKNOWLEDGEMENTS else "en"
-    asked = [KIND_WORDS[language][k] for k in kinds]
-    joiner = " और " if language == "hi" else " and "
-    contact_value = clinic.phone.as_international if clinic.phone else clinic.email
-    contact = CONTACT[language].format(contact=contact_value) if contact_value else ""
-    return ACKNOWLEDGEMENTS[language].format(
-        clinic=clinic.name,
-        kinds=joiner.join(asked),
-        target=ANSWER_TARGET_DAYS,
-        limit=ANSWER_LIMIT_DAYS,
-        contact=contact,
-    )
+    """What the patient reads back, in their language: what was asked, who acts, when, and
+    whom to ask."""
+    with for_patient(language):
+        asked = [gettext(KIND_WORDS[k]) for k in kinds]
+        contact_value = clinic.phone.as_international if clinic.phone else clinic.email
+        contact = gettext(CONTACT).format(contact=contact_value) if contact_value else ""
+        return gettext(ACKNOWLEDGEMENT).format(
+            clinic=clinic.name,
+            kinds=gettext(" and ").join(asked),
+            target=ANSWER_TARGET_DAYS,
+            limit=ANSWER_LIMIT_DAYS,
+            contact=contact,
+        )
 
 
 def _acknowledge(conversation: Conversation, kinds: tuple[str, ...], said: str) -> None:
@@ -186,26 +177,8 @@ def _acknowledge(conversation: Conversation, kinds: tuple[str, ...], said: str) 
     body = acknowledgement_text(clinic=clinic, kinds=kinds, language=_language(conversation, said))
     try:
         with transaction.atomic():
-            conversation = Conversation.objects.select_related("account", "patient").get(
-                pk=conversation.pk
-            )
-            require_sendable(
-                account=conversation.account,
-                conversation=conversation,
-                patient=conversation.patient,
-                purpose=MessagePurpose.REPLY,
-                free_form=True,
-            )
-            outgoing = outgoing_message(
-                conversation,
-                patient_id=conversation.patient_id,
-                kind=MessageKind.TEXT,
-                purpose=MessagePurpose.REPLY,
-                body=body,
-            )
-            # Not an answer: the request still waits for a person at the clinic.
-            [reply] = messages_write([outgoing], answers=False)
-            enqueue_send(reply.pk)
+            # Automatic (no actor): not an answer, the request still waits for a person.
+            message_queue_text(conversation=conversation, body=body, actor=None)
     except DomainError as error:
         logger.warning(
             "data request acknowledgement not queued for conversation %s: %s",

@@ -47,12 +47,13 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from clinics.audit import Actions, audit_record
-from clinics.errors import DomainError, NotAllowed
-from clinics.models import Membership, User
+from clinics.errors import DomainError
+from clinics.languages import for_patient
+from clinics.models import Membership
 from clinics.queue import enqueue
-from clinics.roles import Perm
 from messaging.links import site_url
 from messaging.models import (
     WINDOW,
@@ -67,7 +68,6 @@ from messaging.models import (
     MessageKind,
     MessagePurpose,
     MessageTemplate,
-    TemplateStatus,
     WhatsAppAccount,
     WhatsAppAlertOptIn,
 )
@@ -78,174 +78,34 @@ from messaging.services.sending import (
     message_queue_text,
     template_for,
 )
+from messaging.services.staff_alert_optin import (
+    can_receive_alerts,
+    whatsapp_alerts_for,
+    whatsapp_alerts_turn_off,
+)
 from messaging.template_purposes import STAFF_ALERT
 from patients.models import Appointment, Patient, Visit
-from patients.phones import to_e164
 
 logger = logging.getLogger(__name__)
 
 ALERT_TASK = "messaging.tasks.send_escalation_alert"
 # Plain words for the kind of alert; nothing more specific goes to the phone (module docstring).
 REASON_WORDS = {
-    EscalationReason.MISSED_DOSES: {"en": "missed doses", "hi": "दवा की खुराकें छूटीं"},
-    EscalationReason.LOW_RATING: {"en": "low rating", "hi": "कम रेटिंग"},
-    EscalationReason.TROUBLE_WORDS: {"en": "worrying message", "hi": "चिंताजनक संदेश"},
+    EscalationReason.MISSED_DOSES: gettext_noop("missed doses"),
+    EscalationReason.LOW_RATING: gettext_noop("low rating"),
+    EscalationReason.TROUBLE_WORDS: gettext_noop("worrying message"),
 }
-PHONE_ERROR = "Enter a valid WhatsApp number, for example 98765 43210 or +44 7700 900123."
+# What the staff member reads, in the language of their opt-in (gettext, locale/).
 REPLY_TEXTS = {
-    "stopped": {
-        "en": "WhatsApp alerts from {clinic} are now off. Turn them on again in Vaidya, "
-        "under My WhatsApp alerts.",
-        "hi": "{clinic} से WhatsApp अलर्ट अब बंद हैं। इन्हें फिर से चालू करने के लिए Vaidya में "
-        "My WhatsApp alerts खोलें।",
-    },
-    "not_read": {
-        "en": "This number only sends you Vaidya alerts from {clinic}; replies here are not "
-        "read. Please open Vaidya to act on an alert. Reply STOP to turn the alerts off.",
-        "hi": "यह नंबर आपको सिर्फ़ {clinic} के Vaidya अलर्ट भेजता है; यहां के जवाब कोई नहीं पढ़ता। "
-        "अलर्ट पर कार्रवाई के लिए कृपया Vaidya खोलें। अलर्ट बंद करने के लिए STOP लिखें।",
-    },
+    "stopped": gettext_noop(
+        "WhatsApp alerts from {clinic} are now off. Turn them on again in Vaidya, under My "
+        "WhatsApp alerts."
+    ),
+    "not_read": gettext_noop(
+        "This number only sends you Vaidya alerts from {clinic}; replies here are not read. "
+        "Please open Vaidya to act on an alert. Reply STOP to turn the alerts off."
+    ),
 }
-
-
-# --- who may get alerts --------------------------------------------------------------------------
-def can_receive_alerts(membership: Membership) -> bool:
-    """Whether this staff member may get escalation alerts on WhatsApp: the people escalations
-    are addressed to, who write and sign clinical notes (doctors and owners)."""
-    return membership.has_perm(Perm.CLINICAL_EDIT)
-
-
-def whatsapp_alerts_for(membership: Membership) -> WhatsAppAlertOptIn | None:
-    """The staff member's WhatsApp alert choice at their clinic (None if never made)."""
-    return WhatsAppAlertOptIn.objects.filter(membership=membership).first()
-
-
-def whatsapp_alerts_list() -> list[WhatsAppAlertOptIn]:
-    """Everyone at the clinic (the current scope) with WhatsApp alerts on, for the owner."""
-    return list(
-        WhatsAppAlertOptIn.objects.filter(enabled=True)
-        .select_related("membership__user")
-        .order_by("membership__user__full_name", "pk")
-    )
-
-
-def alert_readiness(clinic_id: int) -> list[str]:
-    """Why alerts would not reach anyone at the clinic now, in words for staff (empty: they
-    would). For the opt-in page, so nobody turns alerts on and waits for nothing."""
-    problems = []
-    if not messaging_settings_for(clinic_id).alert_doctor_on_whatsapp:
-        problems.append(
-            "The clinic has not allowed alerts on staff members' WhatsApp yet: an owner can "
-            "allow them in Settings, WhatsApp, under Alerts to the doctor."
-        )
-    account = account_for_clinic(clinic_id)
-    if account is None or not account.can_send:
-        problems.append("The clinic's WhatsApp number is not connected or not working.")
-    elif not MessageTemplate.objects.filter(
-        clinic_id=clinic_id, purpose=STAFF_ALERT.key, status=TemplateStatus.APPROVED
-    ).exists():
-        problems.append(
-            "WhatsApp has not approved the alert message yet: an owner can send Vaidya's "
-            "messages for review in Settings, WhatsApp."
-        )
-    return problems
-
-
-def _clean_phone(phone: str, *, clinic_id: int) -> str:
-    e164 = to_e164(phone or "")
-    if e164 is None:
-        raise DomainError(PHONE_ERROR, field="phone")
-    account = account_for_clinic(clinic_id)
-    if account is not None and to_e164(account.display_number) == e164:
-        raise DomainError(
-            "That is the clinic's own WhatsApp number: give the number of your own phone.",
-            field="phone",
-        )
-    return e164
-
-
-@transaction.atomic
-def whatsapp_alerts_turn_on(
-    *, membership: Membership, actor: User, phone: str, language: str = Language.ENGLISH
-) -> WhatsAppAlertOptIn:
-    """Turn on (or change the number or language of) the staff member's own WhatsApp alerts.
-
-    Only the person themself may do this: it is their consent to messages on their phone.
-    """
-    if actor is None or actor.pk != membership.user_id:
-        raise NotAllowed("Only the staff member themself can turn on their WhatsApp alerts.")
-    if not can_receive_alerts(membership):
-        raise NotAllowed("WhatsApp alerts are for the clinic's doctors and owners.")
-    if language not in Language.values:
-        raise DomainError("Choose English or Hindi.", field="language")
-    e164 = _clean_phone(phone, clinic_id=membership.clinic_id)
-    now = timezone.now()
-    row, _ = WhatsAppAlertOptIn.objects.get_or_create(
-        membership=membership, defaults={"clinic_id": membership.clinic_id}
-    )
-    row = WhatsAppAlertOptIn.objects.select_for_update().get(pk=row.pk)
-    was_on, old_phone = row.enabled, str(row.phone or "")
-    if was_on and old_phone == e164 and row.language == language:
-        return row  # nothing changed
-    row.phone, row.language, row.enabled = e164, language, True
-    if not was_on:
-        row.enabled_at, row.disabled_at, row.disabled_by = now, None, None
-    row.save()
-    if old_phone != e164:
-        # A new number may well receive what the old one could not: start afresh.
-        Conversation.objects.filter(staff=membership).update(unreachable_at=None, paused_until=None)
-    audit_record(
-        clinic=membership.clinic_id,
-        actor=actor,
-        action=Actions.WHATSAPP_ALERTS_CHANGED if was_on else Actions.WHATSAPP_ALERTS_TURNED_ON,
-        target=row,
-        # Never the number itself: the trail is read by others at the clinic.
-        data={
-            "membership_id": membership.pk,
-            "language": language,
-            "number_changed": bool(was_on and old_phone != e164),
-        },
-    )
-    return row
-
-
-@transaction.atomic
-def whatsapp_alerts_turn_off(
-    *, membership: Membership, actor: User, via: str = "web"
-) -> WhatsAppAlertOptIn | None:
-    """Turn a staff member's WhatsApp alerts off: by themselves, or by an owner (someone who
-    left). An owner turning them off also erases the number. None when they were never on."""
-    if actor is None:
-        raise NotAllowed("Sign in to change WhatsApp alerts.")
-    by_self = actor.pk == membership.user_id
-    if not by_self:
-        manager = Membership.objects.filter(
-            clinic_id=membership.clinic_id, user=actor, is_active=True
-        ).first()
-        if manager is None or not manager.has_perm(Perm.STAFF_MANAGE):
-            raise NotAllowed("Only the staff member or an owner can turn their alerts off.")
-    row = WhatsAppAlertOptIn.objects.select_for_update().filter(membership=membership).first()
-    if row is None:
-        return None
-    if not row.enabled and (by_self or not row.phone):
-        return row
-    fields = ["enabled", "disabled_at", "disabled_by", "updated_at"]
-    was_on = row.enabled
-    row.enabled, row.disabled_by = False, actor
-    if was_on:
-        row.disabled_at = timezone.now()
-    if not by_self:
-        row.phone = ""
-        fields.append("phone")
-    row.save(update_fields=fields)
-    audit_record(
-        clinic=membership.clinic_id,
-        actor=actor,
-        action=Actions.WHATSAPP_ALERTS_TURNED_OFF,
-        target=row,
-        data={"membership_id": membership.pk, "by": "self" if by_self else "owner", "via": via},
-    )
-    return row
 
 
 # --- the alert -----------------------------------------------------------------------------------
@@ -314,13 +174,19 @@ def board_link(escalation: Escalation) -> str:
     return f"{site_url()}{path}?show=all#escalation-{escalation.pk}"
 
 
+def _in(language: str, text: str) -> str:
+    """`text` (a gettext message id) in `language` (English without a catalogue for it)."""
+    with for_patient(language):
+        return gettext(text)
+
+
 def alert_parameters(escalation: Escalation, *, language: str) -> list[str]:
     """The template's values, in STAFF_ALERT's order. Deliberately minimal: see the module
     docstring before adding anything."""
     words = REASON_WORDS[escalation.reason]
     return [
         " ".join(escalation.clinic.name.split()),
-        words.get(language) or words["en"],
+        _in(language, words),
         patient_reference(escalation.patient),
         board_link(escalation),
     ]
@@ -478,7 +344,7 @@ def staff_message_handle(*, message: Message, conversation: Conversation) -> str
     clinic = membership.clinic.name
     if message.kind == MessageKind.TEXT and normalise(message.body) in STOP_WORDS:
         whatsapp_alerts_turn_off(membership=membership, actor=membership.user, via="whatsapp")
-        _reply(conversation, REPLY_TEXTS["stopped"][language].format(clinic=clinic))
+        _reply(conversation, _in(language, REPLY_TEXTS["stopped"]).format(clinic=clinic))
         return "alerts turned off"
     since = timezone.now() - WINDOW
     noted = Message.objects.filter(
@@ -489,7 +355,7 @@ def staff_message_handle(*, message: Message, conversation: Conversation) -> str
     ).exists()
     if noted:
         return "kept"
-    _reply(conversation, REPLY_TEXTS["not_read"][language].format(clinic=clinic))
+    _reply(conversation, _in(language, REPLY_TEXTS["not_read"]).format(clinic=clinic))
     return "noted"
 
 

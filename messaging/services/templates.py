@@ -18,7 +18,13 @@ from django.utils import timezone
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError
 from clinics.models import Clinic, User
-from messaging.defaults import DEFAULTS, DefaultTemplate, default_for, purpose_for_name
+from messaging.defaults import (
+    CODE_EXPIRY_MINUTES,
+    DEFAULTS,
+    DefaultTemplate,
+    default_for,
+    purpose_for_name,
+)
 from messaging.models import (
     AccountStatus,
     MessageTemplate,
@@ -51,6 +57,7 @@ def _placeholders(body: str) -> int:
 
 def _row_from_default(clinic: Clinic, default: DefaultTemplate) -> MessageTemplate:
     return MessageTemplate(
+        footer_text=default.footer,
         clinic=clinic,
         name=default.name,
         language=default.language,
@@ -83,6 +90,8 @@ def templates_ensure_defaults(*, clinic: Clinic) -> list[MessageTemplate]:
 
 def template_components(template: MessageTemplate) -> list[dict[str, Any]]:
     """The template as Meta's create call wants it: header, body with examples, buttons."""
+    if template.category == TemplateCategory.AUTHENTICATION:
+        return authentication_components(template)
     components: list[dict[str, Any]] = []
     if template.header_text:
         components.append({"type": "HEADER", "format": "TEXT", "text": template.header_text})
@@ -102,6 +111,17 @@ def template_components(template: MessageTemplate) -> list[dict[str, Any]]:
             }
         )
     return components
+
+
+def authentication_components(template: MessageTemplate) -> list[dict[str, Any]]:
+    """Meta's authentication format: Meta writes the body (the code and the security line) and
+    the expiry footer; the one button copies the code. No other values, no links."""
+    button = (template.buttons or [{}])[0].get("text") or "Copy code"
+    return [
+        {"type": "BODY", "add_security_recommendation": True},
+        {"type": "FOOTER", "code_expiration_minutes": CODE_EXPIRY_MINUTES},
+        {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE", "text": button}]},
+    ]
 
 
 @dataclass
@@ -274,7 +294,7 @@ def _graph_fields(item: dict[str, Any]) -> dict[str, Any]:
     buttons = [
         str(b.get("text") or "")
         for b in component("BUTTONS").get("buttons") or []
-        if isinstance(b, dict) and str(b.get("type")).upper() == "QUICK_REPLY"
+        if isinstance(b, dict) and str(b.get("type")).upper() in ("QUICK_REPLY", "OTP")
     ]
     examples = ((body.get("example") or {}).get("body_text") or [[]])[0]
     header_is_text = str(header.get("format") or "TEXT").upper() == "TEXT"
@@ -303,7 +323,7 @@ def _buttons(texts: list[str], previous: list[dict[str, str]], purpose: str, lan
     if default is not None and len(default.buttons) == len(texts):
         known = default.buttons
     if len(known) == len(texts):
-        return [{"text": t, "payload": k["payload"]} for t, k in zip(texts, known, strict=True)]
+        return [{**k, "text": t} for t, k in zip(texts, known, strict=True)]
     return [{"text": t, "payload": ""} for t in texts]
 
 

@@ -18,9 +18,10 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from clinics.errors import DomainError
+from clinics.languages import for_patient
 from clinics.models import Clinic
 from clinics.tenancy import clinic_scope
 from compliance.verification import CodeSender
@@ -35,12 +36,10 @@ from patients.models import Patient
 
 MASK = "••••••"
 NOT_RETRIED = "One-time codes are not sent again: the patient can ask for a new one."
-TEXTS = {
-    "en": "{code} is your code to open your document from {clinic}. "
-    "It works for {minutes} minutes. Do not share it with anyone.",
-    "hi": "{clinic} से आपका दस्तावेज़ खोलने के लिए आपका कोड {code} है। "
-    "यह {minutes} मिनट तक चलेगा। इसे किसी के साथ शेयर न करें।",
-}
+CODE_TEXT = gettext_noop(
+    "{code} is your code to open your document from {clinic}. It works for {minutes} minutes. "
+    "Do not share it with anyone."
+)
 CANNOT_SEND = gettext_lazy(
     "We could not send a code to your WhatsApp number. Please ask the clinic to send the "
     "document again."
@@ -63,7 +62,8 @@ def whatsapp_code_send(*, patient: Patient, code: str, minutes: int) -> None:
                 free_form=True,
             )
             clinic = Clinic.objects.get(pk=patient.clinic_id)
-            text = TEXTS.get(language, TEXTS["en"])
+            with for_patient(language):
+                text = gettext(CODE_TEXT)
             outgoing = outgoing_message(
                 conversation,
                 patient_id=patient.pk,
@@ -90,7 +90,10 @@ def whatsapp_code_send(*, patient: Patient, code: str, minutes: int) -> None:
                 body_params=[MASK],
                 claimed=True,
             )
-            real = {"parameters": {**outgoing.message.parameters, "body": [code]}}
+            # Meta's authentication format: the copy-code button carries the code too.
+            real = {
+                "parameters": {**outgoing.message.parameters, "body": [code], "copy_code": code}
+            }
     except DomainError as error:
         raise DomainError(str(CANNOT_SEND), code=error.code) from error
     [message] = messages_write([outgoing], answers=False)

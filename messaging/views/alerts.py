@@ -18,7 +18,7 @@ from clinics.models import Membership
 from clinics.roles import Perm
 from clinics.web import add_domain_error
 from messaging.forms import WhatsAppAlertsForm
-from messaging.services.staff_alerts import (
+from messaging.services.staff_alert_optin import (
     alert_readiness,
     whatsapp_alerts_for,
     whatsapp_alerts_list,

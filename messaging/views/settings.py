@@ -14,10 +14,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from clinics.decorators import require_perm
-from clinics.errors import DomainError
+from clinics.errors import DomainError, ValidationFailed
 from clinics.roles import Perm
 from clinics.web import add_domain_error
-from messaging.forms import AccountForm, MessagingSettingsForm
+from messaging.forms import AccountForm, MessagingSettingsForm, TemplateLanguageForm
 from messaging.models import AccountStatus, MessageTemplate, WhatsAppAccount
 from messaging.services.accounts import (
     account_connect,
@@ -28,6 +28,7 @@ from messaging.services.accounts import (
     messaging_settings_for,
     messaging_settings_update,
 )
+from messaging.services.template_languages import templates_language_add
 from messaging.services.templates import templates_submit_defaults, templates_sync
 
 TEST_RESULT_PARTIAL = "messaging/settings_test_result.html"
@@ -50,6 +51,7 @@ def _page(
     *,
     account_form: AccountForm | None = None,
     settings_form: MessagingSettingsForm | None = None,
+    language_form: TemplateLanguageForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     clinic = request.clinic
@@ -64,6 +66,7 @@ def _page(
         "account": account,
         "account_form": account_form,
         "settings_form": settings_form,
+        "language_form": language_form or TemplateLanguageForm(),
         "webhook_url": _webhook_url(request, account) if account else "",
         "secrets_set": {
             "access_token": bool(account and account.access_token),
@@ -198,3 +201,31 @@ def preferences_save(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Messaging settings saved.")
             return _back(request, "preferences")
     return _page(request, settings_form=form, status=400)
+
+
+@require_perm(Perm.SETTINGS_EDIT)
+@require_POST
+def template_language_add_view(request: HttpRequest) -> HttpResponse:
+    """Vaidya's templates in another language, written by the clinic and sent to Meta."""
+    form = TemplateLanguageForm(request.POST)
+    if form.is_valid():
+        try:
+            templates_language_add(
+                clinic=request.clinic,
+                actor=request.user,
+                language=form.cleaned_data["language"],
+                texts=form.texts(),
+            )
+        except ValidationFailed as exc:
+            form.add_errors(exc.errors)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            try:
+                report = templates_submit_defaults(clinic=request.clinic, actor=request.user)
+            except DomainError as exc:
+                messages.warning(request, f"The templates were saved as drafts. {exc.message}")
+            else:
+                (messages.success if report.ok else messages.warning)(request, report.summary())
+            return _back(request, "templates")
+    return _page(request, language_form=form, status=400)

@@ -3,7 +3,7 @@
 Free of clinic and patient models: `messaging` services build on these pieces.
 """
 
-from messaging.whatsapp.client import SendResult, WhatsAppClient, normalize_number
+from messaging.whatsapp.client import WhatsAppClient
 from messaging.whatsapp.errors import (
     AccountError,
     BadRequest,
@@ -20,6 +20,7 @@ from messaging.whatsapp.errors import (
     WhatsAppError,
     classify,
 )
+from messaging.whatsapp.payloads import SendResult, normalize_number
 
 __all__ = [
     "AccountError",

@@ -20,21 +20,14 @@ Settings (read with defaults, so none is required):
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
-import os
-import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 from django.conf import settings
-from requests.adapters import HTTPAdapter
-from requests.auth import AuthBase
 
 from messaging.whatsapp.errors import (
     InvalidMessage,
@@ -43,6 +36,18 @@ from messaging.whatsapp.errors import (
     classify,
     from_request_exception,
 )
+from messaging.whatsapp.payloads import (
+    MAX_CAPTION_CHARS,
+    MAX_TEXT_CHARS,
+    SendResult,
+    check_callback_data,
+    check_graph_id,
+    check_text,
+    list_interactive,
+    normalize_number,
+    template_components,
+)
+from messaging.whatsapp.session import BearerAuth, request_environment, shared_session
 
 logger = logging.getLogger("messaging.whatsapp")
 
@@ -50,141 +55,7 @@ DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v25.0"
 DEFAULT_TIMEOUT_SECONDS = 20.0
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
-DEFAULT_POOL_SIZE = 10
 DEFAULT_MAX_MEDIA_BYTES = 100 * 1024 * 1024
-
-MAX_TEXT_CHARS = 4096
-MAX_CAPTION_CHARS = 1024
-MAX_CALLBACK_DATA_BYTES = 512
-# Interactive list messages (Meta's documented limits).
-MAX_LIST_ROWS = 10
-MAX_LIST_BUTTON_CHARS = 20
-MAX_ROW_TITLE_CHARS = 24
-MAX_ROW_ID_CHARS = 200
-MAX_ROW_DESCRIPTION_CHARS = 72
-USER_AGENT = "Vaidya-WhatsApp/1"
-
-_DIGITS = re.compile(r"\d{8,15}")
-_NUMBER_SEPARATORS = re.compile(r"[\s\-().]")
-_GRAPH_ID = re.compile(r"[A-Za-z0-9_.:-]+")
-
-# --- the shared session -------------------------------------------------------------------------
-_session_lock = threading.Lock()
-_session: requests.Session | None = None
-_session_pid: int | None = None
-
-
-@functools.lru_cache(maxsize=32)
-def _environment(origin: str) -> tuple[dict[str, str], Any]:
-    """Proxies (HTTPS_PROXY, NO_PROXY, ...) and the CA bundle (REQUESTS_CA_BUNDLE) for an
-    origin, read from the environment once per process. requests re-reads the environment on
-    every call (about 1 ms each), so the shared session does not trust it and this does."""
-    proxies = requests.utils.get_environ_proxies(origin)
-    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    return proxies, verify
-
-
-def shared_session() -> requests.Session:
-    """This process's pooled session (a fresh one after a fork: sockets must not be shared)."""
-    global _session, _session_pid
-    pid = os.getpid()
-    with _session_lock:
-        if _session is None or _session_pid != pid:
-            pool_size = int(getattr(settings, "WHATSAPP_HTTP_POOL_SIZE", DEFAULT_POOL_SIZE))
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-            session.headers["User-Agent"] = USER_AGENT
-            session.trust_env = False  # see _environment
-            _session, _session_pid = session, pid
-        return _session
-
-
-class _BearerAuth(AuthBase):
-    """Sets the bearer token per request. Passing it as `auth` also stops requests from
-    replacing it with ~/.netrc credentials, and it is not re-sent after a cross-host redirect."""
-
-    def __init__(self, token: str):
-        self._token = token
-
-    def __call__(self, request):
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "<BearerAuth [redacted]>"
-
-
-# --- results and input checks -------------------------------------------------------------------
-@dataclass(frozen=True)
-class SendResult:
-    """What Meta accepted. `accepted` is not delivered: delivery comes in status webhooks."""
-
-    wamid: str
-    wa_id: str
-    input: str = ""
-    message_status: str = ""
-
-
-def normalize_number(number: str) -> str:
-    """E.164 ("+91 98765 43210") or bare digits -> the digits WhatsApp expects ("919876543210")."""
-    if not isinstance(number, str):
-        raise InvalidMessage("The recipient's number must be text.", title="Invalid number")
-    digits = _NUMBER_SEPARATORS.sub("", number.strip())
-    digits = digits.removeprefix("+")
-    if not _DIGITS.fullmatch(digits) or digits.startswith("0"):
-        raise InvalidMessage(
-            "The recipient's number must be in international format, like +919876543210.",
-            title="Invalid number",
-        )
-    return digits
-
-
-def _check_text(value: str, *, limit: int, what: str) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidMessage(f"The {what} is empty.", title=f"Invalid {what}")
-    if len(value) > limit:
-        raise InvalidMessage(
-            f"The {what} has {len(value):,} characters; WhatsApp allows at most {limit:,}.",
-            title=f"{what.capitalize()} too long",
-        )
-
-
-def _check_callback_data(callback_data: str | None) -> None:
-    if callback_data is None:
-        return
-    size = len(callback_data.encode("utf-8"))
-    if size > MAX_CALLBACK_DATA_BYTES:
-        raise InvalidMessage(
-            f"The callback data is {size} bytes; WhatsApp allows at most "
-            f"{MAX_CALLBACK_DATA_BYTES}.",
-            title="Callback data too long",
-        )
-
-
-def _check_graph_id(value: str, what: str) -> str:
-    value = str(value or "").strip()
-    if not _GRAPH_ID.fullmatch(value):
-        raise InvalidMessage(f"The {what} is missing or malformed.", title=f"Invalid {what}")
-    return value
-
-
-def _parameters(params: Sequence[Any] | Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Template parameters: text values become `{"type": "text", "text": ...}`; a mapping gives
-    named parameters; a dict item (currency, date_time, document, ...) is sent as given."""
-    if isinstance(params, Mapping):
-        return [
-            {"type": "text", "parameter_name": str(name), "text": str(value)}
-            for name, value in params.items()
-        ]
-    out = []
-    for value in params:
-        if isinstance(value, Mapping):
-            out.append(dict(value))
-        else:
-            out.append({"type": "text", "text": str(value)})
-    return out
 
 
 # --- the client ---------------------------------------------------------------------------------
@@ -201,11 +72,11 @@ class WhatsAppClient:
         session: requests.Session | None = None,
         timeout: float | tuple[float, float] | None = None,
     ):
-        self.phone_number_id = _check_graph_id(phone_number_id, "phone number id")
+        self.phone_number_id = check_graph_id(phone_number_id, "phone number id")
         if not access_token:
             raise InvalidMessage("The WhatsApp access token is missing.", title="Invalid token")
         self._token = access_token
-        self._auth = _BearerAuth(access_token)
+        self._auth = BearerAuth(access_token)
         base = base_url or getattr(settings, "WHATSAPP_API_BASE_URL", DEFAULT_BASE_URL)
         self.base_url = base.rstrip("/")
         self.version = version or getattr(settings, "WHATSAPP_GRAPH_VERSION", DEFAULT_GRAPH_VERSION)
@@ -243,7 +114,7 @@ class WhatsAppClient:
         callback_data: str | None = None,
     ) -> SendResult:
         """A free-form text (only inside the 24-hour window; else OutsideWindow is raised)."""
-        _check_text(body, limit=MAX_TEXT_CHARS, what="message text")
+        check_text(body, limit=MAX_TEXT_CHARS, what="message text")
         message: dict[str, Any] = {"text": {"body": body, "preview_url": bool(preview_url)}}
         if reply_to:
             message["context"] = {"message_id": reply_to}
@@ -258,32 +129,24 @@ class WhatsAppClient:
         header_params: Sequence[Any] | Mapping[str, Any] = (),
         body_params: Sequence[Any] | Mapping[str, Any] = (),
         buttons: Sequence[str | tuple[int, str]] = (),
+        copy_code: str | None = None,
         callback_data: str | None = None,
     ) -> SendResult:
         """An approved template. `body_params`/`header_params`: positional values ({{1}}, ...),
         a mapping for named ones, or ready parameter dicts (currency, date_time, document).
         `buttons`: quick-reply payloads, each a string (its index is its position) or an
-        `(index, payload)` pair."""
+        `(index, payload)` pair. `copy_code`: the code an authentication template's copy-code
+        button copies (Meta's format: the same code as the body's one value)."""
         if not isinstance(name, str) or not name.strip():
             raise InvalidMessage("The template name is empty.", title="Invalid template")
         if not isinstance(language, str) or not language.strip():
             raise InvalidMessage("The template language is empty.", title="Invalid template")
-        components: list[dict[str, Any]] = []
-        if header_params:
-            components.append({"type": "header", "parameters": _parameters(header_params)})
-        if body_params:
-            components.append({"type": "body", "parameters": _parameters(body_params)})
-        for position, button in enumerate(buttons):
-            index, payload = button if isinstance(button, tuple) else (position, button)
-            _check_callback_data(payload)  # payloads share the 512-byte cap in practice
-            components.append(
-                {
-                    "type": "button",
-                    "sub_type": "quick_reply",
-                    "index": str(index),
-                    "parameters": [{"type": "payload", "payload": payload}],
-                }
-            )
+        components = template_components(
+            header_params=header_params,
+            body_params=body_params,
+            buttons=buttons,
+            copy_code=copy_code,
+        )
         template: dict[str, Any] = {"name": name, "language": {"code": language}}
         if components:
             template["components"] = components
@@ -302,32 +165,9 @@ class WhatsAppClient:
         """An interactive list (only inside the 24-hour window): `button` opens it, each row
         `{"id", "title", "description"?}` is one choice; the patient's pick comes back as an
         `interactive.list_reply` with the row's id and title."""
-        _check_text(body, limit=MAX_TEXT_CHARS, what="list text")
-        _check_text(button, limit=MAX_LIST_BUTTON_CHARS, what="list button")
-        if not rows or len(rows) > MAX_LIST_ROWS:
-            raise InvalidMessage(
-                f"A list has 1 to {MAX_LIST_ROWS} rows.", title="Invalid list message"
-            )
-        checked = []
-        for row in rows:
-            _check_text(row.get("id", ""), limit=MAX_ROW_ID_CHARS, what="row id")
-            _check_text(row.get("title", ""), limit=MAX_ROW_TITLE_CHARS, what="row title")
-            item = {"id": row["id"], "title": row["title"]}
-            if row.get("description"):
-                _check_text(
-                    row["description"], limit=MAX_ROW_DESCRIPTION_CHARS, what="row description"
-                )
-                item["description"] = row["description"]
-            checked.append(item)
-        section: dict[str, Any] = {"rows": checked}
-        if section_title:
-            _check_text(section_title, limit=MAX_ROW_TITLE_CHARS, what="section title")
-            section["title"] = section_title
-        interactive = {
-            "type": "list",
-            "body": {"text": body},
-            "action": {"button": button, "sections": [section]},
-        }
+        interactive = list_interactive(
+            body=body, button=button, rows=rows, section_title=section_title
+        )
         return self._send(to, "interactive", {"interactive": interactive}, callback_data)
 
     def send_document(
@@ -351,14 +191,14 @@ class WhatsAppClient:
         document: dict[str, Any] = {"id": media_id} if media_id else {"link": link}
         document["filename"] = filename
         if caption is not None:
-            _check_text(caption, limit=MAX_CAPTION_CHARS, what="caption")
+            check_text(caption, limit=MAX_CAPTION_CHARS, what="caption")
             document["caption"] = caption
         return self._send(to, "document", {"document": document}, callback_data)
 
     def _send(
         self, to: str, type_: str, message: dict[str, Any], callback_data: str | None
     ) -> SendResult:
-        _check_callback_data(callback_data)
+        check_callback_data(callback_data)
         body: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
@@ -405,7 +245,7 @@ class WhatsAppClient:
 
     def media_info(self, media_id: str) -> dict[str, Any]:
         """`{url, mime_type, sha256, file_size}` for a media id (the url lives ~5 minutes)."""
-        media_id = _check_graph_id(media_id, "media id")
+        media_id = check_graph_id(media_id, "media id")
         data = self._call(
             "GET", media_id, params={"phone_number_id": self.phone_number_id}, what="media info"
         ).json()
@@ -458,7 +298,7 @@ class WhatsAppClient:
     # --- templates and account ------------------------------------------------------------------
     def list_templates(self, waba_id: str, *, page_size: int = 100) -> list[dict[str, Any]]:
         """Every message template of a WhatsApp Business Account, following the pages."""
-        waba_id = _check_graph_id(waba_id, "WhatsApp Business Account id")
+        waba_id = check_graph_id(waba_id, "WhatsApp Business Account id")
         templates: list[dict[str, Any]] = []
         params: dict[str, Any] = {"limit": page_size}
         for _page in range(1000):
@@ -485,7 +325,7 @@ class WhatsAppClient:
     ) -> dict[str, Any]:
         """Submit a template for Meta's review; returns `{id, status, category}`.
         `parameter_format="NAMED"` for {{name}} placeholders (Meta assumes POSITIONAL)."""
-        waba_id = _check_graph_id(waba_id, "WhatsApp Business Account id")
+        waba_id = check_graph_id(waba_id, "WhatsApp Business Account id")
         body: dict[str, Any] = {
             "name": name,
             "language": language,
@@ -513,7 +353,7 @@ class WhatsAppClient:
     ) -> requests.Response:
         url = path if absolute else f"{self.base_url}/{quote(self.version)}/{path}"
         parts = urlsplit(url)
-        proxies, verify = _environment(f"{parts.scheme}://{parts.netloc}")
+        proxies, verify = request_environment(f"{parts.scheme}://{parts.netloc}")
         kwargs.setdefault("proxies", proxies)
         kwargs.setdefault("verify", verify)
         try:

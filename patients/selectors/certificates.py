@@ -20,6 +20,7 @@ from clinics.errors import DomainError
 from clinics.formatting import format_date, format_datetime
 from clinics.languages import patient_language
 from clinics.models import Clinic, DoctorProfile, Membership
+from clinics.reports import csv_cell
 from patients.models import (
     CertificateKind,
     CertificateStatus,
@@ -64,8 +65,6 @@ REGISTER_COLUMNS = (
     "Corrects / corrected by",
     "Revoked reason",
 )
-# A spreadsheet runs a cell starting with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # "MC/2026/00012", "mc 2026/12", "2026/12", "12"
 _NUMBER_RE = re.compile(r"^\s*(?:mc\s*/?\s*)?(?:(\d{4})\s*/\s*)?0*(\d{1,9})\s*$", re.IGNORECASE)
 _PATIENT_NUMBER_RE = re.compile(r"^\s*p\s*-?\s*0*(\d{1,9})\s*$", re.IGNORECASE)
@@ -247,12 +246,6 @@ def _certificate_renderer(document: Document) -> RenderSpec:
 # The register as CSV rows
 
 
-def csv_safe(value: Any) -> str:
-    """A cell's text, with a leading apostrophe when a spreadsheet would run it as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
-
 def _links(certificate: MedicalCertificate) -> str:
     parts = []
     if certificate.supersedes_id:
@@ -266,7 +259,7 @@ def _links(certificate: MedicalCertificate) -> str:
     return "; ".join(parts)
 
 
-def certificate_register_rows(*, clinic: Clinic, year: int) -> list[list[str]]:
+def certificate_register_rows(*, clinic: Clinic, year: int) -> list[list[Any]]:
     """The year's register for a spreadsheet: a header row, then every certificate in number
     order, corrected and revoked ones included. Every cell is safe from formula injection."""
     tz = clinic.tzinfo
@@ -299,5 +292,5 @@ def certificate_register_rows(*, clinic: Clinic, year: int) -> list[list[str]]:
             _links(certificate),
             certificate.revoked_reason,
         ]
-        rows.append([csv_safe(cell) for cell in row])
+        rows.append([csv_cell(cell) for cell in row])
     return rows

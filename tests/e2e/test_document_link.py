@@ -23,12 +23,13 @@ from patients.services.documents import document_upload
 from tests.clinics.test_storage_local import _pdf_with_text
 from tests.e2e.test_front_desk import sign_in
 from tests.factories import ClinicFactory, MembershipFactory, PatientFactory, UserFactory
+from tests.messaging.conftest import AUTH_COMPONENTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PNID, TOKEN, WABA = "109876543210001", "EAAGdocumentLinkToken", "209876543210001"
 PATIENT_WA = "919876543210"
-BODY = "Your verification code is {{1}}. For your security, do not share this code."
+BODY = "{{1}} is your verification code. For your security, do not share this code."
 
 
 @pytest.fixture
@@ -51,9 +52,7 @@ def linked(sim, settings):
         name="vaidya_verification_code",
         language="en",
         category="AUTHENTICATION",
-        components=[
-            {"type": "BODY", "text": BODY, "example": {"body_text": [["123456"]]}},
-        ],
+        components=AUTH_COMPONENTS,
     )
     with clinic_scope(clinic):
         WhatsAppAccount.objects.create(

@@ -162,6 +162,13 @@ def patient(scoped):
     return make_patient(scoped)
 
 
+AUTH_COMPONENTS = [
+    {"type": "BODY", "add_security_recommendation": True},
+    {"type": "FOOTER", "code_expiration_minutes": 10},
+    {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE", "text": "Copy code"}]},
+]
+
+
 def make_template(
     clinic,
     *,
@@ -189,7 +196,12 @@ def make_template(
         parameter_count=count,
         status=TemplateStatus.APPROVED,
     )
-    if sim is not None:
+    if sim is not None and category == "AUTHENTICATION":
+        # Meta's authentication format: Meta writes the body and footer around the code.
+        sim.add_template(
+            name=name, language=language, category=category, components=AUTH_COMPONENTS
+        )
+    elif sim is not None:
         components = [{"type": "BODY", "text": body}]
         if count:
             components[0]["example"] = {"body_text": [[f"sample{i}" for i in range(count)]]}

@@ -24,8 +24,8 @@ from messaging.whatsapp import (
     classify,
     normalize_number,
 )
-from messaging.whatsapp.client import shared_session
 from messaging.whatsapp.errors import from_error_payload
+from messaging.whatsapp.session import shared_session
 from tests.messaging.conftest import PATIENT, PATIENT_E164, PHONE_NUMBER_ID, TOKEN, WABA_ID
 
 REMINDER = [

@@ -30,7 +30,7 @@ from messaging.models import (
 from messaging.services import statuses
 from messaging.services.adherence import dose_answer, dose_reminded
 from messaging.services.escalations import escalation_open
-from messaging.services.staff_alerts import whatsapp_alerts_turn_off, whatsapp_alerts_turn_on
+from messaging.services.staff_alert_optin import whatsapp_alerts_turn_off, whatsapp_alerts_turn_on
 from messaging.tasks import send_escalation_alert
 from patients.models import Prescription
 from tests.factories import MembershipFactory

@@ -275,8 +275,9 @@ def test_a_button_press_reaches_its_handler_and_the_reply_goes_out(
     assert (message.kind, message.payload, message.body) == ("button", "test_answer:41", "Taken")
     assert test_handler == [(message.pk, "test_answer", 41, "Taken")]
     reply = Message.objects.filter(direction="out").get()
-    assert reply.body == "Thank you, noted." and reply.status == "sent"
-    assert [m["body"] for m in sim.received(PATIENT)] == ["Thank you, noted."]
+    # Every message names the clinic.
+    assert reply.body == "Thank you, noted.\n— Asha Family Clinic" and reply.status == "sent"
+    assert [m["body"] for m in sim.received(PATIENT)] == [reply.body]
 
 
 def test_an_interactive_reply_id_is_the_payload(

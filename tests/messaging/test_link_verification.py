@@ -16,6 +16,7 @@ from clinics.audit import Actions
 from clinics.models import AuditEvent
 from clinics.roles import Role
 from compliance.models import VerificationCode
+from messaging.defaults import default_for
 from messaging.links import document_link
 from messaging.models import Conversation, Message
 from messaging.services.send_rules import conversation_for_patient
@@ -25,16 +26,10 @@ from tests.clinics.test_storage_local import _pdf_with_text
 from tests.factories import MembershipFactory
 from tests.messaging.conftest import PATIENT, make_patient, make_template
 
-AUTH_BODY_EN = (
-    "Your verification code is {{1}}. For your security, do not share this code. "
-    "It expires in 10 minutes."
-)
-AUTH_BODY_HI = "आपका वेरिफ़िकेशन कोड {{1}} है। यह 10 मिनट में समाप्त हो जाएगा।"
-
 
 @pytest.fixture
 def auth_templates(scoped, sim):
-    for language, body in (("en", AUTH_BODY_EN), ("hi", AUTH_BODY_HI)):
+    for language in ("en", "hi"):
         make_template(
             scoped,
             sim=sim,
@@ -42,7 +37,7 @@ def auth_templates(scoped, sim):
             language=language,
             purpose="verification_code",
             category="AUTHENTICATION",
-            body=body,
+            body=default_for("verification_code", language).body,
         )
 
 
@@ -96,7 +91,8 @@ def test_code_goes_to_the_registered_number_and_opens_the_file_once_typed(
     response = _send(web, path, django_capture_on_commit_callbacks)
     assert b"We sent a code to your WhatsApp" in response.content
     [received] = sim.received(PATIENT)
-    assert received["body"].startswith("Your verification code is ")
+    assert " is your verification code." in received["body"]  # Meta's wording
+    assert received["buttons"] == [{"text": "Copy code", "copy_code": _last_code(sim)}]
     code = _last_code(sim)
     stored = VerificationCode.objects.get()
     assert code not in stored.digest and len(stored.digest) == 64

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from messaging.defaults import default_for
 from messaging.models import (
@@ -18,7 +18,7 @@ from messaging.models import (
     ReminderKind,
 )
 from messaging.services.dispatch import reminders_dispatch
-from messaging.services.reminder_content import when_text
+from messaging.services.reminder_content import slot_title, when_text
 from patients.models import Appointment, AppointmentStatus
 from patients.selectors.appointments import doctor_free_slots_range
 from patients.services.appointments import (
@@ -135,9 +135,13 @@ def test_reschedule_in_hindi(doctor, scoped, sim, relay):
     assert rows[-1]["title"] == "मुझे फ़ोन करें"
     sim.choose_from_list(PATIENT, rows[0]["id"])
     relay()
-    assert "हो गया" in sim.received(PATIENT)[-1]["body"]
+    done = sim.received(PATIENT)[-1]["body"]
+    assert "हो गया" in done
     appointment.refresh_from_db()
-    assert when_text(appointment.starts_at, scoped.tzinfo) == rows[0]["title"]
+    with translation.override("hi"):  # the day and time in Hindi, in the list and the answer
+        assert slot_title(appointment.starts_at, scoped.tzinfo) == rows[0]["title"]
+        assert when_text(appointment.starts_at, scoped.tzinfo) in done
+    assert "डॉ. " in done and "AM" not in done and "PM" not in done
 
 
 def test_a_slot_taken_meanwhile_is_not_double_booked(doctor, scoped, sim, relay):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
@@ -19,6 +20,7 @@ from messaging.models import (
     ReminderStatus,
 )
 from messaging.services.dispatch import reminders_dispatch
+from messaging.services.refills import plan_refill
 from messaging.services.reminder_content import date_text
 from patients import services
 from patients.models import Appointment, AppointmentStatus, PrescriptionItem
@@ -175,3 +177,57 @@ def test_the_doctor_sees_the_refill_plan_before_signing(doctor, scoped, client_f
     page = client_for(doctor).get(f"/c/{scoped.slug}/visits/{visit.pk}/sign/").content.decode()
     assert "Refill reminder on WhatsApp 3 days before the 30 days run out" in page
     assert "No refill reminder: without a course length it never runs out." in page
+
+
+def _repeat_and_sign(doctor, patient):
+    """A new visit where the doctor repeats the last prescription, signed."""
+    visit = services.visit_start(
+        clinic=doctor.clinic,
+        actor=doctor.user,
+        actor_membership=doctor,
+        patient=patient,
+        doctor=doctor,
+    )
+    visit = services.visit_update_notes(
+        visit=visit, actor=doctor.user, actor_membership=doctor, chief_complaints="Review"
+    )
+    services.prescription_repeat_last(visit=visit, actor=doctor.user, actor_membership=doctor)
+    return services.visit_sign(visit=visit, actor=doctor.user, actor_membership=doctor)
+
+
+def test_refill_reminders_recur_with_each_new_supply_and_go_once_per_supply(doctor, scoped, sim):
+    patient = make_patient(scoped)
+    first = sign_visit(doctor, patient, items=[METFORMIN])
+    reminder = refill_of(first)
+    reminders_dispatch(now=reminder.due_at)
+    reminders_dispatch(now=reminder.due_at + timedelta(hours=1))
+    assert len(sim.received(PATIENT)) == 1
+    # The doctor repeats the prescription: a new supply of 30 days, reminded again.
+    with time_machine.travel(reminder.due_at + timedelta(days=1)):
+        second = _repeat_and_sign(doctor, patient)
+        again = refill_of(second)
+        renewed = today(scoped) + timedelta(days=30)
+    assert PrescriptionItem.objects.get(prescription=second.prescription).long_term
+    assert [e["runs_out"] for e in again.context["items"]] == [renewed.isoformat()]
+    assert again.due_at > reminder.due_at + timedelta(days=20)
+    reminders_dispatch(now=again.due_at)
+    reminders_dispatch(now=again.due_at + timedelta(hours=1))
+    assert len(sim.received(PATIENT)) == 2
+    assert (
+        Reminder.objects.filter(kind=ReminderKind.REFILL, status=ReminderStatus.SENT).count() == 2
+    )
+
+
+def test_an_early_repeat_replaces_the_planned_refill_reminder(doctor, scoped, sim):
+    MessagingSettings.objects.filter(clinic=scoped).update(send_medicine_reminders=False)
+    patient = make_patient(scoped)
+    first = sign_visit(doctor, patient, items=[METFORMIN])
+    second = _repeat_and_sign(doctor, patient)  # the patient came back before it ran out
+    old = refill_of(first)
+    assert old.status == ReminderStatus.CANCELLED
+    new = refill_of(second)
+    assert new.status == ReminderStatus.PLANNED
+    # Signing cannot plan a second reminder for the same supply.
+    assert plan_refill(prescription=second.prescription) == 0
+    reminders_dispatch(now=new.due_at)
+    assert len(sim.received(PATIENT)) == 1

@@ -18,11 +18,11 @@ def _lines(visit) -> set[str]:
     return {item["text"] for row in rows for item in row.context["items"]}
 
 
-def test_a_hindi_patients_medicine_reminder_says_after_food_in_hindi(scoped):
+def test_a_hindi_patients_medicine_reminder_says_the_dose_and_after_food_in_hindi(scoped):
     doctor = make_doctor(scoped)
     patient = PatientFactory(clinic=scoped, phone="+919845012345", preferred_language="hi")
     visit = sign_visit(doctor, patient, items=[PARACETAMOL])
-    assert _lines(visit) == {"PARACETAMOL 500 mg - 1 tablet खाने के बाद"}
+    assert _lines(visit) == {"PARACETAMOL 500 mg - 1 गोली खाने के बाद"}
 
 
 def test_an_english_patients_reminder_stays_english_when_the_doctor_works_in_hindi(scoped):

@@ -394,7 +394,7 @@ def test_large_plans_written_with_copy_plan_once_and_keep_their_context(
 ):
     """On PostgreSQL plans of many rows are written with COPY; planning again falls back to
     the conflict-tolerant insert. (On SQLite both go through that insert.)"""
-    monkeypatch.setattr("messaging.services.reminders.COPY_FROM_ROWS", 1)
+    monkeypatch.setattr("messaging.services.reminder_rows.COPY_FROM_ROWS", 1)
     visit = sign_visit(doctor, patient, items=[PARACETAMOL, AMOXICILLIN])
     prescription = Prescription.objects.get(visit=visit)
     rows = medicine_rows(prescription.pk)
@@ -424,9 +424,9 @@ def test_copy_and_the_row_insert_plan_the_same_dose_reminders(doctor, patient, m
         {**PARACETAMOL, "generic_name": "cetirizine", "strength": "10 mg", "frequency": "HS"},
         {**AMOXICILLIN, "generic_name": "ondansetron", "strength": "4 mg", "frequency": "Q6H"},
     ]
-    monkeypatch.setattr("messaging.services.reminders.COPY_FROM_ROWS", 1)
+    monkeypatch.setattr("messaging.services.reminder_rows.COPY_FROM_ROWS", 1)
     copied = Prescription.objects.get(visit=sign_visit(doctor, patient, items=items))
-    monkeypatch.setattr("messaging.services.reminders.COPY_FROM_ROWS", 10**6)
+    monkeypatch.setattr("messaging.services.reminder_rows.COPY_FROM_ROWS", 10**6)
     inserted = Prescription.objects.get(visit=sign_visit(doctor, patient, items=items))
 
     plan = _dose_plan(copied.pk)
@@ -454,7 +454,7 @@ def test_copy_and_the_row_insert_plan_the_same_dose_reminders(doctor, patient, m
 def test_planning_a_copied_plan_again_brings_back_its_cancelled_doses(doctor, patient, monkeypatch):
     """Rows are unique by (source, kind, due time) whatever their status: planning again a
     course written with COPY plans its cancelled doses again and adds no duplicate."""
-    monkeypatch.setattr("messaging.services.reminders.COPY_FROM_ROWS", 1)
+    monkeypatch.setattr("messaging.services.reminder_rows.COPY_FROM_ROWS", 1)
     prescription = Prescription.objects.get(visit=sign_visit(doctor, patient, items=[AMOXICILLIN]))
     source = f"prescription:{prescription.pk}"
     cancelled_times = [ist(11, 14), ist(12, 8)]
@@ -489,7 +489,7 @@ def test_a_new_course_is_written_without_reading_its_reminders_back(doctor, pati
         visit=visit
     )
     Reminder.objects.filter(source=f"prescription:{prescription.pk}").delete()
-    monkeypatch.setattr("messaging.services.reminders.COPY_FROM_ROWS", 1)
+    monkeypatch.setattr("messaging.services.reminder_rows.COPY_FROM_ROWS", 1)
     with CaptureQueriesContext(connection) as queries:
         assert plan_for_prescription(prescription=prescription) == 8
     assert len(medicine_rows(prescription.pk)) == 8

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from messaging.models import Reminder, ReminderStatus
 from messaging.services.dispatch import reminders_dispatch
@@ -27,6 +28,13 @@ from tests.messaging.conftest import PATIENT, make_patient
 from tests.patients.test_dosing_quiet import FREQUENCIES, LONG_QUIET, QUIET
 
 IST = zoneinfo.ZoneInfo("Asia/Kolkata")
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The dose table writes in the active language (the patient's, when planning)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.mark.parametrize("quiet", [QUIET, LONG_QUIET], ids=["21:30-07:30", "20:00-08:00"])

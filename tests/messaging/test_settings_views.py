@@ -227,6 +227,7 @@ def test_sensitive_medicines_are_discreet_unless_the_clinic_unticks_it(clinic, o
         "messaging-account-disconnect",
         "messaging-templates-submit",
         "messaging-templates-sync",
+        "messaging-template-language-add",
         "messaging-preferences-save",
     ],
 )

@@ -18,7 +18,9 @@ from messaging.services.templates import (
     templates_submit_defaults,
     templates_sync,
 )
+from messaging.services.verification_codes import whatsapp_code_send
 from messaging.template_purposes import PURPOSES
+from tests.messaging.conftest import PATIENT, make_patient
 
 DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 
@@ -39,8 +41,11 @@ def test_every_purpose_has_a_default_in_english_and_hindi(purpose, language):
     # {{1}}..{{n}}, one per documented parameter, none missing.
     assert _placeholders(default.body) == list(range(1, len(spec.parameters) + 1))
     assert len(default.examples) == len(spec.parameters)
-    assert [b["payload"] for b in default.buttons] == list(spec.button_actions)
     assert all(0 < len(b["text"]) <= 25 for b in default.buttons)
+    if default.category == "AUTHENTICATION":  # Meta's fixed body, a copy-code button
+        assert [b["otp"] for b in default.buttons] == ["COPY_CODE"] and default.footer
+        return
+    assert [b["payload"] for b in default.buttons] == list(spec.button_actions)
     # Meta refuses bodies that start or end with a placeholder.
     assert not default.body.startswith("{{") and not default.body.rstrip().endswith("}}")
     if language == "hi":
@@ -61,7 +66,7 @@ def test_ensure_defaults_adds_drafts_once(scoped):
     assert templates_ensure_defaults(clinic=scoped) == []
     row = MessageTemplate.objects.get(name="vaidya_medicine_reminder", language="hi")
     assert row.status == TemplateStatus.DRAFT
-    assert row.parameter_count == 3
+    assert row.parameter_count == 4  # the clinic's name too
     assert [b["payload"] for b in row.buttons] == ["dose_taken", "dose_skipped"]
 
 
@@ -189,3 +194,43 @@ def test_command_explains_unknown_clinic_missing_account_and_graph_errors(
     wa_account.save()
     with pytest.raises(CommandError, match="Reconnect"):
         call_command("whatsapp_templates", "submit", "--clinic", wa_account.clinic.slug)
+
+
+def test_every_default_template_names_the_clinic_but_the_one_time_code():
+    for default in DEFAULTS:
+        if default.category == "AUTHENTICATION":
+            assert _placeholders(default.body) == [1]  # the code and nothing else
+            continue
+        names = [p for p in PURPOSES[default.purpose].parameters if p == "clinic"]
+        assert names, default.purpose
+
+
+def test_the_one_time_code_template_follows_metas_authentication_format(
+    wa_account, sim, django_capture_on_commit_callbacks
+):
+    clinic = wa_account.clinic
+    templates_submit_defaults(clinic=clinic, actor=None)
+    on_meta = {(t.name, t.language): t for t in sim.state.templates.values()}
+    code_template = on_meta[("vaidya_verification_code", "en")]
+    assert code_template.category == "AUTHENTICATION"
+    body = code_template.component("BODY")
+    assert body["add_security_recommendation"] is True
+    assert body["text"] == (
+        "{{1}} is your verification code. For your security, do not share this code."
+    )
+    assert code_template.component("FOOTER")["code_expiration_minutes"] == 10
+    assert code_template.component("BUTTONS")["buttons"] == [
+        {"type": "OTP", "otp_type": "COPY_CODE", "text": "Copy code"}
+    ]
+    sim.set_template_status("vaidya_verification_code", "en", "APPROVED")
+    templates_sync(clinic=clinic, actor=None)
+    patient = make_patient(clinic)
+    with django_capture_on_commit_callbacks(execute=True):
+        whatsapp_code_send(patient=patient, code="482913", minutes=10)
+    received = sim.received(PATIENT)[-1]
+    assert received["body"].startswith("482913 is your verification code.")
+    assert received["footer"] == "This code expires in 10 minutes."
+    assert received["buttons"] == [{"text": "Copy code", "copy_code": "482913"}]
+    # Only the code travels: the stored message holds the mask, never the code.
+    stored = MessageTemplate.objects.get(name="vaidya_verification_code", language="en")
+    assert stored.parameter_count == 1

@@ -79,6 +79,7 @@ def prescription_repeat_last(
         leave_out=leave_out,
         message="The last prescription could not be repeated.",
     )
+    _keep_long_term(previous, items)
     audit_record(
         clinic=visit.clinic_id,
         actor=actor,
@@ -96,3 +97,18 @@ def prescription_repeat_last(
         },
     )
     return items
+
+
+def _keep_long_term(previous: Prescription, items: list[PrescriptionItem]) -> None:
+    """A medicine taken long-term stays long-term when repeated (its refill reminders go on)."""
+    long_term = {
+        (generic_name, strength)
+        for generic_name, strength in PrescriptionItem.objects.filter(
+            prescription=previous, long_term=True, stopped_at__isnull=True
+        ).values_list("generic_name", "strength")
+    }
+    repeated = [item.pk for item in items if (item.generic_name, item.strength) in long_term]
+    if repeated:
+        PrescriptionItem.objects.filter(pk__in=repeated).update(long_term=True)
+        for item in items:
+            item.long_term = item.long_term or item.pk in repeated
