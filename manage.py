@@ -9,6 +9,7 @@ KEYS_READ_ONLY_COMMANDS = {
     "generate_secret_key",
     "generate_encryption_key",
     "generate_audit_key",
+    "generate_backup_key",
 }
 
 

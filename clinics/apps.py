@@ -12,8 +12,10 @@ class ClinicsConfig(AppConfig):
         # Imported here and not at the top: these modules use the models, which exist only
         # once every app is loaded. `schedules` registers the schedules as it is imported.
         from clinics import dashboard, demo, schedules  # noqa: F401, PLC0415
+        from clinics.backups.dashboard import BACKUP_PANEL  # noqa: PLC0415
 
         limit_pillow()
         dashboard_panels.register(dashboard.STAFF_PANEL)
         dashboard_panels.register(dashboard.AUDIT_PANEL)
+        dashboard_panels.register(BACKUP_PANEL)
         demo_steps.register(demo.CLINIC_AND_STAFF)

@@ -479,3 +479,6 @@ class AuditChainHead(models.Model):
 # DRF treats whatever authenticated the request as `request.user`; an API key acts for its clinic.
 ApiKey.is_authenticated = True
 ApiKey.is_anonymous = False
+
+
+from clinics.backups.models import BackupRun, BackupStatus  # noqa: E402, F401 - registers them

@@ -65,6 +65,21 @@ def _clinics_schedules() -> list[ScheduleSpec]:
             "schedule_type": MINUTES,
             "minutes": 60,
         },
+        {
+            # The whole installation, to BACKUP_DESTINATION, with retention (clinics/backups/).
+            "name": "vaidya.backup_daily",
+            "func": "clinics.backups.tasks.backup_daily",
+            "schedule_type": CRON,
+            "cron": settings.BACKUP_CRON,
+            # A large installation's backup runs longer than Q_TIMEOUT allows ordinary tasks.
+            "kwargs": f"q_options={{'timeout': {settings.BACKUP_TIMEOUT_SECONDS}}}",
+        },
+        {
+            "name": "vaidya.backup_check",
+            "func": "clinics.backups.tasks.backup_check",
+            "schedule_type": MINUTES,
+            "minutes": 60,
+        },
     ]
 
 

@@ -90,6 +90,20 @@ def _audit_keys() -> list[str]:
 
 
 AUDIT_KEYS = _audit_keys()
+
+
+def _backup_keys() -> list[str]:
+    """BACKUP_KEYS from the environment (newest first), or one key generated into the data
+    folder. They encrypt backup archives (`manage.py backup`), never the data itself; keep a
+    copy away from the machine and its archives, or the archives cannot be opened."""
+    keys = env.list("BACKUP_KEYS", default=[])
+    if keys:
+        return keys
+    key = _key_file("backup_key", lambda: Fernet.generate_key().decode("ascii"))
+    return [key] if key else []
+
+
+BACKUP_KEYS = _backup_keys()
 DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -443,6 +457,25 @@ AUDIT_SEAL_INTERVAL_SECONDS = env.int("AUDIT_SEAL_INTERVAL_SECONDS", default=60)
 AUDIT_PUBLISH_INTERVAL_MINUTES = env.int("AUDIT_PUBLISH_INTERVAL_MINUTES", default=15)
 # Adds X-Query-Count and X-Server-Time-Ms headers to every response; for the benchmarks only.
 QUERY_COUNT_HEADER = env.bool("QUERY_COUNT_HEADER", default=False)
+# Backups (`manage.py backup`, the `vaidya.backup_daily` schedule): where archives go, a folder
+# (best on another disk) or `s3://bucket/prefix` on any S3-compatible store (R2: set the
+# endpoint and region "auto"); how many are kept; when owners are warned.
+BACKUP_DESTINATION = env.str("BACKUP_DESTINATION", default="") or str(DATA_DIR / "backups")
+BACKUP_S3_ENDPOINT_URL = env.str("BACKUP_S3_ENDPOINT_URL", default="") or S3_ENDPOINT_URL
+BACKUP_S3_REGION = env.str("BACKUP_S3_REGION", default="") or env.str("S3_REGION", default="auto")
+BACKUP_S3_ACCESS_KEY_ID = env.str("BACKUP_S3_ACCESS_KEY_ID", default="") or env.str(
+    "S3_ACCESS_KEY_ID", default=""
+)
+BACKUP_S3_SECRET_ACCESS_KEY = env.str("BACKUP_S3_SECRET_ACCESS_KEY", default="") or env.str(
+    "S3_SECRET_ACCESS_KEY", default=""
+)
+# The daily backup's time (cron, in TIME_ZONE) and how long it may run before it is stopped.
+BACKUP_CRON = env.str("BACKUP_CRON", default="30 2 * * *")
+BACKUP_TIMEOUT_SECONDS = env.int("BACKUP_TIMEOUT_SECONDS", default=6 * 60 * 60)
+BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=7)
+BACKUP_KEEP_WEEKLY = env.int("BACKUP_KEEP_WEEKLY", default=4)
+BACKUP_KEEP_MONTHLY = env.int("BACKUP_KEEP_MONTHLY", default=12)
+BACKUP_ALERT_AFTER_HOURS = env.int("BACKUP_ALERT_AFTER_HOURS", default=48)
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 # How long an Idempotency-Key is remembered.
 IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
