@@ -170,7 +170,9 @@ def acknowledgement_text(*, clinic: Clinic, kinds: tuple[str, ...], language: st
     language = language if language in ACKNOWLEDGEMENTS else "en"
     asked = [KIND_WORDS[language][k] for k in kinds]
     joiner = " और " if language == "hi" else " and "
-    contact_value = clinic.phone.as_international if clinic.phone else clinic.email
+    contact_value = _privacy_contact(clinic) or (
+        clinic.phone.as_international if clinic.phone else clinic.email
+    )
     contact = CONTACT[language].format(contact=contact_value) if contact_value else ""
     return ACKNOWLEDGEMENTS[language].format(
         clinic=clinic.name,
@@ -179,6 +181,14 @@ def acknowledgement_text(*, clinic: Clinic, kinds: tuple[str, ...], language: st
         limit=ANSWER_LIMIT_DAYS,
         contact=contact,
     )
+
+
+def _privacy_contact(clinic: Clinic) -> str:
+    """The clinic's contact person for privacy (DPDP Rules, rule 9), when set."""
+    phone = clinic.privacy_contact_phone
+    reach = clinic.privacy_contact_email or (phone.as_international if phone else "")
+    name = " ".join((clinic.privacy_contact_name or "").split())
+    return f"{name}, {reach}" if name and reach else ""
 
 
 def _acknowledge(conversation: Conversation, kinds: tuple[str, ...], said: str) -> None:
