@@ -59,6 +59,14 @@ def patient_open_requests(patient_id: int) -> list[RightsRequest]:
     )
 
 
+def patient_requests(patient_id: int) -> list[RightsRequest]:
+    """All the patient's requests, open first (soonest due), then the latest closed."""
+    rows = RightsRequest.objects.filter(patient_id=patient_id).select_related("owner__user")
+    open_rows = [r for r in rows.order_by("due_at", "id") if r.is_open]
+    closed = [r for r in rows.exclude(status__in=OPEN_STATUSES).order_by("-received_at")[:20]]
+    return open_rows + closed
+
+
 def patient_nomination(patient_id: int) -> Nomination | None:
     return Nomination.objects.filter(patient_id=patient_id, revoked_at__isnull=True).first()
 
