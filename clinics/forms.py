@@ -273,9 +273,7 @@ class ClinicSettingsForm(forms.Form):
         required=False,
         help_text="Named in every answer to a patient's data request (DPDP Rules, rule 9).",
     )
-    privacy_contact_email = forms.EmailField(
-        label="Their email", required=False, max_length=254
-    )
+    privacy_contact_email = forms.EmailField(label="Their email", required=False, max_length=254)
     privacy_contact_phone = PhoneNumberField(region="IN", required=False, label="Their phone")
     rights_target_days = forms.IntegerField(
         label="Answer data requests within (days)",
