@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from clinics.api.base import StrictInputSerializer
-from clinics.api.fields import TEXT_PATTERN, declared
+from clinics.api.fields import PHONE_INPUT_PATTERN, PHONE_RULE, TEXT_PATTERN, declared
 from clinics.api.pagination import PagedQuerySerializer
 from compliance.rights.models import Channel, Requester, RightsKind, RightsStatus, Verification
 from compliance.rights.selectors import FILTERS
@@ -71,28 +71,49 @@ class RightsRequestListQuerySerializer(PagedQuerySerializer):
     patient = id_field("Only this patient's requests.", required=False)
 
 
-def _text(max_length: int, help_text: str) -> serializers.CharField:
+def _text(
+    max_length: int, help_text: str, *, pattern: str = TEXT_PATTERN, rule: str = ""
+) -> serializers.CharField:
     field = serializers.CharField(
         required=False, allow_blank=True, max_length=max_length, help_text=help_text
     )
-    return declared(field, pattern=TEXT_PATTERN)
+    return declared(field, pattern=pattern, rule=rule)
+
+
+PATIENT_RULE = (
+    "Must be the id of an existing patient of the caller's clinic; needed for every kind but "
+    "a grievance."
+)
 
 
 class RightsRequestCreateInputSerializer(StrictInputSerializer):
     kind = serializers.ChoiceField(choices=RightsKind.choices)
-    patient = id_field(
-        "The patient the request is about (leave out only for a grievance from someone who "
-        "is not a patient).",
-        refers_to="patient",
-        required=False,
+    patient = declared(
+        id_field(
+            "The patient the request is about (leave out only for a grievance from someone "
+            "who is not a patient).",
+            required=False,
+        ),
+        rule=PATIENT_RULE,
     )
-    requester = serializers.ChoiceField(
-        choices=Requester.choices, required=False, default=Requester.PATIENT
+    requester = declared(
+        serializers.ChoiceField(
+            choices=Requester.choices, required=False, default=Requester.PATIENT
+        ),
+        rule="guardian needs `guardian`; nominee needs the patient's current nominee; other "
+        "is only for a grievance, with `requester_name`.",
     )
-    requester_name = _text(200, "Who asks, when they are not a patient (a grievance).")
-    requester_phone = _text(30, "Their phone, in any usual format.")
-    guardian = id_field(
-        "The guardian who asks.", refers_to="guardian of the patient", required=False
+    requester_name = _text(
+        200,
+        "Who asks, when they are not a patient (a grievance).",
+        rule="Needed (not blank) when `requester` is other.",
+    )
+    requester_phone = _text(
+        30, "Their phone, in any usual format.", pattern=PHONE_INPUT_PATTERN, rule=PHONE_RULE
+    )
+    guardian = declared(
+        id_field("The guardian who asks.", required=False),
+        rule="Must be the id of a guardian of the patient; needed when `requester` is guardian.",
     )
     details = _text(4000, "What was asked, in the requester's words.")
     records_copy = serializers.BooleanField(
@@ -101,6 +122,17 @@ class RightsRequestCreateInputSerializer(StrictInputSerializer):
 
 
 class RightsRequestStatusInputSerializer(StrictInputSerializer):
-    status = serializers.ChoiceField(choices=RightsStatus.choices)
-    reply = _text(4000, "The answer (needed for done and refused); the privacy contact is added.")
-    reason = _text(4000, "Why it is refused (needed for refused).")
+    status = declared(
+        serializers.ChoiceField(choices=RightsStatus.choices),
+        rule="Always needed, also in this PATCH: the status to move to.",
+    )
+    reply = _text(
+        4000,
+        "The answer; the clinic's privacy contact and the reference are added to it.",
+        rule="Needed (not blank) when `status` is done or refused.",
+    )
+    reason = _text(
+        4000,
+        "Why it is refused.",
+        rule="Needed (not blank) when `status` is refused.",
+    )

@@ -59,7 +59,7 @@ class RightsRequestListView(ClinicAPIView):
             "mine (open, owned by the caller), closed or all."
         ),
         parameters=[RightsRequestListQuerySerializer],
-        responses={200: RightsRequestSerializer(many=True), **error_responses(400)},
+        responses={200: RightsRequestSerializer(many=True), **error_responses(400, 404)},
     )
     def get(self, request):
         query = parsed(RightsRequestListQuerySerializer, request.query_params)
