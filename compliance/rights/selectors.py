@@ -72,10 +72,13 @@ def patient_nomination(patient_id: int) -> Nomination | None:
 
 
 def overdue_panel(*, clinic: Clinic, membership: Membership, today: date) -> dict[str, Any]:
-    """The dashboard's overdue data-rights requests (two queries)."""
+    """The dashboard's overdue data-rights requests, and the member's own requests they were
+    reminded of (the reminder's dashboard entry): three queries."""
     rows = rights_requests(show="overdue")
+    reminded = rights_requests(show="mine", membership=membership).filter(reminded_at__isnull=False)
     return {
         "overdue": list(rows[:OVERDUE_ON_DASHBOARD]),
         "overdue_count": rows.count(),
+        "reminded": list(reminded[:OVERDUE_ON_DASHBOARD]),
         "perm": Perm.RIGHTS_VIEW,
     }

@@ -12,6 +12,7 @@ from clinics.audit import Actions
 from clinics.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from clinics.models import AuditEvent
 from clinics.roles import Role
+from clinics.schedules import declared_schedules
 from compliance.models import (
     CorrectionDecision,
     IdType,
@@ -224,6 +225,8 @@ def test_overdue_list_and_one_reminder_per_owner(scoped, owner_m, desk, patient)
         assert panel["overdue_count"] == 1
         assert rights_requests_remind(clinic_id=scoped.pk) == 2
         assert rights_requests_remind(clinic_id=scoped.pk) == 0
+        panel = selectors.overdue_panel(clinic=scoped, membership=owner_m, today=date.today())
+        assert {r.pk for r in panel["reminded"]} == {late.pk, soon.pk}
     finally:
         alerts.rights_alerts.unregister("test")
     assert {s["request"].pk for s in sent} == {late.pk, soon.pk}
@@ -349,3 +352,8 @@ def test_a_nominee_acts_with_evidence(scoped, owner_m, desk, patient):
             kind="court_order",
             document_date=timezone.localdate() + timedelta(days=2),
         )
+
+
+def test_the_reminder_schedule_is_declared():
+    [schedule] = [s for s in declared_schedules() if s["name"] == "vaidya.rights_requests_remind"]
+    assert schedule["func"] == "compliance.tasks.remind_rights_requests"
