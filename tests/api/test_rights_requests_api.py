@@ -1,4 +1,5 @@
-"""/api/v1/rights-requests/: record (idempotent), list, read, move; tenancy and roles."""
+"""/api/v1/rights-requests/: record (idempotent), list, read, move (POST .../status/);
+tenancy and roles."""
 
 from __future__ import annotations
 
@@ -32,28 +33,31 @@ def test_record_read_list_and_move(clinic, api, patient):
     assert [r["id"] for r in api.get(URL).json()["results"]] == [created["id"]]
     # Work needs identity checked first; an illegal move is a 409 in the error shape.
     assert_error(
-        api.patch(f"{URL}{created['id']}/", {"status": "in_progress"}, format="json"),
+        api.post(f"{URL}{created['id']}/status/", {"status": "in_progress"}, format="json"),
         400,
         "not_verified",
     )
     assert_error(
-        api.patch(f"{URL}{created['id']}/", {"status": "awaiting_approval"}, format="json"), 409
+        api.post(f"{URL}{created['id']}/status/", {"status": "awaiting_approval"}, format="json"),
+        409,
     )
-    withdrawn = api.patch(f"{URL}{created['id']}/", {"status": "withdrawn"}, format="json")
+    withdrawn = api.post(f"{URL}{created['id']}/status/", {"status": "withdrawn"}, format="json")
     assert withdrawn.status_code == 200 and withdrawn.json()["closed_at"]
 
 
 def test_answers_need_the_privacy_contact(clinic, api, patient):
     created = api.post(URL, {"kind": "grievance", "patient": patient.pk}, format="json").json()
-    api.patch(f"{URL}{created['id']}/", {"status": "in_progress"}, format="json")
+    api.post(f"{URL}{created['id']}/status/", {"status": "in_progress"}, format="json")
     done = {"status": "done", "reply": "We are sorry."}
     assert_error(
-        api.patch(f"{URL}{created['id']}/", done, format="json"), 400, "privacy_contact_missing"
+        api.post(f"{URL}{created['id']}/status/", done, format="json"),
+        400,
+        "privacy_contact_missing",
     )
     clinic.privacy_contact_name = "Meera Iyer"
     clinic.privacy_contact_email = "privacy@asha.example"
     clinic.save()
-    answered = api.patch(f"{URL}{created['id']}/", done, format="json").json()
+    answered = api.post(f"{URL}{created['id']}/status/", done, format="json").json()
     assert "Meera Iyer" in answered["reply"] and "Data Protection Board" in answered["reply"]
 
 
@@ -73,7 +77,7 @@ def test_another_clinics_patient_and_request_are_not_found(
     their_request = other_api.post(URL, {"kind": "access", "patient": theirs.pk}, format="json")
     rid = their_request.json()["id"]
     assert_error(api.get(f"{URL}{rid}/"), 404)
-    assert_error(api.patch(f"{URL}{rid}/", {"status": "withdrawn"}, format="json"), 404)
+    assert_error(api.post(f"{URL}{rid}/status/", {"status": "withdrawn"}, format="json"), 404)
 
 
 def test_roles(clinic, api_client_for, patient):
@@ -84,5 +88,6 @@ def test_roles(clinic, api_client_for, patient):
     doctor = api_client_for(clinic, role=Role.DOCTOR, read_only=True)
     assert doctor.get(URL).status_code == 200
     assert_error(
-        doctor.patch(f"{URL}{created.json()['id']}/", {"status": "withdrawn"}, format="json"), 403
+        doctor.post(f"{URL}{created.json()['id']}/status/", {"status": "withdrawn"}, format="json"),
+        403,
     )

@@ -87,6 +87,8 @@ PATIENT_RULE = (
 
 
 class RightsRequestCreateInputSerializer(StrictInputSerializer):
+    """A data-rights request recorded on a patient's behalf (or a non-patient's grievance)."""
+
     kind = serializers.ChoiceField(choices=RightsKind.choices)
     patient = declared(
         id_field(
@@ -122,10 +124,9 @@ class RightsRequestCreateInputSerializer(StrictInputSerializer):
 
 
 class RightsRequestStatusInputSerializer(StrictInputSerializer):
-    status = declared(
-        serializers.ChoiceField(choices=RightsStatus.choices),
-        rule="Always needed, also in this PATCH: the status to move to.",
-    )
+    """The status to move a request to, with the answer when it is done or refused."""
+
+    status = serializers.ChoiceField(choices=RightsStatus.choices)
     reply = _text(
         4000,
         "The answer; the clinic's privacy contact and the reference are added to it.",

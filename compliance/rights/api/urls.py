@@ -11,4 +11,9 @@ urlpatterns = [
         views.RightsRequestDetailView.as_view(),
         name="api-rights-request-detail",
     ),
+    path(
+        "rights-requests/<int:rights_request_id>/status/",
+        views.RightsRequestStatusView.as_view(),
+        name="api-rights-request-status",
+    ),
 ]

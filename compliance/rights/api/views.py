@@ -117,7 +117,7 @@ class RightsRequestListView(ClinicAPIView):
 
 
 class RightsRequestDetailView(ClinicAPIView):
-    required_perms = {"GET": Perm.RIGHTS_VIEW, "PATCH": Perm.RIGHTS_HANDLE}
+    required_perms = {"GET": Perm.RIGHTS_VIEW}
 
     @extend_schema(
         operation_id="rights_requests_retrieve",
@@ -129,23 +129,29 @@ class RightsRequestDetailView(ClinicAPIView):
         rr = _request_or_404(rights_request_id)
         return Response(RightsRequestSerializer(rr, context=_context(request)).data)
 
+
+class RightsRequestStatusView(ClinicAPIView):
+    required_perms = {"POST": Perm.RIGHTS_HANDLE}
+
     @extend_schema(
-        operation_id="rights_requests_partial_update",
+        operation_id="rights_requests_status",
         summary="Move a data-rights request to another status",
         description=(
             "Statuses move received -> verifying -> in_progress -> awaiting_approval -> done, "
             "or to refused or withdrawn while open; anything else answers 409. done and "
             "refused answer the requester: send `reply` (and `reason` for refused); the stored "
-            "answer names the clinic's privacy contact. An erasure is done only by an owner."
+            "answer names the clinic's privacy contact. An erasure is done only by an owner. "
+            "Send an Idempotency-Key to retry safely."
         ),
-        parameters=[REQUEST_ID],
+        parameters=[REQUEST_ID, IDEMPOTENCY_KEY],
         request=RightsRequestStatusInputSerializer,
         responses={
             200: RightsRequestSerializer,
-            **error_responses(400, 404, 409, 415, rules=RULES),
+            **error_responses(400, 404, 409, 415, 422, rules=RULES),
         },
     )
-    def patch(self, request, rights_request_id: int):
+    @idempotent
+    def post(self, request, rights_request_id: int):
         rr = _request_or_404(rights_request_id)
         data = parsed(RightsRequestStatusInputSerializer, request.data)
         rr = services.rights_request_move(

@@ -77,7 +77,9 @@ def _requester_checks(
         or nomination.patient_id != patient.pk
         or nomination.revoked_at is not None
     ):
-        raise ValidationFailed({"nomination": ["Choose the patient's current nominee."]})
+        raise ValidationFailed(
+            {"requester": ["A nominee can ask only when the patient has one on record."]}
+        )
 
 
 @transaction.atomic
