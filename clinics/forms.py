@@ -267,6 +267,23 @@ class ClinicSettingsForm(forms.Form):
         "booked further ahead stay.",
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
+    privacy_contact_name = forms.CharField(
+        label="Contact person for privacy",
+        max_length=200,
+        required=False,
+        help_text="Named in every answer to a patient's data request (DPDP Rules, rule 9).",
+    )
+    privacy_contact_email = forms.EmailField(label="Their email", required=False, max_length=254)
+    privacy_contact_phone = PhoneNumberField(region="IN", required=False, label="Their phone")
+    rights_target_days = forms.IntegerField(
+        label="Answer data requests within (days)",
+        required=False,
+        min_value=1,
+        max_value=90,
+        help_text="The clinic's own target, 1 to 90 days (the law's limit). Copies of medical "
+        "records are always due within 72 hours.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
     require_two_factor = forms.BooleanField(
         label="Everyone must use a two-factor code to sign in",
         required=False,
@@ -280,6 +297,14 @@ class ClinicSettingsForm(forms.Form):
         # Left out of the post (an older page, a script): the clinic keeps its horizon.
         value = self.cleaned_data.get("booking_horizon_days")
         return self.initial.get("booking_horizon_days") if value is None else value
+
+    def clean_rights_target_days(self) -> int | None:
+        # Left out of the post (an older page): the clinic keeps its target.
+        value = self.cleaned_data.get("rights_target_days")
+        return self.initial.get("rights_target_days") if value is None else value
+
+    def clean_privacy_contact_name(self) -> str:
+        return " ".join((self.cleaned_data.get("privacy_contact_name") or "").split())
 
     def clean_gstin(self) -> str:
         value = normalise_gstin(self.cleaned_data.get("gstin", ""))

@@ -146,6 +146,18 @@ class Clinic(models.Model):
         ],
         help_text="How many days ahead an appointment can be booked.",
     )
+    # Data-rights requests (DPDP Rule 9): every reply names this person; and the clinic's own
+    # target for answering, never above the law's 90 days.
+    privacy_contact_name = models.CharField(
+        "privacy contact", max_length=200, blank=True, validators=[VisibleText("contact name")]
+    )
+    privacy_contact_email = models.EmailField("privacy contact email", blank=True)
+    privacy_contact_phone = PhoneNumberField("privacy contact phone", blank=True)
+    rights_target_days = models.PositiveSmallIntegerField(
+        "answer data requests within (days)",
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=now)
 

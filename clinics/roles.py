@@ -44,6 +44,18 @@ class Perm(models.TextChoices):
     API_KEYS_MANAGE = "api_keys.manage", "Create and revoke API keys"
     REPORTS_VIEW = "reports.view", "See the clinic's reports (patients seen, waits, reminders)"
     REPORTS_ALL_DOCTORS = "reports.all_doctors", "Compare every doctor's figures in the reports"
+    RIGHTS_VIEW = "rights.view", "See the data-rights desk (requests, timelines, overdue list)"
+    RIGHTS_RECORD = "rights.record", "Record a patient's data-rights request or nomination"
+    RIGHTS_HANDLE = "rights.handle", "Handle data-rights requests: take, verify, answer, close"
+    RIGHTS_APPROVE_CONTACT = (
+        "rights.approve_contact",
+        "Approve corrections of contact and demographic details",
+    )
+    RIGHTS_APPROVE_CLINICAL = (
+        "rights.approve_clinical",
+        "Approve corrections of clinical information",
+    )
+    RIGHTS_APPROVE_ERASURE = "rights.approve_erasure", "Approve the erasure of a patient's data"
 
 
 P = Perm
@@ -67,6 +79,10 @@ MATRIX: dict[str, frozenset[str]] = {
             P.BILLING_VIEW,
             P.STAFF_VIEW,
             P.REPORTS_VIEW,
+            P.RIGHTS_VIEW,
+            P.RIGHTS_RECORD,
+            P.RIGHTS_HANDLE,
+            P.RIGHTS_APPROVE_CLINICAL,
         }
     ),
     Role.ASSISTANT: frozenset(
@@ -81,6 +97,7 @@ MATRIX: dict[str, frozenset[str]] = {
             P.MESSAGING_VIEW,
             P.MESSAGING_SEND,
             P.STAFF_VIEW,
+            P.RIGHTS_RECORD,
         }
     ),
     Role.FRONT_DESK: frozenset(
@@ -94,6 +111,8 @@ MATRIX: dict[str, frozenset[str]] = {
             P.BILLING_VIEW,
             P.BILLING_EDIT,
             P.STAFF_VIEW,
+            P.RIGHTS_RECORD,
+            P.RIGHTS_APPROVE_CONTACT,
         }
     ),
     Role.BILLING: frozenset(

@@ -76,6 +76,10 @@ CLINIC_EDITABLE_FIELDS = (
     "registration_details",
     "booking_horizon_days",
     "require_two_factor",
+    "privacy_contact_name",
+    "privacy_contact_email",
+    "privacy_contact_phone",
+    "rights_target_days",
 )
 
 

@@ -108,3 +108,46 @@ class VerificationCode(models.Model):
 
     def __str__(self) -> str:
         return f"code for {self.subject} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# Data-rights requests live in their own package; imported here so Django finds them.
+from compliance.rights.models import (  # noqa: E402
+    OPEN_STATUSES,
+    Channel,
+    CorrectionDecision,
+    CorrectionItem,
+    CorrectionTarget,
+    EvidenceKind,
+    IdType,
+    Nomination,
+    NominationEvidence,
+    Requester,
+    RightsKind,
+    RightsRequest,
+    RightsRequestEvent,
+    RightsStatus,
+    Verification,
+)
+
+__all__ = [
+    "OPEN_STATUSES",
+    "Channel",
+    "ConsentAction",
+    "ConsentEvent",
+    "ConsentMethod",
+    "ConsentPurpose",
+    "CorrectionDecision",
+    "CorrectionItem",
+    "CorrectionTarget",
+    "EvidenceKind",
+    "IdType",
+    "Nomination",
+    "NominationEvidence",
+    "Requester",
+    "RightsKind",
+    "RightsRequest",
+    "RightsRequestEvent",
+    "RightsStatus",
+    "Verification",
+    "VerificationCode",
+]

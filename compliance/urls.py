@@ -3,6 +3,7 @@
 from django.urls import path
 
 from compliance import views
+from compliance.rights import views as rights_views
 
 urlpatterns = [
     path(
@@ -19,5 +20,56 @@ urlpatterns = [
         "patients/<int:patient_id>/messaging/record/",
         views.messaging_consent_record,
         name="messaging-consent-record",
+    ),
+]
+
+# The rights desk (compliance/rights/views.py).
+urlpatterns += [
+    path("rights/", rights_views.rights_desk, name="rights-desk"),
+    path(
+        "rights/<int:rights_request_id>/",
+        rights_views.rights_request_detail,
+        name="rights-request-detail",
+    ),
+    path(
+        "rights/<int:rights_request_id>/assign/",
+        rights_views.rights_request_assign,
+        name="rights-request-assign",
+    ),
+    path(
+        "rights/<int:rights_request_id>/verify/",
+        rights_views.rights_request_verify,
+        name="rights-request-verify",
+    ),
+    path(
+        "rights/<int:rights_request_id>/send-code/",
+        rights_views.rights_request_send_code,
+        name="rights-request-send-code",
+    ),
+    path(
+        "rights/<int:rights_request_id>/status/",
+        rights_views.rights_request_move,
+        name="rights-request-move",
+    ),
+    path(
+        "rights/<int:rights_request_id>/corrections/",
+        rights_views.correction_propose,
+        name="rights-correction-propose",
+    ),
+    path(
+        "rights/<int:rights_request_id>/corrections/<int:correction_id>/decide/",
+        rights_views.correction_decide,
+        name="rights-correction-decide",
+    ),
+    path(
+        "rights/<int:rights_request_id>/evidence/",
+        rights_views.nomination_evidence,
+        name="rights-nomination-evidence",
+    ),
+    path("patients/<int:patient_id>/rights/", rights_views.patient_rights, name="patient-rights"),
+    path(
+        "patients/<int:patient_id>/nominee/",
+        rights_views.patient_nominate,
+        name="patient-nominate",
     ),
 ]

@@ -435,6 +435,9 @@ SPECTACULAR_SETTINGS = {
         # "purpose": what a WhatsApp message is for, and what a patient consents to.
         "MessagePurposeEnum": "messaging.models.MessagePurpose",
         "ConsentPurposeEnum": "compliance.models.ConsentPurpose",
+        # "kind" and "status" of a data-rights request.
+        "RightsKindEnum": "compliance.models.RightsKind",
+        "RightsStatusEnum": "compliance.models.RightsStatus",
     },
 }
 

@@ -154,8 +154,10 @@ def _objects_of(clinic, owner):
             created_by=owner.user,
         )
         messaging = _messaging_objects(clinic, patient, membership)
+        rights = _rights_objects(clinic, patient, visit)
     return {
         **messaging,
+        **rights,
         "patient_id": patient.pk,
         "guardian_id": guardian.pk,
         "allergy_id": allergy.pk,
@@ -179,6 +181,25 @@ def _objects_of(clinic, owner):
         "consent_id": consent.pk,
         "kind": DocumentKind.PRESCRIPTION.value,
     }
+
+
+def _rights_objects(clinic, patient, visit) -> dict[str, int]:
+    """A data-rights request of `clinic` with a proposed correction."""
+    from compliance.models import CorrectionItem, RightsRequest
+
+    request = RightsRequest.objects.create(
+        clinic=clinic,
+        number=1,
+        reference="DR-2026-0001",
+        kind="correction",
+        patient=patient,
+        requester="patient",
+        due_at=timezone.now() + timedelta(days=7),
+    )
+    item = CorrectionItem.objects.create(
+        clinic=clinic, request=request, target="visit", visit=visit, field="advice"
+    )
+    return {"rights_request_id": request.pk, "correction_id": item.pk}
 
 
 def _messaging_objects(clinic, patient, doctor) -> dict[str, int]:

@@ -158,10 +158,12 @@ def _language(conversation: Conversation, said: str) -> str:
 
 def acknowledgement_text(*, clinic: Clinic, kinds: tuple[str, ...], language: str) -> str:
     """What the patient reads back, in their language: what was asked, who acts, when, and
-    whom to ask."""
+    whom to ask (the clinic's contact person for privacy when set, DPDP Rules rule 9)."""
     with for_patient(language):
         asked = [gettext(KIND_WORDS[k]) for k in kinds]
-        contact_value = clinic.phone.as_international if clinic.phone else clinic.email
+        contact_value = _privacy_contact(clinic) or (
+            clinic.phone.as_international if clinic.phone else clinic.email
+        )
         contact = gettext(CONTACT).format(contact=contact_value) if contact_value else ""
         return gettext(ACKNOWLEDGEMENT).format(
             clinic=clinic.name,
@@ -170,6 +172,14 @@ def acknowledgement_text(*, clinic: Clinic, kinds: tuple[str, ...], language: st
             limit=ANSWER_LIMIT_DAYS,
             contact=contact,
         )
+
+
+def _privacy_contact(clinic: Clinic) -> str:
+    """The clinic's contact person for privacy (DPDP Rules, rule 9), when set."""
+    phone = clinic.privacy_contact_phone
+    reach = clinic.privacy_contact_email or (phone.as_international if phone else "")
+    name = " ".join((clinic.privacy_contact_name or "").split())
+    return f"{name}, {reach}" if name and reach else ""
 
 
 def _acknowledge(conversation: Conversation, kinds: tuple[str, ...], said: str) -> None:

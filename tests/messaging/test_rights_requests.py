@@ -3,16 +3,28 @@ English, Hindi and Hinglish, acknowledged with what happens next, and kept in fr
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 
 from clinics.roles import Role
-from compliance.rights_intake import RightsDesk, rights_desks
+from compliance.models import RightsKind, RightsRequest, RightsStatus
+from compliance.rights.desk import DESK
+from compliance.rights_intake import RightsDesk, RightsRequestSeen, rights_desks
 from messaging.models import Conversation
 from messaging.services.inbox import conversation_resolve
 from messaging.services.rights_requests import rights_request_kinds
 from tests.messaging.conftest import PATIENT, make_patient
 from tests.messaging.test_inbound import make_relay
+
+
+@pytest.fixture
+def without_desk():
+    """As before the rights desk existed: the channel keeps the request itself."""
+    rights_desks.unregister(DESK.name)
+    yield
+    rights_desks.register(DESK)
 
 
 @pytest.fixture
@@ -59,7 +71,16 @@ def test_request_kinds(text, kinds):
     ],
 )
 def test_a_request_is_acknowledged_and_waits_labelled_in_needs_reply(
-    sim, wa_account, scoped, relay, member_factory, client_for, language, text, expected
+    sim,
+    wa_account,
+    scoped,
+    relay,
+    member_factory,
+    client_for,
+    language,
+    text,
+    expected,
+    without_desk,
 ):
     scoped.phone = "+91 80 4000 1234"
     scoped.save(update_fields=["phone"])
@@ -108,3 +129,32 @@ def test_the_rights_desk_receives_the_request_when_it_exists(sim, wa_account, sc
     assert request.channel == "whatsapp" and request.reference.startswith("message:")
     assert Conversation.objects.get(wa_id=PATIENT).request_label == ""
     assert "see the information we hold about you" in sim.received(PATIENT)[0]["body"]
+
+
+def test_the_compliance_desk_records_the_requests_once(sim, wa_account, scoped, relay):
+    patient = make_patient(scoped)
+    scoped.privacy_contact_name = "Meera Iyer"
+    scoped.privacy_contact_email = "privacy@asha.example"
+    scoped.save()
+    sim.reply(PATIENT, "Please delete all my data and send me a copy of my records")
+    relay()
+    requests = {r.kind: r for r in RightsRequest.objects.all()}
+    assert set(requests) == {RightsKind.ACCESS, RightsKind.ERASURE}
+    access = requests[RightsKind.ACCESS]
+    assert access.patient_id == patient.pk and access.status == RightsStatus.VERIFYING
+    assert access.records_copy and access.due_at == access.received_at + timedelta(hours=72)
+    assert access.channel == "whatsapp" and access.source_reference.startswith("message:")
+    assert Conversation.objects.get(wa_id=PATIENT).request_label == ""
+    ack = sim.received(PATIENT)[0]["body"]
+    assert "Meera Iyer" in ack and "privacy@asha.example" in ack
+    # The same message handed over again records nothing new.
+    again = RightsRequestSeen(
+        clinic_id=access.clinic_id,
+        patient_id=access.patient_id,
+        kinds=("copy", "deletion"),
+        words=access.details,
+        channel="whatsapp",
+        reference=access.source_reference,
+    )
+    assert DESK.receive(again) is True
+    assert RightsRequest.objects.count() == 2

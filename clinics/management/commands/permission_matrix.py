@@ -45,6 +45,12 @@ figure to their own patients; only owners see and compare each doctor's figures.
 front desk and billing staff do not see reports: they show the clinic's workload and each
 doctor's, which is the running of the clinic, not the day's work at the desk.
 
+Patients' data requests (see, correct, erase or copy their data, nominate someone, complain)
+are recorded at the desk by anyone who registers patients; owners and doctors see the data
+requests desk and handle requests. A correction of contact or demographic details is approved
+by the front desk or the owner, a correction of clinical information by a doctor (a signed
+visit by its own doctor, as a new version), and an erasure only by the owner.
+
 An API key acts with the permissions of the role chosen for it. A read-only key (the default)
 gets only the "view" permissions of that role.
 

@@ -1,0 +1,1 @@
+"""Data-rights requests in the API: `/api/v1/rights-requests/` (list, record, read, move)."""

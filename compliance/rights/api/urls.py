@@ -1,0 +1,19 @@
+"""Rights requests API, mounted at /api/v1/."""
+
+from django.urls import path
+
+from compliance.rights.api import views
+
+urlpatterns = [
+    path("rights-requests/", views.RightsRequestListView.as_view(), name="api-rights-request-list"),
+    path(
+        "rights-requests/<int:rights_request_id>/",
+        views.RightsRequestDetailView.as_view(),
+        name="api-rights-request-detail",
+    ),
+    path(
+        "rights-requests/<int:rights_request_id>/status/",
+        views.RightsRequestStatusView.as_view(),
+        name="api-rights-request-status",
+    ),
+]

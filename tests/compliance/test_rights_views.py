@@ -1,0 +1,166 @@
+"""The rights desk's pages: the desk and its filters, a request's page and its actions,
+recording from the patient's page, the dashboard's overdue list and the privacy contact."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from clinics.roles import Role
+from compliance.models import CorrectionItem, Nomination, RightsKind, RightsRequest, RightsStatus
+from compliance.rights.services import rights_request_assign, rights_request_create
+from patients.models import Patient
+from tests.factories import MembershipFactory, PatientFactory
+
+
+@pytest.fixture
+def owner_m(scoped):
+    return MembershipFactory(clinic=scoped, role=Role.OWNER, user__full_name="Meera Iyer")
+
+
+@pytest.fixture
+def desk(scoped):
+    return MembershipFactory(clinic=scoped, role=Role.FRONT_DESK)
+
+
+@pytest.fixture
+def patient(scoped):
+    return PatientFactory(clinic=scoped, full_name="Ravi Kumar", phone="+919845012345")
+
+
+def url(clinic, path):
+    return f"/c/{clinic.slug}/compliance/{path}"
+
+
+def test_recording_from_the_patient_page(scoped, desk, patient, client_for):
+    client = client_for(desk)
+    page = client.get(f"/c/{scoped.slug}/patients/{patient.pk}/").content.decode()
+    assert "No open data requests." in page and f"patients/{patient.pk}/rights/" in page
+    response = client.post(
+        url(scoped, f"patients/{patient.pk}/rights/"),
+        {"kind": "access", "requester": "patient", "records_copy": "on", "details": "A copy"},
+    )
+    request = RightsRequest.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"rights/{request.pk}/")
+    assert request.records_copy and request.created_by == desk.user
+    page = client.get(f"/c/{scoped.slug}/patients/{patient.pk}/").content.decode()
+    assert request.reference in page
+    # Bad input: a clear form error, nothing recorded.
+    response = client.post(
+        url(scoped, f"patients/{patient.pk}/rights/"), {"kind": "gossip", "requester": "patient"}
+    )
+    assert response.status_code == 400 and RightsRequest.objects.count() == 1
+
+
+def test_the_desk_filters_open_overdue_and_mine(scoped, owner_m, desk, patient, client_for):
+    late = rights_request_create(
+        clinic=scoped,
+        actor=desk.user,
+        kind=RightsKind.ERASURE,
+        patient=patient,
+        received_at=timezone.now() - timedelta(days=9),
+    )
+    fresh = rights_request_create(
+        clinic=scoped, actor=desk.user, kind=RightsKind.ACCESS, patient=patient
+    )
+    rights_request_assign(request=fresh, actor=owner_m.user, owner=owner_m)
+    client = client_for(owner_m)
+    page = lambda show: client.get(url(scoped, f"rights/?show={show}")).content.decode()  # noqa: E731
+    assert late.reference in page("open") and fresh.reference in page("open")
+    assert late.reference in page("overdue") and fresh.reference not in page("overdue")
+    assert fresh.reference in page("mine") and late.reference not in page("mine")
+    dashboard = client.get(f"/c/{scoped.slug}/").content.decode()
+    assert "Overdue data requests" in dashboard and late.reference in dashboard
+    # The front desk records requests but does not see the desk.
+    assert client_for(desk).get(url(scoped, "rights/")).status_code == 403
+
+
+def test_a_request_page_shows_the_timeline_and_moves(scoped, owner_m, desk, patient, client_for):
+    request = rights_request_create(
+        clinic=scoped, actor=desk.user, kind=RightsKind.GRIEVANCE, patient=patient
+    )
+    client = client_for(owner_m)
+    detail = url(scoped, f"rights/{request.pk}/")
+    page = client.get(detail).content.decode()
+    assert "Received via At the clinic" in page and "privacy contact" in page
+    client.post(url(scoped, f"rights/{request.pk}/status/"), {"status": "in_progress"})
+    response = client.post(
+        url(scoped, f"rights/{request.pk}/status/"), {"status": "done", "reply": "Sorry."}
+    )
+    assert response.status_code == 400 and "privacy contact" in response.content.decode()
+    scoped.privacy_contact_name = "Meera Iyer"
+    scoped.privacy_contact_email = "privacy@asha.example"
+    scoped.save()
+    client.post(url(scoped, f"rights/{request.pk}/status/"), {"status": "done", "reply": "Sorry."})
+    request.refresh_from_db()
+    assert request.status == RightsStatus.DONE and "Data Protection Board" in request.reply
+    assert "In progress -&gt; Done" in client.get(detail).content.decode()
+    # An illegal move is a form error.
+    response = client.post(url(scoped, f"rights/{request.pk}/status/"), {"status": "received"})
+    assert response.status_code == 400
+
+
+def test_identity_in_person_and_a_correction_through_the_pages(
+    scoped, owner_m, desk, patient, client_for
+):
+    request = rights_request_create(
+        clinic=scoped, actor=desk.user, kind=RightsKind.CORRECTION, patient=patient
+    )
+    owner = client_for(owner_m)
+    response = owner.post(
+        url(scoped, f"rights/{request.pk}/verify/"),
+        {"method": "in_person_id", "id_type": "aadhaar", "id_last4": "123456789012"},
+    )
+    assert response.status_code == 400 and "last 4" in response.content.decode()
+    owner.post(
+        url(scoped, f"rights/{request.pk}/verify/"),
+        {"method": "in_person_id", "id_type": "aadhaar", "id_last4": "9012"},
+    )
+    assert RightsRequest.objects.get(pk=request.pk).id_last4 == "9012"
+    front = client_for(desk)
+    front.post(
+        url(scoped, f"rights/{request.pk}/corrections/"),
+        {"field": "city", "new_value": "Mysuru"},
+    )
+    item = CorrectionItem.objects.get()
+    front.post(
+        url(scoped, f"rights/{request.pk}/corrections/{item.pk}/decide/"), {"decision": "approve"}
+    )
+    assert Patient.objects.get(pk=patient.pk).city == "Mysuru"
+
+
+def test_a_nominee_is_recorded_from_the_patient_page(scoped, desk, patient, client_for):
+    client = client_for(desk)
+    response = client.post(
+        url(scoped, f"patients/{patient.pk}/nominee/"),
+        {"name": "Arun Kumar", "relation": "child", "phone": "98450 33333"},
+    )
+    assert response.status_code == 302
+    assert Nomination.objects.get().phone == "+919845033333"
+    bad = client.post(
+        url(scoped, f"patients/{patient.pk}/nominee/"), {"name": "", "relation": "x", "phone": "1"}
+    )
+    assert bad.status_code == 400
+
+
+def test_the_settings_page_sets_the_privacy_contact(scoped, owner_m, client_for):
+    client = client_for(owner_m)
+    page = client.get(f"/c/{scoped.slug}/settings/").content.decode()
+    assert "Contact person for privacy" in page
+    data = {
+        "name": scoped.name,
+        "state_code": scoped.state_code,
+        "timezone": scoped.timezone,
+        "privacy_contact_name": "Meera  Iyer",
+        "privacy_contact_email": "privacy@asha.example",
+        "privacy_contact_phone": "98450 00111",
+        "rights_target_days": "5",
+    }
+    response = client.post(f"/c/{scoped.slug}/settings/", data)
+    assert response.status_code == 302
+    scoped.refresh_from_db()
+    assert scoped.privacy_contact_name == "Meera Iyer" and scoped.rights_target_days == 5
+    data["rights_target_days"] = "120"
+    assert client.post(f"/c/{scoped.slug}/settings/", data).status_code == 400
