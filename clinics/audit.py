@@ -152,6 +152,15 @@ class Actions:
     WHATSAPP_ALERTS_TURNED_ON = "messaging.whatsapp_alerts.turned_on"
     WHATSAPP_ALERTS_CHANGED = "messaging.whatsapp_alerts.changed"
     WHATSAPP_ALERTS_TURNED_OFF = "messaging.whatsapp_alerts.turned_off"
+    DATA_EXPORT_REQUESTED = "compliance.data_export.requested"
+    DATA_EXPORT_READY = "compliance.data_export.ready"
+    DATA_EXPORT_LINK_ISSUED = "compliance.data_export.link_issued"
+    DATA_EXPORT_DOWNLOADED = "compliance.data_export.downloaded"
+    DATA_EXPORT_REMOVED = "compliance.data_export.removed"
+    ERASURE_PLANNED = "compliance.erasure.planned"
+    ERASURE_CONFIRMED = "compliance.erasure.confirmed"
+    ERASURE_EXPIRED_RECORD = "compliance.erasure.expired_record"
+    STAFF_DATA_ERASED = "compliance.staff_data.erased"
 
     @classmethod
     def all(cls) -> list[str]:

@@ -13,6 +13,12 @@ class ComplianceConfig(AppConfig):
 
         registration_steps.register(WHATSAPP_CONSENT)
 
+        from clinics.registry import waiting_work  # noqa: PLC0415
+        from compliance import schedules  # noqa: F401, PLC0415
+        from compliance.exports.services import EXPORTS_WAITING  # noqa: PLC0415
+
+        waiting_work.register(EXPORTS_WAITING)
+
         from compliance.checks import check_personal_data_registry  # noqa: PLC0415
 
         checks.register(check_personal_data_registry)

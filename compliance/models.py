@@ -32,6 +32,7 @@ class ConsentMethod(models.TextChoices):
     VERBAL = "verbal", "Verbally, at the desk"
     WHATSAPP_REPLY = "whatsapp_reply", "By the patient's own WhatsApp message"
     API = "api", "Through a connected system (API)"
+    ERASURE = "erasure", "With the patient's request to erase their data"
 
 
 class ConsentImmutableError(Exception):
@@ -108,3 +109,22 @@ class VerificationCode(models.Model):
 
     def __str__(self) -> str:
         return f"code for {self.subject} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# Exports and erasures live with their packages; imported here so Django finds them.
+from compliance.erasure.models import Erasure, ErasureStatus, StaffErasure  # noqa: E402
+from compliance.exports.models import DataExport, ExportStatus, ExportSubject  # noqa: E402
+
+__all__ = [
+    "ConsentAction",
+    "ConsentEvent",
+    "ConsentMethod",
+    "ConsentPurpose",
+    "DataExport",
+    "Erasure",
+    "ErasureStatus",
+    "ExportStatus",
+    "ExportSubject",
+    "StaffErasure",
+    "VerificationCode",
+]

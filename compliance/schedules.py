@@ -1,0 +1,25 @@
+"""The compliance app's schedules (synced to django-q2 by `manage.py sync_schedules`)."""
+
+from __future__ import annotations
+
+from clinics.schedules import CRON, ScheduleSpec, register_schedules
+
+
+@register_schedules
+def compliance_schedules() -> list[ScheduleSpec]:
+    return [
+        {
+            # Export ZIPs are removed 7 days after they were prepared.
+            "name": "vaidya.exports_expire",
+            "func": "compliance.tasks.exports_expire_all",
+            "schedule_type": CRON,
+            "cron": "20 2 * * *",
+        },
+        {
+            # A departed staff member's personal data goes 30 days after the account closed.
+            "name": "vaidya.staff_data_erase",
+            "func": "compliance.tasks.staff_data_erase_all",
+            "schedule_type": CRON,
+            "cron": "40 2 * * *",
+        },
+    ]
