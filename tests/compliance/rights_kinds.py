@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from compliance.exports.fhir import ref
 from compliance.personal_data import (
-    ANONYMISE,
     CLINICAL,
     CONSENT_RECORD,
     DELETE,
@@ -27,10 +26,6 @@ def _communication(message) -> dict:
         "sent": message.created_at.isoformat(),
         "payload": [{"contentString": message.body}] if message.body else None,
     }
-
-
-def _anonymise_conversations(rows) -> int:
-    return rows.update(wa_id="", patient=None)
 
 
 def _kind(name, order, model, fields, path, retention=CLINICAL, erasure=RETAIN, **more):
@@ -109,8 +104,7 @@ KINDS = [
         ("wa_id",),
         "patient",
         retention=MESSAGE_BODY,
-        erasure=ANONYMISE,
-        anonymise=_anonymise_conversations,
+        erasure=DELETE,
     ),
     _kind(
         "messaging.message",
