@@ -16,3 +16,7 @@ class ComplianceConfig(AppConfig):
         from compliance.checks import check_personal_data_registry  # noqa: PLC0415
 
         checks.register(check_personal_data_registry)
+
+        from compliance.personal_data_entries import register_all  # noqa: PLC0415
+
+        register_all()

@@ -11,7 +11,7 @@ class MessagingConfig(AppConfig):
         # once every app is loaded. `schedules`, `care_replies` and `refills` register as they
         # are imported.
         from compliance.verification import code_senders  # noqa: PLC0415
-        from messaging import demo, reports, schedules  # noqa: F401, PLC0415
+        from messaging import demo, personal_data, reports, schedules  # noqa: F401, PLC0415
         from messaging.services import care_replies  # noqa: F401, PLC0415
         from messaging.services.recovery import MESSAGES_WAITING  # noqa: PLC0415
         from messaging.services.refills import on_care_event as plan_refills  # noqa: PLC0415
@@ -32,3 +32,4 @@ class MessagingConfig(AppConfig):
         waiting_work.register(WEBHOOKS_WAITING)
         waiting_work.register(MESSAGES_WAITING)
         code_senders.register(WHATSAPP_CODES)
+        personal_data.register()

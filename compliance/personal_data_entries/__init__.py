@@ -1,0 +1,19 @@
+"""Registry entries for the models of `clinics`, `patients` and `compliance`.
+
+Those apps sit at or below `compliance` and may not import its registry, so `compliance`
+registers their entries from its `ready()`; apps above (`messaging`, `billing`) register their
+own from theirs.
+"""
+
+from __future__ import annotations
+
+from compliance.personal_data import personal_data
+
+
+def register_all() -> None:
+    # Imported here: the entries' callables use the models.
+    from compliance.personal_data_entries import clinics, compliance, patients  # noqa: PLC0415
+
+    for module in (clinics, patients, compliance):
+        for entry in module.ENTRIES:
+            personal_data.register(entry)
