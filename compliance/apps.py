@@ -9,6 +9,7 @@ class ComplianceConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: the step's module uses the models, which exist once every app is loaded.
+        from compliance import schedules  # noqa: F401, PLC0415 (registers as imported)
         from compliance.registration import WHATSAPP_CONSENT  # noqa: PLC0415
 
         registration_steps.register(WHATSAPP_CONSENT)

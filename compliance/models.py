@@ -108,3 +108,24 @@ class VerificationCode(models.Model):
 
     def __str__(self) -> str:
         return f"code for {self.subject} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+from compliance.retention_models import (  # noqa: E402 (the retention models live apart)
+    ErasureNotice,
+    LegalHold,
+    PurgeRun,
+    RetentionPolicy,
+)
+
+__all__ = [
+    "ConsentAction",
+    "ConsentEvent",
+    "ConsentImmutableError",
+    "ConsentMethod",
+    "ConsentPurpose",
+    "ErasureNotice",
+    "LegalHold",
+    "PurgeRun",
+    "RetentionPolicy",
+    "VerificationCode",
+]

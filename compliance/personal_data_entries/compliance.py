@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from compliance.personal_data import (
+    CLINICAL,
     CONSENT_RECORD,
     DELETE,
+    NOBODY,
     ONE_TIME_CODE,
     PATIENT,
     RETAIN,
+    RIGHTS_RECORD,
     PersonalData,
 )
 
@@ -37,5 +40,44 @@ ENTRIES = (
         patient_path="patient",
         age_field="created_at",
         extra={"not_personal": {"subject": "what the code unlocks, a fixed word"}},
+    ),
+    PersonalData(
+        name="compliance.legal_hold",
+        order=420,
+        model="compliance.LegalHold",
+        subject=PATIENT,
+        description="Legal holds on the patient's records, with their reasons",
+        purpose="keeping records a case or a court needs",
+        fields=("reason", "lift_reason", "set_at", "lifted_at"),
+        retention=RIGHTS_RECORD,
+        erasure=RETAIN,
+        patient_path="patient",
+        age_field="lifted_at",
+    ),
+    PersonalData(
+        name="compliance.erasure_notice",
+        order=430,
+        model="compliance.ErasureNotice",
+        subject=PATIENT,
+        description="The notice that the patient's whole record is due to be erased",
+        purpose="telling the patient before their record is erased",
+        fields=("noticed_at", "erase_after", "channel"),
+        retention=CLINICAL,
+        erasure=DELETE,
+        patient_path="patient",
+    ),
+    PersonalData(
+        name="compliance.retention_policy",
+        order=970,
+        model="compliance.RetentionPolicy",
+        subject=NOBODY,
+        description="The clinic's retention periods.",
+    ),
+    PersonalData(
+        name="compliance.purge_run",
+        order=971,
+        model="compliance.PurgeRun",
+        subject=NOBODY,
+        description="The log of each purge: when it ran and how many rows of each kind went.",
     ),
 )
