@@ -130,6 +130,13 @@ class Actions:
     MESSAGING_CONSENT_WITHDRAWN = "compliance.consent.withdrawn"
     VERIFICATION_CODE_SENT = "compliance.verification.code_sent"
     VERIFICATION_CODE_CHECKED = "compliance.verification.code_checked"
+    # Compliance: retention, legal holds and the purge
+    RETENTION_POLICY_CHANGED = "compliance.retention.policy_changed"
+    LEGAL_HOLD_SET = "compliance.legal_hold.set"
+    LEGAL_HOLD_LIFTED = "compliance.legal_hold.lifted"
+    RETENTION_PURGED = "compliance.retention.purged"
+    ERASURE_NOTICE_GIVEN = "compliance.retention.erasure_noticed"
+    PATIENT_RECORD_ERASED_EXPIRED = "compliance.retention.record_erased"
     # Messaging: WhatsApp account, conversations, reminders, escalations
     WHATSAPP_CONNECTED = "messaging.account.connected"
     WHATSAPP_UPDATED = "messaging.account.updated"

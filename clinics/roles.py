@@ -46,6 +46,8 @@ class Perm(models.TextChoices):
     API_KEYS_MANAGE = "api_keys.manage", "Create and revoke API keys"
     REPORTS_VIEW = "reports.view", "See the clinic's reports (patients seen, waits, reminders)"
     REPORTS_ALL_DOCTORS = "reports.all_doctors", "Compare every doctor's figures in the reports"
+    RETENTION_VIEW = "retention.view", "See how long records are kept and the legal holds"
+    RETENTION_MANAGE = "retention.manage", "Lengthen retention periods, set and lift legal holds"
 
 
 P = Perm
@@ -70,6 +72,7 @@ MATRIX: dict[str, frozenset[str]] = {
             P.STAFF_VIEW,
             P.REPORTS_VIEW,
             P.PATIENT_DATA_EXPORT,
+            P.RETENTION_VIEW,
         }
     ),
     Role.ASSISTANT: frozenset(

@@ -114,17 +114,28 @@ class VerificationCode(models.Model):
 # Exports and erasures live with their packages; imported here so Django finds them.
 from compliance.erasure.models import Erasure, ErasureStatus, StaffErasure  # noqa: E402
 from compliance.exports.models import DataExport, ExportStatus, ExportSubject  # noqa: E402
+from compliance.retention_models import (  # noqa: E402 (the retention models live apart)
+    ErasureNotice,
+    LegalHold,
+    PurgeRun,
+    RetentionPolicy,
+)
 
 __all__ = [
     "ConsentAction",
     "ConsentEvent",
+    "ConsentImmutableError",
     "ConsentMethod",
     "ConsentPurpose",
     "DataExport",
     "Erasure",
+    "ErasureNotice",
     "ErasureStatus",
     "ExportStatus",
     "ExportSubject",
+    "LegalHold",
+    "PurgeRun",
+    "RetentionPolicy",
     "StaffErasure",
     "VerificationCode",
 ]

@@ -12,7 +12,7 @@ class MessagingConfig(AppConfig):
         # are imported.
         from compliance.erasure.steps import erasure_steps  # noqa: PLC0415
         from compliance.verification import code_senders  # noqa: PLC0415
-        from messaging import demo, reports, schedules  # noqa: F401, PLC0415
+        from messaging import demo, personal_data, reports, schedules  # noqa: F401, PLC0415
         from messaging.services import care_replies  # noqa: F401, PLC0415
         from messaging.services.erasure import WHATSAPP_STOP  # noqa: PLC0415
         from messaging.services.recovery import MESSAGES_WAITING  # noqa: PLC0415
@@ -35,3 +35,4 @@ class MessagingConfig(AppConfig):
         waiting_work.register(MESSAGES_WAITING)
         code_senders.register(WHATSAPP_CODES)
         erasure_steps.register(WHATSAPP_STOP)
+        personal_data.register()

@@ -164,26 +164,6 @@ def _store_certificate(erasure: Erasure) -> str:
     )
 
 
-@transaction.atomic
-def patient_record_erase_expired(*, patient_id: int, reason: str) -> dict[str, int]:
-    """Erase everything held about the patient, kept kinds included: the retention purge's
-    call when the clinical record's period is over. Inside the clinic's scope. No certificate;
-    one audit event with the counts."""
-    patient = Patient.objects.filter(pk=patient_id).first()
-    if patient is None:
-        return {}
-    steps = run_erasure_steps(patient_id=patient_id, actor=None)
-    erased, kept = _erase_patient_kinds(patient_id, keep=set())
-    audit_record(
-        clinic=patient.clinic_id,
-        actor=None,
-        action=Actions.ERASURE_EXPIRED_RECORD,
-        patient_id=patient_id,
-        data={"reason": reason[:200], "erased": erased, "steps": steps, "left": sorted(kept)},
-    )
-    return erased
-
-
 def staff_data_erase_departed(clinic_id: int, *, now=None) -> int:
     """Erase the personal data of staff whose membership here closed more than 30 days ago
     (their name stays on the records they wrote). Once per membership; inside the clinic's

@@ -10,11 +10,8 @@ from clinics.audit import audit_seal, audit_verify
 from clinics.errors import Conflict, NotAllowed
 from clinics.roles import Role
 from compliance.erasure.models import Erasure, ErasureStatus
-from compliance.erasure.services import (
-    erasure_confirm,
-    erasure_plan,
-    patient_record_erase_expired,
-)
+from compliance.erasure.expired import patient_record_erase_expired
+from compliance.erasure.services import erasure_confirm, erasure_plan
 from compliance.exports.services import export_request
 from compliance.models import ConsentAction, ConsentEvent
 from compliance.personal_data import CLINICAL, RETENTION_CLASSES
