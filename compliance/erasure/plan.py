@@ -1,5 +1,6 @@
 """The erasure's dry run: per registered patient kind, how many rows go and which must be kept,
-with the legal basis and the day they may go (`erasable_on`).
+with the legal basis and the day they may go (`erasable_on`). When nothing must be kept, every kind is deleted, the
+anonymised ones too: there is no kept record left for them to stay attached to.
 
 Clinical records (and the consent they relied on) are kept until the last visit plus the
 clinic's period, and for a minor until they turn 21 if that is later; bills until the end of
@@ -19,6 +20,7 @@ from compliance.personal_data import (
     BILLING,
     CLINICAL,
     CONSENT_RECORD,
+    DELETE,
     PATIENT,
     RETAIN,
     PersonalData,
@@ -101,4 +103,9 @@ def erasure_plan_rows(patient: Patient, *, today: date | None = None) -> list[di
             else:
                 entry["action"] = "delete"
         plan.append(entry)
+    if not any(e["action"] == "keep" for e in plan):
+        # Nothing must be kept, so nothing anonymised would stay attached to a kept record:
+        # every row goes (as in the retention purge), the patient's own row last.
+        for entry in plan:
+            entry["action"] = DELETE
     return plan

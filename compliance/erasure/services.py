@@ -10,12 +10,13 @@ commit) and stores the certificate of erasure. A failure anywhere rolls all of i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
 from clinics.actors import Actor, require
@@ -30,6 +31,7 @@ from compliance.erasure.models import Erasure, ErasureStatus, StaffErasure
 from compliance.erasure.plan import erasure_plan_rows
 from compliance.erasure.steps import run_erasure_steps
 from compliance.personal_data import (
+    DELETE,
     PATIENT,
     STAFF,
     PersonalData,
@@ -81,7 +83,7 @@ def _erase_kind(kind: PersonalData, rows: Any) -> int | None:
     try:
         with transaction.atomic():
             return erase_rows(kind, rows)
-    except (ProtectedError, IntegrityError):
+    except (ProtectedError, RestrictedError, IntegrityError):
         return None
 
 
@@ -98,6 +100,8 @@ def _erase_patient_kinds(patient_id: int, keep: set[str]) -> tuple[dict[str, int
         ids = list(rows.values_list("pk", flat=True))
         if not ids:
             continue
+        if not keep:
+            kind = replace(kind, erasure=DELETE)  # nothing is kept: see plan.py
         changed = _erase_kind(kind, kind_model(kind).objects.filter(pk__in=ids))
         if changed is None:  # still referenced by a kept record: kept with it
             kept[kind.name] = ids

@@ -9,8 +9,8 @@ from django.utils import timezone
 from clinics.audit import audit_seal, audit_verify
 from clinics.errors import Conflict, NotAllowed
 from clinics.roles import Role
-from compliance.erasure.models import Erasure, ErasureStatus
 from compliance.erasure.expired import patient_record_erase_expired
+from compliance.erasure.models import Erasure, ErasureStatus
 from compliance.erasure.services import erasure_confirm, erasure_plan
 from compliance.exports.services import export_request
 from compliance.models import ConsentAction, ConsentEvent
@@ -181,3 +181,59 @@ def test_the_retention_purge_erases_everything_including_kept_records(
     assert database_hits(PLANTED.values()) == []
     assert storage_hits(PLANTED.values()) == []
     assert patient_record_erase_expired(patient_id=recent_patient.pk, reason="again") == {}
+
+
+@pytest.fixture
+def registered_patient(scoped, doctor):
+    """A patient with 10 years of history (last visit 11 years ago) under the real registry."""
+    from datetime import timedelta
+
+    from tests.compliance.history import make_history, make_patient
+
+    patient = make_patient(scoped, number=911)
+    make_history(
+        scoped,
+        patient,
+        doctor,
+        visits=6,
+        messages=12,
+        documents=2,
+        start=timezone.now() - timedelta(days=11 * 365),
+    )
+    return patient
+
+
+def test_with_every_registered_kind_nothing_planted_is_left_outside_what_is_kept(
+    scoped, owner, doctor, registered_patient, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        export_request(
+            clinic=scoped, actor=doctor.user, actor_membership=doctor, patient=registered_patient
+        )
+    assert {hit[3] for hit in database_hits(PLANTED.values())} == set(PLANTED.values())
+    erasure = _plan(scoped, owner, registered_patient)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = _confirm(erasure, owner)
+    assert done.result["kept"] == {}  # the last visit was 11 years ago: nothing must stay
+    assert not Patient.objects.filter(pk=registered_patient.pk).exists()
+    assert database_hits(PLANTED.values()) == []
+    assert storage_hits(PLANTED.values()) == []
+    audit_seal(clinic_id=scoped.pk)
+    assert audit_verify(clinic_id=scoped.pk).ok
+
+
+def test_with_every_registered_kind_a_recent_record_keeps_only_what_the_plan_keeps(
+    scoped, owner, doctor, django_capture_on_commit_callbacks
+):
+    from tests.compliance.history import make_history, make_patient
+
+    patient = make_patient(scoped, number=912)
+    make_history(scoped, patient, doctor, visits=3, messages=5, documents=1)
+    erasure = _plan(scoped, owner, patient)
+    keep = {e["kind"] for e in erasure.plan if e["action"] == "keep"}
+    assert {"patients.visit", "patients.patient"} <= keep
+    with django_capture_on_commit_callbacks(execute=True):
+        done = _confirm(erasure, owner)
+    assert database_hits([PLANTED.message]) == []  # message texts never stay
+    assert database_hits(PLANTED.values(), except_rows=_kept_rows(done)) == []
+    assert not Reminder.objects.filter(patient=patient, status=ReminderStatus.PLANNED).exists()
