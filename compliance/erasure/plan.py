@@ -1,6 +1,6 @@
 """The erasure's dry run: per registered patient kind, how many rows go and which must be kept,
-with the legal basis and the day they may go (`erasable_on`). When nothing must be kept, every kind is deleted, the
-anonymised ones too: there is no kept record left for them to stay attached to.
+with the legal basis and the day they may go (`erasable_on`). When nothing must be kept, every
+kind is deleted, the anonymised ones too: no kept record is left for them to stay attached to.
 
 Clinical records (and the consent they relied on) are kept until the last visit plus the
 clinic's period, and for a minor until they turn 21 if that is later; bills until the end of
