@@ -41,10 +41,10 @@ def build_zip(export: DataExport) -> tuple[bytes, dict[str, int]]:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=5) as zf:
         zf.writestr("summary.pdf", _summary_pdf(export, subject, counts))
-        zf.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=1))
+        zf.writestr("data.json", json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         if subject == PATIENT:
             bundle = patient_bundle(person_id)
-            zf.writestr("fhir-bundle.json", json.dumps(bundle, ensure_ascii=False))
+            zf.writestr("fhir-bundle.json", json.dumps(bundle, ensure_ascii=False, separators=(",", ":")))
             _add_documents(zf, person_id)
     return buffer.getvalue(), counts
 

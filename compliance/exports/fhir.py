@@ -10,6 +10,7 @@ Bundle. `fhir.resources` (R4B, R4-compatible) validates it in the tests.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -26,8 +27,10 @@ UCUM = "http://unitsofmeasure.org"
 _SEX = {"F": "female", "M": "male", "O": "other"}
 
 
+@functools.lru_cache(maxsize=8192)
 def urn(clinic_id: int, resource_type: str, pk: Any) -> str:
-    """The entry's name in the Bundle: stable for the same clinic and row."""
+    """The entry's name in the Bundle: stable for the same clinic and row (cached: every
+    resource refers to the same Patient and many to the same Encounter)."""
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{clinic_id}/{resource_type}/{pk}')}"
 
 
@@ -313,13 +316,23 @@ def _resources(kind: PersonalData, patient_id: int):
 
 
 def _clean(value: Any) -> Any:
-    """Drop the empty values FHIR refuses (null, "", [], {})."""
-    if isinstance(value, dict):
-        cleaned = {k: _clean(v) for k, v in value.items()}
-        return {k: v for k, v in cleaned.items() if v not in (None, "", [], {})}
-    if isinstance(value, list):
-        cleaned_list = [_clean(v) for v in value]
-        return [v for v in cleaned_list if v not in (None, "", [], {})]
+    """Drop the empty values FHIR refuses (null, "", [], {}), at every depth."""
+    if type(value) is dict:
+        out = {}
+        for k, v in value.items():
+            if type(v) is dict or type(v) is list:
+                v = _clean(v)
+            if v is not None and v != "" and v != [] and v != {}:
+                out[k] = v
+        return out
+    if type(value) is list:
+        items = []
+        for v in value:
+            if type(v) is dict or type(v) is list:
+                v = _clean(v)
+            if v is not None and v != "" and v != [] and v != {}:
+                items.append(v)
+        return items
     return value
 
 

@@ -82,7 +82,7 @@ def make_patient(clinic, *, number: int = 901, dob: date = date(1980, 3, 4)) -> 
 
 
 def make_history(
-    clinic, patient, doctor, *, visits=5, messages=20, documents=2, years=10, start=None
+    clinic, patient, doctor, *, visits=5, messages=20, documents=2, years=10, start=None, wa_id=None
 ) -> None:
     """`visits` visits spread over `years` (the last one `start` or now), `messages` WhatsApp
     messages, `documents` stored documents, a guardian and a WhatsApp consent."""
@@ -206,7 +206,7 @@ def make_history(
         clinic=clinic,
         account=account,
         patient=patient,
-        wa_id=PLANTED.whatsapp.lstrip("+"),
+        wa_id=wa_id or PLANTED.whatsapp.lstrip("+"),
         last_message_at=now,
     )
     Message.objects.bulk_create(
