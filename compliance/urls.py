@@ -33,6 +33,11 @@ urlpatterns = [
     path("my-data/", export_views.my_data, name="my-data"),
     path("my-data/export/", export_views.my_data_export, name="my-data-export"),
     path(
+        "my-data/<int:export_id>/link/",
+        export_views.my_data_download_link,
+        name="my-data-link",
+    ),
+    path(
         "patients/<int:patient_id>/erasure/",
         erasure_views.erasure_start,
         name="erasure-start",

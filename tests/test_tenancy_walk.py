@@ -154,8 +154,10 @@ def _objects_of(clinic, owner):
             created_by=owner.user,
         )
         messaging = _messaging_objects(clinic, patient, membership)
+        rights = _rights_objects(clinic, patient)
     return {
         **messaging,
+        **rights,
         "patient_id": patient.pk,
         "guardian_id": guardian.pk,
         "allergy_id": allergy.pk,
@@ -179,6 +181,17 @@ def _objects_of(clinic, owner):
         "consent_id": consent.pk,
         "kind": DocumentKind.PRESCRIPTION.value,
     }
+
+
+def _rights_objects(clinic, patient) -> dict[str, int]:
+    """A ready export of the patient's data and a planned erasure, of `clinic`."""
+    from compliance.models import DataExport, Erasure
+
+    export = DataExport.objects.create(
+        clinic=clinic, subject="patient", patient=patient, status="ready", file="walk.zip"
+    )
+    erasure = Erasure.objects.create(clinic=clinic, patient=patient, patient_number=patient.number)
+    return {"export_id": export.pk, "erasure_id": erasure.pk}
 
 
 def _messaging_objects(clinic, patient, doctor) -> dict[str, int]:

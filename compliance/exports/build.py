@@ -44,7 +44,9 @@ def build_zip(export: DataExport) -> tuple[bytes, dict[str, int]]:
         zf.writestr("data.json", json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         if subject == PATIENT:
             bundle = patient_bundle(person_id)
-            zf.writestr("fhir-bundle.json", json.dumps(bundle, ensure_ascii=False, separators=(",", ":")))
+            zf.writestr(
+                "fhir-bundle.json", json.dumps(bundle, ensure_ascii=False, separators=(",", ":"))
+            )
             _add_documents(zf, person_id)
     return buffer.getvalue(), counts
 

@@ -82,12 +82,8 @@ def my_data_export(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("my-data", args=[request.clinic.slug]))
 
 
-@require_POST
-def export_download_link(request: HttpRequest, export_id: int) -> HttpResponse:
-    """Issue a 15-minute link (role checked, audited) and follow it."""
-    export = DataExport.objects.filter(pk=export_id).first()
-    if export is None:
-        raise Http404("No such export")
+def _link_and_follow(request: HttpRequest, export: DataExport) -> HttpResponse:
+    """Issue a 15-minute link (role checked again, audited) and follow it."""
     try:
         token, _until = export_link(
             export=export, actor=request.user, actor_membership=request.membership
@@ -97,6 +93,26 @@ def export_download_link(request: HttpRequest, export_id: int) -> HttpResponse:
             request, "compliance/exports/link_error.html", {"message": exc.message}, status=403
         )
     return redirect(reverse("export-download", args=[request.clinic.slug, token]))
+
+
+@require_POST
+@require_perm(Perm.PATIENT_DATA_EXPORT)
+def export_download_link(request: HttpRequest, export_id: int) -> HttpResponse:
+    export = DataExport.objects.filter(pk=export_id, subject=ExportSubject.PATIENT).first()
+    if export is None:
+        raise Http404("No such export")
+    return _link_and_follow(request, export)
+
+
+@require_POST
+def my_data_download_link(request: HttpRequest, export_id: int) -> HttpResponse:
+    """The staff member's own export only: anyone else's answers 404."""
+    export = DataExport.objects.filter(
+        pk=export_id, subject=ExportSubject.STAFF, user_id=request.user.pk
+    ).first()
+    if export is None:
+        raise Http404("No such export")
+    return _link_and_follow(request, export)
 
 
 @require_GET

@@ -92,12 +92,14 @@ def test_a_staff_member_downloads_their_own_data_from_their_account(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/c/{scoped.slug}/compliance/my-data/export/")
     export = DataExport.objects.get(user=member.user)
-    link = client.post(f"/c/{scoped.slug}/compliance/exports/{export.pk}/link/")
+    link = client.post(f"/c/{scoped.slug}/compliance/my-data/{export.pk}/link/")
     data = zipfile.ZipFile(io.BytesIO(client.get(link["Location"]).content))
     body = json.loads(data.read("data.json"))
     assert body["kinds"]["clinics.user"]["rows"][0]["email"] == member.user.email
     assert "sign_ins" in body
     # A colleague cannot use it.
     colleague = client_for(member_factory(scoped, Role.OWNER))
-    refused = colleague.post(f"/c/{scoped.slug}/compliance/exports/{export.pk}/link/")
-    assert refused.status_code == 403
+    refused = colleague.post(f"/c/{scoped.slug}/compliance/my-data/{export.pk}/link/")
+    assert refused.status_code == 404
+    as_patient_export = colleague.post(f"/c/{scoped.slug}/compliance/exports/{export.pk}/link/")
+    assert as_patient_export.status_code == 404
