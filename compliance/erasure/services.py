@@ -33,6 +33,7 @@ from compliance.erasure.steps import run_erasure_steps
 from compliance.personal_data import (
     DELETE,
     PATIENT,
+    RETAIN,
     STAFF,
     PersonalData,
     erase_rows,
@@ -169,8 +170,9 @@ def _store_certificate(erasure: Erasure) -> str:
 
 
 def staff_data_erase_departed(clinic_id: int, *, now=None) -> int:
-    """Erase the personal data of staff whose membership here closed more than 30 days ago
-    (their name stays on the records they wrote). Once per membership; inside the clinic's
+    """Erase the personal data of staff whose membership here closed more than 30 days ago:
+    every staff kind but those kept by their own class (RETAIN: the membership, the audit
+    trail); their name stays on the records they wrote. Once per membership; inside the clinic's
     scope (the daily schedule runs it for every clinic)."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=STAFF_ERASE_AFTER_DAYS)
@@ -184,6 +186,8 @@ def staff_data_erase_departed(clinic_id: int, *, now=None) -> int:
             erased: dict[str, int] = {}
             elsewhere = _active_elsewhere(membership)
             for kind in reversed(kinds_about(STAFF)):
+                if kind.erasure == RETAIN:
+                    continue  # kept by its own class (memberships, the audit trail)
                 if elsewhere and not _clinic_owned(kind):
                     continue  # the account itself stays while they work at another clinic
                 changed = _erase_kind(kind, kind_rows(kind, membership.user_id))
