@@ -46,44 +46,36 @@ def _timed(label: str, fn):
     return result, wall
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--visits", type=int, default=500)
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--documents", type=int, default=50)
     parser.add_argument("--profile", action="store_true", help="cProfile the export")
-    args = parser.parse_args()
-    _env(args.database_url)
+    return parser.parse_args()
 
-    import django
 
-    django.setup()
-    from django.core.management import call_command
-    from django.db import transaction
-
-    call_command("migrate", verbosity=0)
-
-    from clinics.models import Clinic, Membership, User
+def _seed(args):
+    """A new clinic with an owner, a doctor, a small patient (to warm up) and the big one."""
+    from clinics.models import Membership, User
     from clinics.roles import Role
     from clinics.services import clinic_create
-    from clinics.tenancy import actor_context, clinic_scope
-    from compliance.erasure.services import erasure_confirm, erasure_plan
-    from compliance.exports.services import export_build, export_request
-    from patients.models import Patient
     from tests.compliance.history import make_history, make_patient
 
     slug = f"rights-{int(time.time())}"
     owner = User.objects.create_user(f"{slug}@example.in", "bench-pass-2026", full_name="Owner")
     clinic = clinic_create(name="Rights Clinic", slug=slug, state_code="29", owner=owner)
-    with actor_context(via="command"), clinic_scope(clinic):
+    from clinics.tenancy import clinic_scope
+
+    with clinic_scope(clinic):
         owner_m = Membership.objects.get(user=owner)
         doctor_user = User.objects.create_user(f"dr-{slug}@example.in", "x", full_name="Dr Rao")
         doctor = Membership.objects.create(clinic=clinic, user=doctor_user, role=Role.DOCTOR)
         warm = make_patient(clinic, number=1)
         make_history(clinic, warm, doctor, visits=2, messages=2, documents=1, wa_id="919800000001")
         patient = make_patient(clinic, number=2)
-        _, seeded = _timed(
+        _timed(
             "seeding the patient",
             lambda: make_history(
                 clinic,
@@ -94,31 +86,45 @@ def main() -> None:
                 documents=args.documents,
             ),
         )
-        print(
-            f"patient: {args.visits} visits, {args.messages} messages, "
-            f"{args.documents} documents, {Patient.objects.count()} patients in the clinic"
-        )
+    return clinic, owner_m, doctor, warm, patient
 
-        def export(p):
-            with transaction.atomic():  # the task is enqueued on commit: run it here instead
-                row = export_request(
-                    clinic=clinic, actor=doctor_user, actor_membership=doctor, patient=p
-                )
-                transaction.set_rollback(False)
-            return row
 
-        # Commit, then build in this process (what the worker does).
-        warm_export = export(warm)
-        export_build(export_id=warm_export.pk)  # loads WeasyPrint and the fonts
-        row = export(patient)
+def _export(clinic, doctor, patient):
+    from compliance.exports.services import export_request
+
+    # Committed at once (no surrounding transaction); the bench builds it in this process,
+    # as the worker would, instead of the queued task.
+    return export_request(
+        clinic=clinic, actor=doctor.user, actor_membership=doctor, patient=patient
+    )
+
+
+def main() -> None:
+    args = _args()
+    _env(args.database_url)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from clinics.tenancy import actor_context, clinic_scope
+    from compliance.erasure.services import erasure_confirm, erasure_plan
+    from compliance.exports.services import export_build
+
+    clinic, owner, doctor, warm, patient = _seed(args)
+    print(f"patient: {args.visits} visits, {args.messages} messages, {args.documents} documents")
+    with actor_context(via="command"), clinic_scope(clinic):
+        export_build(export_id=_export(clinic, doctor, warm).pk)  # loads WeasyPrint and fonts
         if args.profile:
             import cProfile
             import pstats
 
-            profile_row = export(patient)
+            profiled = _export(clinic, doctor, patient)
             with cProfile.Profile() as profiler:
-                export_build(export_id=profile_row.pk)
+                export_build(export_id=profiled.pk)
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        row = _export(clinic, doctor, patient)
         built, export_s = _timed(
             "export (JSON, FHIR, PDF, 50 documents, ZIP)", lambda: export_build(export_id=row.pk)
         )
@@ -126,19 +132,15 @@ def main() -> None:
         plan, plan_s = _timed(
             "erasure dry run",
             lambda: erasure_plan(
-                clinic=Clinic.objects.get(pk=clinic.pk),
-                patient=patient,
-                actor=owner,
-                actor_membership=owner_m,
+                clinic=clinic, patient=patient, actor=owner.user, actor_membership=owner
             ),
         )
         done, confirm_s = _timed(
             "erasure confirmed (with the certificate)",
-            lambda: erasure_confirm(erasure=plan, actor=owner, actor_membership=owner_m),
+            lambda: erasure_confirm(erasure=plan, actor=owner.user, actor_membership=owner),
         )
-        print(
-            f"  erased: {sum(done.result['erased'].values())} rows; kept kinds: {sorted(done.result['kept'])}"
-        )
+        erased = sum(done.result["erased"].values())
+        print(f"  erased {erased} rows; kept (the clinical record): {sorted(done.result['kept'])}")
     print(
         f"\nexport {export_s:.2f} s (target 5 s); erasure {plan_s + confirm_s:.2f} s "
         f"(dry run + confirmation, target 5 s)"
