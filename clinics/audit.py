@@ -143,6 +143,13 @@ class Actions:
     NOMINATION_RECORDED = "compliance.nomination.recorded"
     NOMINATION_REVOKED = "compliance.nomination.revoked"
     NOMINATION_EVIDENCE_RECORDED = "compliance.nomination.evidence_recorded"
+    # Compliance: retention, legal holds and the purge
+    RETENTION_POLICY_CHANGED = "compliance.retention.policy_changed"
+    LEGAL_HOLD_SET = "compliance.legal_hold.set"
+    LEGAL_HOLD_LIFTED = "compliance.legal_hold.lifted"
+    RETENTION_PURGED = "compliance.retention.purged"
+    ERASURE_NOTICE_GIVEN = "compliance.retention.erasure_noticed"
+    PATIENT_RECORD_ERASED_EXPIRED = "compliance.retention.record_erased"
     # Messaging: WhatsApp account, conversations, reminders, escalations
     WHATSAPP_CONNECTED = "messaging.account.connected"
     WHATSAPP_UPDATED = "messaging.account.updated"
@@ -166,6 +173,15 @@ class Actions:
     WHATSAPP_ALERTS_TURNED_ON = "messaging.whatsapp_alerts.turned_on"
     WHATSAPP_ALERTS_CHANGED = "messaging.whatsapp_alerts.changed"
     WHATSAPP_ALERTS_TURNED_OFF = "messaging.whatsapp_alerts.turned_off"
+    DATA_EXPORT_REQUESTED = "compliance.data_export.requested"
+    DATA_EXPORT_READY = "compliance.data_export.ready"
+    DATA_EXPORT_LINK_ISSUED = "compliance.data_export.link_issued"
+    DATA_EXPORT_DOWNLOADED = "compliance.data_export.downloaded"
+    DATA_EXPORT_REMOVED = "compliance.data_export.removed"
+    ERASURE_PLANNED = "compliance.erasure.planned"
+    ERASURE_CONFIRMED = "compliance.erasure.confirmed"
+    ERASURE_EXPIRED_RECORD = "compliance.erasure.expired_record"
+    STAFF_DATA_ERASED = "compliance.staff_data.erased"
 
     @classmethod
     def all(cls) -> list[str]:

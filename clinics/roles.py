@@ -41,6 +41,8 @@ class Perm(models.TextChoices):
     SETTINGS_EDIT = "settings.edit", "Change clinic settings"
     AUDIT_VIEW = "audit.view", "Read the audit trail"
     EXPORTS_RUN = "exports.run", "Export clinic data"
+    PATIENT_DATA_EXPORT = "patient_data.export", "Export a patient's data (access, portability)"
+    PATIENT_DATA_ERASE = "patient_data.erase", "Erase a patient's data on their request"
     API_KEYS_MANAGE = "api_keys.manage", "Create and revoke API keys"
     REPORTS_VIEW = "reports.view", "See the clinic's reports (patients seen, waits, reminders)"
     REPORTS_ALL_DOCTORS = "reports.all_doctors", "Compare every doctor's figures in the reports"
@@ -56,6 +58,8 @@ class Perm(models.TextChoices):
         "Approve corrections of clinical information",
     )
     RIGHTS_APPROVE_ERASURE = "rights.approve_erasure", "Approve the erasure of a patient's data"
+    RETENTION_VIEW = "retention.view", "See how long records are kept and the legal holds"
+    RETENTION_MANAGE = "retention.manage", "Lengthen retention periods, set and lift legal holds"
 
 
 P = Perm
@@ -83,6 +87,8 @@ MATRIX: dict[str, frozenset[str]] = {
             P.RIGHTS_RECORD,
             P.RIGHTS_HANDLE,
             P.RIGHTS_APPROVE_CLINICAL,
+            P.PATIENT_DATA_EXPORT,
+            P.RETENTION_VIEW,
         }
     ),
     Role.ASSISTANT: frozenset(

@@ -29,6 +29,15 @@ class ComplianceConfig(AppConfig):
             )
         )
 
+        from clinics.registry import waiting_work  # noqa: PLC0415
+        from compliance.exports.services import EXPORTS_WAITING  # noqa: PLC0415
+
+        waiting_work.register(EXPORTS_WAITING)
+
         from compliance.checks import check_personal_data_registry  # noqa: PLC0415
 
         checks.register(check_personal_data_registry)
+
+        from compliance.personal_data_entries import register_all  # noqa: PLC0415
+
+        register_all()

@@ -32,6 +32,7 @@ class ConsentMethod(models.TextChoices):
     VERBAL = "verbal", "Verbally, at the desk"
     WHATSAPP_REPLY = "whatsapp_reply", "By the patient's own WhatsApp message"
     API = "api", "Through a connected system (API)"
+    ERASURE = "erasure", "With the patient's request to erase their data"
 
 
 class ConsentImmutableError(Exception):
@@ -110,7 +111,16 @@ class VerificationCode(models.Model):
         return f"code for {self.subject} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
-# Data-rights requests live in their own package; imported here so Django finds them.
+# The data-rights requests, exports, erasures and retention models live in their own packages;
+# imported here so Django finds them.
+from compliance.erasure.models import Erasure, ErasureStatus, StaffErasure  # noqa: E402
+from compliance.exports.models import DataExport, ExportStatus, ExportSubject  # noqa: E402
+from compliance.retention_models import (  # noqa: E402 (the retention models live apart)
+    ErasureNotice,
+    LegalHold,
+    PurgeRun,
+    RetentionPolicy,
+)
 from compliance.rights.models import (  # noqa: E402
     OPEN_STATUSES,
     Channel,
@@ -134,20 +144,31 @@ __all__ = [
     "Channel",
     "ConsentAction",
     "ConsentEvent",
+    "ConsentImmutableError",
     "ConsentMethod",
     "ConsentPurpose",
     "CorrectionDecision",
     "CorrectionItem",
     "CorrectionTarget",
+    "DataExport",
+    "Erasure",
+    "ErasureNotice",
+    "ErasureStatus",
     "EvidenceKind",
+    "ExportStatus",
+    "ExportSubject",
     "IdType",
+    "LegalHold",
     "Nomination",
     "NominationEvidence",
+    "PurgeRun",
     "Requester",
+    "RetentionPolicy",
     "RightsKind",
     "RightsRequest",
     "RightsRequestEvent",
     "RightsStatus",
+    "StaffErasure",
     "Verification",
     "VerificationCode",
 ]

@@ -3,6 +3,8 @@
 from django.urls import path
 
 from compliance import views
+from compliance.erasure import views as erasure_views
+from compliance.exports import views as export_views
 from compliance.rights import views as rights_views
 
 urlpatterns = [
@@ -20,6 +22,37 @@ urlpatterns = [
         "patients/<int:patient_id>/messaging/record/",
         views.messaging_consent_record,
         name="messaging-consent-record",
+    ),
+    path("patients/<int:patient_id>/data/", export_views.patient_data, name="patient-data"),
+    path(
+        "patients/<int:patient_id>/data/export/",
+        export_views.patient_export_create,
+        name="patient-export-create",
+    ),
+    path("exports/<int:export_id>/link/", export_views.export_download_link, name="export-link"),
+    path("exports/download/<str:token>/", export_views.export_download, name="export-download"),
+    path("my-data/", export_views.my_data, name="my-data"),
+    path("my-data/export/", export_views.my_data_export, name="my-data-export"),
+    path(
+        "my-data/<int:export_id>/link/",
+        export_views.my_data_download_link,
+        name="my-data-link",
+    ),
+    path(
+        "patients/<int:patient_id>/erasure/",
+        erasure_views.erasure_start,
+        name="erasure-start",
+    ),
+    path("erasures/<int:erasure_id>/", erasure_views.erasure_detail, name="erasure-detail"),
+    path(
+        "erasures/<int:erasure_id>/confirm/",
+        erasure_views.erasure_confirm_view,
+        name="erasure-confirm",
+    ),
+    path(
+        "erasures/<int:erasure_id>/certificate/",
+        erasure_views.erasure_certificate,
+        name="erasure-certificate",
     ),
 ]
 

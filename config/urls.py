@@ -21,6 +21,7 @@ api_v1 = [
     path("", include("patients.api.urls")),
     path("", include("compliance.rights.api.urls")),
     path("", include("messaging.api.urls")),
+    path("", include("compliance.api.urls")),
 ]
 
 clinic_urls = [

@@ -155,9 +155,11 @@ def _objects_of(clinic, owner):
         )
         messaging = _messaging_objects(clinic, patient, membership)
         rights = _rights_objects(clinic, patient, visit)
+        data = _data_objects(clinic, patient)
     return {
         **messaging,
         **rights,
+        **data,
         "patient_id": patient.pk,
         "guardian_id": guardian.pk,
         "allergy_id": allergy.pk,
@@ -200,6 +202,17 @@ def _rights_objects(clinic, patient, visit) -> dict[str, int]:
         clinic=clinic, request=request, target="visit", visit=visit, field="advice"
     )
     return {"rights_request_id": request.pk, "correction_id": item.pk}
+
+
+def _data_objects(clinic, patient) -> dict[str, int]:
+    """A ready export of the patient's data and a planned erasure, of `clinic`."""
+    from compliance.models import DataExport, Erasure
+
+    export = DataExport.objects.create(
+        clinic=clinic, subject="patient", patient=patient, status="ready", file="walk.zip"
+    )
+    erasure = Erasure.objects.create(clinic=clinic, patient=patient, patient_number=patient.number)
+    return {"export_id": export.pk, "erasure_id": erasure.pk}
 
 
 def _messaging_objects(clinic, patient, doctor) -> dict[str, int]:

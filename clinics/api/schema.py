@@ -38,6 +38,7 @@ _ERROR_DESCRIPTIONS = {
     403: "The key or the staff member's role does not allow this.",
     404: "No such object at this clinic.",
     409: "A conflict, for example a possible duplicate patient (`code` possible_duplicate).",
+    410: "It was there and is no longer: a download link past its time, an export removed.",
     413: "The body is larger than the server accepts.",
     415: "The body is not JSON (send `Content-Type: application/json`).",
     422: "This Idempotency-Key was already used with a different request.",

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinics", "0008_audit_keyed_chain"),
+        ("clinics", "0010_privacy_contact"),
     ]
 
     operations = [

@@ -35,6 +35,7 @@ from clinics.forms import (
     TotpConfirmForm,
     VaidyaPasswordResetForm,
 )
+from clinics.tenancy import memberships_of
 from clinics.two_factor import AuthenticatorApp, BackupCodes
 from clinics.web import add_domain_error
 
@@ -187,6 +188,8 @@ def account_security(request) -> HttpResponse:
     context = {
         "status": selectors.two_factor_status(request.user),
         "verified": request.user.is_verified(),
+        # Where they can download their own data: one page per clinic they work at.
+        "memberships": memberships_of(request.user),
     }
     return render(request, "account/security.html", context)
 

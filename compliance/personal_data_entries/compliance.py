@@ -1,0 +1,83 @@
+"""The compliance app's own models in the personal-data registry."""
+
+from __future__ import annotations
+
+from compliance.personal_data import (
+    CLINICAL,
+    CONSENT_RECORD,
+    DELETE,
+    NOBODY,
+    ONE_TIME_CODE,
+    PATIENT,
+    RETAIN,
+    RIGHTS_RECORD,
+    PersonalData,
+)
+
+ENTRIES = (
+    PersonalData(
+        name="compliance.consent_event",
+        order=400,
+        model="compliance.ConsentEvent",
+        subject=PATIENT,
+        description="Consents given and withdrawn, with the notice shown and the number used",
+        purpose="evidence of the consent the clinic relied on (DPDP Act s.6(10))",
+        fields=("purpose", "action", "method", "notice_text", "phone", "occurred_at"),
+        retention=CONSENT_RECORD,
+        erasure=RETAIN,
+        patient_path="patient",
+    ),
+    PersonalData(
+        name="compliance.verification_code",
+        order=410,
+        model="compliance.VerificationCode",
+        subject=PATIENT,
+        description="One-time codes sent to verify the patient (hashes only)",
+        purpose="checking who is asking",
+        fields=("digest",),
+        retention=ONE_TIME_CODE,
+        erasure=DELETE,
+        patient_path="patient",
+        age_field="created_at",
+        extra={"not_personal": {"subject": "what the code unlocks, a fixed word"}},
+    ),
+    PersonalData(
+        name="compliance.legal_hold",
+        order=420,
+        model="compliance.LegalHold",
+        subject=PATIENT,
+        description="Legal holds on the patient's records, with their reasons",
+        purpose="keeping records a case or a court needs",
+        fields=("reason", "lift_reason", "set_at", "lifted_at"),
+        retention=RIGHTS_RECORD,
+        erasure=RETAIN,
+        patient_path="patient",
+        age_field="lifted_at",
+    ),
+    PersonalData(
+        name="compliance.erasure_notice",
+        order=430,
+        model="compliance.ErasureNotice",
+        subject=PATIENT,
+        description="The notice that the patient's whole record is due to be erased",
+        purpose="telling the patient before their record is erased",
+        fields=("noticed_at", "erase_after", "channel"),
+        retention=CLINICAL,
+        erasure=DELETE,
+        patient_path="patient",
+    ),
+    PersonalData(
+        name="compliance.retention_policy",
+        order=970,
+        model="compliance.RetentionPolicy",
+        subject=NOBODY,
+        description="The clinic's retention periods.",
+    ),
+    PersonalData(
+        name="compliance.purge_run",
+        order=971,
+        model="compliance.PurgeRun",
+        subject=NOBODY,
+        description="The log of each purge: when it ran and how many rows of each kind went.",
+    ),
+)
