@@ -1,5 +1,19 @@
 from django.apps import AppConfig
 
+from clinics.registry import ClinicSetup, clinic_setup
+
 
 class BillingConfig(AppConfig):
     name = "billing"
+    verbose_name = "Billing"
+
+    def ready(self) -> None:
+        # Imported here and not at the top: these modules use the models, which exist only
+        # once every app is loaded.
+        from billing.documents import bill_verifier  # noqa: PLC0415
+        from billing.services.catalogue import catalogue_starter_load  # noqa: PLC0415
+        from patients.verification import verifiers  # noqa: PLC0415
+
+        clinic_setup.register(ClinicSetup("billing.starter_catalogue", 50, catalogue_starter_load))
+        if bill_verifier not in verifiers:
+            verifiers.append(bill_verifier)

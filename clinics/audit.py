@@ -152,6 +152,20 @@ class Actions:
     WHATSAPP_ALERTS_TURNED_ON = "messaging.whatsapp_alerts.turned_on"
     WHATSAPP_ALERTS_CHANGED = "messaging.whatsapp_alerts.changed"
     WHATSAPP_ALERTS_TURNED_OFF = "messaging.whatsapp_alerts.turned_off"
+    # Billing: catalogue, GST profile, bills, payments
+    CATALOGUE_ITEM_SAVED = "billing.catalogue_item.saved"
+    BILLING_PROFILE_SAVED = "billing.profile.saved"
+    BILL_DRAFTED = "billing.bill.drafted"
+    BILL_DRAFT_UPDATED = "billing.bill.draft_updated"
+    BILL_DRAFT_DELETED = "billing.bill.draft_deleted"
+    BILL_ISSUED = "billing.bill.issued"
+    BILL_CANCELLED = "billing.bill.cancelled"
+    BILL_PDF_STORED = "billing.bill.pdf_stored"
+    CREDIT_NOTE_ISSUED = "billing.credit_note.issued"
+    PAYMENT_RECORDED = "billing.payment.recorded"
+    ADVANCE_RECORDED = "billing.advance.recorded"
+    REFUND_RECORDED = "billing.refund.recorded"
+    DAY_CLOSED = "billing.day.closed"
 
     @classmethod
     def all(cls) -> list[str]:
