@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("clinics.api.urls")),
     path("", include("patients.api.urls")),
     path("", include("messaging.api.urls")),
+    path("", include("billing.api.urls")),
 ]
 
 clinic_urls = [
