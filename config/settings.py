@@ -421,6 +421,13 @@ SPECTACULAR_SETTINGS = {
         # "purpose": what a WhatsApp message is for, and what a patient consents to.
         "MessagePurposeEnum": "messaging.models.MessagePurpose",
         "ConsentPurposeEnum": "compliance.models.ConsentPurpose",
+        # "kind" and "mode" in billing: catalogue items, bills, payments; how money moves.
+        "ItemKindEnum": "billing.models.ItemKind",
+        "BillKindEnum": "billing.models.BillKind",
+        "PaymentKindEnum": "billing.models.PaymentKind",
+        "PaymentModeEnum": "billing.models.PaymentMode",
+        "VisitModeEnum": "patients.models.VisitMode",
+        "CounterModeEnum": "billing.services.payments.COUNTER_MODE_CHOICES",
     },
 }
 

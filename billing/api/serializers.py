@@ -22,7 +22,7 @@ from billing.models import (
 )
 from billing.models.catalogue import MAX_FOLLOW_UP_DAYS
 from billing.services.bills import MAX_LINES
-from billing.services.payments import COUNTER_MODES
+from billing.services.payments import COUNTER_MODE_CHOICES
 from clinics.api.base import StrictInputSerializer
 from clinics.api.fields import TEXT_PATTERN, declared
 from patients.api.serializers_schedule import MAX_ID, id_field, iso
@@ -127,7 +127,7 @@ class PaymentInputSerializer(StrictInputSerializer):
     amount_paise = declared(
         paise_field(min_value=1), rule="At most the amount due (amount_due_paise)."
     )
-    mode = serializers.ChoiceField(choices=[(m.value, m.label) for m in COUNTER_MODES])
+    mode = serializers.ChoiceField(choices=COUNTER_MODE_CHOICES)
     reference = text_field(
         100,
         "UPI UTR, card slip or cheque number (required for a cheque).",
@@ -141,7 +141,7 @@ class RefundInputSerializer(StrictInputSerializer):
         paise_field(min_value=1),
         rule="At most what was paid on the bill (or what is left of the advance).",
     )
-    mode = serializers.ChoiceField(choices=[(m.value, m.label) for m in COUNTER_MODES])
+    mode = serializers.ChoiceField(choices=COUNTER_MODE_CHOICES)
     reason = text_field(200, "Why the money is returned.")
     reference = text_field(100, "A reference.", required=False, allow_blank=True)
 

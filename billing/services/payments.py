@@ -23,6 +23,7 @@ from clinics.models import Clinic, Membership
 from patients.models import Patient
 
 COUNTER_MODES = (PaymentMode.CASH, PaymentMode.CARD, PaymentMode.UPI, PaymentMode.CHEQUE)
+COUNTER_MODE_CHOICES = [(m.value, m.label) for m in COUNTER_MODES]
 RECEIPT_SERIES = {
     PaymentKind.PAYMENT: "RCT",
     PaymentKind.ADVANCE: "ADV",
