@@ -34,6 +34,7 @@ clinic_urls = [
     path("consent/", include("patients.urls_consent")),
     path("compliance/", include("compliance.urls")),
     path("messages/", include("messaging.urls")),
+    path("billing/", include("billing.urls")),
 ]
 
 urlpatterns = [

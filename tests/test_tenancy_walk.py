@@ -154,8 +154,10 @@ def _objects_of(clinic, owner):
             created_by=owner.user,
         )
         messaging = _messaging_objects(clinic, patient, membership)
+        billing = _billing_objects(clinic, patient)
     return {
         **messaging,
+        **billing,
         "patient_id": patient.pk,
         "guardian_id": guardian.pk,
         "allergy_id": allergy.pk,
@@ -179,6 +181,17 @@ def _objects_of(clinic, owner):
         "consent_id": consent.pk,
         "kind": DocumentKind.PRESCRIPTION.value,
     }
+
+
+def _billing_objects(clinic, patient) -> dict[str, int]:
+    """A draft bill of `clinic` with one line."""
+    from billing.models import Bill, BillLine
+
+    bill = Bill.objects.create(clinic=clinic, patient=patient)
+    line = BillLine.objects.create(
+        clinic=clinic, bill=bill, description="Consultation", unit_price_paise=50000
+    )
+    return {"bill_id": bill.pk, "line_id": line.pk}
 
 
 def _messaging_objects(clinic, patient, doctor) -> dict[str, int]:

@@ -24,7 +24,14 @@ from billing.models.catalogue import MAX_FOLLOW_UP_DAYS
 from billing.services.bills import MAX_LINES
 from billing.services.payments import COUNTER_MODE_CHOICES
 from clinics.api.base import StrictInputSerializer
-from clinics.api.fields import TEXT_PATTERN, declared
+from clinics.api.fields import (
+    REQUIRED_TEXT_PATTERN,
+    TEXT_PATTERN,
+    VISIBLE_RULE,
+    declared,
+    visible_text_pattern,
+)
+from clinics.api.pagination import PagedQuerySerializer
 from patients.api.serializers_schedule import MAX_ID, id_field, iso
 
 PAISE_HELP = "In paise (Rs 1 = 100 paise), a whole number."
@@ -36,34 +43,66 @@ def paise_field(help_text: str = PAISE_HELP, *, min_value: int = 0, **kwargs) ->
     )
 
 
-def text_field(max_length: int, help_text: str, **kwargs) -> serializers.Field:
+def text_field(max_length: int, help_text: str, *, rule: str = "", **kwargs) -> serializers.Field:
     return declared(
         serializers.CharField(max_length=max_length, help_text=help_text, **kwargs),
         pattern=TEXT_PATTERN,
+        rule=rule,
     )
+
+
+def required_text(max_length: int, help_text: str) -> serializers.Field:
+    """Text that must hold something besides spaces."""
+    return declared(
+        serializers.CharField(max_length=max_length, help_text=help_text),
+        pattern=REQUIRED_TEXT_PATTERN,
+    )
+
+
+def visible_text(max_length: int, help_text: str, **kwargs) -> serializers.Field:
+    return declared(
+        serializers.CharField(max_length=max_length, help_text=help_text, **kwargs),
+        pattern=lambda: visible_text_pattern(required=True),
+        rule=VISIBLE_RULE,
+    )
+
+
+DISCOUNT_REASON_RULE = "Required (not blank) when the discount is more than 0."
 
 
 # --- input --------------------------------------------------------------------------------------
 class CatalogueItemInputSerializer(StrictInputSerializer):
     kind = serializers.ChoiceField(choices=ItemKind.choices)
-    name = text_field(120, "What the bill calls it.")
+    name = visible_text(120, "What the bill calls it.")
     code = declared(
         serializers.CharField(max_length=8, required=False, allow_blank=True, help_text="HSN/SAC."),
         pattern=r"^([0-9]{4,8})?$",
+        rule="Required for a taxable pharmacy item (its HSN code).",
     )
     gst_treatment = serializers.ChoiceField(choices=GstTreatment.choices, required=False)
-    gst_rate_bp = serializers.IntegerField(
-        min_value=0,
-        max_value=MAX_RATE_BP,
-        required=False,
-        help_text="GST rate in basis points (500 = 5%); 0 for exempt items.",
+    gst_rate_bp = declared(
+        serializers.IntegerField(
+            min_value=0,
+            max_value=MAX_RATE_BP,
+            required=False,
+            help_text="GST rate in basis points (500 = 5%).",
+        ),
+        rule="0 for an exempt item.",
     )
     price_paise = paise_field("The price before GST, in paise.")
-    unit = text_field(20, "each, strip, test ...", required=False)
-    doctor_id = id_field("A consultation's doctor.", refers_to="doctor", required=False)
-    follow_up_price_paise = paise_field("A consultation's follow-up price.", required=False)
-    free_follow_up_days = serializers.IntegerField(
-        min_value=0, max_value=MAX_FOLLOW_UP_DAYS, required=False
+    unit = visible_text(20, "each, strip, test ...", required=False)
+    doctor_id = id_field(
+        "A consultation's doctor (required for a consultation).",
+        refers_to="doctor",
+        required=False,
+    )
+    follow_up_price_paise = declared(
+        paise_field("A consultation's follow-up price.", required=False),
+        rule="Only for a consultation.",
+    )
+    free_follow_up_days = declared(
+        serializers.IntegerField(min_value=0, max_value=MAX_FOLLOW_UP_DAYS, required=False),
+        rule="Only for a consultation (0 otherwise).",
     )
 
 
@@ -73,18 +112,29 @@ class LineInputSerializer(StrictInputSerializer):
         refers_to="catalogue item",
         required=False,
     )
-    description = text_field(200, "Required without item_id.", required=False, allow_blank=True)
+    description = text_field(
+        200,
+        "What the line is; the catalogue's name when left out with item_id.",
+        required=False,
+        allow_blank=True,
+        rule="Required (not blank) without item_id.",
+    )
     code = declared(
         serializers.CharField(max_length=8, required=False, allow_blank=True),
         pattern=r"^([0-9]{4,8})?$",
     )
     quantity = serializers.IntegerField(min_value=1, max_value=100000, required=False)
-    unit_price_paise = paise_field("Before GST; required without item_id.", required=False)
+    unit_price_paise = declared(
+        paise_field("Before GST; the catalogue's price when left out.", required=False),
+        rule="Required without item_id.",
+    )
     discount_paise = declared(
         paise_field("Off this line; at most its price times its quantity.", required=False),
         rule="At most unit_price_paise x quantity; needs discount_reason.",
     )
-    discount_reason = text_field(200, "Why the discount.", required=False, allow_blank=True)
+    discount_reason = text_field(
+        200, "Why the discount.", required=False, allow_blank=True, rule=DISCOUNT_REASON_RULE
+    )
     taxable = serializers.BooleanField(required=False)
     rate_bp = serializers.IntegerField(min_value=0, max_value=MAX_RATE_BP, required=False)
     is_goods = serializers.BooleanField(
@@ -98,16 +148,21 @@ class BillInputSerializer(StrictInputSerializer):
         "A guardian of the patient who pays.", refers_to="guardian", required=False
     )
     visit_id = id_field("The visit billed.", refers_to="visit", required=False)
-    lines = LineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
+    lines = declared(
+        LineInputSerializer(many=True, max_length=MAX_LINES),
+        rule="At least one line.",
+    )
     discount_paise = declared(
         paise_field("Off the whole bill, shared among its lines before tax.", required=False),
         rule="At most the lines' total after their discounts; needs discount_reason.",
     )
-    discount_reason = text_field(200, "Why the discount.", required=False, allow_blank=True)
+    discount_reason = text_field(
+        200, "Why the discount.", required=False, allow_blank=True, rule=DISCOUNT_REASON_RULE
+    )
 
 
 class ReasonInputSerializer(StrictInputSerializer):
-    reason = text_field(200, "Why.")
+    reason = required_text(200, "Why.")
 
 
 class CreditLineInputSerializer(StrictInputSerializer):
@@ -119,8 +174,11 @@ class CreditLineInputSerializer(StrictInputSerializer):
 
 
 class CreditNoteInputSerializer(StrictInputSerializer):
-    reason = text_field(200, "Why the credit note.")
-    lines = CreditLineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
+    reason = required_text(200, "Why the credit note.")
+    lines = declared(
+        CreditLineInputSerializer(many=True, max_length=MAX_LINES),
+        rule="At least one line; in all, no more than is left of the bill to credit.",
+    )
 
 
 class PaymentInputSerializer(StrictInputSerializer):
@@ -142,11 +200,11 @@ class RefundInputSerializer(StrictInputSerializer):
         rule="At most what was paid on the bill (or what is left of the advance).",
     )
     mode = serializers.ChoiceField(choices=COUNTER_MODE_CHOICES)
-    reason = text_field(200, "Why the money is returned.")
+    reason = required_text(200, "Why the money is returned.")
     reference = text_field(100, "A reference.", required=False, allow_blank=True)
 
 
-class BillListQuerySerializer(StrictInputSerializer):
+class BillListQuerySerializer(PagedQuerySerializer):
     patient = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     status = serializers.ChoiceField(choices=BillStatus.choices, required=False)
 

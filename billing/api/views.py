@@ -36,7 +36,7 @@ from clinics.api.schema import error_responses
 from clinics.api.views import ClinicAPIView
 from clinics.models import Membership
 from clinics.roles import Perm
-from patients.api.views import IDEMPOTENCY_KEY, PATIENT_ID
+from patients.api.views import ARCHIVED_RULE, IDEMPOTENCY_KEY, PATIENT_ID
 from patients.models import Guardian, Patient, Visit
 from patients.selectors import patient_or_404
 
@@ -136,7 +136,10 @@ class BillListView(ClinicAPIView):
         ),
         parameters=[IDEMPOTENCY_KEY],
         request=BillInputSerializer,
-        responses={201: BillSerializer, **error_responses(400, 415, 422)},
+        responses={
+            201: BillSerializer,
+            **error_responses(400, 415, 422, rules={"archived": ARCHIVED_RULE}),
+        },
     )
     @idempotent
     def post(self, request):

@@ -70,3 +70,31 @@ def patient_ledger(*, patient_id: int) -> Ledger:
         bills=bills,
         payments=payments,
     )
+
+
+def checkout_today(*, clinic) -> list:
+    """Today's appointments that are done or with the doctor and have no bill yet (cancelled
+    bills do not count): the front desk's checkout list. One query."""
+    # Lazy on purpose: only this list needs the schedule's models and day bounds.
+    from django.utils import timezone  # noqa: PLC0415
+
+    from patients.models import Appointment, AppointmentStatus  # noqa: PLC0415
+    from patients.selectors.appointments import local_day_bounds  # noqa: PLC0415
+
+    tz = clinic.tzinfo
+    start, end = local_day_bounds(timezone.now().astimezone(tz).date(), tz)
+    billed = (
+        Bill.objects.filter(kind=BillKind.BILL, visit__appointment__isnull=False)
+        .exclude(status=BillStatus.CANCELLED)
+        .values("visit__appointment_id")
+    )
+    return list(
+        Appointment.objects.filter(
+            starts_at__gte=start,
+            starts_at__lt=end,
+            status__in=[AppointmentStatus.COMPLETED, AppointmentStatus.IN_CONSULTATION],
+        )
+        .exclude(pk__in=billed)
+        .select_related("patient", "doctor__user")
+        .order_by("-completed_at", "token_number")[:50]
+    )

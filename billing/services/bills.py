@@ -33,7 +33,7 @@ from billing.services.common import (
 from billing.services.numbering import number_take
 from clinics.actors import Actor
 from clinics.audit import Actions, audit_record
-from clinics.errors import Conflict, ValidationFailed
+from clinics.errors import Conflict, DomainError, ValidationFailed
 from clinics.models import Clinic
 from clinics.queue import enqueue
 from patients.models import Guardian, Patient, Visit
@@ -183,7 +183,9 @@ def _check_header(
     elif discount_paise > 0 and not reason.strip():
         errors["discount_reason"] = ["Give the discount's reason."]
     if patient.archived_at is not None:
-        errors["__all__"] = ["This patient's record is archived: restore it to bill them."]
+        raise DomainError(
+            "This patient's record is archived: restore it to bill them.", code="archived"
+        )
     if errors:
         raise ValidationFailed(errors)
 
