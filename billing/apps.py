@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from clinics.registry import ClinicSetup, clinic_setup
+from clinics.registry import ClinicSetup, clinic_setup, demo_steps
 
 
 class BillingConfig(AppConfig):
@@ -10,10 +10,12 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         # Imported here and not at the top: these modules use the models, which exist only
         # once every app is loaded.
+        from billing import demo  # noqa: PLC0415
         from billing.documents import bill_verifier  # noqa: PLC0415
         from billing.services.catalogue import catalogue_starter_load  # noqa: PLC0415
         from patients.verification import verifiers  # noqa: PLC0415
 
         clinic_setup.register(ClinicSetup("billing.starter_catalogue", 50, catalogue_starter_load))
+        demo_steps.register(demo.BILLING)
         if bill_verifier not in verifiers:
             verifiers.append(bill_verifier)

@@ -15,7 +15,9 @@ from clinics.actors import Actor, require
 from clinics.audit import Actions, audit_record
 from clinics.errors import ValidationFailed
 from clinics.models import Clinic, Membership
-from clinics.roles import Perm
+from clinics.roles import Perm, Role
+
+DOCTOR_ROLES = (Role.DOCTOR, Role.OWNER)
 
 CANNOT_EDIT = "Your role at this clinic cannot change the catalogue or the GST profile."
 ITEM_FIELDS = (
@@ -148,7 +150,9 @@ def catalogue_item_save(
         if name in values:
             setattr(item, name, values[name])
     if doctor is not None or creating:
-        if doctor is not None and (doctor.clinic_id != clinic.pk or doctor.role != "doctor"):
+        if doctor is not None and (
+            doctor.clinic_id != clinic.pk or doctor.role not in DOCTOR_ROLES
+        ):
             raise ValidationFailed({"doctor_id": ["Choose one of this clinic's doctors."]})
         item.doctor = doctor
     for name in ("price_paise", "follow_up_price_paise", "gst_rate_bp", "free_follow_up_days"):
