@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from billing import services
 from billing.documents import bill_document
 from billing.forms import BillDiscountForm, LineForm, PaymentForm, ReasonForm, RefundForm, to_paise
+from billing.gst import rupees
 from billing.models import Bill, PdfStatus
 from billing.selectors.bills import bill_detail, bill_list, checkout_today, patient_ledger
 from billing.selectors.catalogue import gst_profile_warning
@@ -59,12 +60,12 @@ def _detail_context(request: HttpRequest, bill: Bill, **forms) -> dict:
         "discount_form": forms.get("discount_form")
         or BillDiscountForm(
             initial={
-                "discount": bill.discount_paise / 100 if bill.discount_paise else None,
+                "discount": rupees(bill.discount_paise) if bill.discount_paise else None,
                 "discount_reason": bill.discount_reason,
             }
         ),
         "payment_form": forms.get("payment_form")
-        or PaymentForm(initial={"amount": bill.amount_due_paise / 100, "mode": "upi"}),
+        or PaymentForm(initial={"amount": rupees(bill.amount_due_paise), "mode": "upi"}),
         "refund_form": RefundForm(),
         "reason_form": ReasonForm(),
         "can_edit": request.membership.has_perm(Perm.BILLING_EDIT),
