@@ -39,7 +39,7 @@ from clinics.queue import enqueue
 from patients.models import Guardian, Patient, Visit
 
 MAX_LINES = 100
-RENDER_TASK = "billing.tasks.render_bill_pdf"
+RENDER_TASK = "billing.tasks.render_bill_pdf"  # the same as services.documents
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import timedelta
+from datetime import datetime
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -24,11 +24,30 @@ from billing.models import Bill, PdfStatus
 from clinics.audit import Actions, audit_record
 from clinics.languages import in_english
 from clinics.pdf import render_pdf
+from clinics.recovery import waiting_since_cutoff
+from clinics.registry import WaitingWork
 from clinics.storage import object_key, storage
 
 logger = logging.getLogger(__name__)
-# A claim older than this was lost with its worker: another run may take the bill over.
-STUCK_AFTER = timedelta(minutes=10)
+WAITING_KIND = "billing.bill_pdfs"
+RENDER_TASK = "billing.tasks.render_bill_pdf"
+
+
+def bills_waiting(cutoff: datetime) -> Q:
+    """Issued bills whose PDF was enqueued, and claimed if it was, before `cutoff`: their
+    render task was lost (the lost-task sweep, `clinics.registry.waiting_work`)."""
+    unclaimed = Q(pdf_claimed_at__isnull=True) | Q(pdf_claimed_at__lt=cutoff)
+    return Q(pdf_status=PdfStatus.PREPARING, pdf_queued_at__lt=cutoff) & unclaimed
+
+
+BILL_PDFS_WAITING = WaitingWork(
+    name=WAITING_KIND,
+    order=50,
+    model=Bill,
+    task=RENDER_TASK,
+    stale=bills_waiting,
+    queued_at="pdf_queued_at",
+)
 
 
 def bill_pdf_bytes(*, bill: Bill, layout: str = "a4") -> bytes:
@@ -42,7 +61,10 @@ def bill_pdf_render(*, bill_id: int) -> Bill:
     now = timezone.now()
     claimed = (
         Bill.objects.filter(pk=bill_id, pdf_status=PdfStatus.PREPARING)
-        .filter(Q(pdf_claimed_at__isnull=True) | Q(pdf_claimed_at__lt=now - STUCK_AFTER))
+        .filter(
+            Q(pdf_claimed_at__isnull=True)
+            | Q(pdf_claimed_at__lt=waiting_since_cutoff(WAITING_KIND, now))
+        )
         .update(pdf_claimed_at=now)
     )
     bill = Bill.objects.select_related("patient", "payer_guardian", "credit_for").get(pk=bill_id)
