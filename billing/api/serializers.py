@@ -188,9 +188,10 @@ class PaymentInputSerializer(StrictInputSerializer):
     mode = serializers.ChoiceField(choices=COUNTER_MODE_CHOICES)
     reference = text_field(
         100,
-        "UPI UTR, card slip or cheque number (required for a cheque).",
+        "UPI UTR, card slip or cheque number.",
         required=False,
         allow_blank=True,
+        rule="Required (not blank) for a cheque.",
     )
 
 
