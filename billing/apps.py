@@ -1,5 +1,23 @@
 from django.apps import AppConfig
 
+from clinics.registry import ClinicSetup, clinic_setup, demo_steps, waiting_work
+
 
 class BillingConfig(AppConfig):
     name = "billing"
+    verbose_name = "Billing"
+
+    def ready(self) -> None:
+        # Imported here and not at the top: these modules use the models, which exist only
+        # once every app is loaded.
+        from billing import demo  # noqa: PLC0415
+        from billing.documents import bill_verifier  # noqa: PLC0415
+        from billing.services.catalogue import catalogue_starter_load  # noqa: PLC0415
+        from billing.services.documents import BILL_PDFS_WAITING  # noqa: PLC0415
+        from patients.verification import verifiers  # noqa: PLC0415
+
+        clinic_setup.register(ClinicSetup("billing.starter_catalogue", 50, catalogue_starter_load))
+        demo_steps.register(demo.BILLING)
+        waiting_work.register(BILL_PDFS_WAITING)
+        if bill_verifier not in verifiers:
+            verifiers.append(bill_verifier)

@@ -182,6 +182,20 @@ class Actions:
     ERASURE_CONFIRMED = "compliance.erasure.confirmed"
     ERASURE_EXPIRED_RECORD = "compliance.erasure.expired_record"
     STAFF_DATA_ERASED = "compliance.staff_data.erased"
+    # Billing: catalogue, GST profile, bills, payments
+    CATALOGUE_ITEM_SAVED = "billing.catalogue_item.saved"
+    BILLING_PROFILE_SAVED = "billing.profile.saved"
+    BILL_DRAFTED = "billing.bill.drafted"
+    BILL_DRAFT_UPDATED = "billing.bill.draft_updated"
+    BILL_DRAFT_DELETED = "billing.bill.draft_deleted"
+    BILL_ISSUED = "billing.bill.issued"
+    BILL_CANCELLED = "billing.bill.cancelled"
+    BILL_PDF_STORED = "billing.bill.pdf_stored"
+    CREDIT_NOTE_ISSUED = "billing.credit_note.issued"
+    PAYMENT_RECORDED = "billing.payment.recorded"
+    ADVANCE_RECORDED = "billing.advance.recorded"
+    REFUND_RECORDED = "billing.refund.recorded"
+    DAY_CLOSED = "billing.day.closed"
 
     @classmethod
     def all(cls) -> list[str]:

@@ -36,6 +36,7 @@ class Perm(models.TextChoices):
     MESSAGING_SEND = "messaging.send", "Reply to patients on WhatsApp, send templates"
     BILLING_VIEW = "billing.view", "See bills and payments"
     BILLING_EDIT = "billing.edit", "Create bills and record payments"
+    BILLING_CATALOGUE = "billing.catalogue", "Change the price list and the GST profile"
     STAFF_VIEW = "staff.view", "See the staff list"
     STAFF_MANAGE = "staff.manage", "Invite staff, change roles, deactivate"
     SETTINGS_EDIT = "settings.edit", "Change clinic settings"
@@ -127,6 +128,7 @@ MATRIX: dict[str, frozenset[str]] = {
             P.APPOINTMENTS_VIEW,
             P.BILLING_VIEW,
             P.BILLING_EDIT,
+            P.BILLING_CATALOGUE,
             P.STAFF_VIEW,
         }
     ),

@@ -438,6 +438,13 @@ SPECTACULAR_SETTINGS = {
         # "kind" and "status" of a data-rights request.
         "RightsKindEnum": "compliance.models.RightsKind",
         "RightsStatusEnum": "compliance.models.RightsStatus",
+        # "kind" and "mode" in billing: catalogue items, bills, payments; how money moves.
+        "ItemKindEnum": "billing.models.ItemKind",
+        "BillKindEnum": "billing.models.BillKind",
+        "PaymentKindEnum": "billing.models.PaymentKind",
+        "PaymentModeEnum": "billing.models.PaymentMode",
+        "VisitModeEnum": "patients.models.VisitMode",
+        "CounterModeEnum": "billing.services.payments.COUNTER_MODE_CHOICES",
     },
 }
 

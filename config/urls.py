@@ -22,6 +22,7 @@ api_v1 = [
     path("", include("compliance.rights.api.urls")),
     path("", include("messaging.api.urls")),
     path("", include("compliance.api.urls")),
+    path("", include("billing.api.urls")),
 ]
 
 clinic_urls = [
@@ -35,6 +36,7 @@ clinic_urls = [
     path("consent/", include("patients.urls_consent")),
     path("compliance/", include("compliance.urls")),
     path("messages/", include("messaging.urls")),
+    path("billing/", include("billing.urls")),
 ]
 
 urlpatterns = [

@@ -156,10 +156,12 @@ def _objects_of(clinic, owner):
         messaging = _messaging_objects(clinic, patient, membership)
         rights = _rights_objects(clinic, patient, visit)
         data = _data_objects(clinic, patient)
+        billing = _billing_objects(clinic, patient)
     return {
         **messaging,
         **rights,
         **data,
+        **billing,
         "patient_id": patient.pk,
         "guardian_id": guardian.pk,
         "allergy_id": allergy.pk,
@@ -213,6 +215,17 @@ def _data_objects(clinic, patient) -> dict[str, int]:
     )
     erasure = Erasure.objects.create(clinic=clinic, patient=patient, patient_number=patient.number)
     return {"export_id": export.pk, "erasure_id": erasure.pk}
+
+
+def _billing_objects(clinic, patient) -> dict[str, int]:
+    """A draft bill of `clinic` with one line."""
+    from billing.models import Bill, BillLine
+
+    bill = Bill.objects.create(clinic=clinic, patient=patient)
+    line = BillLine.objects.create(
+        clinic=clinic, bill=bill, description="Consultation", unit_price_paise=50000
+    )
+    return {"bill_id": bill.pk, "line_id": line.pk}
 
 
 def _messaging_objects(clinic, patient, doctor) -> dict[str, int]:

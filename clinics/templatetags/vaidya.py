@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 
 from django import template
@@ -21,6 +22,19 @@ def _tz(context):
 @register.filter
 def inr(value):
     return format_inr(value)
+
+
+@register.simple_tag
+def paise(value):
+    """{% paise bill.total_paise %} -> Rs 1,234.56 (amounts are kept in integer paise)."""
+    return "" if value in (None, "") else format_inr(Decimal(int(value)) / 100)
+
+
+@register.filter
+def rate_bp(value):
+    """A GST rate kept in basis points, as a percentage: 1800 -> 18%, 250 -> 2.5%."""
+    percent = Decimal(int(value or 0)) / 100
+    return f"{percent.normalize():f}%"
 
 
 @register.simple_tag(takes_context=True)

@@ -36,6 +36,7 @@ from patients.services.documents import (
     document_upload,
     visit_document_request,
 )
+from patients.verification import verify_elsewhere
 
 STATUS_PARTIAL = "patients/documents/partials/_status.html"
 
@@ -186,11 +187,15 @@ def document_verify(request: HttpRequest, token: str) -> HttpResponse:
         if 16 <= len(token) <= 40
         else None
     )
-    if found is None:
-        response = render(request, "patients/documents/verify.html", {"facts": None}, status=404)
-    else:
+    facts = None
+    if found is not None:
         with clinic_scope(found[1]):
             facts = verification_facts(document_id=found[0])
+    elif 16 <= len(token) <= 40:
+        facts = verify_elsewhere(token)  # a bill or another app's issued document
+    if facts is None:
+        response = render(request, "patients/documents/verify.html", {"facts": None}, status=404)
+    else:
         # In the patient's language, unless the reader picked another on the page (?lang=).
         language = patient_language(request.GET.get("lang") or facts["language"])
         with translation.override(language):

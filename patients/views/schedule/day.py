@@ -214,6 +214,7 @@ def _queue_context(request: HttpRequest) -> dict:
         "now_label": clock(now, tz),
         "can_edit": can_edit,
         "can_open_visits": request.membership.has_perm(Perm.CLINICAL_DRAFT),
+        "can_bill": request.membership.has_perm(Perm.BILLING_EDIT),
         "next_url": queue_url,
         "refresh_seconds": QUEUE_REFRESH_SECONDS,
     }
