@@ -152,6 +152,17 @@ class Actions:
     WHATSAPP_ALERTS_TURNED_ON = "messaging.whatsapp_alerts.turned_on"
     WHATSAPP_ALERTS_CHANGED = "messaging.whatsapp_alerts.changed"
     WHATSAPP_ALERTS_TURNED_OFF = "messaging.whatsapp_alerts.turned_off"
+    # billing: the clinic's Razorpay account, payment links, the installation's subscriptions
+    RAZORPAY_CONNECTED = "billing.razorpay.connected"
+    RAZORPAY_UPDATED = "billing.razorpay.updated"
+    RAZORPAY_DISCONNECTED = "billing.razorpay.disconnected"
+    RAZORPAY_TESTED = "billing.razorpay.tested"
+    PAYMENT_LINK_CREATED = "billing.payment_link.created"
+    PAYMENT_LINK_CHANGED = "billing.payment_link.status_changed"
+    SUBSCRIPTION_STARTED = "billing.subscription.started"
+    SUBSCRIPTION_CHANGED = "billing.subscription.status_changed"
+    SUBSCRIPTION_CANCELLED = "billing.subscription.cancelled"
+    PLATFORM_INVOICE_ISSUED = "billing.platform_invoice.issued"
 
     @classmethod
     def all(cls) -> list[str]:
