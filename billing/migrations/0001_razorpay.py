@@ -9,157 +9,309 @@ import clinics.fields
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clinics', '0008_audit_keyed_chain'),
+        ("clinics", "0008_audit_keyed_chain"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Plan',
+            name="Plan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80)),
-                ('amount_paise', models.PositiveBigIntegerField(help_text='Charged each period, GST included.')),
-                ('period', models.CharField(choices=[('monthly', 'Monthly'), ('yearly', 'Yearly')], default='monthly', max_length=10)),
-                ('total_count', models.PositiveSmallIntegerField(default=120, help_text='How many periods the subscription runs before it completes.')),
-                ('max_doctors', models.PositiveIntegerField(blank=True, null=True)),
-                ('max_whatsapp_messages_per_month', models.PositiveIntegerField(blank=True, null=True)),
-                ('max_storage_mb', models.PositiveIntegerField(blank=True, null=True)),
-                ('is_active', models.BooleanField(default=True, help_text='Offered to clinics.')),
-                ('razorpay_plan_id', models.CharField(blank=True, editable=False, max_length=40)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80)),
+                (
+                    "amount_paise",
+                    models.PositiveBigIntegerField(help_text="Charged each period, GST included."),
+                ),
+                (
+                    "period",
+                    models.CharField(
+                        choices=[("monthly", "Monthly"), ("yearly", "Yearly")],
+                        default="monthly",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "total_count",
+                    models.PositiveSmallIntegerField(
+                        default=120,
+                        help_text="How many periods the subscription runs before it completes.",
+                    ),
+                ),
+                ("max_doctors", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "max_whatsapp_messages_per_month",
+                    models.PositiveIntegerField(blank=True, null=True),
+                ),
+                ("max_storage_mb", models.PositiveIntegerField(blank=True, null=True)),
+                ("is_active", models.BooleanField(default=True, help_text="Offered to clinics.")),
+                ("razorpay_plan_id", models.CharField(blank=True, editable=False, max_length=40)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['amount_paise', 'name'],
+                "ordering": ["amount_paise", "name"],
             },
         ),
         migrations.CreateModel(
-            name='ClinicSubscription',
+            name="ClinicSubscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('created', 'Waiting for the owner to authorise'), ('authenticated', 'Authorised, first charge to come'), ('active', 'Active'), ('pending', 'A charge failed, Razorpay is retrying'), ('halted', 'Charges failed, retries stopped'), ('cancelled', 'Cancelled'), ('paused', 'Paused'), ('completed', 'Completed'), ('expired', 'Expired before it was authorised')], default='created', max_length=20)),
-                ('razorpay_subscription_id', models.CharField(max_length=40, unique=True)),
-                ('short_url', models.URLField(max_length=300)),
-                ('payment_failed_at', models.DateTimeField(blank=True, null=True)),
-                ('paid_until', models.DateTimeField(blank=True, null=True)),
-                ('charges', models.PositiveIntegerField(default=0)),
-                ('last_event_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('clinic', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clinics.clinic')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='subscriptions', to='billing.plan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("created", "Waiting for the owner to authorise"),
+                            ("authenticated", "Authorised, first charge to come"),
+                            ("active", "Active"),
+                            ("pending", "A charge failed, Razorpay is retrying"),
+                            ("halted", "Charges failed, retries stopped"),
+                            ("cancelled", "Cancelled"),
+                            ("paused", "Paused"),
+                            ("completed", "Completed"),
+                            ("expired", "Expired before it was authorised"),
+                        ],
+                        default="created",
+                        max_length=20,
+                    ),
+                ),
+                ("razorpay_subscription_id", models.CharField(max_length=40, unique=True)),
+                ("short_url", models.URLField(max_length=300)),
+                ("payment_failed_at", models.DateTimeField(blank=True, null=True)),
+                ("paid_until", models.DateTimeField(blank=True, null=True)),
+                ("charges", models.PositiveIntegerField(default=0)),
+                ("last_event_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="subscriptions",
+                        to="billing.plan",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='PlatformInvoice',
+            name="PlatformInvoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=16, unique=True)),
-                ('financial_year', models.CharField(max_length=7)),
-                ('sequence', models.PositiveIntegerField()),
-                ('razorpay_payment_id', models.CharField(max_length=40, unique=True)),
-                ('issued_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('operator_gstin', models.CharField(blank=True, max_length=15)),
-                ('operator_state_code', models.CharField(blank=True, max_length=2)),
-                ('clinic_gstin', models.CharField(blank=True, max_length=15)),
-                ('clinic_state_code', models.CharField(max_length=2)),
-                ('sac_code', models.CharField(default='998314', max_length=8)),
-                ('taxable_paise', models.PositiveBigIntegerField()),
-                ('cgst_paise', models.PositiveBigIntegerField(default=0)),
-                ('sgst_paise', models.PositiveBigIntegerField(default=0)),
-                ('igst_paise', models.PositiveBigIntegerField(default=0)),
-                ('total_paise', models.PositiveBigIntegerField()),
-                ('clinic', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('subscription', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='billing.clinicsubscription')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=16, unique=True)),
+                ("financial_year", models.CharField(max_length=7)),
+                ("sequence", models.PositiveIntegerField()),
+                ("razorpay_payment_id", models.CharField(max_length=40, unique=True)),
+                ("issued_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("operator_gstin", models.CharField(blank=True, max_length=15)),
+                ("operator_state_code", models.CharField(blank=True, max_length=2)),
+                ("clinic_gstin", models.CharField(blank=True, max_length=15)),
+                ("clinic_state_code", models.CharField(max_length=2)),
+                ("sac_code", models.CharField(default="998314", max_length=8)),
+                ("taxable_paise", models.PositiveBigIntegerField()),
+                ("cgst_paise", models.PositiveBigIntegerField(default=0)),
+                ("sgst_paise", models.PositiveBigIntegerField(default=0)),
+                ("igst_paise", models.PositiveBigIntegerField(default=0)),
+                ("total_paise", models.PositiveBigIntegerField()),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "subscription",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoices",
+                        to="billing.clinicsubscription",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-issued_at', '-id'],
+                "ordering": ["-issued_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='RazorpayAccount',
+            name="RazorpayAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key_id', models.CharField(max_length=40)),
-                ('key_secret', clinics.fields.EncryptedTextField()),
-                ('webhook_secret', clinics.fields.EncryptedTextField()),
-                ('webhook_key', models.CharField(default=billing.razorpay.models.new_webhook_key, max_length=40, unique=True)),
-                ('last_checked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_check_ok', models.BooleanField(null=True)),
-                ('problem', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('clinic', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clinics.clinic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key_id", models.CharField(max_length=40)),
+                ("key_secret", clinics.fields.EncryptedTextField()),
+                ("webhook_secret", clinics.fields.EncryptedTextField()),
+                (
+                    "webhook_key",
+                    models.CharField(
+                        default=billing.razorpay.models.new_webhook_key, max_length=40, unique=True
+                    ),
+                ),
+                ("last_checked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_check_ok", models.BooleanField(null=True)),
+                ("problem", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "clinic",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Razorpay account',
+                "verbose_name": "Razorpay account",
             },
         ),
         migrations.CreateModel(
-            name='RazorpayWebhookDelivery',
+            name="RazorpayWebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('clinic', "The clinic's Razorpay account"), ('platform', "The installation's Razorpay account (subscriptions)")], max_length=10)),
-                ('event_id', models.CharField(max_length=64)),
-                ('event', models.CharField(max_length=64)),
-                ('body', models.BinaryField()),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('queued_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.CharField(blank=True, max_length=100)),
-                ('error', models.CharField(blank=True, max_length=300)),
-                ('clinic', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clinics.clinic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("clinic", "The clinic's Razorpay account"),
+                            ("platform", "The installation's Razorpay account (subscriptions)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("event_id", models.CharField(max_length=64)),
+                ("event", models.CharField(max_length=64)),
+                ("body", models.BinaryField()),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("queued_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                ("outcome", models.CharField(blank=True, max_length=100)),
+                ("error", models.CharField(blank=True, max_length=300)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'Razorpay webhook deliveries',
-                'ordering': ['received_at', 'id'],
+                "verbose_name_plural": "Razorpay webhook deliveries",
+                "ordering": ["received_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='PaymentLink',
+            name="PaymentLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount_paise', models.PositiveBigIntegerField()),
-                ('amount_paid_paise', models.PositiveBigIntegerField(default=0)),
-                ('reference_id', models.CharField(help_text='Our reference: the bill number.', max_length=40)),
-                ('description', models.CharField(max_length=255)),
-                ('customer_name', models.CharField(blank=True, max_length=100)),
-                ('customer_phone', models.CharField(blank=True, max_length=20)),
-                ('owner_label', models.CharField(blank=True, max_length=100)),
-                ('on_paid_key', models.CharField(blank=True, max_length=60)),
-                ('status', models.CharField(choices=[('created', 'Sent, not paid'), ('partially_paid', 'Partly paid'), ('paid', 'Paid'), ('cancelled', 'Cancelled'), ('expired', 'Expired')], default='created', max_length=20)),
-                ('razorpay_link_id', models.CharField(max_length=40, unique=True)),
-                ('razorpay_payment_id', models.CharField(blank=True, max_length=40)),
-                ('short_url', models.URLField(max_length=300)),
-                ('expire_by', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('paid_at', models.DateTimeField(blank=True, null=True)),
-                ('owner_told_at', models.DateTimeField(blank=True, null=True)),
-                ('last_synced_at', models.DateTimeField(blank=True, null=True)),
-                ('clinic', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clinics.clinic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount_paise", models.PositiveBigIntegerField()),
+                ("amount_paid_paise", models.PositiveBigIntegerField(default=0)),
+                (
+                    "reference_id",
+                    models.CharField(help_text="Our reference: the bill number.", max_length=40),
+                ),
+                ("description", models.CharField(max_length=255)),
+                ("customer_name", models.CharField(blank=True, max_length=100)),
+                ("customer_phone", models.CharField(blank=True, max_length=20)),
+                ("owner_label", models.CharField(blank=True, max_length=100)),
+                ("on_paid_key", models.CharField(blank=True, max_length=60)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("created", "Sent, not paid"),
+                            ("partially_paid", "Partly paid"),
+                            ("paid", "Paid"),
+                            ("cancelled", "Cancelled"),
+                            ("expired", "Expired"),
+                        ],
+                        default="created",
+                        max_length=20,
+                    ),
+                ),
+                ("razorpay_link_id", models.CharField(max_length=40, unique=True)),
+                ("razorpay_payment_id", models.CharField(blank=True, max_length=40)),
+                ("short_url", models.URLField(max_length=300)),
+                ("expire_by", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("paid_at", models.DateTimeField(blank=True, null=True)),
+                ("owner_told_at", models.DateTimeField(blank=True, null=True)),
+                ("last_synced_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['clinic', 'status'], name='billing_plink_open')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["clinic", "status"], name="billing_plink_open")],
             },
         ),
         migrations.AddIndex(
-            model_name='clinicsubscription',
-            index=models.Index(fields=['clinic', '-created_at'], name='billing_sub_latest'),
+            model_name="clinicsubscription",
+            index=models.Index(fields=["clinic", "-created_at"], name="billing_sub_latest"),
         ),
         migrations.AddConstraint(
-            model_name='platforminvoice',
-            constraint=models.UniqueConstraint(fields=('clinic', 'financial_year', 'sequence'), name='billing_platform_invoice_seq'),
+            model_name="platforminvoice",
+            constraint=models.UniqueConstraint(
+                fields=("clinic", "financial_year", "sequence"), name="billing_platform_invoice_seq"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='razorpaywebhookdelivery',
-            constraint=models.UniqueConstraint(fields=('clinic', 'event_id'), name='billing_rzp_delivery_event_once'),
+            model_name="razorpaywebhookdelivery",
+            constraint=models.UniqueConstraint(
+                fields=("clinic", "event_id"), name="billing_rzp_delivery_event_once"
+            ),
         ),
     ]

@@ -213,13 +213,14 @@ def _set_status(
     if paid_until is not None:
         subscription.paid_until = paid_until
     subscription.save()
-    audit_record(
-        clinic=subscription.clinic_id,
-        actor=None,
-        action=Actions.SUBSCRIPTION_CHANGED,
-        target=subscription,
-        data={"from": before, "to": status, "event": event},
-    )
+    if before != status:  # a charge on an active subscription has its invoice's event
+        audit_record(
+            clinic=subscription.clinic_id,
+            actor=None,
+            action=Actions.SUBSCRIPTION_CHANGED,
+            target=subscription,
+            data={"from": before, "to": status, "event": event},
+        )
     return True
 
 

@@ -56,6 +56,19 @@ class Account:
     account_id: str = field(default_factory=lambda: new_id("acc_"))
 
 
+_clock_lock = threading.Lock()
+_last_event_time = 0
+
+
+def event_time() -> int:
+    """Now in whole seconds, but always after the previous event: Razorpay's `created_at` has
+    second precision, and tests that reorder events need each one later than the last."""
+    global _last_event_time
+    with _clock_lock:
+        _last_event_time = max(int(time.time()), _last_event_time + 1)
+        return _last_event_time
+
+
 @dataclass
 class Event:
     """A webhook to send: the account it belongs to, its name and its payload parts."""
@@ -64,7 +77,7 @@ class Event:
     name: str
     parts: dict[str, dict[str, Any]]
     event_id: str = field(default_factory=lambda: new_id("evt_"))
-    created_at: int = field(default_factory=lambda: int(time.time()))
+    created_at: int = field(default_factory=event_time)
 
     def body(self) -> bytes:
         import json  # noqa: PLC0415 - small module, kept local to the one use

@@ -14,11 +14,11 @@ from clinics.tenancy import clinic_scope
 from devtools.razorpay_simulator import Simulator, running_simulator
 
 KEY_ID = "rzp_test_asha000001"
-KEY_SECRET = "asha-key-secret-123"  # noqa: S105 - a fake secret for the simulator
-WEBHOOK_SECRET = "asha-webhook-secret-456"  # noqa: S105
+KEY_SECRET = "asha-key-secret-123"
+WEBHOOK_SECRET = "asha-webhook-secret-456"
 PLATFORM_KEY_ID = "rzp_live_vaidyaplatform"
-PLATFORM_KEY_SECRET = "platform-key-secret-789"  # noqa: S105
-PLATFORM_WEBHOOK_SECRET = "platform-webhook-secret-012"  # noqa: S105
+PLATFORM_KEY_SECRET = "platform-key-secret-789"
+PLATFORM_WEBHOOK_SECRET = "platform-webhook-secret-012"
 
 
 @pytest.fixture
