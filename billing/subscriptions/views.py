@@ -4,8 +4,11 @@ installation's invoices. Owners only; it stays writable while the clinic is read
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -19,6 +22,8 @@ from billing.subscriptions.services import (
 )
 from clinics.decorators import require_perm
 from clinics.errors import DomainError
+from clinics.formatting import format_date, format_inr
+from clinics.pdf import PDF_CONTENT_TYPE, render_pdf
 from clinics.roles import Perm
 
 
@@ -101,3 +106,38 @@ def subscription_refresh_view(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, exc.message)
     return _back(request)
+
+
+@require_perm(Perm.SETTINGS_EDIT)
+@require_GET
+def platform_invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """The installation's tax invoice for one charge, as a PDF (another clinic's: 404)."""
+    invoice = (
+        PlatformInvoice.objects.select_related("subscription__plan")
+        .filter(clinic=request.clinic, pk=invoice_id)
+        .first()
+    )
+    if invoice is None:
+        raise Http404("No such invoice")
+
+    def rupees(paise: int) -> str:
+        return format_inr(Decimal(paise) / 100)
+
+    pdf = render_pdf(
+        "pdf/platform_invoice.html",
+        {
+            "invoice": invoice,
+            "clinic": request.clinic,
+            "operator_name": settings.OPERATOR_LEGAL_NAME,
+            "issued_on": format_date(invoice.issued_at),
+            "cgst": rupees(invoice.cgst_paise),
+            "sgst": rupees(invoice.sgst_paise),
+            "igst": rupees(invoice.igst_paise),
+        },
+    )
+    response = HttpResponse(pdf, content_type=PDF_CONTENT_TYPE)
+    # The invoice number names the file; it holds no personal data.
+    filename = invoice.number.replace("/", "-")
+    response["Content-Disposition"] = f'inline; filename="invoice-{filename}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -247,3 +247,19 @@ def test_without_a_subscription_nothing_changes(clinic, owner, client_for):
     assert not mode(clinic).read_only
     page = client_for(owner).get(reverse("subscription", args=[clinic.slug])).content.decode()
     assert "No subscription: Vaidya works without limits." in page
+
+
+def test_the_owner_downloads_the_installations_invoice_as_a_pdf(
+    clinic, owner, plan, live_platform, client_for, settings
+):
+    settings.OPERATOR_GSTIN = "29ABCDE1234F1Z5"
+    subscription = subscribe(clinic, owner, plan)
+    for step in ("authenticate", "charge"):
+        live_platform.subscription_step(subscription.razorpay_subscription_id, step)
+    with clinic_scope(clinic):
+        invoice = PlatformInvoice.objects.get()
+    page = client_for(owner).get(reverse("subscription", args=[clinic.slug])).content.decode()
+    assert invoice.number in page and "Rs 1,180.00" in page
+    answer = client_for(owner).get(reverse("platform-invoice-pdf", args=[clinic.slug, invoice.pk]))
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/pdf"
+    assert answer.content.startswith(b"%PDF")
