@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from clinics.registry import ClinicSetup, clinic_setup, demo_steps, waiting_work
+from clinics.registry import ClinicSetup, clinic_guards, clinic_setup, demo_steps, waiting_work
 
 
 class BillingConfig(AppConfig):
@@ -9,15 +9,21 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here and not at the top: these modules use the models, which exist only
-        # once every app is loaded.
-        from billing import demo  # noqa: PLC0415
+        # once every app is loaded. `schedules` registers its schedules as it is imported.
+        from billing import demo, schedules  # noqa: F401, PLC0415
         from billing.documents import bill_verifier  # noqa: PLC0415
+        from billing.razorpay import demo as razorpay_demo  # noqa: PLC0415
+        from billing.razorpay.processing import RAZORPAY_WEBHOOKS_WAITING  # noqa: PLC0415
         from billing.services.catalogue import catalogue_starter_load  # noqa: PLC0415
         from billing.services.documents import BILL_PDFS_WAITING  # noqa: PLC0415
+        from billing.subscriptions.modes import SUBSCRIPTION_GUARD  # noqa: PLC0415
         from patients.verification import verifiers  # noqa: PLC0415
 
         clinic_setup.register(ClinicSetup("billing.starter_catalogue", 50, catalogue_starter_load))
         demo_steps.register(demo.BILLING)
+        demo_steps.register(razorpay_demo.RAZORPAY)
         waiting_work.register(BILL_PDFS_WAITING)
+        waiting_work.register(RAZORPAY_WEBHOOKS_WAITING)
+        clinic_guards.register(SUBSCRIPTION_GUARD)
         if bill_verifier not in verifiers:
             verifiers.append(bill_verifier)

@@ -196,6 +196,17 @@ class Actions:
     ADVANCE_RECORDED = "billing.advance.recorded"
     REFUND_RECORDED = "billing.refund.recorded"
     DAY_CLOSED = "billing.day.closed"
+    # billing: the clinic's Razorpay account, payment links, the installation's subscriptions
+    RAZORPAY_CONNECTED = "billing.razorpay.connected"
+    RAZORPAY_UPDATED = "billing.razorpay.updated"
+    RAZORPAY_DISCONNECTED = "billing.razorpay.disconnected"
+    RAZORPAY_TESTED = "billing.razorpay.tested"
+    PAYMENT_LINK_CREATED = "billing.payment_link.created"
+    PAYMENT_LINK_CHANGED = "billing.payment_link.status_changed"
+    SUBSCRIPTION_STARTED = "billing.subscription.started"
+    SUBSCRIPTION_CHANGED = "billing.subscription.status_changed"
+    SUBSCRIPTION_CANCELLED = "billing.subscription.cancelled"
+    PLATFORM_INVOICE_ISSUED = "billing.platform_invoice.issued"
 
     @classmethod
     def all(cls) -> list[str]:

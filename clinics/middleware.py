@@ -8,12 +8,13 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from clinics.actors import access_for_member
 from clinics.context import actor_context, enter_context, leave_context
+from clinics.guards import SAFE_METHODS, write_refusal
 from clinics.selectors import membership_for
 from clinics.tenancy import clinic_scope
 
@@ -104,6 +105,9 @@ class ClinicScopeMiddleware:
         token = enter_context(access=request.access)
         try:
             with clinic_scope(clinic):
+                refused = _write_refused(request)
+                if refused is not None:
+                    return refused
                 response = view_func(request, *view_args, **view_kwargs)
                 # Templates may read lazy querysets: render while the scope is still active.
                 if hasattr(response, "render") and callable(response.render):
@@ -111,3 +115,15 @@ class ClinicScopeMiddleware:
         finally:
             leave_context(token)
         return response
+
+
+def _write_refused(request: HttpRequest) -> HttpResponse | None:
+    """A write while the clinic is read-only (`clinics.guards`: a subscription's grace period
+    ran out) is refused with the reason; reading and exporting go on."""
+    if request.method in SAFE_METHODS:
+        return None
+    match = request.resolver_match
+    reason = write_refusal(request.clinic.pk, url_name=match.url_name if match else "")
+    if reason is None:
+        return None
+    return render(request, "clinics/read_only.html", {"reason": reason}, status=403)

@@ -12,6 +12,7 @@ that added them.
     local_services     LocalService      a process `manage.py run_local` starts beside the app
     waiting_work       WaitingWork       rows waiting on a task, enqueued again when it was lost
     report_sources     ReportSource      sections of the reports page (and their CSV files)
+    clinic_guards      ClinicGuard       what a clinic may do now: writes, and its plan's limits
 
 This module imports no models, so an `apps.py` may import it at its top. The callables an entry
 holds usually live in a module that does import models: import that module inside `ready()`.
@@ -283,3 +284,31 @@ class ReportSource:
 
 
 report_sources: Registry[ReportSource] = Registry("report sources")
+
+
+# --- what a clinic may do now ------------------------------------------------------------------
+@dataclass(frozen=True)
+class ClinicGuard:
+    """A rule above `clinics` about what a clinic may do now: the installation's subscriptions
+    (billing) make a clinic read-only after a failed charge's grace period, and hold it to its
+    plan's limits. `clinics.guards` asks every entry; with none, everything is allowed.
+
+    Checklist for a new guard:
+    - `write_refusal(clinic_id)` returns why the clinic's writes are refused now (a sentence
+      for the staff), or None. It runs on every unsafe web request under `/c/<clinic>/` and
+      API write, inside the clinic's scope: one indexed query at most.
+    - `writes_allowed`: URL names that stay writable when it refuses (the pages where the
+      owner puts things right).
+    - `limit_refusal(clinic_id, resource, adding)` returns why adding `adding` more of
+      `resource` ("doctors", "whatsapp_messages", "storage_mb") is refused, or None.
+    - Register it in the app's `AppConfig.ready()`: `clinic_guards.register(GUARD)`.
+    """
+
+    name: str
+    order: int
+    write_refusal: Callable[[int], str | None]
+    limit_refusal: Callable[[int, str, int], str | None]
+    writes_allowed: frozenset[str] = frozenset()
+
+
+clinic_guards: Registry[ClinicGuard] = Registry("clinic guards")

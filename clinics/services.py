@@ -31,6 +31,7 @@ from clinics.account_security import (
 from clinics.api_keys import API_KEY_PREFIX, api_key_create, api_key_digest, api_key_revoke
 from clinics.audit import Actions, audit_record
 from clinics.errors import Conflict, DomainError, NotAllowed, ValidationFailed
+from clinics.guards import require_within_limit
 from clinics.models import Clinic, DoctorProfile, Invitation, Membership, User
 from clinics.registry import clinic_setup
 from clinics.roles import Role
@@ -200,6 +201,13 @@ def _ensure_an_owner_remains(membership: Membership, *, new_role: str | None, ac
         raise Conflict("A clinic needs at least one active owner. Make someone else owner first.")
 
 
+def _check_doctor_limit(clinic_id: int, role: str) -> None:
+    """A new active doctor must fit the clinic's plan (billing's subscriptions, if any)."""
+    if role == Role.DOCTOR:
+        with clinic_scope(clinic_id):
+            require_within_limit(clinic_id, "doctors")
+
+
 @transaction.atomic
 def membership_change_role(*, membership: Membership, actor: User, role: str) -> Membership:
     """Give a staff member another role."""
@@ -209,6 +217,8 @@ def membership_change_role(*, membership: Membership, actor: User, role: str) ->
     if membership.role == role:
         return membership
     _ensure_an_owner_remains(membership, new_role=role, active=True)
+    if membership.is_active:
+        _check_doctor_limit(membership.clinic_id, role)
     old = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
@@ -248,6 +258,7 @@ def membership_reactivate(*, membership: Membership, actor: User) -> Membership:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.is_active:
         return membership
+    _check_doctor_limit(membership.clinic_id, membership.role)
     membership.is_active = True
     membership.deactivated_at = None
     membership.save(update_fields=["is_active", "deactivated_at"])
@@ -316,6 +327,7 @@ def invitation_create(*, clinic: Clinic, actor: User, email: str, role: str) -> 
         raise DomainError("Enter a valid email address.", field="email") from exc
     if Membership.objects.filter(user__email=email, is_active=True).exists():
         raise Conflict("This person already works at this clinic.", field="email")
+    _check_doctor_limit(clinic.pk, role)
     now = timezone.now()
     Invitation.objects.filter(
         email=email, accepted_at__isnull=True, revoked_at__isnull=True
@@ -394,6 +406,7 @@ def invitation_accept(
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if not invitation.is_open:
             raise DomainError("This invitation was already used.")
+        _check_doctor_limit(invitation.clinic_id, invitation.role)
         membership = Membership.objects.filter(user=user).first()
         if membership:
             membership.role, membership.is_active, membership.deactivated_at = (
@@ -468,6 +481,7 @@ def membership_add(*, clinic: Clinic, actor: User | None, user: User, role: str)
     with clinic_scope(clinic):
         if Membership.objects.filter(user=user).exists():
             raise Conflict("This person already works at this clinic.", field="email")
+        _check_doctor_limit(clinic.pk, role)
         membership = Membership.objects.create(clinic=clinic, user=user, role=role)
         audit_record(
             clinic=clinic,

@@ -361,6 +361,28 @@ WHATSAPP_MAX_MEDIA_BYTES = env.int("WHATSAPP_MAX_MEDIA_BYTES", default=100 * 102
 WHATSAPP_SEND_RATE_PER_SECOND = env.int("WHATSAPP_SEND_RATE_PER_SECOND", default=80)
 WHATSAPP_RATE_LIMIT_KEY_PREFIX = env.str("WHATSAPP_RATE_LIMIT_KEY_PREFIX", default="vaidya:")
 
+# --- Razorpay ---------------------------------------------------------------------------------
+# Clinics enter their own keys on their billing settings page (encrypted at rest). Point
+# RAZORPAY_API_BASE_URL at the local simulator (`manage.py razorpay_simulator`) in development;
+# the official SDK cannot tell.
+RAZORPAY_API_BASE_URL = env.str("RAZORPAY_API_BASE_URL", default="https://api.razorpay.com")
+RAZORPAY_TIMEOUT_SECONDS = env.float("RAZORPAY_TIMEOUT_SECONDS", default=15)
+# Largest webhook body accepted (Razorpay's are a few kilobytes).
+RAZORPAY_WEBHOOK_MAX_BYTES = env.int("RAZORPAY_WEBHOOK_MAX_BYTES", default=256 * 1024)
+# Days a payment link stays payable.
+RAZORPAY_LINK_DAYS = env.int("RAZORPAY_LINK_DAYS", default=7)
+# The installation's own Razorpay account, which bills clinics for their subscriptions; its
+# webhook goes to /webhooks/razorpay/platform/. Empty: subscriptions are not offered.
+RAZORPAY_PLATFORM_KEY_ID = env.str("RAZORPAY_PLATFORM_KEY_ID", default="")
+RAZORPAY_PLATFORM_KEY_SECRET = env.str("RAZORPAY_PLATFORM_KEY_SECRET", default="")
+RAZORPAY_PLATFORM_WEBHOOK_SECRET = env.str("RAZORPAY_PLATFORM_WEBHOOK_SECRET", default="")
+# Days a clinic keeps working normally after a subscription charge failed, before read-only.
+SUBSCRIPTION_GRACE_DAYS = env.int("SUBSCRIPTION_GRACE_DAYS", default=7)
+# The operator's GST registration, printed on its tax invoices to clinics (SaaS at 18%).
+OPERATOR_LEGAL_NAME = env.str("OPERATOR_LEGAL_NAME", default="Vaidya installation operator")
+OPERATOR_GSTIN = env.str("OPERATOR_GSTIN", default="")
+OPERATOR_STATE_CODE = env.str("OPERATOR_STATE_CODE", default="")
+
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 if env.str("EMAIL_URL", default=""):

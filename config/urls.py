@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from billing.razorpay.views import payment_callback
 from clinics.api.errors import api_not_found
 from messaging.views.links import document_share
 from patients.views.documents import document_verify
@@ -36,6 +37,8 @@ clinic_urls = [
     path("consent/", include("patients.urls_consent")),
     path("compliance/", include("compliance.urls")),
     path("messages/", include("messaging.urls")),
+    path("billing/razorpay/", include("billing.razorpay.urls")),
+    path("billing/subscription/", include("billing.subscriptions.urls")),
     path("billing/", include("billing.urls")),
 ]
 
@@ -57,7 +60,10 @@ urlpatterns = [
     # Public, revocable: the waiting room's screen (token numbers, doctors and rooms only).
     path("display/<str:token>/", public_display, name="display-link"),
     path("display/<str:token>/live/", public_display_partial, name="display-link-live"),
+    path("webhooks/razorpay/", include("billing.urls_webhooks")),
     path("webhooks/", include("messaging.urls_webhooks")),
+    # Public: where a patient's browser comes back after paying a Razorpay link (signed).
+    path("pay/razorpay/<str:webhook_key>/done/", payment_callback, name="razorpay-callback"),
     path("", include("clinics.urls")),
 ]
 

@@ -157,10 +157,12 @@ def _objects_of(clinic, owner):
         rights = _rights_objects(clinic, patient, visit)
         data = _data_objects(clinic, patient)
         billing = _billing_objects(clinic, patient)
+        platform = _platform_objects(clinic)
     return {
         **messaging,
         **rights,
         **data,
+        **platform,
         **billing,
         "patient_id": patient.pk,
         "guardian_id": guardian.pk,
@@ -226,6 +228,33 @@ def _billing_objects(clinic, patient) -> dict[str, int]:
         clinic=clinic, bill=bill, description="Consultation", unit_price_paise=50000
     )
     return {"bill_id": bill.pk, "line_id": line.pk}
+
+
+def _platform_objects(clinic) -> dict[str, int]:
+    """An invoice of the installation to `clinic` for a subscription charge."""
+    from billing.subscriptions.models import ClinicSubscription, Plan, PlatformInvoice
+
+    plan = Plan.objects.create(name=f"Walk plan {clinic.pk}", amount_paise=1_18_000)
+    subscription = ClinicSubscription.objects.create(
+        clinic=clinic,
+        plan=plan,
+        status="active",
+        razorpay_subscription_id=f"sub_Walk{clinic.pk:010d}",
+        short_url="http://127.0.0.1/subscribe/",
+    )
+    invoice = PlatformInvoice.objects.create(
+        clinic=clinic,
+        subscription=subscription,
+        number=f"S{clinic.pk:05d}/2627/0001",
+        financial_year="2026-27",
+        sequence=1,
+        razorpay_payment_id=f"pay_Walk{clinic.pk:010d}",
+        clinic_state_code=clinic.state_code,
+        taxable_paise=1_00_000,
+        igst_paise=18_000,
+        total_paise=1_18_000,
+    )
+    return {"invoice_id": invoice.pk}
 
 
 def _messaging_objects(clinic, patient, doctor) -> dict[str, int]:

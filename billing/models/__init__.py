@@ -23,3 +23,8 @@ from billing.models.payments import (  # noqa: F401
     PaymentKind,
     PaymentMode,
 )
+
+# Razorpay and the installation's subscriptions keep their models in their packages; importing
+# them here makes them this app's models.
+from billing.razorpay.models import *  # noqa: F403
+from billing.subscriptions.models import *  # noqa: F403

@@ -5,8 +5,10 @@ from __future__ import annotations
 from rest_framework import exceptions, permissions
 
 from clinics.actors import Access, access_for_key, access_for_member
+from clinics.guards import write_refusal
 from clinics.models import ApiKey
 from clinics.selectors import membership_for
+from clinics.tenancy import clinic_scope
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -70,4 +72,9 @@ class ClinicPermission(permissions.BasePermission):
             raise exceptions.PermissionDenied("This API key is read-only.")
         if not access.has(needed):
             raise exceptions.PermissionDenied("Your role at this clinic does not allow this.")
+        if request.method not in SAFE_METHODS:
+            with clinic_scope(request.clinic):
+                reason = write_refusal(request.clinic.pk)
+            if reason:
+                raise exceptions.PermissionDenied(reason)
         return True

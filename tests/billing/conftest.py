@@ -1,10 +1,21 @@
+"""Billing fixtures: a clinic's GST profile, catalogue and bills; and Razorpay over real HTTP
+(the simulator on a free port, the SDK pointed at it, and for the webhook tests the app on a
+live server that the simulator posts to)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from django.urls import reverse
 
 from billing.models import BillingProfile, CatalogueItem, GstTreatment, ItemKind
+from billing.razorpay.accounts import razorpay_account_save
+from billing.razorpay.handlers import PaymentLinkHandler, payment_link_handlers
 from billing.services import LineDraft, bill_draft_create, bill_issue
 from clinics.roles import Role
+from clinics.tenancy import clinic_scope
+from devtools.razorpay_simulator import Simulator, running_simulator
 from tests.factories import DoctorProfileFactory, MembershipFactory, PatientFactory
 
 GSTIN_KA = "29AAPFU0939F1ZR"  # the test clinic is in Karnataka (29)
@@ -96,3 +107,71 @@ def issued(biller, patient, items, registered, django_capture_on_commit_callback
         bill = bill_issue(bill=bill, actor=biller.user)
     bill.refresh_from_db()
     return bill
+
+
+KEY_ID = "rzp_test_asha000001"
+KEY_SECRET = "asha-key-secret-123"
+WEBHOOK_SECRET = "asha-webhook-secret-456"
+PLATFORM_KEY_ID = "rzp_live_vaidyaplatform"
+PLATFORM_KEY_SECRET = "platform-key-secret-789"
+PLATFORM_WEBHOOK_SECRET = "platform-webhook-secret-012"
+
+
+@pytest.fixture
+def sim(settings) -> Iterator[Simulator]:
+    with running_simulator(timeout=15) as simulator:
+        settings.RAZORPAY_API_BASE_URL = simulator.base_url
+        settings.SITE_URL = "http://testserver"
+        yield simulator
+
+
+@pytest.fixture
+def rzp_account(clinic, owner, sim):
+    """The clinic's Razorpay account, known to the simulator (webhooks go nowhere yet)."""
+    with clinic_scope(clinic):
+        account = razorpay_account_save(
+            clinic=clinic,
+            actor=owner.user,
+            key_id=KEY_ID,
+            key_secret=KEY_SECRET,
+            webhook_secret=WEBHOOK_SECRET,
+        )
+    sim.add_account(KEY_ID, KEY_SECRET, webhook_secret=WEBHOOK_SECRET)
+    return account
+
+
+def webhook_path(account) -> str:
+    return reverse("razorpay-webhook", kwargs={"webhook_key": account.webhook_key})
+
+
+@pytest.fixture
+def live_webhooks(sim, rzp_account, live_server):
+    """The simulator's webhooks for the clinic's account go to the live app."""
+    sim.state.accounts[KEY_ID].webhook_url = live_server.url + webhook_path(rzp_account)
+    return sim
+
+
+@pytest.fixture
+def paid_owners():
+    """A payment link owner that records what it was told."""
+    told: list[tuple[str, int, str]] = []
+    entry = PaymentLinkHandler(
+        name="tests.bill",
+        order=1,
+        on_paid=lambda link, amount, payment_id: told.append(
+            (link.reference_id, amount, payment_id)
+        ),
+    )
+    payment_link_handlers.register(entry)
+    yield told
+    payment_link_handlers.unregister(entry.name)
+
+
+@pytest.fixture
+def platform(settings, sim):
+    settings.RAZORPAY_PLATFORM_KEY_ID = PLATFORM_KEY_ID
+    settings.RAZORPAY_PLATFORM_KEY_SECRET = PLATFORM_KEY_SECRET
+    settings.RAZORPAY_PLATFORM_WEBHOOK_SECRET = PLATFORM_WEBHOOK_SECRET
+    return sim.add_account(
+        PLATFORM_KEY_ID, PLATFORM_KEY_SECRET, webhook_secret=PLATFORM_WEBHOOK_SECRET
+    )

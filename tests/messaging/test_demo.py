@@ -31,7 +31,7 @@ def test_seed_demo_connects_whatsapp_and_run_local_points_the_app_at_the_simulat
     command = run_local.Command()
     command.sim_port = 8125
     commands = dict(command.processes("127.0.0.1", 8124))
-    assert list(commands) == ["whatsapp_simulator", "qcluster", "runserver"]
+    assert list(commands) == ["whatsapp_simulator", "razorpay_simulator", "qcluster", "runserver"]
     argv = commands["whatsapp_simulator"]
     assert argv[argv.index("--port") + 1] == "8125"
     assert argv[argv.index("--token") + 1] == demo.DEMO_ACCESS_TOKEN
