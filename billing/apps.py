@@ -10,7 +10,7 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         # Imported here and not at the top: these modules use the models, which exist only
         # once every app is loaded. `schedules` registers its schedules as it is imported.
-        from billing import demo, schedules  # noqa: F401, PLC0415
+        from billing import demo, personal_data, schedules  # noqa: F401, PLC0415
         from billing.documents import bill_verifier  # noqa: PLC0415
         from billing.razorpay import demo as razorpay_demo  # noqa: PLC0415
         from billing.razorpay.processing import RAZORPAY_WEBHOOKS_WAITING  # noqa: PLC0415
@@ -19,6 +19,7 @@ class BillingConfig(AppConfig):
         from billing.subscriptions.modes import SUBSCRIPTION_GUARD  # noqa: PLC0415
         from patients.verification import verifiers  # noqa: PLC0415
 
+        personal_data.register()
         clinic_setup.register(ClinicSetup("billing.starter_catalogue", 50, catalogue_starter_load))
         demo_steps.register(demo.BILLING)
         demo_steps.register(razorpay_demo.RAZORPAY)

@@ -16,9 +16,10 @@ def register_all() -> None:
         clinics,
         compliance,
         patients,
+        requests,
         rights,
     )
 
-    for module in (clinics, patients, compliance, rights):
+    for module in (clinics, patients, compliance, requests, rights):
         for entry in module.ENTRIES:
             personal_data.register(entry)
