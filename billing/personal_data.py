@@ -93,6 +93,7 @@ ENTRIES = (
         retention=BILLING,
         erasure=RETAIN,
         patient_path="bill__patient",
+        age_field="bill__created_at",
     ),
     PersonalData(
         name="billing.payment",

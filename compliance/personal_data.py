@@ -225,7 +225,7 @@ class PersonalData:
     patient_path: str | None = None
     staff_path: str | None = None
     conversation_path: str | None = None  # for legal holds on a conversation
-    age_field: str | None = None  # the datetime a retention period counts from
+    age_field: str | None = None  # the datetime a retention period counts from (a lookup path)
     rows: Callable[[int], Any] | None = None  # person id -> queryset, when a path cannot say it
     export: Callable[[Any], dict[str, Any]] | None = None  # default: `fields` with id and dates
     anonymise: Callable[[Any], int] | None = None  # queryset -> rows changed (for ANONYMISE)
@@ -284,8 +284,9 @@ def registry_problems() -> list[str]:
         except (LookupError, ValueError):
             problems.append(f"{kind.name}: no model {kind.model!r}")
             continue
-        names = list(kind.fields) + [n for n in (kind.age_field,) if n]
-        for name in names:
+        if kind.age_field and not _path_resolves(model, kind.age_field):
+            problems.append(f"{kind.name}: {kind.model} has no field {kind.age_field!r}")
+        for name in kind.fields:
             try:
                 model._meta.get_field(name)
             except FieldDoesNotExist:
