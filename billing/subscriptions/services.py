@@ -196,7 +196,13 @@ def _set_status(
 ) -> bool:
     subscription = ClinicSubscription.objects.select_for_update().get(pk=subscription_id)
     before = subscription.status
-    late = subscription.last_event_at is not None and at < subscription.last_event_at
+    # Razorpay's own answer to our call (a cancellation, a fetch) is the state now, whatever
+    # the time on the last event; an event is applied only if newer than the last one.
+    late = (
+        event not in ("cancel", "fetched")
+        and subscription.last_event_at is not None
+        and at < subscription.last_event_at
+    )
     if (
         before in FINAL
         or late

@@ -48,8 +48,20 @@ button{{font-size:1.1rem;padding:.6rem 1.2rem;margin:.3rem 0}}.muted{{color:#666
 class Simulator:
     """A local Razorpay. See the module docstring and the package's."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 10.0):
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        timeout: float = 10.0,
+        hold_api_webhooks: bool = False,
+    ):
         self.host, self.port = host, port
+        # Webhooks that follow an API call (a cancellation) go out from a thread once the call
+        # is answered, as Razorpay's do; tests hold them and send them with
+        # `send_api_webhooks()`, so they never race the request that made the call.
+        self.hold_api_webhooks = hold_api_webhooks
+        self.api_events: list[Event] = []
         self.state = State()
         self.webhooks = WebhookSender(timeout=timeout)
         self.requests: list[tuple[str, str]] = []
@@ -113,6 +125,12 @@ class Simulator:
     def subscription_step(self, sub_id: str, step: str) -> list[Delivery]:
         return self.webhooks.send_all(subs.subscription_step(self.state, sub_id, step))
 
+    def send_api_webhooks(self) -> list[Delivery]:
+        """Send the webhooks held back after API calls (with `hold_api_webhooks`)."""
+        with self.state.lock:
+            events, self.api_events = self.api_events, []
+        return self.webhooks.send_all(events)
+
     def release_webhooks(self, *, reverse: bool = False) -> list[Delivery]:
         return self.webhooks.release(reverse=reverse)
 
@@ -142,7 +160,10 @@ class Simulator:
 
 def _send_later(simulator: Simulator, events: list[Event]) -> None:
     # Razorpay answers the API call first and sends its webhooks afterwards.
-    if events:
+    if events and simulator.hold_api_webhooks:
+        with simulator.state.lock:
+            simulator.api_events.extend(events)
+    elif events:
         threading.Thread(target=simulator.webhooks.send_all, args=(events,), daemon=True).start()
 
 

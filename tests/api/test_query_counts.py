@@ -84,18 +84,20 @@ def test_create_is_at_most_8_queries(warm_api, django_assert_max_num_queries):
 
 
 def test_create_with_an_idempotency_key_reads_and_writes_at_most_8_times(warm_api):
-    # API key, the key's record, duplicate check, counter, patient, audit event, the record.
-    # Around them: the idempotency transaction's savepoint and the service's own (2 each here;
-    # in production the outer one is the request's transaction and only the service's remains).
+    # API key, the key's record, whether the clinic is read-only (`clinics.guards`: its latest
+    # subscription), duplicate check, counter, patient, audit event, the record. Around them:
+    # the idempotency transaction's savepoint and the service's own (2 each here; in production
+    # the outer one is the request's transaction and only the service's remains).
     with CaptureQueriesContext(connection) as ctx:
         response = warm_api.post(LIST_URL, VALID, format="json", HTTP_IDEMPOTENCY_KEY="q-1")
     assert response.status_code == 201
     assert len(_data_statements(ctx.captured_queries)) <= 8
-    assert len(ctx.captured_queries) <= 11
+    assert len(ctx.captured_queries) <= 12
     with CaptureQueriesContext(connection) as replay:
         again = warm_api.post(LIST_URL, VALID, format="json", HTTP_IDEMPOTENCY_KEY="q-1")
     assert again["Idempotent-Replayed"] == "true"
-    assert len(_data_statements(replay.captured_queries)) == 2  # the API key and the record
+    # The API key, whether the clinic is read-only, and the record.
+    assert len(_data_statements(replay.captured_queries)) == 3
 
 
 def test_a_keys_last_use_is_written_at_most_every_five_minutes(api):

@@ -119,7 +119,7 @@ PLATFORM_WEBHOOK_SECRET = "platform-webhook-secret-012"
 
 @pytest.fixture
 def sim(settings) -> Iterator[Simulator]:
-    with running_simulator(timeout=15) as simulator:
+    with running_simulator(timeout=15, hold_api_webhooks=True) as simulator:
         settings.RAZORPAY_API_BASE_URL = simulator.base_url
         settings.SITE_URL = "http://testserver"
         yield simulator

@@ -119,6 +119,7 @@ def test_cancelled_and_expired(clinic, owner, plan, live_platform, client_for):
     page = client_for(owner).get(reverse("subscription", args=[clinic.slug])).content.decode()
     assert "Cancelled: the clinic is read-only" in page
     # The webhook that follows the cancellation changes nothing more.
+    assert [d.status for d in live_platform.send_api_webhooks()] == [200]
     assert now_of(clinic, second).status == SubStatus.CANCELLED
 
 
