@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from compliance import views
+from compliance import views, views_retention
 
 urlpatterns = [
     path(
@@ -19,5 +19,17 @@ urlpatterns = [
         "patients/<int:patient_id>/messaging/record/",
         views.messaging_consent_record,
         name="messaging-consent-record",
+    ),
+    path("retention/", views_retention.retention_settings, name="retention-settings"),
+    path(
+        "retention/period/",
+        views_retention.retention_period_save,
+        name="retention-period-save",
+    ),
+    path("retention/holds/", views_retention.legal_hold_create, name="legal-hold-create"),
+    path(
+        "retention/holds/<int:hold_id>/lift/",
+        views_retention.legal_hold_release,
+        name="legal-hold-lift",
     ),
 ]

@@ -19,6 +19,7 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
 api_v1 = [
     path("", include("clinics.api.urls")),
     path("", include("patients.api.urls")),
+    path("", include("compliance.api.urls")),
     path("", include("messaging.api.urls")),
 ]
 
