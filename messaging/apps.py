@@ -10,9 +10,11 @@ class MessagingConfig(AppConfig):
         # Imported here and not at the top: these modules use the models, which exist only
         # once every app is loaded. `schedules`, `care_replies` and `refills` register as they
         # are imported.
+        from compliance.purge import erasure_notice_senders  # noqa: PLC0415
         from compliance.verification import code_senders  # noqa: PLC0415
         from messaging import demo, personal_data, reports, schedules  # noqa: F401, PLC0415
         from messaging.services import care_replies  # noqa: F401, PLC0415
+        from messaging.services.erasure_notices import WHATSAPP_ERASURE_NOTICE  # noqa: PLC0415
         from messaging.services.recovery import MESSAGES_WAITING  # noqa: PLC0415
         from messaging.services.refills import on_care_event as plan_refills  # noqa: PLC0415
         from messaging.services.refills import refill_notes  # noqa: PLC0415
@@ -33,3 +35,4 @@ class MessagingConfig(AppConfig):
         waiting_work.register(MESSAGES_WAITING)
         code_senders.register(WHATSAPP_CODES)
         personal_data.register()
+        erasure_notice_senders.register(WHATSAPP_ERASURE_NOTICE)
