@@ -13,7 +13,7 @@ from clinics.errors import DomainError
 from clinics.roles import Perm
 from clinics.web import add_domain_error
 from compliance.forms_retention import LegalHoldForm, LiftHoldForm, RetentionPeriodForm
-from compliance.models import PurgeRun
+from compliance.models import LegalHold, PurgeRun
 from compliance.retention import (
     legal_hold_lift,
     legal_hold_set,
@@ -110,6 +110,8 @@ def legal_hold_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def legal_hold_release(request: HttpRequest, hold_id: int) -> HttpResponse:
     """Lift a legal hold, with the reason."""
+    if not LegalHold.objects.filter(pk=hold_id).exists():  # another clinic's hold: 404
+        raise Http404("No such legal hold")
     form = LiftHoldForm(request.POST)
     if form.is_valid():
         try:
