@@ -7,11 +7,17 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from clinics.api.base import parsed
+from clinics.api.base import StrictInputSerializer, parsed
+from clinics.api.fields import declared
 from clinics.api.schema import error_responses
 from clinics.api.views import ClinicAPIView
 from clinics.roles import Perm
-from compliance.retention import MAX_DAYS, retention_policy, retention_policy_set
+from compliance.retention import (
+    MAX_DAYS,
+    policy_classes,
+    retention_policy,
+    retention_policy_set,
+)
 
 
 class RetentionClassSerializer(serializers.Serializer):
@@ -37,9 +43,15 @@ def _row(row) -> dict:
     }
 
 
-class RetentionPolicyInputSerializer(serializers.Serializer):
-    record_class = serializers.CharField(max_length=30)
-    days = serializers.IntegerField(min_value=0, max_value=MAX_DAYS)
+class RetentionPolicyInputSerializer(StrictInputSerializer):
+    record_class = serializers.ChoiceField(
+        choices=[(c.key, c.label) for c in policy_classes()],
+        help_text="The class of records (see GET /api/v1/retention-policy/).",
+    )
+    days = declared(
+        serializers.IntegerField(min_value=0, max_value=MAX_DAYS),
+        rule="At least the class's `floor_days` (GET /api/v1/retention-policy/).",
+    )
 
 
 class RetentionPolicyView(ClinicAPIView):
