@@ -55,7 +55,7 @@ class RetentionPolicyInputSerializer(StrictInputSerializer):
 
 
 class RetentionPolicyView(ClinicAPIView):
-    required_perms = {"GET": Perm.RETENTION_VIEW, "PATCH": Perm.RETENTION_MANAGE}
+    required_perms = {"GET": Perm.RETENTION_VIEW, "PUT": Perm.RETENTION_MANAGE}
 
     @extend_schema(
         operation_id="retention_policy_retrieve",
@@ -72,7 +72,7 @@ class RetentionPolicyView(ClinicAPIView):
         return Response(RetentionClassSerializer([_row(r) for r in rows], many=True).data)
 
     @extend_schema(
-        operation_id="retention_policy_update",
+        operation_id="retention_policy_set",
         summary="Change one retention period",
         description=(
             "Sets how many days the clinic keeps one class of records. A period below the "
@@ -81,7 +81,7 @@ class RetentionPolicyView(ClinicAPIView):
         request=RetentionPolicyInputSerializer,
         responses={200: RetentionClassSerializer(many=True), **error_responses(400, 415)},
     )
-    def patch(self, request):
+    def put(self, request):
         data = parsed(RetentionPolicyInputSerializer, request.data)
         retention_policy_set(
             clinic_id=request.clinic.pk,

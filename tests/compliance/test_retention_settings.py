@@ -80,14 +80,14 @@ def test_the_api_reads_the_policy_and_refuses_a_period_below_the_floor(clinic, a
     rows = {row["record_class"]: row for row in body}
     assert rows["clinical"]["days"] == 3650 and rows["clinical"]["floor_days"] == 1095
     assert rows["message_body"]["basis"]
-    refused = owner.patch(
+    refused = owner.put(
         "/api/v1/retention-policy/",
         {"record_class": "message_body", "days": 5},
         content_type="application/json",
     )
     assert refused.status_code == 400
     assert refused.json()["fields"]["days"]
-    changed = owner.patch(
+    changed = owner.put(
         "/api/v1/retention-policy/",
         {"record_class": "message_body", "days": 120},
         content_type="application/json",
