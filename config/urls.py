@@ -19,8 +19,8 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
 api_v1 = [
     path("", include("clinics.api.urls")),
     path("", include("patients.api.urls")),
-    path("", include("messaging.api.urls")),
     path("", include("compliance.api.urls")),
+    path("", include("messaging.api.urls")),
 ]
 
 clinic_urls = [

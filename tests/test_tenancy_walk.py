@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 from clinics.roles import Role
 from clinics.services import invitation_create
 from clinics.tenancy import clinic_scope
+from compliance.models import LegalHold
 from patients.models import (
     Appointment,
     CertificateKind,
@@ -155,9 +156,11 @@ def _objects_of(clinic, owner):
         )
         messaging = _messaging_objects(clinic, patient, membership)
         rights = _rights_objects(clinic, patient)
+        hold = LegalHold.objects.create(clinic=clinic, patient=patient, reason="MLC")
     return {
         **messaging,
         **rights,
+        "hold_id": hold.pk,
         "patient_id": patient.pk,
         "guardian_id": guardian.pk,
         "allergy_id": allergy.pk,
