@@ -18,6 +18,7 @@ Running it again changes nothing more; a run that stopped half-way is finished b
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -43,6 +44,8 @@ from compliance.retention import active_holds, retention_periods
 from patients.models import Patient
 
 BATCH_SIZE = 2000
+MIN_BATCH = 100
+BATCH_SECONDS = 0.3  # a batch's transaction should take about this long, never seconds
 NOTICE_HOURS = 48
 MINOR_UNTIL_AGE = 21
 
@@ -98,19 +101,30 @@ def expired_rows(
 
 
 def erase_in_batches(kind: PersonalData, rows: Any, *, batch_size: int = BATCH_SIZE) -> int:
-    """Erase `rows` a batch at a time by primary key, one short transaction per batch."""
+    """Erase `rows` a batch at a time by primary key, one short transaction per batch.
+
+    The batch shrinks when a transaction took longer than BATCH_SECONDS (a busy database) and
+    grows back, up to four times `batch_size`, when it is quick, so no lock is held for long
+    whatever the load."""
     model = kind_model(kind)
     done = 0
     last: Any = None
+    size = batch_size
     while True:
         page = rows.order_by("pk")
         if last is not None:
             page = page.filter(pk__gt=last)
-        ids = list(page.values_list("pk", flat=True)[:batch_size])
+        ids = list(page.values_list("pk", flat=True)[:size])
         if not ids:
             return done
+        started = time.monotonic()
         with transaction.atomic():
             done += erase_rows(kind, model.objects.filter(pk__in=ids))
+        took = time.monotonic() - started
+        if took > BATCH_SECONDS:
+            size = max(MIN_BATCH, size // 2)
+        elif took < BATCH_SECONDS / 3:
+            size = min(batch_size * 4, size * 2)
         last = ids[-1]
 
 

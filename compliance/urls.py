@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from compliance import views
+from compliance import views, views_retention
 from compliance.erasure import views as erasure_views
 from compliance.exports import views as export_views
 from compliance.rights import views as rights_views
@@ -53,6 +53,18 @@ urlpatterns = [
         "erasures/<int:erasure_id>/certificate/",
         erasure_views.erasure_certificate,
         name="erasure-certificate",
+    ),
+    path("retention/", views_retention.retention_settings, name="retention-settings"),
+    path(
+        "retention/period/",
+        views_retention.retention_period_save,
+        name="retention-period-save",
+    ),
+    path("retention/holds/", views_retention.legal_hold_create, name="legal-hold-create"),
+    path(
+        "retention/holds/<int:hold_id>/lift/",
+        views_retention.legal_hold_release,
+        name="legal-hold-lift",
     ),
 ]
 

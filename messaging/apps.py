@@ -11,10 +11,12 @@ class MessagingConfig(AppConfig):
         # once every app is loaded. `schedules`, `care_replies` and `refills` register as they
         # are imported.
         from compliance.erasure.steps import erasure_steps  # noqa: PLC0415
+        from compliance.purge import erasure_notice_senders  # noqa: PLC0415
         from compliance.verification import code_senders  # noqa: PLC0415
         from messaging import demo, personal_data, reports, schedules  # noqa: F401, PLC0415
         from messaging.services import care_replies  # noqa: F401, PLC0415
         from messaging.services.erasure import WHATSAPP_STOP  # noqa: PLC0415
+        from messaging.services.erasure_notices import WHATSAPP_ERASURE_NOTICE  # noqa: PLC0415
         from messaging.services.recovery import MESSAGES_WAITING  # noqa: PLC0415
         from messaging.services.refills import on_care_event as plan_refills  # noqa: PLC0415
         from messaging.services.refills import refill_notes  # noqa: PLC0415
@@ -36,3 +38,4 @@ class MessagingConfig(AppConfig):
         code_senders.register(WHATSAPP_CODES)
         erasure_steps.register(WHATSAPP_STOP)
         personal_data.register()
+        erasure_notice_senders.register(WHATSAPP_ERASURE_NOTICE)

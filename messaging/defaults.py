@@ -225,6 +225,23 @@ DEFAULTS: tuple[DefaultTemplate, ...] = (
             "https://vaidya.example/c/sunrise/messages/follow-ups/",
         ),
     ),
+    # record_erasure_notice: first name, clinic, date, clinic's phone
+    DefaultTemplate(
+        "record_erasure_notice",
+        "en",
+        "Hello {{1}}, {{2}} has kept your health records for as long as the law asks. "
+        "They will be erased on {{3}}. To keep them or ask for a copy, call {{4}} before then.",
+        (),
+        ("Asha", "Sunrise Clinic", "14 Jan 2037", "+91 80 4000 1234"),
+    ),
+    DefaultTemplate(
+        "record_erasure_notice",
+        "hi",
+        "नमस्ते {{1}}, {{2}} ने आपके स्वास्थ्य रिकॉर्ड कानून के अनुसार रखे हैं। "
+        "ये {{3}} को मिटा दिए जाएँगे। इन्हें रखवाने या इनकी कॉपी के लिए उससे पहले {{4}} पर कॉल करें।",
+        (),
+        ("आशा", "सनराइज़ क्लिनिक", "14 जनवरी 2037", "+91 80 4000 1234"),
+    ),
     # appointment_moved: first name, doctor, new date and time, clinic, reason
     DefaultTemplate(
         "appointment_moved",

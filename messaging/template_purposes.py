@@ -114,6 +114,13 @@ STAFF_ALERT = Purpose(
     "UTILITY",
     ("clinic", "what happened", "patient's initials and number", "link to the follow-up board"),
 )
+# Before the retention purge erases a patient's whole record (compliance.purge): 48 hours ahead.
+RECORD_ERASURE_NOTICE = Purpose(
+    "record_erasure_notice",
+    "Notice before records are erased",
+    "UTILITY",
+    ("patient's first name", "clinic", "date the records are erased", "clinic's phone"),
+)
 
 PURPOSES: dict[str, Purpose] = {
     p.key: p
@@ -130,6 +137,7 @@ PURPOSES: dict[str, Purpose] = {
         APPOINTMENT_MOVED,
         APPOINTMENT_CANCELLED,
         REFILL_REMINDER,
+        RECORD_ERASURE_NOTICE,
     )
 }
 

@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 from clinics.roles import Role
 from clinics.services import invitation_create
 from clinics.tenancy import clinic_scope
+from compliance.models import LegalHold
 from patients.models import (
     Appointment,
     CertificateKind,
@@ -158,12 +159,14 @@ def _objects_of(clinic, owner):
         data = _data_objects(clinic, patient)
         billing = _billing_objects(clinic, patient)
         platform = _platform_objects(clinic)
+        hold = LegalHold.objects.create(clinic=clinic, patient=patient, reason="MLC")
     return {
         **messaging,
         **rights,
         **data,
         **platform,
         **billing,
+        "hold_id": hold.pk,
         "patient_id": patient.pk,
         "guardian_id": guardian.pk,
         "allergy_id": allergy.pk,

@@ -27,17 +27,15 @@ from compliance.personal_data import (
     kind_rows,
     kinds_about,
 )
+from compliance.retention import retention_periods
 from patients.models import Patient, Visit
 
 MINOR_KEPT_UNTIL_AGE = 21
 
 
 def period_days(clinic_id: int, retention: str) -> int:
-    """The clinic's period for a retention class. The registry's default today; the clinic's
-    retention policy (when it exists) may lengthen it, never shorten it below the floor."""
-    from compliance.personal_data import RETENTION_CLASSES  # noqa: PLC0415
-
-    return RETENTION_CLASSES[retention].default_days
+    """The clinic's period for a retention class (its policy, else the class's default)."""
+    return retention_periods(clinic_id=clinic_id)[retention]
 
 
 def _add_years(day: date, years: int) -> date:

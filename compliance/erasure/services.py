@@ -30,6 +30,7 @@ from clinics.tenancy import memberships_of
 from compliance.erasure.models import Erasure, ErasureStatus, StaffErasure
 from compliance.erasure.plan import erasure_plan_rows
 from compliance.erasure.steps import run_erasure_steps
+from compliance.models import LegalHold
 from compliance.personal_data import (
     DELETE,
     PATIENT,
@@ -133,6 +134,12 @@ def erasure_confirm(
     if locked.patient_id is None:
         raise DomainError("The patient's record is no longer here.", code="gone")
     patient_id = locked.patient_id
+    if LegalHold.objects.filter(patient_id=patient_id, lifted_at__isnull=True).exists():
+        raise DomainError(
+            "The patient's records are under a legal hold: nothing was erased. Lift the hold "
+            "first if the law allows it.",
+            code="held",
+        )
     steps = run_erasure_steps(patient_id=patient_id, actor=actor)
     keep = {e["kind"] for e in locked.plan if e["action"] == "keep"}
     erased, kept = _erase_patient_kinds(patient_id, keep)

@@ -220,13 +220,14 @@ def _note(text: str) -> str:
 
 
 def _note_data(note: str) -> dict:
-    """What the patient was told, for the audit trail (nothing when nothing was)."""
-    note = _note(note)
-    return {"patient_note": note} if note else {}
+    """That the patient was told why, for the audit trail: the words went to the patient in a
+    message (kept with the messages), never into the audit trail, which holds no free text."""
+    return {"patient_told": True} if _note(note) else {}
 
 
 def _override_data(override: str) -> dict:
-    return {"override_reason": override} if override else {}
+    # The reason is stored on the appointment; the audit trail says only that there was one.
+    return {"override": True} if override else {}
 
 
 def _locked(appointment: Appointment) -> Appointment:

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from clinics.audit import audit_seal, audit_verify
-from clinics.errors import Conflict, NotAllowed
+from clinics.errors import Conflict, DomainError, NotAllowed
 from clinics.roles import Role
 from compliance.erasure.expired import patient_record_erase_expired
 from compliance.erasure.models import Erasure, ErasureStatus
@@ -237,3 +237,24 @@ def test_with_every_registered_kind_a_recent_record_keeps_only_what_the_plan_kee
     assert database_hits([PLANTED.message]) == []  # message texts never stay
     assert database_hits(PLANTED.values(), except_rows=_kept_rows(done)) == []
     assert not Reminder.objects.filter(patient=patient, status=ReminderStatus.PLANNED).exists()
+
+
+def test_the_dry_run_uses_the_clinic_s_longer_period(scoped, owner, recent_patient):
+    from compliance.models import RetentionPolicy
+
+    RetentionPolicy.objects.create(clinic=scoped, record_class=CLINICAL, days=15 * 365)
+    plan = {e["kind"]: e for e in _plan(scoped, owner, recent_patient).plan}
+    last = Visit.objects.filter(patient=recent_patient).latest("created_at").created_at
+    expected = timezone.localdate(last) + timezone.timedelta(days=15 * 365)
+    assert plan["patients.visit"]["erasable_on"] == expected.isoformat()
+
+
+def test_a_legal_hold_stops_the_erasure_and_nothing_is_erased(scoped, owner, recent_patient):
+    from compliance.models import LegalHold
+
+    erasure = _plan(scoped, owner, recent_patient)
+    LegalHold.objects.create(clinic=scoped, patient=recent_patient, reason="Court case")
+    with pytest.raises(DomainError, match="legal hold"):
+        _confirm(erasure, owner)
+    assert Erasure.objects.get(pk=erasure.pk).status == ErasureStatus.PLANNED
+    assert Message.objects.filter(patient=recent_patient).count() == 6

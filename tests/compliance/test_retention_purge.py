@@ -242,3 +242,17 @@ def test_a_hold_needs_a_reason_and_one_thing_to_hold(world):
     with pytest.raises(ValidationFailed):
         legal_hold_set(clinic_id=world["clinic"].pk, actor=None, reason="x")
     assert not LegalHold.objects.exists()
+
+
+def test_batches_shrink_when_a_transaction_runs_long_and_still_erase_everything(world, monkeypatch):
+    from compliance import purge
+    from compliance.personal_data import personal_data
+
+    monkeypatch.setattr(purge, "BATCH_SECONDS", 0.0)  # every batch counts as slow
+    monkeypatch.setattr(purge, "MIN_BATCH", 1)
+    for _ in range(5):
+        _message(world["conversation"], days_old=100)
+    kind = next(k for k in personal_data.entries() if k.name == "messaging.message")
+    rows = purge.expired_rows(kind, days=90, now=NOW, held_patients=set(), held_conversations=set())
+    assert purge.erase_in_batches(kind, rows, batch_size=4) == 5
+    assert not Message.objects.exclude(body="").exists()

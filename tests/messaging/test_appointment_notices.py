@@ -85,7 +85,7 @@ def test_clinic_cancel_tells_the_patient_why_and_how_to_book_again(setup, scoped
     reminder = Reminder.objects.get(kind=ReminderKind.APPOINTMENT_CANCELLED)
     assert buttons["parameters"][0]["payload"] == f"appt_rebook:{reminder.pk}"
     event = AuditEvent.objects.get(action=Actions.APPOINTMENT_CANCELLED)
-    assert event.data == {"patient_note": "the doctor is unwell"}
+    assert event.data == {"patient_told": True}
 
 
 def test_clinic_cancel_in_hindi_without_a_reason_gives_a_polite_one(setup, scoped, sim):
