@@ -43,7 +43,6 @@ class Perm(models.TextChoices):
     AUDIT_VIEW = "audit.view", "Read the audit trail"
     EXPORTS_RUN = "exports.run", "Export clinic data"
     PATIENT_DATA_EXPORT = "patient_data.export", "Export a patient's data (access, portability)"
-    PATIENT_DATA_ERASE = "patient_data.erase", "Erase a patient's data on their request"
     API_KEYS_MANAGE = "api_keys.manage", "Create and revoke API keys"
     REPORTS_VIEW = "reports.view", "See the clinic's reports (patients seen, waits, reminders)"
     REPORTS_ALL_DOCTORS = "reports.all_doctors", "Compare every doctor's figures in the reports"

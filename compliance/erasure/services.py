@@ -58,7 +58,7 @@ def erasure_plan(
 ) -> Erasure:
     """Write the dry run of erasing the patient's data: per kind, what goes and what must be
     kept, why and until when. Changes nothing else. Owner only."""
-    require(actor, Perm.PATIENT_DATA_ERASE, clinic_id=clinic.pk, membership=actor_membership)
+    require(actor, Perm.RIGHTS_APPROVE_ERASURE, clinic_id=clinic.pk, membership=actor_membership)
     if patient.clinic_id != clinic.pk:
         raise NotAllowed("No such patient at this clinic.")
     erasure = Erasure.objects.create(
@@ -122,7 +122,7 @@ def erasure_confirm(
     object store once this commits; the registered steps cancel reminders and withdraw WhatsApp
     consent; the certificate of erasure is stored. Owner only."""
     require(
-        actor, Perm.PATIENT_DATA_ERASE, clinic_id=erasure.clinic_id, membership=actor_membership
+        actor, Perm.RIGHTS_APPROVE_ERASURE, clinic_id=erasure.clinic_id, membership=actor_membership
     )
     locked = Erasure.objects.select_for_update().get(pk=erasure.pk)
     if locked.status != ErasureStatus.PLANNED:

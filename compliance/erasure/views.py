@@ -26,7 +26,7 @@ def _erasure(erasure_id: int) -> Erasure:
 
 
 @require_POST
-@require_perm(Perm.PATIENT_DATA_ERASE)
+@require_perm(Perm.RIGHTS_APPROVE_ERASURE)
 def erasure_start(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Write the dry run and show it."""
     patient = Patient.objects.filter(pk=patient_id).first()
@@ -42,7 +42,7 @@ def erasure_start(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 @require_GET
-@require_perm(Perm.PATIENT_DATA_ERASE)
+@require_perm(Perm.RIGHTS_APPROVE_ERASURE)
 def erasure_detail(request: HttpRequest, erasure_id: int) -> HttpResponse:
     erasure = _erasure(erasure_id)
     context = {
@@ -55,7 +55,7 @@ def erasure_detail(request: HttpRequest, erasure_id: int) -> HttpResponse:
 
 
 @require_POST
-@require_perm(Perm.PATIENT_DATA_ERASE)
+@require_perm(Perm.RIGHTS_APPROVE_ERASURE)
 def erasure_confirm_view(request: HttpRequest, erasure_id: int) -> HttpResponse:
     erasure = _erasure(erasure_id)
     try:
@@ -68,7 +68,7 @@ def erasure_confirm_view(request: HttpRequest, erasure_id: int) -> HttpResponse:
 
 
 @require_GET
-@require_perm(Perm.PATIENT_DATA_ERASE)
+@require_perm(Perm.RIGHTS_APPROVE_ERASURE)
 def erasure_certificate(request: HttpRequest, erasure_id: int) -> HttpResponse:
     erasure = _erasure(erasure_id)
     if not erasure.certificate:

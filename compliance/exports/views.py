@@ -43,7 +43,7 @@ def patient_data(request: HttpRequest, patient_id: int) -> HttpResponse:
         "patient": patient,
         "exports": DataExport.objects.filter(patient=patient)[:20],
         "erasures": Erasure.objects.filter(patient=patient)[:10],
-        "can_erase": request.membership.has_perm(Perm.PATIENT_DATA_ERASE),
+        "can_erase": request.membership.has_perm(Perm.RIGHTS_APPROVE_ERASURE),
     }
     return render(request, "compliance/exports/patient_data.html", context)
 
