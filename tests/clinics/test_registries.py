@@ -40,13 +40,16 @@ def test_the_installed_apps_fill_the_registries_in_dependency_order():
     assert [p.name for p in dashboard_panels] == [
         "patients.patients",
         "clinics.staff",
+        "compliance.rights_overdue",
         "clinics.audit",
+        "clinics.backups",
     ]
     assert [s.name for s in demo_steps] == [
         "clinics.staff",
         "patients.patients",
         "patients.clinic_day",
         "messaging.whatsapp",
+        "billing.bills",
         "billing.razorpay",
     ]
     assert [d.name for d in patient_directory] == ["patients.patients"]
