@@ -32,8 +32,21 @@ from compliance.personal_data import (
 META = "Meta (WhatsApp Cloud API)"
 
 
+ERASED_PREFIX = "erased-"
+
+
 def _anonymise_conversation(rows: Any) -> int:
-    return rows.update(wa_id="", bsuid="", profile_name="", request_label="")
+    """A patient's conversation keeps a WhatsApp identity (a database rule, and the unique number
+    per account): the number becomes "erased-<id>", which names no one."""
+    from django.db.models import CharField, Value  # noqa: PLC0415
+    from django.db.models.functions import Cast, Concat  # noqa: PLC0415
+
+    return rows.filter(staff__isnull=True).update(
+        wa_id=Concat(Value(ERASED_PREFIX), Cast("pk", CharField())),
+        bsuid="",
+        profile_name="",
+        request_label="",
+    )
 
 
 def _anonymise_message(rows: Any) -> int:
@@ -128,7 +141,7 @@ ENTRIES = (
         conversation_path="id",
         anonymise=_anonymise_conversation,
         processors=(META,),
-        extra={"holds_data": ~Q(wa_id="", bsuid="", profile_name="")},
+        extra={"holds_data": ~Q(wa_id__startswith=ERASED_PREFIX, bsuid="", profile_name="")},
     ),
     PersonalData(
         name="messaging.message",

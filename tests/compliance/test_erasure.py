@@ -114,6 +114,8 @@ def test_kept_records_are_the_only_place_left_with_personal_data(
     assert ("patients.visit", Visit.objects.filter(patient=recent_patient).first().pk) in kept
     assert database_hits(PLANTED.values(), except_rows=kept) == []
     assert database_hits([PLANTED.message]) == []  # messages are never kept
+    # The conversation stays with the kept record, anonymised rather than kept whole.
+    assert not [k for k in done.result["kept"] if k == "messaging.conversation"]
     assert not Reminder.objects.filter(status=ReminderStatus.PLANNED).exists()
     # WhatsApp consent withdrawn (the ledger is kept with the clinical record).
     latest = ConsentEvent.objects.filter(patient=recent_patient).order_by("-occurred_at", "-id")
