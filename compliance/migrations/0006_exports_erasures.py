@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("clinics", "0008_audit_keyed_chain"),
-        ("compliance", "0006_retention"),
+        ("compliance", "0005_retention"),
         ("patients", "0018_prescription_item_long_term"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
