@@ -40,6 +40,7 @@ def test_the_installed_apps_fill_the_registries_in_dependency_order():
     assert [p.name for p in dashboard_panels] == [
         "patients.patients",
         "clinics.staff",
+        "compliance.rights_overdue",
         "clinics.audit",
     ]
     assert [s.name for s in demo_steps] == [
