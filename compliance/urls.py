@@ -97,6 +97,16 @@ urlpatterns += [
         name="rights-request-move",
     ),
     path(
+        "rights/<int:rights_request_id>/export/",
+        rights_views.rights_request_export,
+        name="rights-request-export",
+    ),
+    path(
+        "rights/<int:rights_request_id>/erasure/",
+        rights_views.rights_request_erasure,
+        name="rights-request-erasure",
+    ),
+    path(
         "rights/<int:rights_request_id>/corrections/",
         rights_views.correction_propose,
         name="rights-correction-propose",

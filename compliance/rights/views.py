@@ -146,6 +146,39 @@ def rights_request_move(request: HttpRequest, rights_request_id: int) -> HttpRes
     )
 
 
+@require_perm(Perm.RIGHTS_HANDLE)
+@require_POST
+def rights_request_export(request: HttpRequest, rights_request_id: int) -> HttpResponse:
+    """Prepare the copy of the patient's data an access or portability request asks for."""
+    rights_request = selectors.rights_request_or_404(rights_request_id)
+    try:
+        services.rights_request_export_start(
+            request=rights_request, actor=request.user, actor_membership=request.membership
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, "The copy is being prepared; it is listed on the patient's data page."
+        )
+    return _to_request(request, rights_request)
+
+
+@require_perm(Perm.RIGHTS_APPROVE_ERASURE)
+@require_POST
+def rights_request_erasure(request: HttpRequest, rights_request_id: int) -> HttpResponse:
+    """Write the erasure's dry run for an erasure request and show it for confirmation."""
+    rights_request = selectors.rights_request_or_404(rights_request_id)
+    try:
+        erasure = services.rights_request_erasure_plan(
+            request=rights_request, actor=request.user, actor_membership=request.membership
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return _to_request(request, rights_request)
+    return redirect("erasure-detail", request.clinic.slug, erasure.pk)
+
+
 @require_perm(Perm.RIGHTS_RECORD)
 @require_POST
 def correction_propose(request: HttpRequest, rights_request_id: int) -> HttpResponse:

@@ -164,3 +164,67 @@ def test_the_settings_page_sets_the_privacy_contact(scoped, owner_m, client_for)
     assert scoped.privacy_contact_name == "Meera Iyer" and scoped.rights_target_days == 5
     data["rights_target_days"] = "120"
     assert client.post(f"/c/{scoped.slug}/settings/", data).status_code == 400
+
+
+def _verified(scoped, actor, patient, kind):
+    from compliance.rights.services import rights_request_verify
+
+    request = rights_request_create(clinic=scoped, actor=actor.user, kind=kind, patient=patient)
+    return rights_request_verify(
+        request=request, actor=actor.user, method="in_person_id", id_type="aadhaar", id_last4="1234"
+    )
+
+
+def test_the_desk_prepares_the_copy_an_access_request_asks_for(
+    scoped, owner_m, desk, patient, client_for
+):
+    from compliance.models import DataExport
+
+    unverified = rights_request_create(
+        clinic=scoped, actor=desk.user, kind=RightsKind.ACCESS, patient=patient
+    )
+    client = client_for(owner_m)
+    assert (
+        "Prepare the copy"
+        not in client.get(url(scoped, f"rights/{unverified.pk}/")).content.decode()
+    )
+    # Asked anyway before identity is checked: refused, nothing prepared.
+    client.post(url(scoped, f"rights/{unverified.pk}/export/"))
+    assert not DataExport.objects.exists()
+
+    request = _verified(scoped, owner_m, patient, RightsKind.PORTABILITY)
+    assert "Prepare the copy" in client.get(url(scoped, f"rights/{request.pk}/")).content.decode()
+    response = client.post(url(scoped, f"rights/{request.pk}/export/"))
+    assert response.status_code == 302
+    export = DataExport.objects.get()
+    request.refresh_from_db()
+    assert export.patient == patient and export.request_reference == request.reference
+    assert (request.job_kind, request.job_id, request.status) == (
+        "export",
+        str(export.pk),
+        RightsStatus.IN_PROGRESS,
+    )
+    page = client.get(url(scoped, f"rights/{request.pk}/")).content.decode()
+    assert f"patients/{patient.pk}/data/" in page
+    # The front desk may not start the work.
+    assert client_for(desk).post(url(scoped, f"rights/{request.pk}/export/")).status_code == 403
+
+
+def test_the_owner_plans_an_erasure_from_its_request_and_only_the_owner(
+    scoped, owner_m, patient, client_for
+):
+    from compliance.models import Erasure
+
+    doctor = MembershipFactory(clinic=scoped, role=Role.DOCTOR)
+    request = _verified(scoped, owner_m, patient, RightsKind.ERASURE)
+    assert client_for(doctor).post(url(scoped, f"rights/{request.pk}/erasure/")).status_code == 403
+    response = client_for(owner_m).post(url(scoped, f"rights/{request.pk}/erasure/"))
+    erasure = Erasure.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"erasures/{erasure.pk}/")
+    assert erasure.request_reference == request.reference and erasure.status == "planned"
+    request.refresh_from_db()
+    assert (request.job_kind, request.job_id) == ("erasure", str(erasure.pk))
+    # An access request cannot start an erasure.
+    other = _verified(scoped, owner_m, patient, RightsKind.ACCESS)
+    client_for(owner_m).post(url(scoped, f"rights/{other.pk}/erasure/"))
+    assert Erasure.objects.count() == 1

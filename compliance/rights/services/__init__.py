@@ -3,6 +3,7 @@ nominations (`nominations`). Each checks its permission from `clinics/roles.py`,
 transaction and writes one audit event naming ids and fields, never personal values."""
 
 from compliance.rights.services.corrections import correction_decide, correction_propose
+from compliance.rights.services.jobs import rights_request_erasure_plan, rights_request_export_start
 from compliance.rights.services.nominations import (
     nomination_evidence_record,
     nomination_record,
@@ -27,6 +28,8 @@ __all__ = [
     "rights_request_assign",
     "rights_request_attach_job",
     "rights_request_create",
+    "rights_request_erasure_plan",
+    "rights_request_export_start",
     "rights_request_move",
     "rights_request_send_code",
     "rights_request_verify",
