@@ -41,6 +41,7 @@ def test_the_installed_apps_fill_the_registries_in_dependency_order():
         "patients.patients",
         "clinics.staff",
         "clinics.audit",
+        "clinics.backups",
     ]
     assert [s.name for s in demo_steps] == [
         "clinics.staff",
