@@ -80,22 +80,27 @@ def snapshot(folder: Path) -> Snapshot:
 
 def _sqlite_snapshot(folder: Path) -> Snapshot:
     target = folder / "vaidya.sqlite3"
-    shared = connection.is_in_memory_db()  # the test suite's database: only this connection
-    if shared:
-        connection.ensure_connection()
-        source = connection.connection
-    else:
-        source = sqlite3.connect(str(connection.settings_dict["NAME"]), timeout=60)
-    copy = sqlite3.connect(str(target))
     try:
-        source.backup(copy)  # all pages in one step: one consistent moment
-        counts, migrations = _sqlite_state(copy)
+        if connection.is_in_memory_db():
+            # The test suite's database lives only in this connection (inside the test's
+            # transaction, where the backup API would wait forever): its image is the copy.
+            connection.ensure_connection()
+            target.write_bytes(connection.connection.serialize())
+        else:
+            source = sqlite3.connect(str(connection.settings_dict["NAME"]), timeout=60)
+            try:
+                with sqlite3.connect(str(target)) as copy:
+                    source.backup(copy)  # all pages in one step: one consistent moment
+                copy.close()
+            finally:
+                source.close()
+        copy = sqlite3.connect(str(target))
+        try:
+            counts, migrations = _sqlite_state(copy)
+        finally:
+            copy.close()
     except sqlite3.Error as exc:
         raise BackupFailed(f"Copying the SQLite database failed: {exc}") from exc
-    finally:
-        copy.close()
-        if not shared:
-            source.close()
     return Snapshot("sqlite", target, counts, migrations)
 
 

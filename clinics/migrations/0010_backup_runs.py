@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinics", "0010_privacy_contact"),
+        ("clinics", "0009_privacy_contact"),
     ]
 
     operations = [
