@@ -47,6 +47,7 @@ def test_the_installed_apps_fill_the_registries_in_dependency_order():
         "patients.patients",
         "patients.clinic_day",
         "messaging.whatsapp",
+        "billing.bills",
     ]
     assert [d.name for d in patient_directory] == ["patients.patients"]
 
