@@ -1,7 +1,6 @@
 """Billing's writes: the catalogue and GST profile, bills, payments. Import from here."""
 
 from billing.services.bills import (  # noqa: F401
-    CreditDraft,
     LineDraft,
     bill_cancel,
     bill_draft_create,
@@ -9,8 +8,8 @@ from billing.services.bills import (  # noqa: F401
     bill_draft_update,
     bill_for_visit,
     bill_issue,
-    credit_note_issue,
 )
+from billing.services.credit_notes import CreditDraft, credit_note_issue  # noqa: F401
 from billing.services.payments import (  # noqa: F401
     advance_balance,
     advance_record,
