@@ -8,6 +8,7 @@ exactly the declared fields.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -349,6 +350,13 @@ class GuardianInputSerializer(StrictInputSerializer):
         rule=f"Required when guardian_patient_id is not given. {PHONE_RULE}",
         help_text="The guardian's phone, when not a patient of the clinic.",
     )
+
+    def validate_phone(self, value: str | None) -> str | None:
+        # The pattern holds whenever a phone is sent, even beside guardian_patient_id (where the
+        # linked patient's own phone is used): a schema-invalid value is never taken silently.
+        if value and not re.fullmatch(PHONE_INPUT_PATTERN, value):
+            raise serializers.ValidationError("Enter a phone number: digits, +, spaces, ( ) . -")
+        return value
 
 
 class PatientUpdateInputSerializer(StrictInputSerializer):

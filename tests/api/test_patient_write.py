@@ -327,6 +327,17 @@ def test_a_guardian_must_be_an_adult_and_named_clearly(api, clinic, make_patient
     assert "adult" in body["fields"]["guardian_patient_id"][0]
     body = assert_error(api.post(url, {"relation": "mother", "phone": "9"}, format="json"), 400)
     assert {"name", "phone"} <= set(body["fields"])
+    # A phone that is no phone at all is refused even beside a linked adult patient.
+    adult = make_patient(date_of_birth=date(1980, 4, 1))
+    body = assert_error(
+        api.post(
+            url,
+            {"guardian_patient_id": adult.pk, "relation": "child", "phone": "AAA"},
+            format="json",
+        ),
+        400,
+    )
+    assert "phone" in body["fields"]
     assert _saved(clinic)[1] == 0
 
 
