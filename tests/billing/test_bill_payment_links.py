@@ -229,3 +229,24 @@ def test_a_draft_is_not_paid_online(clinic, scoped, biller, items, sim, rzp_acco
     assert draft.status == BillStatus.DRAFT
     with pytest.raises(Conflict, match="Issue the bill"):
         bill_payment_link_create(bill=draft, actor=biller.user)
+
+
+def test_the_guardian_who_pays_is_razorpays_customer(scoped, biller, items, sim, rzp_account):
+    from billing.services import LineDraft, bill_draft_create, bill_issue
+    from patients.models import Guardian
+
+    child = PatientFactory(clinic=scoped, full_name="Anu Rao")
+    mother = Guardian.objects.create(
+        clinic=scoped, patient=child, name="Lata Rao", relation="mother", phone="+919812300001"
+    )
+    draft = bill_draft_create(
+        patient=child,
+        payer_guardian=mother,
+        actor=biller.user,
+        lines=[LineDraft(item_id=items["dressing"].pk)],
+    )
+    bill = bill_issue(bill=draft, actor=biller.user)
+    link = bill_payment_link_create(bill=bill, actor=biller.user)
+    remote = sim.link(link.razorpay_link_id)
+    assert remote["customer"] == {"name": "Lata Rao", "contact": "+919812300001"}
+    assert remote["amount"] == 20_000 and link.reference_id == bill.number
