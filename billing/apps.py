@@ -13,6 +13,8 @@ class BillingConfig(AppConfig):
         from billing import demo, personal_data, schedules  # noqa: F401, PLC0415
         from billing.documents import bill_verifier  # noqa: PLC0415
         from billing.razorpay import demo as razorpay_demo  # noqa: PLC0415
+        from billing.razorpay.bill_links import BILL_LINKS  # noqa: PLC0415
+        from billing.razorpay.handlers import payment_link_handlers  # noqa: PLC0415
         from billing.razorpay.processing import RAZORPAY_WEBHOOKS_WAITING  # noqa: PLC0415
         from billing.services.catalogue import catalogue_starter_load  # noqa: PLC0415
         from billing.services.documents import BILL_PDFS_WAITING  # noqa: PLC0415
@@ -26,5 +28,6 @@ class BillingConfig(AppConfig):
         waiting_work.register(BILL_PDFS_WAITING)
         waiting_work.register(RAZORPAY_WEBHOOKS_WAITING)
         clinic_guards.register(SUBSCRIPTION_GUARD)
+        payment_link_handlers.register(BILL_LINKS)
         if bill_verifier not in verifiers:
             verifiers.append(bill_verifier)

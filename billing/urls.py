@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing.views import bills, reports, setup
+from billing.views import bills, online, reports, setup
 
 urlpatterns = [
     path("", bills.bills, name="billing-bills"),
@@ -21,6 +21,12 @@ urlpatterns = [
     path("<int:bill_id>/refunds/", bills.refund_add, name="billing-refund-add"),
     path("<int:bill_id>/credit-note/", bills.credit_note_add, name="billing-credit-note"),
     path("<int:bill_id>/pdf/", bills.bill_pdf, name="billing-pdf"),
+    path("<int:bill_id>/payment-link/", online.payment_link, name="billing-payment-link"),
+    path(
+        "<int:bill_id>/payment-link/send/",
+        online.payment_link_send,
+        name="billing-payment-link-send",
+    ),
     path(
         "appointment/<int:appointment_id>/",
         bills.bill_for_appointment,

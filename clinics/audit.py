@@ -203,6 +203,8 @@ class Actions:
     RAZORPAY_TESTED = "billing.razorpay.tested"
     PAYMENT_LINK_CREATED = "billing.payment_link.created"
     PAYMENT_LINK_CHANGED = "billing.payment_link.status_changed"
+    BILL_PAYMENT_LINK_SENT = "billing.payment_link.sent"
+    ONLINE_PAYMENT_NOT_RECORDED = "billing.payment_link.not_recorded"
     SUBSCRIPTION_STARTED = "billing.subscription.started"
     SUBSCRIPTION_CHANGED = "billing.subscription.status_changed"
     SUBSCRIPTION_CANCELLED = "billing.subscription.cancelled"

@@ -17,6 +17,7 @@ class MessagingConfig(AppConfig):
         from messaging.services import care_replies  # noqa: F401, PLC0415
         from messaging.services.erasure import WHATSAPP_STOP  # noqa: PLC0415
         from messaging.services.erasure_notices import WHATSAPP_ERASURE_NOTICE  # noqa: PLC0415
+        from messaging.services.payment_links import on_care_event as send_payment_links  # noqa: PLC0415
         from messaging.services.recovery import MESSAGES_WAITING  # noqa: PLC0415
         from messaging.services.refills import on_care_event as plan_refills  # noqa: PLC0415
         from messaging.services.refills import refill_notes  # noqa: PLC0415
@@ -31,6 +32,7 @@ class MessagingConfig(AppConfig):
         report_sources.register(reports.REPORTS)
         register_care_listener(on_care_event)
         register_care_listener(plan_refills)
+        register_care_listener(send_payment_links)
         register_prescription_notes("messaging.reminder_plan", reminder_plan_notes)
         register_prescription_notes("messaging.refill_plan", refill_notes)
         waiting_work.register(WEBHOOKS_WAITING)

@@ -158,22 +158,22 @@ DEFAULTS: tuple[DefaultTemplate, ...] = (
         (),
         ("आशा", "पर्चा", "https://vaidya.example/d/abc123/", "सनराइज़ क्लिनिक"),
     ),
-    # bill_payment_link: first name, amount, payment link, clinic
+    # payment_link: first name, clinic, amount, bill number, payment link
     DefaultTemplate(
-        "bill_payment_link",
+        "payment_link",
         "en",
-        "Hello {{1}}, your bill of {{2}} from {{4}} is ready. You can pay it online here: {{3}} "
-        "Thank you.",
+        "Hello {{1}}, your bill {{4}} from {{2}} is {{3}}. You can pay it online with this "
+        "link: {{5}} Thank you.",
         (),
-        ("Asha", "Rs 1,250.00", "https://rzp.io/l/abc123", "Sunrise Clinic"),
+        ("Asha", "Sunrise Clinic", "Rs 1,250.00", "BL/26-27/000123", "https://rzp.io/l/abc123"),
     ),
     DefaultTemplate(
-        "bill_payment_link",
+        "payment_link",
         "hi",
-        "नमस्ते {{1}}, {{4}} का आपका {{2}} का बिल तैयार है। आप यहां ऑनलाइन भुगतान कर सकते हैं: "
-        "{{3}} धन्यवाद।",
+        "नमस्ते {{1}}, {{2}} का आपका बिल {{4}} {{3}} का है। आप इस लिंक से ऑनलाइन भुगतान कर सकते "
+        "हैं: {{5}} धन्यवाद।",
         (),
-        ("आशा", "Rs 1,250.00", "https://rzp.io/l/abc123", "सनराइज़ क्लिनिक"),
+        ("आशा", "सनराइज़ क्लिनिक", "Rs 1,250.00", "BL/26-27/000123", "https://rzp.io/l/abc123"),
     ),
     # verification_code: the code. Meta's authentication format: Meta writes the body (the
     # code and its security line, in the template's language) and the expiry footer, and the

@@ -68,11 +68,13 @@ DOCUMENT_READY = Purpose(
     "UTILITY",
     ("patient's first name", "document", "secure link", "clinic"),
 )
-BILL_PAYMENT_LINK = Purpose(
-    "bill_payment_link",
-    "Bill and payment link",
+# A bill's Razorpay payment link, sent when staff press "Send on WhatsApp" on the bill
+# (messaging.services.payment_links).
+PAYMENT_LINK = Purpose(
+    "payment_link",
+    "Bill payment link",
     "UTILITY",
-    ("patient's first name", "amount", "payment link", "clinic"),
+    ("patient's first name", "clinic", "amount", "bill number", "payment link"),
 )
 # When the clinic moves or cancels an appointment (not when the patient did, on WhatsApp).
 APPOINTMENT_MOVED = Purpose(
@@ -131,7 +133,7 @@ PURPOSES: dict[str, Purpose] = {
         FOLLOW_UP_REMINDER,
         REVIEW_REQUEST,
         DOCUMENT_READY,
-        BILL_PAYMENT_LINK,
+        PAYMENT_LINK,
         VERIFICATION_CODE,
         STAFF_ALERT,
         APPOINTMENT_MOVED,

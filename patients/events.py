@@ -17,6 +17,11 @@ subject comes under its own name:
 - visit.signed: visit, the prescription (if any) signed with it (sender Visit)
 - prescription_item.stopped: item (sender PrescriptionItem)
 - document.ready: document (sender Document)
+- bill.payment_link: staff asked to send a bill's payment link to the patient (sender Patient):
+  patient, bill_id, bill_number, amount_paise, short_url and actor (who asked). `patients`
+  knows nothing of bills; billing sends it and messaging queues the WhatsApp message. A
+  receiver that sends it returns what it queued (something truthy), and one that cannot send
+  raises a DomainError with the reason for staff, which rolls the request back.
 
 Subscribing, from the higher app's `AppConfig.ready()`:
 - `care_event_sent.connect(receiver, dispatch_uid="...")`, with
@@ -32,7 +37,7 @@ from typing import Any
 
 from django.dispatch import Signal
 
-from patients.models import Appointment, Document, PrescriptionItem, Visit
+from patients.models import Appointment, Document, Patient, PrescriptionItem, Visit
 
 Listener = Callable[..., None]
 
@@ -44,6 +49,7 @@ APPOINTMENT_COMPLETED = "appointment.completed"
 VISIT_SIGNED = "visit.signed"
 PRESCRIPTION_ITEM_STOPPED = "prescription_item.stopped"
 DOCUMENT_READY = "document.ready"
+BILL_PAYMENT_LINK = "bill.payment_link"
 
 # Every event, with the model of its subject (the signal's sender).
 EVENT_SENDERS: dict[str, type] = {
@@ -55,21 +61,24 @@ EVENT_SENDERS: dict[str, type] = {
     VISIT_SIGNED: Visit,
     PRESCRIPTION_ITEM_STOPPED: PrescriptionItem,
     DOCUMENT_READY: Document,
+    BILL_PAYMENT_LINK: Patient,
 }
 
 care_event_sent = Signal()
 
 
-def care_event(event: str, **kwargs: Any) -> None:
-    """Tell every receiver that `event` happened (inside the caller's transaction)."""
-    care_event_sent.send(sender=EVENT_SENDERS[event], event=event, **kwargs)
+def care_event(event: str, **kwargs: Any) -> list[Any]:
+    """Tell every receiver that `event` happened (inside the caller's transaction); returns
+    what the receivers returned (most return None)."""
+    answers = care_event_sent.send(sender=EVENT_SENDERS[event], event=event, **kwargs)
+    return [answer for _receiver, answer in answers]
 
 
 def register_care_listener(listener: Listener) -> Listener:
     """Call `listener(event, **kwargs)` for every care event (idempotent registration)."""
 
-    def receive(sender: type, *, event: str, signal: Signal, **kwargs: Any) -> None:
-        listener(event, **kwargs)
+    def receive(sender: type, *, event: str, signal: Signal, **kwargs: Any) -> Any:
+        return listener(event, **kwargs)
 
     # Held strongly (weak=False) so the adapter lives as long as the app; the listener's id is
     # stable while it is held, so registering the same listener twice connects it once.

@@ -21,6 +21,7 @@ from billing.models import (
     PaymentMode,
 )
 from billing.models.catalogue import MAX_FOLLOW_UP_DAYS
+from billing.razorpay.models import LinkStatus
 from billing.services.bills import MAX_LINES
 from billing.services.payments import COUNTER_MODE_CHOICES
 from clinics.api.base import StrictInputSerializer
@@ -337,4 +338,30 @@ class LedgerSerializer(serializers.Serializer):
                 PaymentSerializer(context=self.context).to_representation(p)
                 for p in ledger.payments
             ],
+        }
+
+
+class PaymentLinkSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    bill_id = serializers.IntegerField()
+    reference_id = serializers.CharField(help_text="The bill number.")
+    amount_paise = serializers.IntegerField(help_text="What was due when the link was made.")
+    amount_paid_paise = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=LinkStatus.choices)
+    short_url = serializers.CharField(help_text="The address the patient opens to pay.")
+    expire_by = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, link) -> dict[str, Any]:
+        tz = self.context["tz"]
+        return {
+            "id": link.pk,
+            "bill_id": self.context["bill_id"],
+            "reference_id": link.reference_id,
+            "amount_paise": link.amount_paise,
+            "amount_paid_paise": link.amount_paid_paise,
+            "status": link.status,
+            "short_url": link.short_url,
+            "expire_by": iso(link.expire_by, tz) if link.expire_by else None,
+            "created_at": iso(link.created_at, tz),
         }

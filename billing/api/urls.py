@@ -18,6 +18,11 @@ urlpatterns = [
     path(
         "bills/<int:bill_id>/payments/", views.BillPaymentView.as_view(), name="api-bill-payments"
     ),
+    path(
+        "bills/<int:bill_id>/payment-link/",
+        views.BillPaymentLinkView.as_view(),
+        name="api-bill-payment-link",
+    ),
     path("bills/<int:bill_id>/refunds/", views.BillRefundView.as_view(), name="api-bill-refunds"),
     path(
         "patients/<int:patient_id>/ledger/", views.LedgerView.as_view(), name="api-patient-ledger"

@@ -22,11 +22,13 @@ from billing.api.serializers import (
     CreditNoteInputSerializer,
     LedgerSerializer,
     PaymentInputSerializer,
+    PaymentLinkSerializer,
     PaymentSerializer,
     ReasonInputSerializer,
     RefundInputSerializer,
 )
 from billing.models import Bill
+from billing.razorpay.bill_links import bill_payment_link_create, open_link
 from billing.selectors.bills import bill_list, patient_ledger
 from billing.selectors.catalogue import catalogue_list
 from billing.services.catalogue import catalogue_item_save
@@ -295,6 +297,44 @@ class BillRefundView(ClinicAPIView):
         )
         body = PaymentSerializer(refund, context=_context(request)).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class BillPaymentLinkView(ClinicAPIView):
+    required_perms = {"POST": Perm.BILLING_EDIT}
+
+    @extend_schema(
+        operation_id="bills_payment_link_create",
+        summary="Make or return the bill's Razorpay payment link",
+        description=(
+            "A payment link for what is due on an issued bill, with the bill number as "
+            "Razorpay's reference: the open link already made for the same amount (200), or a "
+            "new one (201). When the patient pays, an online payment with a receipt number is "
+            "recorded on the bill."
+        ),
+        parameters=[BILL_ID, IDEMPOTENCY_KEY],
+        request=None,
+        responses={
+            200: PaymentLinkSerializer,
+            201: PaymentLinkSerializer,
+            **error_responses(
+                400,
+                404,
+                409,
+                rules={
+                    "razorpay_not_connected": "the clinic has not connected Razorpay",
+                    "razorpay_failed": "Razorpay refused or did not answer",
+                },
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request, bill_id: int):
+        bill = _bill_or_404(bill_id)
+        before = open_link(bill)
+        link = bill_payment_link_create(bill=bill, actor=request.actor)
+        made = before is None or before.pk != link.pk
+        body = PaymentLinkSerializer(link, context={**_context(request), "bill_id": bill.pk}).data
+        return Response(body, status=status.HTTP_201_CREATED if made else status.HTTP_200_OK)
 
 
 # --- a patient's account ------------------------------------------------------------------------

@@ -98,3 +98,33 @@ def checkout_today(*, clinic) -> list:
         .select_related("patient", "doctor__user")
         .order_by("-completed_at", "token_number")[:50]
     )
+
+
+@dataclass(frozen=True)
+class OnlineState:
+    """What the bill's page shows about paying online: the link for what is due now (if made),
+    whether Razorpay is connected, and money paid online that the bill did not take."""
+
+    connected: bool
+    link: object | None  # billing.razorpay.models.PaymentLink
+    latest: object | None
+    unrecorded: list
+
+
+def online_state(bill: Bill) -> OnlineState:
+    # Lazy on purpose: the Razorpay package imports the services, which the selectors serve.
+    from billing.razorpay.accounts import account_for_clinic  # noqa: PLC0415
+    from billing.razorpay.bill_links import (  # noqa: PLC0415
+        bill_links,
+        bill_online_unrecorded,
+        open_link,
+    )
+
+    if bill.is_draft or bill.is_credit_note:
+        return OnlineState(False, None, None, [])
+    return OnlineState(
+        connected=account_for_clinic(bill.clinic_id) is not None,
+        link=open_link(bill),
+        latest=bill_links(bill).first(),
+        unrecorded=bill_online_unrecorded(bill),
+    )

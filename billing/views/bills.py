@@ -13,7 +13,13 @@ from billing.documents import bill_document
 from billing.forms import BillDiscountForm, LineForm, PaymentForm, ReasonForm, RefundForm, to_paise
 from billing.gst import rupees
 from billing.models import Bill, PdfStatus
-from billing.selectors.bills import bill_detail, bill_list, checkout_today, patient_ledger
+from billing.selectors.bills import (
+    bill_detail,
+    bill_list,
+    checkout_today,
+    online_state,
+    patient_ledger,
+)
 from billing.selectors.catalogue import gst_profile_warning
 from billing.services.documents import bill_pdf_bytes
 from billing.views.common import bill_or_404, curl, page
@@ -69,6 +75,7 @@ def _detail_context(request: HttpRequest, bill: Bill, **forms) -> dict:
         "refund_form": RefundForm(),
         "reason_form": ReasonForm(),
         "can_edit": request.membership.has_perm(Perm.BILLING_EDIT),
+        "online": online_state(bill),
     }
 
 

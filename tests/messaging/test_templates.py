@@ -88,7 +88,7 @@ def test_submit_then_sync_follows_meta_review(wa_account, sim, owner):
 
     # Meta decides; someone also made a template by hand in WhatsApp Manager.
     sim.set_template_status("vaidya_appointment_reminder", "en", "APPROVED")
-    sim.set_template_status("vaidya_bill_payment_link", "hi", "REJECTED")
+    sim.set_template_status("vaidya_payment_link", "hi", "REJECTED")
     sim.add_template("diwali_greeting", "en", body="Happy Diwali {{1}} from all of us!")
     sync = templates_sync(clinic=clinic, actor=owner.user)
 
@@ -101,7 +101,7 @@ def test_submit_then_sync_follows_meta_review(wa_account, sim, owner):
         "appt_reschedule",
         "appt_cancel",
     ]
-    rejected = MessageTemplate.objects.get(name="vaidya_bill_payment_link", language="hi")
+    rejected = MessageTemplate.objects.get(name="vaidya_payment_link", language="hi")
     assert rejected.status == TemplateStatus.REJECTED
     foreign = MessageTemplate.objects.get(name="diwali_greeting")
     assert foreign.purpose == "" and foreign.status == TemplateStatus.APPROVED
