@@ -29,6 +29,7 @@ from clinics.api.fields import (
     visible_text_pattern,
 )
 from clinics.states import STATE_CHOICES, state_name
+from clinics.validators import VisibleText
 from patients.models import ADULT_AGE, BloodGroup, Guardian, Patient, Relation, Sex, age_on
 from patients.models.patients import DiscreetMessages, Language
 from patients.registration import registration_steps
@@ -351,9 +352,14 @@ class GuardianInputSerializer(StrictInputSerializer):
         help_text="The guardian's phone, when not a patient of the clinic.",
     )
 
+    # The patterns hold whenever a name or phone is sent, even beside guardian_patient_id (where
+    # the linked patient's own are used): a schema-invalid value is never taken silently.
+    def validate_name(self, value: str | None) -> str | None:
+        if value:
+            VisibleText("guardian's name")(value)
+        return value
+
     def validate_phone(self, value: str | None) -> str | None:
-        # The pattern holds whenever a phone is sent, even beside guardian_patient_id (where the
-        # linked patient's own phone is used): a schema-invalid value is never taken silently.
         if value and not re.fullmatch(PHONE_INPUT_PATTERN, value):
             raise serializers.ValidationError("Enter a phone number: digits, +, spaces, ( ) . -")
         return value

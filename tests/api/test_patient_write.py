@@ -338,6 +338,15 @@ def test_a_guardian_must_be_an_adult_and_named_clearly(api, clinic, make_patient
         400,
     )
     assert "phone" in body["fields"]
+    body = assert_error(
+        api.post(
+            url,
+            {"guardian_patient_id": adult.pk, "relation": "child", "name": "\u0084"},
+            format="json",
+        ),
+        400,
+    )
+    assert "name" in body["fields"]
     assert _saved(clinic)[1] == 0
 
 
