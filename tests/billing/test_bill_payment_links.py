@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from django.db import transaction
 
 from billing.models import Bill, BillStatus, Payment, PaymentMode
 from billing.razorpay.bill_links import (
@@ -106,7 +107,8 @@ def test_a_second_notice_of_the_same_payment_records_nothing(
     assert answer.status_code == 200 and answer.json() == {"status": "stored"}
     with clinic_scope(clinic):
         link.refresh_from_db()
-        bill_link_paid(link, DUE, sent["razorpay_payment_id"])  # the handler itself, twice
+        with transaction.atomic():  # as the webhook task calls it: inside the paying transaction
+            bill_link_paid(link, DUE, sent["razorpay_payment_id"])  # the handler itself, twice
     assert len(payments(clinic, issued)) == 1
     assert fresh(clinic, issued).paid_paise == DUE
 
@@ -138,7 +140,8 @@ def test_a_link_paid_after_its_bill_was_cancelled_is_reported_not_recorded(
         link = bill_payment_link_create(bill=issued, actor=biller.user)
         bill_cancel(bill=issued, reason="Wrong patient", actor=biller.user)
         link.refresh_from_db()
-        bill_link_paid(link, DUE, "pay_AfterCancel001")
+        with transaction.atomic():
+            bill_link_paid(link, DUE, "pay_AfterCancel001")
     assert payments(clinic, issued) == []
     with clinic_scope(clinic):
         assert AuditEvent.objects.filter(action=Actions.ONLINE_PAYMENT_NOT_RECORDED).count() == 1

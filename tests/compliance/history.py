@@ -42,7 +42,7 @@ class Planted:
     phone: str = "+919812398123"
     whatsapp: str = "+919845098450"
     email: str = "zebulon.quixote@example.in"
-    abha: str = "91-7788-9900-1122"
+    abha: str = "91778899001122"  # stored as its 14 digits
     address: str = "42 Lotus Lane, Quixville"
     note: str = "plantednote-xyzzy"
     message: str = "plantedmessage-plugh"
