@@ -17,6 +17,8 @@ import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from config.settings_backups import backup_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -361,27 +363,8 @@ WHATSAPP_MAX_MEDIA_BYTES = env.int("WHATSAPP_MAX_MEDIA_BYTES", default=100 * 102
 WHATSAPP_SEND_RATE_PER_SECOND = env.int("WHATSAPP_SEND_RATE_PER_SECOND", default=80)
 WHATSAPP_RATE_LIMIT_KEY_PREFIX = env.str("WHATSAPP_RATE_LIMIT_KEY_PREFIX", default="vaidya:")
 
-# --- Razorpay ---------------------------------------------------------------------------------
-# Clinics enter their own keys on their billing settings page (encrypted at rest). Point
-# RAZORPAY_API_BASE_URL at the local simulator (`manage.py razorpay_simulator`) in development;
-# the official SDK cannot tell.
-RAZORPAY_API_BASE_URL = env.str("RAZORPAY_API_BASE_URL", default="https://api.razorpay.com")
-RAZORPAY_TIMEOUT_SECONDS = env.float("RAZORPAY_TIMEOUT_SECONDS", default=15)
-# Largest webhook body accepted (Razorpay's are a few kilobytes).
-RAZORPAY_WEBHOOK_MAX_BYTES = env.int("RAZORPAY_WEBHOOK_MAX_BYTES", default=256 * 1024)
-# Days a payment link stays payable.
-RAZORPAY_LINK_DAYS = env.int("RAZORPAY_LINK_DAYS", default=7)
-# The installation's own Razorpay account, which bills clinics for their subscriptions; its
-# webhook goes to /webhooks/razorpay/platform/. Empty: subscriptions are not offered.
-RAZORPAY_PLATFORM_KEY_ID = env.str("RAZORPAY_PLATFORM_KEY_ID", default="")
-RAZORPAY_PLATFORM_KEY_SECRET = env.str("RAZORPAY_PLATFORM_KEY_SECRET", default="")
-RAZORPAY_PLATFORM_WEBHOOK_SECRET = env.str("RAZORPAY_PLATFORM_WEBHOOK_SECRET", default="")
-# Days a clinic keeps working normally after a subscription charge failed, before read-only.
-SUBSCRIPTION_GRACE_DAYS = env.int("SUBSCRIPTION_GRACE_DAYS", default=7)
-# The operator's GST registration, printed on its tax invoices to clinics (SaaS at 18%).
-OPERATOR_LEGAL_NAME = env.str("OPERATOR_LEGAL_NAME", default="Vaidya installation operator")
-OPERATOR_GSTIN = env.str("OPERATOR_GSTIN", default="")
-OPERATOR_STATE_CODE = env.str("OPERATOR_STATE_CODE", default="")
+# --- Razorpay and subscriptions: config/settings_billing.py -------------------------------
+from config.settings_billing import *  # noqa: E402, F403
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -489,25 +472,8 @@ AUDIT_SEAL_INTERVAL_SECONDS = env.int("AUDIT_SEAL_INTERVAL_SECONDS", default=60)
 AUDIT_PUBLISH_INTERVAL_MINUTES = env.int("AUDIT_PUBLISH_INTERVAL_MINUTES", default=15)
 # Adds X-Query-Count and X-Server-Time-Ms headers to every response; for the benchmarks only.
 QUERY_COUNT_HEADER = env.bool("QUERY_COUNT_HEADER", default=False)
-# Backups (`manage.py backup`, the `vaidya.backup_daily` schedule): where archives go, a folder
-# (best on another disk) or `s3://bucket/prefix` on any S3-compatible store (R2: set the
-# endpoint and region "auto"); how many are kept; when owners are warned.
-BACKUP_DESTINATION = env.str("BACKUP_DESTINATION", default="") or str(DATA_DIR / "backups")
-BACKUP_S3_ENDPOINT_URL = env.str("BACKUP_S3_ENDPOINT_URL", default="") or S3_ENDPOINT_URL
-BACKUP_S3_REGION = env.str("BACKUP_S3_REGION", default="") or env.str("S3_REGION", default="auto")
-BACKUP_S3_ACCESS_KEY_ID = env.str("BACKUP_S3_ACCESS_KEY_ID", default="") or env.str(
-    "S3_ACCESS_KEY_ID", default=""
-)
-BACKUP_S3_SECRET_ACCESS_KEY = env.str("BACKUP_S3_SECRET_ACCESS_KEY", default="") or env.str(
-    "S3_SECRET_ACCESS_KEY", default=""
-)
-# The daily backup's time (cron, in TIME_ZONE) and how long it may run before it is stopped.
-BACKUP_CRON = env.str("BACKUP_CRON", default="30 2 * * *")
-BACKUP_TIMEOUT_SECONDS = env.int("BACKUP_TIMEOUT_SECONDS", default=6 * 60 * 60)
-BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=7)
-BACKUP_KEEP_WEEKLY = env.int("BACKUP_KEEP_WEEKLY", default=4)
-BACKUP_KEEP_MONTHLY = env.int("BACKUP_KEEP_MONTHLY", default=12)
-BACKUP_ALERT_AFTER_HOURS = env.int("BACKUP_ALERT_AFTER_HOURS", default=48)
+# Backups (`manage.py backup`): config/settings_backups.py.
+vars().update(backup_settings(env, data_dir=DATA_DIR, s3_endpoint_url=S3_ENDPOINT_URL))
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 # How long an Idempotency-Key is remembered.
 IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
