@@ -29,6 +29,7 @@ from django_scopes import scopes_disabled
 
 from clinics.context import actor_context
 from clinics.models import Clinic, Membership, User
+from clinics.roles import Role
 from clinics.scoping import ClinicScopedManager, clinic_scope, current_clinic_id
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "in_clinic",
     "membership_by_slug",
     "memberships_of",
+    "owner_emails",
     "rows_by_clinic",
     "scopes_disabled",
 ]
@@ -110,6 +112,22 @@ def rows_by_clinic(
         for pk, clinic_id in rows.values_list("pk", "clinic_id")[:limit]:
             grouped.setdefault(clinic_id, []).append(pk)
         return grouped
+
+
+def owner_emails() -> list[str]:
+    """The e-mail addresses of every active clinic's active owners: who hears about the
+    installation itself (a missed backup) when no operator address is set."""
+    # An installation-wide alert belongs to no clinic; only addresses leave here.
+    with scopes_disabled():
+        emails = (
+            Membership.objects.filter(
+                role=Role.OWNER, is_active=True, user__is_active=True, clinic__is_active=True
+            )
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+            .distinct()
+        )
+        return sorted(emails)
 
 
 def memberships_of(user: User) -> list[Membership]:

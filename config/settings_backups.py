@@ -34,4 +34,7 @@ def backup_settings(env: environ.Env, *, data_dir: Path, s3_endpoint_url: str) -
         "BACKUP_KEEP_WEEKLY": env.int("BACKUP_KEEP_WEEKLY", default=4),
         "BACKUP_KEEP_MONTHLY": env.int("BACKUP_KEEP_MONTHLY", default=12),
         "BACKUP_ALERT_AFTER_HOURS": env.int("BACKUP_ALERT_AFTER_HOURS", default=48),
+        # Who is e-mailed (once a day) when there is no good backup that recent; when empty,
+        # the clinics' owners.
+        "BACKUP_ALERT_EMAILS": env.list("BACKUP_ALERT_EMAILS", default=[]),
     }

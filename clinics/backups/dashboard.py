@@ -22,6 +22,7 @@ def backup_panel(*, clinic: Clinic, membership: Membership, today: date) -> dict
         and health.last_run.status == "failed"
         and health.last_run != health.last_good,
         "stale": health.stale,
+        "running": health.running,
         "alert_days": health.alert_after_hours // 24,
         "alert_hours": health.alert_after_hours,
     }

@@ -23,6 +23,7 @@ from clinics.backups import database, files, keys
 from clinics.backups.contents import read_archive
 from clinics.backups.destinations import Bucket, parse_s3
 from clinics.backups.errors import RestoreRefused
+from clinics.backups.runs import runs_settle_after_restore
 from clinics.models import Clinic
 
 Progress = Callable[[str], None]
@@ -115,6 +116,7 @@ def backup_restore(*, archive: str, force: bool = False, progress: Progress = pr
         tempfile.TemporaryDirectory(dir=settings.DATA_DIR, prefix=".restore-") as work,
     ):
         staging = Path(work)
+        size = path.stat().st_size
         progress("Reading and checking the archive...")
         manifest = read_archive(path, staging)
         check_target(manifest, force=force)
@@ -126,6 +128,8 @@ def backup_restore(*, archive: str, force: bool = False, progress: Progress = pr
             progress("Restoring the stored files...")
             report.files = files.restore_local(staging / "files")
     _after_restore(report)
+    # Settled after the count comparison, which they do not change (rows updated, none added).
+    runs_settle_after_restore(manifest=manifest, location=archive, size=size)
     return report
 
 

@@ -17,6 +17,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -26,7 +27,7 @@ from clinics.backups.archive import CHUNK_SIZE, DecryptingReader, EncryptingWrit
 from clinics.backups.errors import ArchiveDamaged, BackupKeyMissing
 from clinics.backups.models import BackupRun, BackupStatus
 from clinics.backups.runs import archives_to_keep, backup_create, backup_health
-from clinics.backups.tasks import backup_check
+from clinics.backups.tasks import backup_check, backup_daily
 from clinics.roles import Role
 from clinics.schedules import declared_schedules
 
@@ -287,3 +288,81 @@ def test_owners_see_the_last_good_backup_and_a_warning_when_it_is_old(
     assert 'id="backup-status"' not in _dashboard(
         client_for, member_factory(owner.clinic, Role.DOCTOR)
     )
+
+
+# --- runs that overlap or never finish ------------------------------------------------------
+
+
+def test_the_schedule_does_not_start_a_second_backup_while_one_runs(owner, settings, caplog):
+    # The ORM broker hands the daily task out again after Q_RETRY seconds, long before a large
+    # installation's backup ends: the second delivery must not start another backup.
+    running = BackupRun.objects.create(started_at=timezone.now() - timedelta(minutes=5))
+    caplog.set_level(logging.INFO, logger="vaidya.backups")
+    assert "is still running; this one was not started" in backup_daily()
+    assert list(BackupRun.objects.values_list("pk", flat=True)) == [running.pk]
+    assert not Path(settings.BACKUP_DESTINATION).exists()
+    # An operator's own `manage.py backup` still runs.
+    assert backup_create(trigger="command").location
+    assert BackupRun.objects.filter(status=BackupStatus.SUCCEEDED).count() == 1
+
+
+def test_a_run_left_running_past_its_timeout_is_recorded_as_interrupted(owner, settings):
+    settings.BACKUP_TIMEOUT_SECONDS = 3600
+    stuck = BackupRun.objects.create(started_at=timezone.now() - timedelta(hours=2))
+    assert backup_health().running is False
+    location = backup_daily()
+    assert location.endswith(".vbak")
+    stuck.refresh_from_db()
+    assert stuck.status == BackupStatus.FAILED and stuck.problem == runs.INTERRUPTED
+    assert BackupRun.objects.get(archive=location).status == BackupStatus.SUCCEEDED
+
+
+def test_restoring_settles_the_runs_the_archive_recorded_as_running(db):
+    made_at = timezone.now() - timedelta(minutes=1)
+    done = BackupRun.objects.create(status=BackupStatus.SUCCEEDED, archive="/b/old.vbak", size=9)
+    older = BackupRun.objects.create(started_at=made_at - timedelta(minutes=30))
+    maker = BackupRun.objects.create(started_at=made_at - timedelta(minutes=2))
+    runs.runs_settle_after_restore(
+        manifest={"created_at": made_at.isoformat()}, location="/b/new.vbak", size=1234
+    )
+    maker.refresh_from_db(), older.refresh_from_db(), done.refresh_from_db()
+    assert (maker.status, maker.archive, maker.size) == ("succeeded", "/b/new.vbak", 1234)
+    assert maker.finished_at == made_at
+    assert older.status == "failed" and older.problem == runs.IN_ARCHIVE
+    assert (done.status, done.archive) == ("succeeded", "/b/old.vbak")
+    assert not BackupRun.objects.filter(status=BackupStatus.RUNNING).exists()
+
+
+# --- the alert ------------------------------------------------------------------------------
+
+
+def test_the_alert_is_mailed_once_a_day_to_the_owners(owner, member_factory, settings, mailoutbox):
+    settings.BACKUP_ALERT_EMAILS = []
+    member_factory(owner.clinic, Role.DOCTOR)  # not an owner: not told
+    cache.clear()
+    assert backup_check() is False
+    assert backup_check() is False  # the next hour's check
+    (mail,) = mailoutbox
+    assert mail.to == [owner.user.email]
+    assert "no good backup in the last 48 hours" in mail.subject
+    assert "manage.py backup" in mail.body and "there is none" in mail.body
+
+    settings.BACKUP_ALERT_EMAILS = ["ops@example.in"]
+    cache.clear()  # another day
+    BackupRun.objects.create(
+        status=BackupStatus.SUCCEEDED, started_at=timezone.now() - timedelta(days=3)
+    )
+    assert backup_check() is False
+    assert mailoutbox[-1].to == ["ops@example.in"] and "the last one started" in mailoutbox[-1].body
+
+    BackupRun.objects.create(status=BackupStatus.SUCCEEDED)
+    cache.clear()
+    assert backup_check() is True and len(mailoutbox) == 2
+
+
+def test_owners_see_a_backup_that_is_running(client_for, owner, settings):
+    settings.BACKUP_TIMEOUT_SECONDS = 3600
+    run = BackupRun.objects.create()
+    assert "A backup is running" in _dashboard(client_for, owner)
+    BackupRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(hours=2))
+    assert "A backup is running" not in _dashboard(client_for, owner)

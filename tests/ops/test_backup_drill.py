@@ -84,10 +84,12 @@ with clinic_scope(clinic):
 REPORT = """
 import hashlib, json
 from clinics.audit import audit_verify
+from clinics.backups.models import BackupRun
 from clinics.models import Clinic
 from clinics.tenancy import clinic_scope
 from patients.models import Appointment, Document
 clinic = Clinic.objects.get(slug="demo")
+runs = [[r.status, r.archive, r.size] for r in BackupRun.objects.order_by("started_at")]
 with clinic_scope(clinic):
     files = {}
     for d in Document.objects.exclude(file=""):
@@ -97,6 +99,7 @@ with clinic_scope(clinic):
         "appointments": sorted(Appointment.objects.values_list("id", flat=True)),
         "files": files,
         "chain_ok": audit_verify(clinic_id=clinic.pk).ok,
+        "runs": runs,
     }))
 """
 
@@ -191,6 +194,9 @@ def _drill(source: Installation, target: Installation, archives: Path) -> None:
     assert all(expected == actual for expected, actual in after["files"].values())
     assert after["chain_ok"]
     assert target.manage("verify_audit_chain").returncode == 0
+    # The archive holds its own run as "running"; restored, that run shows the archive it made.
+    assert before["runs"] == [["succeeded", str(archive), archive.stat().st_size]]
+    assert after["runs"] == [["succeeded", str(archive), archive.stat().st_size]]
 
 
 @pytest.fixture(scope="module")
