@@ -1,7 +1,8 @@
 """Billing's models in the personal-data registry (registered from `billing.apps`).
 
 Bills, their lines and payments are kept under tax law (the billing retention class): an erasure
-request leaves them, and the retention purge removes them when their period has run out. A
+request leaves them, and the retention purge removes them when their period has run out, a bill
+together with its lines, credit notes and payments (billing/retention.py). A
 payment link carries the patient's name and phone to Razorpay; Razorpay's raw webhook deliveries
 carry them back and are kept a short time. See compliance/personal_data.py for the checklist.
 """
@@ -61,6 +62,24 @@ def razorpay_webhook_rows(patient_id: int) -> Any:
     return RazorpayWebhookDelivery.objects.filter(pk__in=ids)
 
 
+def _delete_bills(rows: Any) -> int:
+    from billing.retention import bills_delete  # noqa: PLC0415
+
+    return bills_delete(rows)
+
+
+def _delete_bill_lines(rows: Any) -> int:
+    from billing.retention import bill_lines_delete  # noqa: PLC0415
+
+    return bill_lines_delete(rows)
+
+
+def _delete_payments(rows: Any) -> int:
+    from billing.retention import payments_delete  # noqa: PLC0415
+
+    return payments_delete(rows)
+
+
 def _text(body: Any) -> str:
     if isinstance(body, (bytes, bytearray, memoryview)):
         return bytes(body).decode("utf-8", "replace")
@@ -81,6 +100,7 @@ ENTRIES = (
         patient_path="patient",
         age_field="created_at",
         files=_bill_files,
+        delete=_delete_bills,
     ),
     PersonalData(
         name="billing.bill_line",
@@ -94,6 +114,7 @@ ENTRIES = (
         erasure=RETAIN,
         patient_path="bill__patient",
         age_field="bill__created_at",
+        delete=_delete_bill_lines,
     ),
     PersonalData(
         name="billing.payment",
@@ -107,6 +128,7 @@ ENTRIES = (
         erasure=RETAIN,
         patient_path="patient",
         age_field="received_at",
+        delete=_delete_payments,
     ),
     PersonalData(
         name="billing.payment_link",

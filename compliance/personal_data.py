@@ -229,6 +229,9 @@ class PersonalData:
     rows: Callable[[int], Any] | None = None  # person id -> queryset, when a path cannot say it
     export: Callable[[Any], dict[str, Any]] | None = None  # default: `fields` with id and dates
     anonymise: Callable[[Any], int] | None = None  # queryset -> rows changed (for ANONYMISE)
+    # queryset -> rows deleted, when deleting is more than `rows.delete()` (rows that go only
+    # together with others, models that refuse a plain delete); it may leave some rows.
+    delete: Callable[[Any], int] | None = None
     files: Callable[[Any], Iterable[Any]] | None = None  # row -> its FieldFiles (.storage, .name)
     fhir: Callable[[Any], dict[str, Any] | None] | None = None  # row -> a FHIR R4 resource
     processors: tuple[str, ...] = ()  # who else received it: "Meta (WhatsApp Cloud API)"
@@ -336,13 +339,22 @@ def erase_rows(kind: PersonalData, rows: Any) -> int:
     may go (retention, holds); this does what the registry says for them."""
     from django.db import transaction  # noqa: PLC0415
 
-    names: list[tuple[Any, str]] = []
+    names: dict[Any, list[tuple[Any, str]]] = {}
     if kind.files is not None:
         for row in rows.iterator():
-            names.extend((f.storage, f.name) for f in kind.files(row) if f and f.name)
-    changed = kind.anonymise(rows) if kind.erasure == ANONYMISE else rows.delete()[0]  # type: ignore[misc]
-    if names:
-        transaction.on_commit(lambda: _delete_files(names))
+            names[row.pk] = [(f.storage, f.name) for f in kind.files(row) if f and f.name]
+    if kind.erasure == ANONYMISE:
+        changed = kind.anonymise(rows)  # type: ignore[misc]
+    elif kind.delete is not None:
+        changed = kind.delete(rows)
+        # The hook may have left rows (kept with others): their files stay too.
+        left = set(kind_model(kind).objects.filter(pk__in=names).values_list("pk", flat=True))
+        names = {pk: found for pk, found in names.items() if pk not in left}
+    else:
+        changed = rows.delete()[0]
+    files = [name for found in names.values() for name in found]
+    if files:
+        transaction.on_commit(lambda: _delete_files(files))
     return changed
 
 

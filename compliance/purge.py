@@ -18,6 +18,7 @@ Running it again changes nothing more; a run that stopped half-way is finished b
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, ProtectedError, Q, RestrictedError
 from django.utils import timezone
 
 from clinics.audit import Actions, audit_record
@@ -42,6 +43,8 @@ from compliance.personal_data import (
 )
 from compliance.retention import active_holds, retention_periods
 from patients.models import Patient
+
+logger = logging.getLogger("vaidya.retention")
 
 BATCH_SIZE = 2000
 MIN_BATCH = 100
@@ -118,14 +121,30 @@ def erase_in_batches(kind: PersonalData, rows: Any, *, batch_size: int = BATCH_S
         if not ids:
             return done
         started = time.monotonic()
-        with transaction.atomic():
-            done += erase_rows(kind, model.objects.filter(pk__in=ids))
+        try:
+            with transaction.atomic():
+                done += erase_rows(kind, model.objects.filter(pk__in=ids))
+        except (ProtectedError, RestrictedError):
+            done += _erase_one_by_one(kind, model, ids)
         took = time.monotonic() - started
         if took > BATCH_SECONDS:
             size = max(MIN_BATCH, size // 2)
         elif took < BATCH_SECONDS / 3:
             size = min(batch_size * 4, size * 2)
         last = ids[-1]
+
+
+def _erase_one_by_one(kind: PersonalData, model: Any, ids: list[Any]) -> int:
+    """A batch that another row still points at: each row on its own, leaving (and logging)
+    the ones still referenced, so one kept reference never stops the clinic's whole purge."""
+    done = 0
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                done += erase_rows(kind, model.objects.filter(pk=pk))
+        except (ProtectedError, RestrictedError):
+            logger.warning("Retention purge: %s row %s is still referenced; kept.", kind.name, pk)
+    return done
 
 
 # --- the clinical record: last visit, minors, notices -----------------------------------------
@@ -188,9 +207,19 @@ def records_step(
 ) -> dict[str, int]:
     """Notice, then erase, the patients whose clinical record has run out."""
     from compliance.erasure.expired import patient_record_erase_expired  # noqa: PLC0415
+    from compliance.erasure.plan import kept_until  # noqa: PLC0415
 
     expired = set(expired_patients(days=days, now=now, held=held))
-    counts = {"noticed": 0, "erased": 0, "blocked": 0, "due": len(expired)}
+    # A record whose clinical period ran out may still be kept by another rule (a recent bill
+    # under tax law, evidence of a data-rights request): it is neither noticed nor erased yet.
+    today = timezone.localdate(now)
+    kept = {
+        pk
+        for pk, patient in Patient.objects.in_bulk(sorted(expired)).items()
+        if kept_until(patient, today=today) is not None
+    }
+    expired -= kept
+    counts = {"noticed": 0, "erased": 0, "blocked": 0, "kept": len(kept), "due": len(expired)}
     notices = dict(ErasureNotice.objects.values_list("patient_id", "erase_after"))
     if dry_run:
         counts["erased"] = sum(1 for p in expired if p in notices and notices[p] <= now)

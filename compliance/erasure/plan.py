@@ -70,6 +70,24 @@ def kind_erasable_on(kind: PersonalData, patient: Patient, rows: Any) -> date:
     return start + timedelta(days=period_days(patient.clinic_id, kind.retention))
 
 
+def kept_until(patient: Patient, *, today: date) -> date | None:
+    """The last day a kept kind other than the clinical record itself still holds the patient's
+    record (bills under tax law, data-rights evidence, consent records), or None. The retention
+    purge erases a whole record only when this has passed too, so it never deletes a bill the
+    tax rules still keep. About two queries per kind the patient has rows of."""
+    latest: date | None = None
+    for kind in kinds_about(PATIENT):
+        if kind.erasure != RETAIN or kind.retention == CLINICAL:
+            continue
+        rows = kind_rows(kind, patient.pk)
+        if not rows.exists():
+            continue
+        day = kind_erasable_on(kind, patient, rows)
+        if day > today and (latest is None or day > latest):
+            latest = day
+    return latest
+
+
 def erasure_plan_rows(patient: Patient, *, today: date | None = None) -> list[dict[str, Any]]:
     """The dry run, one entry per registered patient kind with rows (no personal values)."""
     today = today or timezone.localdate()

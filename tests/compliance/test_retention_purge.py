@@ -256,3 +256,140 @@ def test_batches_shrink_when_a_transaction_runs_long_and_still_erase_everything(
     rows = purge.expired_rows(kind, days=90, now=NOW, held_patients=set(), held_conversations=set())
     assert purge.erase_in_batches(kind, rows, batch_size=4) == 5
     assert not Message.objects.exclude(body="").exists()
+
+
+def _biller(world):
+    from tests.factories import MembershipFactory
+
+    if "biller" not in world:
+        world["biller"] = MembershipFactory(clinic=world["clinic"], role=Role.BILLING)
+    return world["biller"]
+
+
+def _bill(world, patient, *, days_ago):
+    from billing.models import CatalogueItem, GstTreatment, ItemKind
+    from billing.services import LineDraft, bill_draft_create, bill_issue
+
+    biller = _biller(world)
+    item = CatalogueItem.objects.create(
+        clinic=world["clinic"], kind=ItemKind.PROCEDURE, name="Dressing", price_paise=20000,
+        gst_treatment=GstTreatment.EXEMPT, code="999311",
+    )  # fmt: skip
+    bill = bill_draft_create(patient=patient, actor=biller.user, lines=[LineDraft(item_id=item.pk)])
+    bill = bill_issue(bill=bill, actor=biller.user)
+    _bill_dated(bill, days_ago=days_ago)
+    return bill
+
+
+def _bill_dated(bill, *, days_ago):
+    """Move an issued bill back in time (its own queryset refuses any change once issued)."""
+    from django.db.models import QuerySet
+
+    QuerySet.update(
+        type(bill).objects.filter(pk=bill.pk), created_at=NOW - timedelta(days=days_ago)
+    )
+
+
+def _credit_note(world, bill, *, days_ago):
+    from billing.services import CreditDraft, credit_note_issue
+
+    line = bill.lines.get()
+    note = credit_note_issue(
+        bill=bill, lines=[CreditDraft(line_id=line.pk, amount_paise=5000)], reason="overcharged",
+        actor=_biller(world).user,
+    )  # fmt: skip
+    _bill_dated(note, days_ago=days_ago)
+    return note
+
+
+def _paid(payment, *, days_ago):
+    type(payment).objects.filter(pk=payment.pk).update(received_at=NOW - timedelta(days=days_ago))
+    return payment
+
+
+def test_a_record_a_recent_bill_still_keeps_waits_until_the_bill_may_go(world):
+    # The clinical record ran out (last visit over 10 years ago), but a bill from 100 days ago
+    # is kept 8 years under tax law: the whole record stays until then, no notice either.
+    patient = PatientFactory(clinic=world["clinic"], full_name="Ramesh Kulkarni")
+    _register(patient, days_ago=4000)
+    _visit(world, patient, days_ago=3700)
+    bill = _bill(world, patient, days_ago=100)
+    _register(world["patient"], days_ago=10)
+
+    first = purge_clinic(clinic_id=world["clinic"].pk, now=NOW)
+    assert first["records"] == {"noticed": 0, "erased": 0, "blocked": 0, "kept": 1, "due": 0}
+    assert not ErasureNotice.objects.exists()
+    later = purge_clinic(clinic_id=world["clinic"].pk, now=NOW + timedelta(hours=49))
+    assert later["records"]["erased"] == 0
+    assert type(bill).objects.filter(pk=bill.pk).exists()
+
+    _bill_dated(bill, days_ago=9 * 366)
+    assert purge_clinic(clinic_id=world["clinic"].pk, now=NOW)["records"]["noticed"] == 1
+    gone = purge_clinic(clinic_id=world["clinic"].pk, now=NOW + timedelta(hours=49))
+    assert gone["records"]["erased"] == 1
+    assert not Patient.objects.filter(pk=patient.pk).exists()
+    assert not type(bill).objects.filter(pk=bill.pk).exists()
+
+
+def test_a_guardian_whose_record_runs_out_stays_in_the_child_s_record_as_a_contact(world):
+    from patients.models import Guardian
+
+    mother = PatientFactory(clinic=world["clinic"], full_name="Sunita Deshpande")
+    _register(mother, days_ago=4000)
+    _visit(world, mother, days_ago=3700)
+    child = PatientFactory(
+        clinic=world["clinic"], date_of_birth=date.today() - timedelta(days=365 * 6)
+    )
+    link = Guardian.objects.create(
+        clinic=world["clinic"], patient=child, guardian_patient=mother, relation="mother"
+    )
+    _register(world["patient"], days_ago=10)
+
+    purge_clinic(clinic_id=world["clinic"].pk, now=NOW)
+    erased = purge_clinic(clinic_id=world["clinic"].pk, now=NOW + timedelta(hours=49))
+    assert erased["records"] == {"noticed": 0, "erased": 1, "blocked": 0, "kept": 0, "due": 1}
+    assert not Patient.objects.filter(pk=mother.pk).exists()
+    link.refresh_from_db()
+    assert link.guardian_patient_id is None
+    assert (link.name, link.phone, link.relation) == ("Sunita Deshpande", mother.phone, "mother")
+    assert link.display_name == "Sunita Deshpande" and link.contact_phone == mother.phone
+    event = AuditEvent.objects.get(action=Actions.PATIENT_RECORD_ERASED_EXPIRED)
+    assert event.data["guardian_of"] == [child.pk]
+    assert audit_verify(clinic_id=world["clinic"].pk).ok
+
+
+def test_bills_past_their_period_go_with_their_lines_credit_notes_and_payments(world):
+    from billing.models import Bill, BillLine, Payment
+    from billing.services import advance_record, bill_payment_record
+
+    patient = world["patient"]
+    _visit(world, patient, days_ago=30)  # the clinical record is current
+    old = _bill(world, patient, days_ago=9 * 366)
+    _paid(bill_payment_record(bill=old, amount_paise=10000, mode="cash",
+                              actor=_biller(world).user), days_ago=9 * 366)  # fmt: skip
+    old_note = _credit_note(world, old, days_ago=9 * 366)
+    credited = _bill(world, patient, days_ago=9 * 366)
+    recent_note = _credit_note(world, credited, days_ago=2 * 365)  # keeps the bill it credits
+    recent = _bill(world, patient, days_ago=100)
+    advance = _paid(
+        advance_record(patient=patient, amount_paise=50000, mode="upi", actor=_biller(world).user),
+        days_ago=9 * 366,
+    )
+
+    run = purge_clinic(clinic_id=world["clinic"].pk, now=NOW)
+    assert run["kinds"]["billing.bill"] == 2  # the old bill and its credit note
+    assert set(Bill.objects.values_list("pk", flat=True)) == {
+        credited.pk,
+        recent_note.pk,
+        recent.pk,
+    }
+    assert not BillLine.objects.filter(bill_id__in=[old.pk, old_note.pk]).exists()
+    assert not Payment.objects.filter(pk=advance.pk).exists()
+    assert not Payment.objects.filter(bill_id=old.pk).exists()
+    assert BillLine.objects.filter(bill=credited).exists()
+
+    again = purge_clinic(clinic_id=world["clinic"].pk, now=NOW)
+    assert again["kinds"]["billing.bill"] == 0 and again["kinds"]["billing.payment"] == 0
+    assert Bill.objects.count() == 3
+    assert Patient.objects.filter(pk=patient.pk).exists()
+    assert audit_verify(clinic_id=world["clinic"].pk).ok
