@@ -336,10 +336,19 @@ class ApiKeyForm(forms.Form):
 _PATIENT_NUMBER_RE = re.compile(r"^p\s*-?\s*0*(\d{1,9})$", re.IGNORECASE)
 
 
+# Words an action name spells in lower case that people write otherwise.
+_ACTION_WORDS = {
+    "abha": "ABHA", "api": "API", "gst": "GST", "id": "ID", "otp": "OTP", "pdf": "PDF",
+    "qr": "QR", "upi": "UPI", "whatsapp": "WhatsApp",
+}  # fmt: skip
+
+
 def action_label(action: str) -> str:
-    """'patients.patient.viewed' -> 'Patient viewed'."""
+    """'patients.patient.viewed' -> 'Patient viewed'; 'billing.bill.pdf_stored' -> 'Bill PDF
+    stored'."""
     parts = action.split(".")
-    return " ".join(parts[-2:]).replace("_", " ").capitalize()
+    words = " ".join(parts[-2:]).replace("_", " ").capitalize().split(" ")
+    return " ".join(_ACTION_WORDS.get(w.lower(), w) for w in words)
 
 
 class AuditFilterForm(forms.Form):

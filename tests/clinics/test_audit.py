@@ -347,3 +347,18 @@ def test_generate_audit_key_prints_a_key_that_seals(settings):
     settings.AUDIT_KEYS = [out.getvalue().strip()]
     key_id, key = audit_keys.current_key()
     assert len(key) >= audit_keys.MIN_KEY_LENGTH and len(key_id) == audit_keys.KEY_ID_LENGTH
+
+
+@pytest.mark.parametrize(
+    ("action", "label"),
+    [
+        ("patients.patient.viewed", "Patient viewed"),
+        ("billing.bill.pdf_stored", "Bill PDF stored"),
+        ("messaging.whatsapp_account.connected", "WhatsApp account connected"),
+        ("billing.upi.received", "UPI received"),
+    ],
+)
+def test_the_trail_names_actions_the_way_people_write_them(action, label):
+    from clinics.forms import action_label
+
+    assert action_label(action) == label
