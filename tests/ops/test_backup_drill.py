@@ -2,10 +2,10 @@
 
 Seed the demo, upload documents, back up while a writer keeps booking appointments, restore into
 a fresh data folder (its keys copied from the key safe), and find every row committed before the
-backup began, no row of a half-done transaction, every file and a valid audit chain (cut once by the retention purge); on SQLite
-and on the local PostgreSQL. Then the refusals: a truncated or tampered archive, a wrong backup
-key, an archive from a newer Vaidya, a database that holds data: each with a clear message,
-exit status 1 and nothing changed.
+backup began, no row of a half-done transaction, every file and a valid audit chain (cut once
+by the retention purge); on SQLite and on the local PostgreSQL. Then the refusals: a truncated
+or tampered archive, a wrong backup key, an archive from a newer Vaidya, a database that holds
+data: each with a clear message, exit status 1 and nothing changed.
 """
 
 from __future__ import annotations
