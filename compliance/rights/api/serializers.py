@@ -113,6 +113,11 @@ class RightsRequestCreateInputSerializer(StrictInputSerializer):
     requester_phone = _text(
         30, "Their phone, in any usual format.", pattern=PHONE_INPUT_PATTERN, rule=PHONE_RULE
     )
+    requester_email = _text(
+        254,
+        "Their email address (someone who is not a patient).",
+        rule="A valid email address. When `requester` is other, give a phone or an email.",
+    )
     guardian = declared(
         id_field("The guardian who asks.", required=False),
         rule="Must be the id of a guardian of the patient; needed when `requester` is guardian.",

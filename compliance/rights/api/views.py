@@ -106,6 +106,7 @@ class RightsRequestListView(ClinicAPIView):
             requester=data["requester"],
             requester_name=data.get("requester_name", ""),
             requester_phone=data.get("requester_phone", ""),
+            requester_email=data.get("requester_email", ""),
             guardian=guardian,
             nomination=selectors.patient_nomination(patient.pk) if patient else None,
             details=data.get("details", ""),
