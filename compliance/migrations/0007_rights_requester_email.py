@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('compliance', '0006_exports_erasures'),
+        ("compliance", "0006_exports_erasures"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='rightsrequest',
-            name='requester_email',
+            model_name="rightsrequest",
+            name="requester_email",
             field=models.EmailField(blank=True, max_length=254),
         ),
     ]
