@@ -111,7 +111,7 @@ def test_a_legal_hold_on_a_patient_keeps_the_trail_from_their_first_event(scoped
     assert audit_verify(clinic_id=scoped.pk).ok
 
 
-def test_a_tampered_trail_is_not_pruned_and_the_run_says_why(trail):
+def test_a_tampered_trail_is_not_pruned_and_the_run_says_why(trail, owner, client_for):
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE clinics_auditevent SET patient_id = 7 WHERE clinic_id = %s AND seq = 1",
@@ -122,6 +122,8 @@ def test_a_tampered_trail_is_not_pruned_and_the_run_says_why(trail):
     assert "audit trail not pruned: event #1" in run.problem
     assert _ages(trail) == [30, 400, 900, 1100, 1200]
     assert not AuditAnchor.objects.exclude(seq=0).exists()
+    page = client_for(owner).get(f"/c/{trail.slug}/compliance/retention/").content.decode()
+    assert "audit trail not pruned: event #1" in page
 
 
 def test_the_retention_report_counts_the_audit_trail_and_changes_nothing(trail, capsys):
