@@ -234,6 +234,7 @@ def test_a_grievance_from_someone_who_is_not_a_patient(scoped, owner_m, desk, pa
     desk_page = client_for(owner_m).get(url(scoped, "rights/")).content.decode()
     assert "rights/grievance/" in desk_page
     client = client_for(desk)  # the front desk records; the owner and doctors see the desk
+    assert "rights/grievance/" in client.get(f"/c/{scoped.slug}/").content.decode()  # the menu
     assert client.get(url(scoped, "rights/grievance/")).status_code == 200
     rights_request_create(clinic=scoped, actor=desk.user, kind=RightsKind.ACCESS, patient=patient)
     response = client.post(
