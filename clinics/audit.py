@@ -13,6 +13,13 @@ Verification (`audit_verify`, `manage.py verify_audit_chain`) only reads: it che
 link with the keys, checks the chain against the heads published outside the database
 (clinics.audit_heads) to catch a chain cut short, and counts unsealed events separately.
 
+Pruning (`audit_prune`, called by the retention purge): events older than the clinic's period
+for audit logs are deleted from the start of the chain, a batch per short transaction. Each
+batch first checks the links it removes, then moves the clinic's `AuditAnchor` (the last removed
+event's seq and hash, sealed with the audit key) forward in the same transaction, so the chain
+verifies from the anchor onward; a changed anchor, or events removed without moving it, show as a
+break. Pruning stops at the first event about a patient under a legal hold.
+
 Events sealed with plain SHA-256 before keyed sealing keep their digests (`key_id` empty). They
 may only form the start of a chain, and migration 0008 anchored each clinic's unkeyed prefix
 with the key (`AuditChainHead.legacy_*`), so they cannot be rewritten or extended either.
@@ -22,19 +29,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import models, router, transaction
+from django.db.models.sql import DeleteQuery
 from django.utils import timezone
 
 from clinics import audit_keys
 from clinics.actors import Actor, audit_fields
 from clinics.audit_heads import PublishedHead, published_heads
 from clinics.context import get_context
-from clinics.models import AuditChainHead, AuditEvent, Clinic
+from clinics.models import AuditAnchor, AuditChainHead, AuditEvent, Clinic
 from clinics.tenancy import clinic_scope
 
 
@@ -330,6 +339,7 @@ class ChainReport:
     oldest_unsealed_at: datetime | None = None
     unkeyed: int = 0
     published: int = 0
+    pruned_to: int = 0  # the chain starts after this event: the retention purge removed the rest
 
 
 class _Broken(Exception):
@@ -381,21 +391,75 @@ def _check_published(event: AuditEvent, published: dict[int, PublishedHead]) -> 
         )
 
 
-def _check_unkeyed_anchor(head: AuditChainHead | None, unkeyed: int, last_hash: str) -> None:
-    """Unkeyed events are allowed only as the prefix the migration anchored with the key."""
+def _check_unkeyed_anchor(
+    head: AuditChainHead | None, unkeyed: int, last_hash: str, start: int = 0
+) -> None:
+    """Unkeyed events are allowed only as the prefix the migration anchored with the key.
+
+    `start` is where the chain now begins (the pruning anchor's seq): the unkeyed events kept are
+    #start+1 to #start+unkeyed, and the anchored prefix must end exactly there, unless the purge
+    removed all of it (then no unkeyed event may be left)."""
     anchored = head.legacy_seq if head else 0
-    if unkeyed == anchored == 0:
-        return
+    if anchored <= start:
+        if unkeyed == 0:
+            return
+        raise _Broken(
+            f"events #{start + 1} to #{start + unkeyed} are sealed without the audit key but "
+            f"the anchor made when keyed sealing began covers only {anchored} events",
+            start + 1,
+        )
     key = audit_keys.key_for(head.legacy_key_id) if head else None
     material = audit_keys.legacy_anchor_material(
-        clinic_id=head.clinic_id if head else 0, seq=unkeyed, last_hash=last_hash
+        clinic_id=head.clinic_id if head else 0, seq=start + unkeyed, last_hash=last_hash
     )
-    if unkeyed != anchored or key is None or audit_keys.mac(key, material) != head.legacy_mac:
+    if (
+        start + unkeyed != anchored
+        or key is None
+        or audit_keys.mac(key, material) != head.legacy_mac
+    ):
         raise _Broken(
-            f"events #1 to #{unkeyed} are sealed without the audit key but do not match the "
-            f"anchor made when keyed sealing began ({anchored} events)",
-            1,
+            f"events #{start + 1} to #{start + unkeyed} are sealed without the audit key but do "
+            f"not match the anchor made when keyed sealing began ({anchored} events)",
+            start + 1,
         )
+
+
+def _anchor_material(anchor: AuditAnchor) -> dict[str, Any]:
+    return {
+        "kind": "audit-prune-anchor",
+        "clinic": anchor.clinic_id,
+        "seq": anchor.seq,
+        "hash": anchor.hash,
+        "pruned_before": (
+            anchor.pruned_before.astimezone(UTC).isoformat() if anchor.pruned_before else None
+        ),
+        "key": anchor.key_id,
+    }
+
+
+def _seal_anchor(anchor: AuditAnchor) -> None:
+    anchor.key_id, key = audit_keys.current_key()
+    anchor.mac = audit_keys.mac(key, _anchor_material(anchor))
+
+
+def _check_anchor(anchor: AuditAnchor | None) -> tuple[int, str]:
+    """(seq, hash) the kept chain starts after; a changed or unsealed anchor is a break."""
+    if anchor is None or (anchor.seq == 0 and not anchor.hash and not anchor.mac):
+        return 0, ""  # made by a purge that found nothing to remove yet
+    key = audit_keys.key_for(anchor.key_id)
+    if key is None:
+        raise _Broken(
+            f"the pruning anchor at #{anchor.seq} was sealed with audit key {anchor.key_id!r}, "
+            "which is not in AUDIT_KEYS (add the key back, or the anchor was forged)",
+            anchor.seq + 1,
+        )
+    if audit_keys.mac(key, _anchor_material(anchor)) != anchor.mac:
+        raise _Broken(
+            f"the pruning anchor at #{anchor.seq} was changed after it was sealed "
+            "(events may have been removed to hide it)",
+            anchor.seq + 1,
+        )
+    return anchor.seq, anchor.hash
 
 
 def _walk(clinic_id: int, head: AuditChainHead | None, report: ChainReport) -> None:
@@ -411,8 +475,22 @@ def _walk(clinic_id: int, head: AuditChainHead | None, report: ChainReport) -> N
         raise _Broken(f"unexpected objects among the published heads: {strangers[0]}", None)
     published = {h.seq: h for h in heads}
     report.published = len(heads)
-    expected_seq, prev_hash, seen_keyed, last_unkeyed_hash = 1, "", False, ""
-    events = AuditEvent.objects.exclude(hash="").order_by("seq").iterator(chunk_size=2000)
+    start, prev_hash = _check_anchor(AuditAnchor.objects.filter(clinic_id=clinic_id).first())
+    report.pruned_to = start
+    pruned_head = published.get(start)
+    if start and pruned_head is not None and pruned_head.hash != prev_hash:
+        raise _Broken(
+            f"the pruning anchor at #{start} is not the event published on "
+            f"{pruned_head.published_at:%Y-%m-%d %H:%M} UTC (the chain was rewritten)",
+            start + 1,
+        )
+    expected_seq, seen_keyed, last_unkeyed_hash = start + 1, False, ""
+    events = (
+        AuditEvent.objects.exclude(hash="")
+        .filter(seq__gt=start)
+        .order_by("seq")
+        .iterator(chunk_size=2000)
+    )
     for event in events:
         key = _event_key(event, seen_keyed)
         _check_link(event, expected_seq, prev_hash, key)
@@ -421,19 +499,17 @@ def _walk(clinic_id: int, head: AuditChainHead | None, report: ChainReport) -> N
             report.unkeyed, last_unkeyed_hash = report.unkeyed + 1, event.hash
         seen_keyed = seen_keyed or key is not None
         prev_hash, expected_seq, report.checked = event.hash, expected_seq + 1, report.checked + 1
-    _check_unkeyed_anchor(head, report.unkeyed, last_unkeyed_hash)
+    _check_unkeyed_anchor(head, report.unkeyed, last_unkeyed_hash, start)
+    end = start + report.checked
     head_seq = head.last_seq if head else 0
-    if head_seq != report.checked or (head and head.last_hash != prev_hash):
-        raise _Broken(
-            f"the chain ends at #{report.checked} but {head_seq} events were sealed",
-            report.checked + 1,
-        )
+    if head_seq != end or (head and head.last_hash != prev_hash):
+        raise _Broken(f"the chain ends at #{end} but {head_seq} events were sealed", end + 1)
     longest = max(heads, key=lambda h: h.seq, default=None)
-    if longest is not None and longest.seq > report.checked:
+    if longest is not None and longest.seq > end:
         raise _Broken(
-            f"the chain ends at #{report.checked} but #{longest.seq} was published on "
+            f"the chain ends at #{end} but #{longest.seq} was published on "
             f"{longest.published_at:%Y-%m-%d %H:%M} UTC (events were removed)",
-            report.checked + 1,
+            end + 1,
         )
 
 
@@ -458,3 +534,115 @@ def audit_verify(*, clinic_id: int) -> ChainReport:
         except _Broken as broken:
             report.ok, report.problem, report.broken_seq = False, broken.problem, broken.seq
         return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Pruning (the retention purge)
+
+PRUNE_BATCH_SECONDS = 0.3  # a batch's transaction should take about this long, never seconds
+
+
+class AuditPruneRefused(Exception):
+    """The part of the chain due for pruning does not verify: pruning it would hide that."""
+
+
+def _prunable(
+    events: list[AuditEvent],
+    start: int,
+    prev_hash: str,
+    before: datetime,
+    held: set[int],
+    legacy_seq: int,
+) -> list[AuditEvent]:
+    """The leading events of `events` (the next ones after the anchor) that may go: older than
+    `before`, not about a held patient, each checked as a sound link first."""
+    taken: list[AuditEvent] = []
+    seen_keyed = start >= legacy_seq  # past the anchored unkeyed prefix, every event is keyed
+    for event in events:
+        held_patient = event.patient_id is not None and event.patient_id in held
+        if event.created_at >= before or held_patient:
+            break
+        try:
+            key = _event_key(event, seen_keyed)
+            _check_link(event, start + len(taken) + 1, prev_hash, key)
+        except _Broken as broken:
+            raise AuditPruneRefused(broken.problem) from broken
+        seen_keyed = seen_keyed or key is not None
+        prev_hash = event.hash
+        taken.append(event)
+    return taken
+
+
+def audit_prune(
+    *,
+    clinic_id: int,
+    before: datetime,
+    held_patients: set[int] | frozenset[int] = frozenset(),
+    batch_size: int = 2000,
+    dry_run: bool = False,
+) -> int:
+    """Delete the clinic's sealed audit events created before `before`, from the start of the
+    chain, moving its sealed anchor forward. Returns how many went (or would go, `dry_run`).
+
+    Call outside any transaction: each batch is its own short transaction (lock the anchor,
+    check the batch's links, move the anchor, delete the batch), shrinking when a batch was slow.
+    Stops at the first event that is newer than `before`, not sealed yet, or about a patient in
+    `held_patients` (a legal hold keeps that event and every later one). Raises
+    AuditPruneRefused, deleting nothing more, when the events it would remove do not verify.
+    Safe to re-run and to run from two workers at once (the anchor row lock makes them take
+    turns).
+    """
+    held = set(held_patients)
+    done, size = 0, batch_size
+    with clinic_scope(clinic_id):
+        head = AuditChainHead.objects.filter(clinic_id=clinic_id).first()
+        legacy_seq = head.legacy_seq if head else 0
+        if dry_run:
+            anchor = AuditAnchor.objects.filter(clinic_id=clinic_id).first()
+            start, prev_hash = (anchor.seq, anchor.hash) if anchor else (0, "")
+            while True:
+                events = list(
+                    AuditEvent.objects.exclude(hash="")
+                    .filter(seq__gt=start)
+                    .order_by("seq")[:batch_size]
+                )
+                taken = _prunable(events, start, prev_hash, before, held, legacy_seq)
+                done += len(taken)
+                if len(taken) < len(events) or len(events) < batch_size:
+                    return done
+                start, prev_hash = taken[-1].seq, taken[-1].hash
+        AuditAnchor.objects.get_or_create(clinic_id=clinic_id)
+        while True:
+            started = time.monotonic()
+            with transaction.atomic():
+                anchor = AuditAnchor.objects.select_for_update().get(clinic_id=clinic_id)
+                try:
+                    _check_anchor(anchor)
+                except _Broken as broken:
+                    raise AuditPruneRefused(broken.problem) from broken
+                events = list(
+                    AuditEvent.objects.exclude(hash="")
+                    .filter(seq__gt=anchor.seq)
+                    .order_by("seq")[:size]
+                )
+                taken = _prunable(events, anchor.seq, anchor.hash, before, held, legacy_seq)
+                if not taken:
+                    return done
+                anchor.seq, anchor.hash = taken[-1].seq, taken[-1].hash
+                anchor.pruned_before = before
+                anchor.pruned += len(taken)
+                anchor.updated_at = timezone.now()
+                _seal_anchor(anchor)
+                anchor.save()
+                # AuditEvent's manager refuses deletes everywhere else; this is the one path.
+                DeleteQuery(AuditEvent).delete_batch(
+                    [e.pk for e in taken], router.db_for_write(AuditEvent)
+                )
+                done += len(taken)
+            took = time.monotonic() - started
+            if len(taken) < len(events) or len(events) < size:
+                return done
+            if took > PRUNE_BATCH_SECONDS:
+                size = max(100, size // 2)
+            elif took < PRUNE_BATCH_SECONDS / 3:
+                size = min(batch_size * 4, size * 2)

@@ -488,6 +488,32 @@ class AuditChainHead(models.Model):
         return f"{self.clinic_id}: {self.last_seq}"
 
 
+class AuditAnchor(models.Model):
+    """Where a clinic's audit chain now starts, after the retention purge removed its oldest
+    events (clinics.audit.audit_prune).
+
+    `seq` and `hash` are the last removed event's place and link; the first kept event links to
+    `hash`, so verification starts there. `mac` (HMAC-SHA256 with audit key `key_id`, like the
+    events' links) seals `seq`, `hash` and `pruned_before`: someone without the key cannot move
+    the anchor to hide more removed events. One row per clinic, moved forward batch by batch in
+    the same transaction that deletes the batch. Holds ids and hashes only: no personal data.
+    """
+
+    clinic = models.OneToOneField(Clinic, on_delete=models.PROTECT, related_name="+")
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, blank=True)
+    pruned_before = models.DateTimeField(null=True, blank=True)
+    pruned = models.BigIntegerField(default=0)  # events removed so far, all runs together
+    updated_at = models.DateTimeField(default=now)
+    key_id = models.CharField(max_length=16, blank=True)
+    mac = models.CharField(max_length=64, blank=True)
+
+    objects = ClinicScopedManager()
+
+    def __str__(self) -> str:
+        return f"{self.clinic_id}: pruned to #{self.seq}"
+
+
 # DRF treats whatever authenticated the request as `request.user`; an API key acts for its clinic.
 ApiKey.is_authenticated = True
 ApiKey.is_anonymous = False

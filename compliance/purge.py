@@ -12,6 +12,12 @@ Two steps per clinic, both read from the personal-data registry only:
    21 if that is later). A patient whose record has run out is told first, where a channel
    exists (`erasure_notice_senders`, which messaging fills), and their whole record is erased
    on the first run 48 hours after the notice, unless they came back or a hold came first.
+3. The audit trail (class "audit_log", at least a year): its oldest events are cut from the
+   start of the clinic's hash chain by `clinics.audit.audit_prune`, which moves the chain's
+   sealed anchor forward batch by batch, so `verify_audit_chain` still verifies the rest. A
+   legal hold on a patient keeps the first event about them and everything after it (the chain
+   can only be cut at one point); a hold on a conversation does not reach the audit trail,
+   whose events name patients, not conversations.
 
 Running it again changes nothing more; a run that stopped half-way is finished by the next.
 """
@@ -29,11 +35,12 @@ from django.db import transaction
 from django.db.models import Max, ProtectedError, Q, RestrictedError
 from django.utils import timezone
 
-from clinics.audit import Actions, audit_record
+from clinics.audit import Actions, AuditPruneRefused, audit_prune, audit_record
 from clinics.errors import DomainError
 from clinics.registry import Registry
 from compliance.models import ErasureNotice, PurgeRun
 from compliance.personal_data import (
+    AUDIT_LOG,
     CLINICAL,
     NOBODY,
     PersonalData,
@@ -51,6 +58,7 @@ MIN_BATCH = 100
 BATCH_SECONDS = 0.3  # a batch's transaction should take about this long, never seconds
 NOTICE_HOURS = 48
 MINOR_UNTIL_AGE = 21
+AUDIT_KIND = "clinics.audit_event"  # its registry entry (erasure RETAIN): the purge cuts the chain
 
 
 @dataclass(frozen=True)
@@ -270,7 +278,21 @@ def purge_clinic(
         clinic_id=clinic_id, days=periods[CLINICAL], now=now, held=held_patients, dry_run=dry_run
     )
     classes[CLINICAL] = classes.get(CLINICAL, 0) + records["erased"]
-    return {"kinds": kinds, "classes": classes, "records": records}
+    problems: list[str] = []
+    try:
+        audit = audit_prune(
+            clinic_id=clinic_id,
+            before=now - timedelta(days=periods[AUDIT_LOG]),
+            held_patients=held_patients,
+            batch_size=batch_size,
+            dry_run=dry_run,
+        )
+    except AuditPruneRefused as refused:  # the rest of the purge stands; the run says why
+        audit = 0
+        problems.append(f"audit trail not pruned: {refused}")
+    kinds[AUDIT_KIND] = audit
+    classes[AUDIT_LOG] = classes.get(AUDIT_LOG, 0) + audit
+    return {"kinds": kinds, "classes": classes, "records": records, "problems": problems}
 
 
 def purge_run(*, run: PurgeRun, now: Any = None, batch_size: int = BATCH_SIZE) -> PurgeRun:
@@ -281,7 +303,8 @@ def purge_run(*, run: PurgeRun, now: Any = None, batch_size: int = BATCH_SIZE) -
     with transaction.atomic():
         run.counts = counts
         run.finished_at = timezone.now()
-        run.save(update_fields=["counts", "finished_at"])
+        run.problem = "; ".join(counts["problems"])[:300]
+        run.save(update_fields=["counts", "finished_at", "problem"])
         audit_record(
             clinic=run.clinic_id,
             actor=None,

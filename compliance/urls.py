@@ -71,6 +71,7 @@ urlpatterns = [
 # The rights desk (compliance/rights/views.py).
 urlpatterns += [
     path("rights/", rights_views.rights_desk, name="rights-desk"),
+    path("rights/grievance/", rights_views.rights_grievance, name="rights-grievance"),
     path(
         "rights/<int:rights_request_id>/",
         rights_views.rights_request_detail,

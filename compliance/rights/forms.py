@@ -4,6 +4,7 @@ correction, record a nominee and the evidence they show."""
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from clinics.dates import validate_usable_day
@@ -46,6 +47,29 @@ class RecordForm(forms.Form):
         self.fields["guardian"].choices = [("", "-")] + [
             (g.pk, g.display_name if hasattr(g, "display_name") else str(g)) for g in guardians
         ]
+
+
+class GrievanceForm(forms.Form):
+    """A grievance from someone who is not a patient (a relative, a member of the public): who
+    they are and how to reach them; the service checks the rest."""
+
+    requester_name = forms.CharField(label=_("Their name"), max_length=200)
+    requester_phone = forms.CharField(label=_("Phone"), max_length=30, required=False)
+    requester_email = forms.EmailField(label=_("Email"), max_length=254, required=False)
+    details = forms.CharField(
+        label=_("The grievance, in their words"),
+        max_length=4000,
+        widget=forms.Textarea(attrs=TEXT),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not (data.get("requester_phone") or data.get("requester_email")):
+            self.add_error(
+                "requester_phone",
+                _("Give a phone number or an email address, so the clinic can answer."),
+            )
+        return data
 
 
 class VerifyForm(forms.Form):

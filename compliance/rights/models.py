@@ -85,6 +85,7 @@ class RightsRequest(models.Model):
     requester = models.CharField(max_length=10, choices=Requester.choices)
     requester_name = models.CharField(max_length=200, blank=True)
     requester_phone = models.CharField(max_length=20, blank=True)  # E.164
+    requester_email = models.EmailField(max_length=254, blank=True)
     guardian = models.ForeignKey(
         Guardian, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

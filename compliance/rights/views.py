@@ -16,7 +16,13 @@ from clinics.roles import Perm
 from clinics.web import add_domain_error
 from compliance.rights import forms as rights_forms
 from compliance.rights import selectors, services
-from compliance.rights.models import CorrectionDecision, CorrectionItem, Nomination
+from compliance.rights.models import (
+    CorrectionDecision,
+    CorrectionItem,
+    Nomination,
+    Requester,
+    RightsKind,
+)
 from patients.models import Patient, Visit
 
 
@@ -41,6 +47,36 @@ def rights_desk(request: HttpRequest) -> HttpResponse:
     rows = selectors.rights_requests(show=show, membership=request.membership)[:200]
     context = {"rows": rows, "show": show, "filters": selectors.FILTERS}
     return render(request, "compliance/rights/desk.html", context)
+
+
+@require_perm(Perm.RIGHTS_RECORD)
+@require_http_methods(["GET", "POST"])
+def rights_grievance(request: HttpRequest) -> HttpResponse:
+    """Record a grievance from someone who is not a patient (a relative, a member of the
+    public), known by their name and a phone number or an email address."""
+    if request.method == "GET":
+        form = rights_forms.GrievanceForm()
+        return render(request, "compliance/rights/grievance.html", {"form": form})
+    form = rights_forms.GrievanceForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            rights_request = services.rights_request_create(
+                clinic=request.clinic,
+                actor=request.user,
+                kind=RightsKind.GRIEVANCE,
+                requester=Requester.OTHER,
+                requester_name=data["requester_name"],
+                requester_phone=data["requester_phone"],
+                requester_email=data["requester_email"],
+                details=data["details"],
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, f"Grievance {rights_request.reference} recorded.")
+            return _to_request(request, rights_request)
+    return render(request, "compliance/rights/grievance.html", {"form": form}, status=400)
 
 
 def _detail(request: HttpRequest, rights_request, status: int = 200, **forms_in) -> HttpResponse:

@@ -91,3 +91,25 @@ def test_roles(clinic, api_client_for, patient):
         doctor.post(f"{URL}{created.json()['id']}/status/", {"status": "withdrawn"}, format="json"),
         403,
     )
+
+
+def test_a_grievance_from_someone_who_is_not_a_patient(api):
+    body = {
+        "kind": "grievance",
+        "requester": "other",
+        "requester_name": "Sunil Verma",
+        "requester_email": "sunil@example.com",
+        "details": "My mother's report was read aloud.",
+    }
+    created = api.post(URL, body, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["patient"] is None and created.json()["reference"].startswith("DR-")
+    no_contact = {k: v for k, v in body.items() if k != "requester_email"}
+    refused = assert_error(api.post(URL, no_contact, format="json"), 400)
+    assert "requester_phone" in refused["fields"] and "requester_email" in refused["fields"]
+    bad_email = {**body, "requester_email": "sunil@"}
+    assert "requester_email" in assert_error(api.post(URL, bad_email, format="json"), 400)["fields"]
+    long_email = {**body, "requester_email": "s" * 250 + "@example.com"}
+    assert_error(api.post(URL, long_email, format="json"), 400)
+    not_grievance = {**body, "kind": "access"}  # someone not a patient only raises grievances
+    assert_error(api.post(URL, not_grievance, format="json"), 400)

@@ -228,3 +228,58 @@ def test_the_owner_plans_an_erasure_from_its_request_and_only_the_owner(
     other = _verified(scoped, owner_m, patient, RightsKind.ACCESS)
     client_for(owner_m).post(url(scoped, f"rights/{other.pk}/erasure/"))
     assert Erasure.objects.count() == 1
+
+
+def test_a_grievance_from_someone_who_is_not_a_patient(scoped, owner_m, desk, patient, client_for):
+    desk_page = client_for(owner_m).get(url(scoped, "rights/")).content.decode()
+    assert "rights/grievance/" in desk_page
+    client = client_for(desk)  # the front desk records; the owner and doctors see the desk
+    assert "rights/grievance/" in client.get(f"/c/{scoped.slug}/").content.decode()  # the menu
+    assert client.get(url(scoped, "rights/grievance/")).status_code == 200
+    rights_request_create(clinic=scoped, actor=desk.user, kind=RightsKind.ACCESS, patient=patient)
+    response = client.post(
+        url(scoped, "rights/grievance/"),
+        {
+            "requester_name": "Sunil Verma",
+            "requester_email": "Sunil.V@Example.COM",
+            "details": "The receptionist read my mother's report aloud in the waiting room.",
+        },
+    )
+    grievance = RightsRequest.objects.get(requester_name="Sunil Verma")
+    assert response.status_code == 302 and response["Location"].endswith(f"/{grievance.pk}/")
+    year = grievance.received_at.year
+    assert grievance.reference == f"DR-{year}-0002"  # the same numbering as every request
+    assert (grievance.kind, grievance.requester, grievance.patient) == ("grievance", "other", None)
+    assert grievance.requester_email == "Sunil.V@example.com" and grievance.created_by == desk.user
+    page = client.get(url(scoped, f"rights/{grievance.pk}/")).content.decode()
+    assert "Sunil Verma" in page and "Sunil.V@example.com" in page
+    assert "Sunil Verma" in client_for(owner_m).get(url(scoped, "rights/")).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"requester_name": "Sunil Verma", "details": "x"}, "requester_phone"),  # no contact
+        ({"requester_name": "", "requester_phone": "9845011111", "details": "x"}, "requester_name"),
+        ({"requester_name": "S" * 201, "requester_phone": "9845011111", "details": "x"}, None),
+        ({"requester_name": "Sunil\u202e", "requester_phone": "9845011111", "details": "x"}, None),
+        ({"requester_name": "Sunil", "requester_phone": "12", "details": "x"}, "requester_phone"),
+        ({"requester_name": "Sunil", "requester_email": "not-an-email", "details": "x"}, None),
+        ({"requester_name": "Sunil", "requester_phone": "9845011111", "details": "d" * 4001}, None),
+        ({"requester_name": "Sunil", "requester_phone": "9845011111", "details": ""}, "details"),
+    ],
+)
+def test_a_grievance_with_bad_input_is_refused_on_the_form(scoped, desk, client_for, data, field):
+    response = client_for(desk).post(url(scoped, "rights/grievance/"), data)
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert form.errors and (field is None or field in form.errors), form.errors
+    assert not RightsRequest.objects.exists()
+
+
+def test_only_staff_who_record_requests_may_record_a_grievance(scoped, client_for):
+    billing = client_for(MembershipFactory(clinic=scoped, role=Role.BILLING))
+    assert billing.get(url(scoped, "rights/grievance/")).status_code == 403
+    data = {"requester_name": "Sunil", "requester_phone": "9845011111", "details": "x"}
+    assert billing.post(url(scoped, "rights/grievance/"), data).status_code == 403
+    assert not RightsRequest.objects.exists()

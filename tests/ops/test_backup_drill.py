@@ -2,10 +2,10 @@
 
 Seed the demo, upload documents, back up while a writer keeps booking appointments, restore into
 a fresh data folder (its keys copied from the key safe), and find every row committed before the
-backup began, no row of a half-done transaction, every file and a valid audit chain; on SQLite
-and on the local PostgreSQL. Then the refusals: a truncated or tampered archive, a wrong backup
-key, an archive from a newer Vaidya, a database that holds data: each with a clear message,
-exit status 1 and nothing changed.
+backup began, no row of a half-done transaction, every file and a valid audit chain (cut once
+by the retention purge); on SQLite and on the local PostgreSQL. Then the refusals: a truncated
+or tampered archive, a wrong backup key, an archive from a newer Vaidya, a database that holds
+data: each with a clear message, exit status 1 and nothing changed.
 """
 
 from __future__ import annotations
@@ -41,6 +41,12 @@ from clinics.tenancy import clinic_scope
 from patients.models import Patient
 from patients.services.documents import document_upload
 clinic = Clinic.objects.get(slug="demo")
+# The retention purge has cut the chain once: the restored chain verifies from its anchor.
+from datetime import timedelta
+from django.utils import timezone
+from clinics.audit import audit_prune, audit_seal
+audit_seal(clinic_id=clinic.pk)
+assert audit_prune(clinic_id=clinic.pk, before=timezone.now() + timedelta(seconds=1)) > 0
 with clinic_scope(clinic):
     owner = Membership.objects.select_related("user").get(role=Role.OWNER)
     for i, patient in enumerate(Patient.objects.filter(archived_at=None).order_by("id")[:4]):
@@ -64,6 +70,12 @@ from patients.models import Patient
 from patients.services.appointments import appointment_book
 stop = Path(STOP_PATH)
 clinic = Clinic.objects.get(slug="demo")
+# The retention purge has cut the chain once: the restored chain verifies from its anchor.
+from datetime import timedelta
+from django.utils import timezone
+from clinics.audit import audit_prune, audit_seal
+audit_seal(clinic_id=clinic.pk)
+assert audit_prune(clinic_id=clinic.pk, before=timezone.now() + timedelta(seconds=1)) > 0
 with clinic_scope(clinic):
     owner = Membership.objects.select_related("user").get(role=Role.OWNER)
     patients = list(Patient.objects.filter(archived_at__isnull=True).order_by("id"))

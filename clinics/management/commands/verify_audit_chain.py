@@ -21,6 +21,8 @@ def _age(report: ChainReport) -> str:
 
 def _details(report: ChainReport) -> str:
     details = f"{report.checked} events checked"
+    if report.pruned_to:
+        details += f" (from #{report.pruned_to + 1}: older ones removed by the retention purge)"
     if report.unkeyed:
         details += f" ({report.unkeyed} sealed before keyed sealing, anchored)"
     details += f", {report.published} published heads compared"

@@ -44,3 +44,5 @@ class Command(BaseCommand):
                 f"  Whole records past their period: {records['due']} "
                 f"({records['noticed']} would be told, {records['erased']} erased)"
             )
+            for problem in counts["problems"]:
+                self.stdout.write(self.style.ERROR(f"  Problem: {problem}"))

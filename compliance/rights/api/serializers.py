@@ -10,7 +10,15 @@ from rest_framework import serializers
 from clinics.api.base import StrictInputSerializer
 from clinics.api.fields import PHONE_INPUT_PATTERN, PHONE_RULE, TEXT_PATTERN, declared
 from clinics.api.pagination import PagedQuerySerializer
-from compliance.rights.models import Channel, Requester, RightsKind, RightsStatus, Verification
+from compliance.rights.models import (
+    Channel,
+    CorrectionDecision,
+    CorrectionTarget,
+    Requester,
+    RightsKind,
+    RightsStatus,
+    Verification,
+)
 from compliance.rights.selectors import FILTERS
 from patients.api.serializers_schedule import id_field, iso
 
@@ -113,6 +121,11 @@ class RightsRequestCreateInputSerializer(StrictInputSerializer):
     requester_phone = _text(
         30, "Their phone, in any usual format.", pattern=PHONE_INPUT_PATTERN, rule=PHONE_RULE
     )
+    requester_email = _text(
+        254,
+        "Their email address (someone who is not a patient).",
+        rule="A valid email address. When `requester` is other, give a phone or an email.",
+    )
     guardian = declared(
         id_field("The guardian who asks.", required=False),
         rule="Must be the id of a guardian of the patient; needed when `requester` is guardian.",
@@ -136,4 +149,53 @@ class RightsRequestStatusInputSerializer(StrictInputSerializer):
         4000,
         "Why it is refused.",
         rule="Needed (not blank) when `status` is refused.",
+    )
+
+
+class CorrectionSerializer(serializers.Serializer):
+    """One change a correction request proposes, and its decision. `visit` is set for a visit's
+    field; `amendment` is the new version of a signed visit that holds an approved change (for
+    its doctor to sign), null otherwise."""
+
+    id = serializers.IntegerField()
+    request = serializers.IntegerField(help_text="The rights request's id.")
+    target = serializers.ChoiceField(choices=CorrectionTarget.choices)
+    visit = serializers.IntegerField(allow_null=True)
+    field = serializers.CharField(help_text="The field to change.")
+    old_value = serializers.CharField(allow_blank=True, help_text="What the record said.")
+    new_value = serializers.CharField(allow_blank=True, help_text="What it should say.")
+    decision = serializers.ChoiceField(choices=CorrectionDecision.choices)
+    reason = serializers.CharField(allow_blank=True, help_text="Why it was refused.")
+    decided_by = serializers.IntegerField(allow_null=True, help_text="A staff member's id.")
+    decided_at = serializers.DateTimeField(allow_null=True)
+    amendment = serializers.IntegerField(allow_null=True, help_text="A visit's id.")
+
+    def to_representation(self, item) -> dict[str, Any]:
+        return {
+            "id": item.pk,
+            "request": item.request_id,
+            "target": item.target,
+            "visit": item.visit_id,
+            "field": item.field,
+            "old_value": item.old_value,
+            "new_value": item.new_value,
+            "decision": item.decision,
+            "reason": item.reason,
+            "decided_by": item.decided_by_id,
+            "decided_at": iso(item.decided_at, self.context["tz"]),
+            "amendment": item.amendment_id,
+        }
+
+
+class CorrectionDecisionInputSerializer(StrictInputSerializer):
+    """Approve (make the change) or refuse (with a reason) one proposed correction."""
+
+    decision = serializers.ChoiceField(
+        choices=[CorrectionDecision.APPROVED, CorrectionDecision.REFUSED],
+        help_text="approved or refused.",
+    )
+    reason = _text(
+        4000,
+        "Why the correction is refused (kept on the request and shown to the requester).",
+        rule="Needed (not blank) when `decision` is refused.",
     )

@@ -16,4 +16,14 @@ urlpatterns = [
         views.RightsRequestStatusView.as_view(),
         name="api-rights-request-status",
     ),
+    path(
+        "rights-requests/<int:rights_request_id>/corrections/",
+        views.CorrectionListView.as_view(),
+        name="api-rights-request-corrections",
+    ),
+    path(
+        "rights-requests/<int:rights_request_id>/corrections/<int:correction_id>/decision/",
+        views.CorrectionDecisionView.as_view(),
+        name="api-rights-correction-decision",
+    ),
 ]

@@ -1,4 +1,5 @@
-"""Data-rights requests: list, record, read, move along the statuses."""
+"""Data-rights requests: list, record, read, move along the statuses; a correction request's
+proposed changes, and deciding them."""
 
 from __future__ import annotations
 
@@ -14,17 +15,22 @@ from clinics.api.views import ClinicAPIView
 from clinics.roles import Perm
 from compliance.rights import selectors, services
 from compliance.rights.api.serializers import (
+    CorrectionDecisionInputSerializer,
+    CorrectionSerializer,
     RightsRequestCreateInputSerializer,
     RightsRequestListQuerySerializer,
     RightsRequestSerializer,
     RightsRequestStatusInputSerializer,
 )
-from compliance.rights.models import Channel, RightsRequest
+from compliance.rights.models import Channel, CorrectionDecision, CorrectionItem, RightsRequest
 from patients.api.views import IDEMPOTENCY_KEY
 from patients.models import Guardian, Patient
 
 REQUEST_ID = OpenApiParameter(
     "rights_request_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The request's id."
+)
+CORRECTION_ID = OpenApiParameter(
+    "correction_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The correction's id."
 )
 RULES = {
     "not_verified": "identity is checked before the work starts",
@@ -106,6 +112,7 @@ class RightsRequestListView(ClinicAPIView):
             requester=data["requester"],
             requester_name=data.get("requester_name", ""),
             requester_phone=data.get("requester_phone", ""),
+            requester_email=data.get("requester_email", ""),
             guardian=guardian,
             nomination=selectors.patient_nomination(patient.pk) if patient else None,
             details=data.get("details", ""),
@@ -162,3 +169,56 @@ class RightsRequestStatusView(ClinicAPIView):
             reason=data.get("reason", ""),
         )
         return Response(RightsRequestSerializer(rr, context=_context(request)).data)
+
+
+class CorrectionListView(ClinicAPIView):
+    required_perms = {"GET": Perm.RIGHTS_VIEW}
+
+    @extend_schema(
+        operation_id="rights_requests_corrections_list",
+        summary="The changes a correction request proposes",
+        description="Every proposed change of the request, oldest first, with its decision.",
+        parameters=[REQUEST_ID],
+        responses={200: CorrectionSerializer(many=True), **error_responses(404)},
+    )
+    def get(self, request, rights_request_id: int):
+        rr = _request_or_404(rights_request_id)
+        items = rr.corrections.order_by("id")[:200]  # a request proposes a handful of changes
+        return Response(CorrectionSerializer(items, many=True, context=_context(request)).data)
+
+
+class CorrectionDecisionView(ClinicAPIView):
+    required_perms = {"POST": Perm.RIGHTS_RECORD}
+
+    @extend_schema(
+        operation_id="rights_requests_corrections_decide",
+        summary="Approve or refuse a proposed correction",
+        description=(
+            "The same decision as on the rights desk. Approving makes the change through the "
+            "record's normal service: clinical fields are approved by clinical roles, contact "
+            "and demographic details by the front desk or the owner (403 otherwise), and a "
+            "signed visit is never edited: the approval opens a new version of it (its id in "
+            "`amendment`) for its doctor to sign. A field that changed since the proposal is "
+            "refused as stale, and nothing changes. Refusing needs a `reason`. A decision is "
+            "taken by a signed-in staff member, not an API key (403); a correction already "
+            "decided, or of a closed request, answers 409. Send an Idempotency-Key to retry "
+            "safely."
+        ),
+        parameters=[REQUEST_ID, CORRECTION_ID, IDEMPOTENCY_KEY],
+        request=CorrectionDecisionInputSerializer,
+        responses={200: CorrectionSerializer, **error_responses(400, 404, 409, 415, 422)},
+    )
+    @idempotent
+    def post(self, request, rights_request_id: int, correction_id: int):
+        rr = _request_or_404(rights_request_id)
+        item = CorrectionItem.objects.filter(pk=correction_id, request=rr).first()
+        if item is None:
+            raise exceptions.NotFound("No such correction on this request.")
+        data = parsed(CorrectionDecisionInputSerializer, request.data)
+        item = services.correction_decide(
+            item=item,
+            actor=request.actor,
+            approve=data["decision"] == CorrectionDecision.APPROVED,
+            reason=data.get("reason", ""),
+        )
+        return Response(CorrectionSerializer(item, context=_context(request)).data)

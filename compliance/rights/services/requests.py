@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,6 +16,7 @@ from clinics.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from clinics.models import Clinic, Membership
 from clinics.roles import Perm
 from clinics.sequences import counter_next
+from clinics.validators import hidden_character
 from compliance import verification
 from compliance.rights import rules
 from compliance.rights.alerts import owner_alert
@@ -36,6 +39,31 @@ from patients.phones import to_e164
 NOT_ALLOWED = "Your role cannot handle data-rights requests. Ask the clinic's owner or a doctor."
 CANNOT_RECORD = "Your role cannot record data-rights requests."
 ONLY_OWNER_ERASES = "Only the clinic's owner can approve an erasure."
+NO_CONTACT = "Give a phone number or an email address, so the clinic can answer."
+EMAIL_MAX = 254
+
+
+def _requester_name(value: str) -> str:
+    name = bounded_text(value, "requester_name", limit=200)
+    if hidden_character(name) is not None:
+        raise ValidationFailed(
+            {"requester_name": ["The name contains an invisible character; type it again."]}
+        )
+    return name
+
+
+def _requester_email(value: str) -> str:
+    email = (value or "").strip()
+    if not email:
+        return ""
+    if len(email) > EMAIL_MAX:
+        raise ValidationFailed({"requester_email": [f"Keep this to {EMAIL_MAX} characters."]})
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationFailed({"requester_email": ["Enter a valid email address."]}) from None
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
 
 
 def _reference(clinic_id: int, year: int) -> tuple[int, str]:
@@ -53,6 +81,7 @@ def _requester_checks(
     nomination: Nomination | None,
     requester_name: str,
     channel: str,
+    has_contact: bool,
 ) -> None:
     if requester not in Requester.values:
         raise ValidationFailed({"requester": ["Say who is asking."]})
@@ -67,6 +96,8 @@ def _requester_checks(
                 ]
             }
         )
+    if requester == Requester.OTHER and not has_contact:
+        raise ValidationFailed({"requester_phone": [NO_CONTACT], "requester_email": [NO_CONTACT]})
     if requester == Requester.GUARDIAN and (
         guardian is None or patient is None or guardian.patient_id != patient.pk
     ):
@@ -92,6 +123,7 @@ def rights_request_create(
     requester: str = Requester.PATIENT,
     requester_name: str = "",
     requester_phone: str = "",
+    requester_email: str = "",
     guardian: Guardian | None = None,
     nomination: Nomination | None = None,
     details: str = "",
@@ -105,7 +137,8 @@ def rights_request_create(
 
     Staff record on the patient's behalf (`rights.record`); Vaidya itself (actor None) records
     what a channel handed over. The answer is due by the clinic's target (at most 90 days), or
-    within 72 hours for copies of medical records.
+    within 72 hours for copies of medical records. Someone who is not a patient (requester
+    other) may raise only a grievance, with their name and a phone number or an email address.
     """
     if actor is not None:
         require(actor, Perm.RIGHTS_RECORD, clinic_id=clinic.pk, message=CANNOT_RECORD)
@@ -116,7 +149,8 @@ def rights_request_create(
         RightsStatus.VERIFYING,
     ):
         raise DomainError("A request starts as received or being checked.")
-    requester_name = bounded_text(requester_name, "requester_name", limit=200)
+    requester_name = _requester_name(requester_name)
+    requester_email = _requester_email(requester_email)
     if nomination is not None:  # as it is now: it may have been withdrawn since it was read
         nomination = Nomination.objects.filter(pk=nomination.pk).first()
     _requester_checks(
@@ -127,6 +161,7 @@ def rights_request_create(
         nomination=nomination,
         requester_name=requester_name,
         channel=channel,
+        has_contact=bool((requester_phone or "").strip() or requester_email),
     )
     phone = ""
     if requester_phone:
@@ -146,6 +181,7 @@ def rights_request_create(
         requester=requester,
         requester_name=requester_name,
         requester_phone=phone,
+        requester_email=requester_email,
         guardian=guardian if requester == Requester.GUARDIAN else None,
         nomination=nomination if requester == Requester.NOMINEE else None,
         details=bounded_text(details, "details"),
