@@ -4,6 +4,7 @@ correction, record a nominee and the evidence they show."""
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from clinics.dates import validate_usable_day
@@ -22,20 +23,20 @@ TEXT = {"rows": 3}
 
 
 class RecordForm(forms.Form):
-    kind = forms.ChoiceField(label="What the patient asks for", choices=RightsKind.choices)
+    kind = forms.ChoiceField(label=_("What the patient asks for"), choices=RightsKind.choices)
     requester = forms.ChoiceField(
-        label="Who asks",
+        label=_("Who asks"),
         choices=[c for c in Requester.choices if c[0] != Requester.OTHER],
         initial=Requester.PATIENT,
     )
     guardian = forms.TypedChoiceField(
-        label="Guardian (when a guardian asks)", required=False, coerce=int, empty_value=None
+        label=_("Guardian (when a guardian asks)"), required=False, coerce=int, empty_value=None
     )
     records_copy = forms.BooleanField(
-        label="They want copies of their medical records (due within 72 hours)", required=False
+        label=_("They want copies of their medical records (due within 72 hours)"), required=False
     )
     details = forms.CharField(
-        label="What they asked, in their words",
+        label=_("What they asked, in their words"),
         required=False,
         max_length=4000,
         widget=forms.Textarea(attrs=TEXT),
@@ -50,24 +51,24 @@ class RecordForm(forms.Form):
 
 class VerifyForm(forms.Form):
     method = forms.ChoiceField(
-        label="How identity was checked",
+        label=_("How identity was checked"),
         choices=[c for c in Verification.choices if c[0]],
     )
     id_type = forms.ChoiceField(
-        label="ID shown", choices=[("", "-"), *IdType.choices], required=False
+        label=_("ID shown"), choices=[("", "-"), *IdType.choices], required=False
     )
     id_last4 = forms.CharField(
-        label="Last 4 characters of the ID",
+        label=_("Last 4 characters of the ID"),
         required=False,
         max_length=4,
-        help_text="Never the whole number.",
+        help_text=_("Never the whole number."),
         error_messages={
-            "max_length": "Enter only the last 4 characters of the ID, never the whole number."
+            "max_length": _("Enter only the last 4 characters of the ID, never the whole number.")
         },
         widget=forms.TextInput(attrs={"autocomplete": "off", "size": 4}),
     )
     code = forms.CharField(
-        label="One-time code the patient reads back",
+        label=_("One-time code the patient reads back"),
         required=False,
         max_length=20,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
@@ -75,36 +76,36 @@ class VerifyForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    owner = forms.TypedChoiceField(label="Owner", coerce=int, required=False, empty_value=None)
+    owner = forms.TypedChoiceField(label=_("Owner"), coerce=int, required=False, empty_value=None)
 
     def __init__(self, *args, members=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].choices = [("", "Nobody")] + [
+        self.fields["owner"].choices = [("", _("Nobody"))] + [
             (m.pk, m.user.full_name or m.user.email) for m in members
         ]
 
 
 class MoveForm(forms.Form):
-    status = forms.ChoiceField(label="Move to", choices=RightsStatus.choices)
+    status = forms.ChoiceField(label=_("Move to"), choices=RightsStatus.choices)
     reply = forms.CharField(
-        label="Answer to the requester (for done or refused)",
+        label=_("Answer to the requester (for done or refused)"),
         required=False,
         max_length=4000,
         widget=forms.Textarea(attrs=TEXT),
-        help_text="The clinic's privacy contact and the reference are added to it.",
+        help_text=_("The clinic's privacy contact and the reference are added to it."),
     )
-    reason = forms.CharField(label="Reason (for refused)", required=False, max_length=4000)
+    reason = forms.CharField(label=_("Reason (for refused)"), required=False, max_length=4000)
 
 
 class ProposeForm(forms.Form):
     field = forms.ChoiceField(
-        label="Field",
+        label=_("Field"),
         choices=[(f, f.replace("_", " ").capitalize()) for f in PATIENT_FIELDS]
         + [(f"visit:{f}", f"Visit: {f.replace('_', ' ')}") for f in VISIT_FIELDS],
     )
-    visit = forms.TypedChoiceField(label="Visit", coerce=int, required=False, empty_value=None)
+    visit = forms.TypedChoiceField(label=_("Visit"), coerce=int, required=False, empty_value=None)
     new_value = forms.CharField(
-        label="Correct value", max_length=4000, required=False, widget=forms.Textarea(attrs=TEXT)
+        label=_("Correct value"), max_length=4000, required=False, widget=forms.Textarea(attrs=TEXT)
     )
 
     def __init__(self, *args, visits=(), **kwargs):
@@ -117,26 +118,26 @@ class ProposeForm(forms.Form):
         data = super().clean()
         field = data.get("field") or ""
         if field.startswith("visit:") and not data.get("visit"):
-            self.add_error("visit", "Choose the visit to correct.")
+            self.add_error("visit", _("Choose the visit to correct."))
         return data
 
 
 class DecideForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("refuse", "Refuse")])
-    reason = forms.CharField(label="Reason (when refusing)", required=False, max_length=4000)
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("refuse", _("Refuse"))])
+    reason = forms.CharField(label=_("Reason (when refusing)"), required=False, max_length=4000)
 
 
 class NominationForm(forms.Form):
-    name = forms.CharField(label="Nominee's name", max_length=200)
-    relation = forms.ChoiceField(label="Relation to the patient", choices=Relation.choices)
-    phone = PhoneNumberField(region="IN", label="Nominee's phone")
+    name = forms.CharField(label=_("Nominee's name"), max_length=200)
+    relation = forms.ChoiceField(label=_("Relation to the patient"), choices=Relation.choices)
+    phone = PhoneNumberField(region="IN", label=_("Nominee's phone"))
 
 
 class EvidenceForm(forms.Form):
-    kind = forms.ChoiceField(label="Evidence shown", choices=EvidenceKind.choices)
+    kind = forms.ChoiceField(label=_("Evidence shown"), choices=EvidenceKind.choices)
     document_date = forms.DateField(
-        label="Date on the document",
+        label=_("Date on the document"),
         validators=[validate_usable_day],
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    note = forms.CharField(label="Note", required=False, max_length=1000)
+    note = forms.CharField(label=_("Note"), required=False, max_length=1000)
