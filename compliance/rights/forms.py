@@ -17,6 +17,7 @@ from compliance.rights.models import (
     Verification,
 )
 from compliance.rights.rules import PATIENT_FIELDS, VISIT_FIELDS
+from patients.forms import PatientForm
 from patients.models import Relation
 
 TEXT = {"rows": 3}
@@ -97,12 +98,19 @@ class MoveForm(forms.Form):
     reason = forms.CharField(label=_("Reason (for refused)"), required=False, max_length=4000)
 
 
+def _field_choices() -> list[tuple[str, str]]:
+    """The fields a correction may change, named as the patient's form names them (in the
+    page's language); a visit's notes by their name."""
+    labels = {name: field.label for name, field in PatientForm.base_fields.items()}
+    patient = [(f, labels.get(f) or f.replace("_", " ").capitalize()) for f in PATIENT_FIELDS]
+    visit = [
+        (f"visit:{f}", _("Visit: %(field)s") % {"field": f.replace("_", " ")}) for f in VISIT_FIELDS
+    ]
+    return patient + visit
+
+
 class ProposeForm(forms.Form):
-    field = forms.ChoiceField(
-        label=_("Field"),
-        choices=[(f, f.replace("_", " ").capitalize()) for f in PATIENT_FIELDS]
-        + [(f"visit:{f}", f"Visit: {f.replace('_', ' ')}") for f in VISIT_FIELDS],
-    )
+    field = forms.ChoiceField(label=_("Field"), choices=())
     visit = forms.TypedChoiceField(label=_("Visit"), coerce=int, required=False, empty_value=None)
     new_value = forms.CharField(
         label=_("Correct value"), max_length=4000, required=False, widget=forms.Textarea(attrs=TEXT)
@@ -110,6 +118,7 @@ class ProposeForm(forms.Form):
 
     def __init__(self, *args, visits=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["field"].choices = _field_choices()
         self.fields["visit"].choices = [("", "-")] + [
             (v.pk, f"{v.created_at:%d %b %Y} (version {v.version})") for v in visits
         ]

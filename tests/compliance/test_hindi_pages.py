@@ -39,6 +39,7 @@ def test_the_rights_desk_and_a_request_in_hindi(scoped, owner, client_for, reque
     desk = client.get(base).content.decode()
     assert '<html lang="hi">' in desk
     assert "डेटा अनुरोध" in desk and "ज़िम्मेदार व्यक्ति" in desk and "सुधार" in desk
+    assert "<th>अंतिम तारीख़</th>" in desk and "बकाया" not in desk  # a date, not money owed
     assert english_left(desk, ["Data requests", "Patients' requests", "Overdue", "Owner"]) == []
     assert 'href="?show=overdue">समय निकल चुका' in desk  # the filter keeps its English key
 
@@ -78,8 +79,13 @@ def test_the_patient_s_requests_retention_data_and_erasure_in_hindi(
 
     retention = client.get(f"/c/{scoped.slug}/compliance/retention/").content.decode()
     assert "रिकॉर्ड कितने समय तक रखे जाते हैं" in retention and "लीगल होल्ड" in retention
+    assert "क्लिनिकल रिकॉर्ड" in retention and "बिल, रसीदें और भुगतान" in retention
     assert (
-        english_left(retention, ["How long records are kept", "Legal holds", "Set the hold"]) == []
+        english_left(
+            retention,
+            ["How long records are kept", "Legal holds", "Set the hold", "Clinical records"],
+        )
+        == []
     )
 
     data = client.get(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from clinics.actors import Actor, require
 from clinics.audit import Actions
@@ -175,7 +175,8 @@ def correction_decide(
     item.decided_at = timezone.now()
     item.save(update_fields=["decision", "reason", "decided_by", "decided_at", "amendment"])
     stale = item.reason == STALE
-    note = f"Correction of {item.field} {item.get_decision_display().lower()}"
+    with translation.override("en"):  # timeline notes are kept in English
+        note = f"Correction of {item.field} {item.get_decision_display().lower()}"
     timeline(request, actor, "correction_decided", note + (" (stale)." if stale else "."))
     audit(
         request,

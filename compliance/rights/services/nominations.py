@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from clinics.actors import Actor, actor_user, require
 from clinics.audit import Actions, audit_record
@@ -124,7 +124,9 @@ def nomination_evidence_record(
         checked_by=membership,
     )
     if request is not None:
-        timeline(request, actor, "evidence", f"Evidence checked: {evidence.get_kind_display()}.")
+        with translation.override("en"):  # timeline notes are kept in English
+            note = f"Evidence checked: {evidence.get_kind_display()}."
+        timeline(request, actor, "evidence", note)
     audit_record(
         clinic=nomination.clinic_id,
         actor=actor,

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from clinics.actors import Actor, actor_user, require, resolve
 from clinics.audit import Actions
@@ -161,7 +162,9 @@ def rights_request_create(
         ),
         created_by=actor_user(actor),
     )
-    timeline(request, actor, "recorded", f"Received via {request.get_channel_display()}.")
+    with translation.override("en"):  # timeline notes are kept in English
+        note = f"Received via {request.get_channel_display()}."
+    timeline(request, actor, "recorded", note)
     audit(
         request,
         actor,
@@ -264,7 +267,9 @@ def rights_request_verify(
             "status",
         ]
     )
-    timeline(request, actor, "verified", f"Identity checked: {request.get_verification_display()}.")
+    with translation.override("en"):
+        note = f"Identity checked: {request.get_verification_display()}."
+    timeline(request, actor, "verified", note)
     audit(request, actor, Actions.RIGHTS_REQUEST_VERIFIED, method=method)
     return request
 
@@ -272,8 +277,11 @@ def rights_request_verify(
 def _check_move(request: RightsRequest, actor: Actor, new: str) -> None:
     if new not in RightsStatus.values or not rules.may_move(request.status, new):
         raise Conflict(
-            f"A request that is {request.get_status_display().lower()} cannot become "
-            f"{RightsStatus(new).label.lower() if new in RightsStatus.values else new}.",
+            gettext("A request that is %(old)s cannot become %(new)s.")
+            % {
+                "old": request.get_status_display().lower(),
+                "new": RightsStatus(new).label.lower() if new in RightsStatus.values else new,
+            },
             field="status",
         )
     starting = new == RightsStatus.IN_PROGRESS and request.status != RightsStatus.AWAITING_APPROVAL
@@ -327,7 +335,8 @@ def rights_request_move(
         fields.append("closed_at")
     request.status = status
     request.save(update_fields=fields)
-    note = f"{RightsStatus(old).label} -> {request.get_status_display()}."
+    with translation.override("en"):  # the timeline keeps its notes as written, in English
+        note = f"{RightsStatus(old).label} -> {request.get_status_display()}."
     if status == RightsStatus.REFUSED:
         note += f" Reason: {request.refusal_reason}"
     timeline(request, actor, "status", note)
