@@ -65,6 +65,11 @@ def test_the_rights_desk_and_a_request_in_hindi(scoped, owner, client_for, reque
     response = client.post(f"{base}{request_.pk}/status/", {"status": "nonsense"})
     assert response.status_code == 400
     assert "Select a valid choice" not in response.content.decode()
+    # The service's refusal comes in the staff member's language too.
+    response = client.post(f"{base}{request_.pk}/verify/", {"method": "in_person_id"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "दिखाए गए ID का प्रकार चुनें।" in page and "Choose the kind of ID shown." not in page
 
 
 def test_the_patient_s_requests_retention_data_and_erasure_in_hindi(
