@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from billing.gst import MAX_PAISE
 from billing.models import CatalogueItem, GstTreatment, ItemKind
@@ -32,13 +33,16 @@ def to_paise(value: Decimal | None) -> int | None:
 
 class LineForm(forms.Form):
     item = forms.ModelChoiceField(
-        queryset=CatalogueItem.objects.none(), required=False, empty_label="(by hand)"
+        queryset=CatalogueItem.objects.none(),
+        required=False,
+        empty_label=_("(by hand)"),
+        label=_("Item"),
     )
-    description = forms.CharField(max_length=200, required=False)
-    quantity = forms.IntegerField(min_value=1, max_value=100000, initial=1)
-    price = rupees_field("Price (Rs, before GST)", required=False)
-    discount = rupees_field("Discount (Rs)", required=False)
-    discount_reason = forms.CharField(max_length=200, required=False)
+    description = forms.CharField(label=_("Description"), max_length=200, required=False)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=100000, initial=1)
+    price = rupees_field(_("Price (Rs, before GST)"), required=False)
+    discount = rupees_field(_("Discount (Rs)"), required=False)
+    discount_reason = forms.CharField(label=_("Discount reason"), max_length=200, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -48,63 +52,71 @@ class LineForm(forms.Form):
 
 
 class BillDiscountForm(forms.Form):
-    discount = rupees_field("Discount on the bill (Rs)", required=False)
-    discount_reason = forms.CharField(max_length=200, required=False)
+    discount = rupees_field(_("Discount on the bill (Rs)"), required=False)
+    discount_reason = forms.CharField(label=_("Discount reason"), max_length=200, required=False)
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=200)
+    reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
 class PaymentForm(forms.Form):
-    amount = rupees_field("Amount (Rs)", min_value=Decimal("0.01"))
-    mode = forms.ChoiceField(choices=COUNTER_MODE_CHOICES)
-    reference = forms.CharField(max_length=100, required=False, help_text="UPI UTR, cheque no.")
+    amount = rupees_field(_("Amount (Rs)"), min_value=Decimal("0.01"))
+    mode = forms.ChoiceField(label=_("Mode"), choices=COUNTER_MODE_CHOICES)
+    reference = forms.CharField(
+        label=_("Reference"), max_length=100, required=False, help_text=_("UPI UTR, cheque no.")
+    )
 
 
 class RefundForm(PaymentForm):
-    reason = forms.CharField(max_length=200)
+    reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
 class CatalogueItemForm(forms.Form):
-    kind = forms.ChoiceField(choices=ItemKind.choices)
-    name = forms.CharField(max_length=120)
-    code = forms.CharField(label="HSN/SAC", max_length=8, required=False)
-    gst_treatment = forms.ChoiceField(choices=GstTreatment.choices)
+    kind = forms.ChoiceField(label=_("Kind"), choices=ItemKind.choices)
+    name = forms.CharField(label=_("Name"), max_length=120)
+    code = forms.CharField(label=_("HSN/SAC"), max_length=8, required=False)
+    gst_treatment = forms.ChoiceField(label=_("Gst treatment"), choices=GstTreatment.choices)
     gst_rate = forms.DecimalField(
-        label="GST rate (%)", min_value=0, max_value=40, decimal_places=2, required=False
+        label=_("GST rate (%)"), min_value=0, max_value=40, decimal_places=2, required=False
     )
-    price = rupees_field("Price (Rs, before GST)")
-    unit = forms.CharField(max_length=20, initial="each")
-    follow_up_price = rupees_field("Follow-up price (Rs)", required=False)
-    free_follow_up_days = forms.IntegerField(min_value=0, max_value=365, required=False)
+    price = rupees_field(_("Price (Rs, before GST)"))
+    unit = forms.CharField(label=_("Unit"), max_length=20, initial="each")
+    follow_up_price = rupees_field(_("Follow-up price (Rs)"), required=False)
+    free_follow_up_days = forms.IntegerField(
+        label=_("Free follow up days"), min_value=0, max_value=365, required=False
+    )
 
 
 class BillingProfileForm(forms.Form):
-    gst_registered = forms.BooleanField(label="Registered for GST", required=False)
-    gstin = forms.CharField(label="GSTIN", max_length=15, required=False)
-    legal_name = forms.CharField(max_length=200, required=False)
+    gst_registered = forms.BooleanField(label=_("Registered for GST"), required=False)
+    gstin = forms.CharField(label=_("GSTIN"), max_length=15, required=False)
+    legal_name = forms.CharField(label=_("Legal name"), max_length=200, required=False)
     state_code = forms.ChoiceField(
-        label="State", choices=[("", "—"), *STATE_CHOICES], required=False
+        label=_("State"), choices=[("", "—"), *STATE_CHOICES], required=False
     )
-    upi_vpa = forms.CharField(label="UPI ID", max_length=130, required=False)
-    upi_payee_name = forms.CharField(label="UPI payee name", max_length=60, required=False)
+    upi_vpa = forms.CharField(label=_("UPI ID"), max_length=130, required=False)
+    upi_payee_name = forms.CharField(label=_("UPI payee name"), max_length=60, required=False)
 
 
 class DayForm(forms.Form):
-    day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(
+        label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def clean_day(self) -> date | None:
         value = self.cleaned_data.get("day")
         if value is not None and not (date(2000, 1, 1) <= value <= date(2100, 1, 1)):
-            raise forms.ValidationError("Choose a date.")
+            raise forms.ValidationError(_("Choose a date."))
         return value
 
 
 class DayCloseForm(forms.Form):
-    counted = rupees_field("Cash counted (Rs)")
-    note = forms.CharField(max_length=200, required=False)
+    counted = rupees_field(_("Cash counted (Rs)"))
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
 
 class MonthForm(forms.Form):
-    month = forms.RegexField(regex=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", required=False)
+    month = forms.RegexField(
+        label=_("Month"), regex=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", required=False
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from compliance.retention import MAX_DAYS, REASON_MAX, policy_classes
 
@@ -18,19 +19,22 @@ class RetentionPeriodForm(forms.Form):
 
 class LegalHoldForm(forms.Form):
     patient_number = forms.IntegerField(
-        label="Patient number", min_value=1, required=False, help_text="Hold a patient's records"
+        label=_("Patient number"),
+        min_value=1,
+        required=False,
+        help_text=_("Hold a patient's records"),
     )
     conversation_id = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
-    reason = forms.CharField(max_length=REASON_MAX)
+    reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX)
 
     def clean(self):
         data = super().clean()
         if not data.get("patient_number") and not data.get("conversation_id"):
             self.add_error(
-                "patient_number", "Give the number of the patient whose records to hold."
+                "patient_number", _("Give the number of the patient whose records to hold.")
             )
         return data
 
 
 class LiftHoldForm(forms.Form):
-    lift_reason = forms.CharField(label="Why lift it", max_length=REASON_MAX)
+    lift_reason = forms.CharField(label=_("Why lift it"), max_length=REASON_MAX)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic
 from clinics.tenancy import ClinicScopedManager
@@ -18,21 +19,21 @@ from patients.models import Patient
 
 
 class ConsentPurpose(models.TextChoices):
-    WHATSAPP_CARE = "whatsapp_care", "WhatsApp care messages"
-    WHATSAPP_MARKETING = "whatsapp_marketing", "WhatsApp news and health camps"
+    WHATSAPP_CARE = "whatsapp_care", _("WhatsApp care messages")
+    WHATSAPP_MARKETING = "whatsapp_marketing", _("WhatsApp news and health camps")
 
 
 class ConsentAction(models.TextChoices):
-    GRANTED = "granted", "Agreed"
-    WITHDRAWN = "withdrawn", "Withdrew"
+    GRANTED = "granted", _("Agreed")
+    WITHDRAWN = "withdrawn", _("Withdrew")
 
 
 class ConsentMethod(models.TextChoices):
-    FORM = "form", "On a signed form"
-    VERBAL = "verbal", "Verbally, at the desk"
-    WHATSAPP_REPLY = "whatsapp_reply", "By the patient's own WhatsApp message"
-    API = "api", "Through a connected system (API)"
-    ERASURE = "erasure", "With the patient's request to erase their data"
+    FORM = "form", _("On a signed form")
+    VERBAL = "verbal", _("Verbally, at the desk")
+    WHATSAPP_REPLY = "whatsapp_reply", _("By the patient's own WhatsApp message")
+    API = "api", _("Through a connected system (API)")
+    ERASURE = "erasure", _("With the patient's request to erase their data")
 
 
 class ConsentImmutableError(Exception):

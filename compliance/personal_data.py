@@ -35,6 +35,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from clinics.registry import Registry
 
 PATIENT = "patient"
@@ -89,11 +91,13 @@ RETENTION_CLASSES: Mapping[str, RetentionClass] = {
     for c in (
         RetentionClass(
             key=CLINICAL,
-            label="Clinical records",
+            label=gettext_noop("Clinical records"),
             default_days=10 * _YEAR,
             floor_days=3 * _YEAR,
-            counts_from="the patient's last visit (for a minor, until age 21 if that is later)",
-            basis=(
+            counts_from=gettext_noop(
+                "the patient's last visit (for a minor, until age 21 if that is later)"
+            ),
+            basis=gettext_noop(
                 "Indian Medical Council (Professional Conduct, Etiquette and Ethics) Regulations "
                 "2002, reg. 1.3.1 (at least 3 years), and the Clinical Establishments Rules 2012, "
                 "rule 9; the clinic keeps them 10 years after the last visit by default."
@@ -101,11 +105,11 @@ RETENTION_CLASSES: Mapping[str, RetentionClass] = {
         ),
         RetentionClass(
             key=BILLING,
-            label="Bills, receipts and payments",
+            label=gettext_noop("Bills, receipts and payments"),
             default_days=8 * _YEAR,
             floor_days=8 * _YEAR,
-            counts_from="the end of the financial year of the bill",
-            basis=(
+            counts_from=gettext_noop("the end of the financial year of the bill"),
+            basis=gettext_noop(
                 "Tax law: accounts and GST records are kept for 72 months from the due date of "
                 "the annual return (CGST Act s.36) and for the income-tax assessment period; "
                 "8 years covers both."
@@ -113,92 +117,98 @@ RETENTION_CLASSES: Mapping[str, RetentionClass] = {
         ),
         RetentionClass(
             key=MESSAGE_BODY,
-            label="WhatsApp message texts",
+            label=gettext_noop("WhatsApp message texts"),
             default_days=90,
             floor_days=30,
-            counts_from="when the message was sent or received",
-            basis=(
+            counts_from=gettext_noop("when the message was sent or received"),
+            basis=gettext_noop(
                 "Kept only as long as the conversation needs them (DPDP Act s.8(7)); the "
                 "message's date, direction and status stay with the clinical record."
             ),
         ),
         RetentionClass(
             key=WHATSAPP_MEDIA,
-            label="Voice notes, photos and files received on WhatsApp",
+            label=gettext_noop("Voice notes, photos and files received on WhatsApp"),
             default_days=30,
             floor_days=7,
-            counts_from="when the file was received",
-            basis="Kept only until staff have seen it and filed what matters (DPDP Act s.8(7)).",
+            counts_from=gettext_noop("when the file was received"),
+            basis=gettext_noop(
+                "Kept only until staff have seen it and filed what matters (DPDP Act s.8(7))."
+            ),
         ),
         RetentionClass(
             key=WEBHOOK_PAYLOAD,
-            label="Raw WhatsApp and payment deliveries",
+            label=gettext_noop("Raw WhatsApp and payment deliveries"),
             default_days=30,
             floor_days=7,
-            counts_from="when the delivery arrived",
-            basis="Kept for troubleshooting only (DPDP Act s.8(7)).",
+            counts_from=gettext_noop("when the delivery arrived"),
+            basis=gettext_noop("Kept for troubleshooting only (DPDP Act s.8(7))."),
         ),
         RetentionClass(
             key=AUDIT_LOG,
-            label="Audit and access logs",
+            label=gettext_noop("Audit and access logs"),
             default_days=3 * _YEAR,
             floor_days=_YEAR,
-            counts_from="when the action happened",
-            basis="DPDP Rules 2025, rule 8(3): logs of processing are kept at least one year.",
+            counts_from=gettext_noop("when the action happened"),
+            basis=gettext_noop(
+                "DPDP Rules 2025, rule 8(3): logs of processing are kept at least one year."
+            ),
         ),
         RetentionClass(
             key=ONE_TIME_CODE,
-            label="One-time codes",
+            label=gettext_noop("One-time codes"),
             default_days=1,
             floor_days=1,
-            counts_from="when the code was sent",
-            basis="Needed only while the code can be used.",
+            counts_from=gettext_noop("when the code was sent"),
+            basis=gettext_noop("Needed only while the code can be used."),
         ),
         RetentionClass(
             key=EXPORT,
-            label="Exports handed to patients",
+            label=gettext_noop("Exports handed to patients"),
             default_days=7,
             floor_days=1,
-            counts_from="when the export was prepared",
-            basis="A copy for the patient to download; the records themselves stay.",
+            counts_from=gettext_noop("when the export was prepared"),
+            basis=gettext_noop("A copy for the patient to download; the records themselves stay."),
         ),
         RetentionClass(
             key=CONSENT_RECORD,
-            label="Consent and notices",
+            label=gettext_noop("Consent and notices"),
             default_days=10 * _YEAR,
             floor_days=3 * _YEAR,
-            counts_from="the patient's last visit",
-            basis=(
+            counts_from=gettext_noop("the patient's last visit"),
+            basis=gettext_noop(
                 "The clinic must be able to show the notice and the consent it relied on "
                 "(DPDP Act s.6(10)); kept as long as the clinical record."
             ),
         ),
         RetentionClass(
             key=RIGHTS_RECORD,
-            label="Data-rights requests and grievances",
+            label=gettext_noop("Data-rights requests and grievances"),
             default_days=3 * _YEAR,
             floor_days=_YEAR,
-            counts_from="when the request was closed",
-            basis="Evidence that the request was answered (DPDP Act ss.11-14, Rule 14).",
+            counts_from=gettext_noop("when the request was closed"),
+            basis=gettext_noop(
+                "Evidence that the request was answered (DPDP Act ss.11-14, Rule 14)."
+            ),
         ),
         RetentionClass(
             key=STAFF_ACCOUNT,
-            label="Staff accounts",
+            label=gettext_noop("Staff accounts"),
             default_days=30,
             floor_days=0,
-            counts_from="when the account was closed",
-            basis=(
+            counts_from=gettext_noop("when the account was closed"),
+            basis=gettext_noop(
                 "A departed staff member's personal data goes 30 days after the account closes; "
                 "their name stays on the clinical records they wrote."
             ),
         ),
         RetentionClass(
             key=NOT_KEPT,
-            label="Not personal data",
+            label=gettext_noop("Not personal data"),
             default_days=0,
             floor_days=0,
             counts_from="-",
-            basis="Holds no personal data.",
+            basis=gettext_noop("Holds no personal data."),
         ),
     )
 }

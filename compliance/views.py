@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from clinics.decorators import require_perm
@@ -98,9 +99,16 @@ def messaging_consent_record(request: HttpRequest, patient_id: int) -> HttpRespo
         else:
             label = ConsentPurpose(data["purpose"]).label
             if event is None:
-                messages.info(request, f"Nothing changed: {label} was already so.")
+                messages.info(
+                    request,
+                    gettext("Nothing changed: %(purpose)s was already so.") % {"purpose": label},
+                )
             else:
-                messages.success(request, f"Recorded: {event.get_action_display()} {label}.")
+                messages.success(
+                    request,
+                    gettext("Recorded: %(action)s %(purpose)s.")
+                    % {"action": event.get_action_display(), "purpose": label},
+                )
             return redirect("messaging-consent", request.clinic.slug, patient.pk)
     return _page(request, patient, form, status=400)
 

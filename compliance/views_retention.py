@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from clinics.decorators import require_perm
@@ -68,7 +69,7 @@ def retention_period_save(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, "Retention period saved.")
+            messages.success(request, gettext("Retention period saved."))
             return redirect("retention-settings", request.clinic.slug)
     return _page(request, period_form=form, status=400)
 
@@ -88,7 +89,9 @@ def legal_hold_create(request: HttpRequest) -> HttpResponse:
                 .first()
             )
             if patient_id is None:
-                form.add_error("patient_number", "No patient has this number at this clinic.")
+                form.add_error(
+                    "patient_number", gettext("No patient has this number at this clinic.")
+                )
                 return _page(request, hold_form=form, status=400)
         try:
             legal_hold_set(
@@ -101,7 +104,7 @@ def legal_hold_create(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, "Legal hold set: nothing it covers will be purged.")
+            messages.success(request, gettext("Legal hold set: nothing it covers will be purged."))
             return redirect("retention-settings", request.clinic.slug)
     return _page(request, hold_form=form, status=400)
 
@@ -123,6 +126,6 @@ def legal_hold_release(request: HttpRequest, hold_id: int) -> HttpResponse:
                 raise Http404("No such legal hold") from exc
             add_domain_error(form, exc)
         else:
-            messages.success(request, "Legal hold lifted.")
+            messages.success(request, gettext("Legal hold lifted."))
             return redirect("retention-settings", request.clinic.slug)
     return _page(request, lift_form=form, status=400)

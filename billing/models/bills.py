@@ -14,6 +14,7 @@ import secrets
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from billing.models.catalogue import CatalogueItem
 from clinics.models import Clinic, User
@@ -34,9 +35,9 @@ class BillKind(models.TextChoices):
 
 
 class BillStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    ISSUED = "issued", "Issued"
-    CANCELLED = "cancelled", "Cancelled"
+    DRAFT = "draft", _("Draft")
+    ISSUED = "issued", _("Issued")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class DocType(models.TextChoices):

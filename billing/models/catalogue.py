@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from billing.gst import MAX_PAISE, MAX_RATE_BP
 from clinics.models import Clinic, Membership
@@ -20,12 +21,12 @@ vpa_validator = RegexValidator(
 
 
 class ItemKind(models.TextChoices):
-    CONSULTATION = "consultation", "Consultation"
-    PROCEDURE = "procedure", "Procedure"
-    PACKAGE = "package", "Package"
-    LAB_TEST = "lab_test", "Lab test (sent out)"
-    PHARMACY = "pharmacy", "Pharmacy item"
-    OTHER = "other", "Other"
+    CONSULTATION = "consultation", _("Consultation")
+    PROCEDURE = "procedure", _("Procedure")
+    PACKAGE = "package", _("Package")
+    LAB_TEST = "lab_test", _("Lab test (sent out)")
+    PHARMACY = "pharmacy", _("Pharmacy item")
+    OTHER = "other", _("Other")
 
 
 # Pharmacy items are goods (HSN, supplied where the clinic is); everything else is a service.
@@ -33,8 +34,8 @@ GOODS_KINDS = frozenset({ItemKind.PHARMACY})
 
 
 class GstTreatment(models.TextChoices):
-    EXEMPT = "exempt", "Exempt health care"
-    TAXABLE = "taxable", "Taxable"
+    EXEMPT = "exempt", _("Exempt health care")
+    TAXABLE = "taxable", _("Taxable")
 
 
 class CatalogueItem(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from billing.models.bills import Bill
 from clinics.models import Clinic, Membership, User
@@ -12,18 +13,18 @@ from patients.models import Patient
 
 
 class PaymentKind(models.TextChoices):
-    PAYMENT = "payment", "Payment"  # against a bill
-    ADVANCE = "advance", "Advance"  # a deposit on the patient's account, used by later bills
-    REFUND = "refund", "Refund"  # money returned, from a bill's payments or an advance
+    PAYMENT = "payment", _("Payment")  # against a bill
+    ADVANCE = "advance", _("Advance")  # a deposit on the patient's account, used by later bills
+    REFUND = "refund", _("Refund")  # money returned, from a bill's payments or an advance
 
 
 class PaymentMode(models.TextChoices):
-    CASH = "cash", "Cash"
-    CARD = "card", "Card"
-    UPI = "upi", "UPI"
-    CHEQUE = "cheque", "Cheque"
-    ONLINE = "online", "Online (payment link)"
-    ADVANCE = "advance", "From advance"  # a bill paid out of the patient's deposit
+    CASH = "cash", _("Cash")
+    CARD = "card", _("Card")
+    UPI = "upi", _("UPI")
+    CHEQUE = "cheque", _("Cheque")
+    ONLINE = "online", _("Online (payment link)")
+    ADVANCE = "advance", _("From advance")  # a bill paid out of the patient's deposit
 
 
 class Payment(models.Model):

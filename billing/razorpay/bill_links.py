@@ -225,4 +225,17 @@ def bill_online_unrecorded(bill: Bill) -> list[Unrecorded]:
     return found
 
 
-BILL_LINKS = PaymentLinkHandler(name=ON_PAID_KEY, order=10, on_paid=bill_link_paid)
+def bill_link_language(link: PaymentLink) -> str:
+    """The patient's preferred language, for the page a payer of the bill's link returns to
+    (in the link's clinic scope)."""
+    bill = (
+        Bill.objects.filter(number=link.reference_id, kind=BillKind.BILL)
+        .select_related("patient")
+        .first()
+    )
+    return bill.patient.preferred_language if bill is not None else ""
+
+
+BILL_LINKS = PaymentLinkHandler(
+    name=ON_PAID_KEY, order=10, on_paid=bill_link_paid, language=bill_link_language
+)

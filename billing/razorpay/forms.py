@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from billing.razorpay.models import RazorpayAccount
 
@@ -23,14 +24,14 @@ def _secret(label: str, help_text: str) -> forms.CharField:
 
 class RazorpayKeysForm(forms.Form):
     key_id = forms.CharField(
-        label="Key id",
+        label=_("Key id"),
         max_length=40,
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "rzp_live_..."}),
-        help_text="Razorpay Dashboard: Account & Settings, API keys.",
+        help_text=_("Razorpay Dashboard: Account & Settings, API keys."),
     )
-    key_secret = _secret("Key secret", "Shown once by Razorpay when the key is made.")
+    key_secret = _secret(_("Key secret"), _("Shown once by Razorpay when the key is made."))
     webhook_secret = _secret(
-        "Webhook secret", "The secret you typed when adding the webhook address below."
+        _("Webhook secret"), _("The secret you typed when adding the webhook address below.")
     )
 
     def __init__(self, *args: Any, account: RazorpayAccount | None = None, **kwargs: Any):
@@ -40,4 +41,4 @@ class RazorpayKeysForm(forms.Form):
         if account is not None:
             for name in ("key_secret", "webhook_secret"):
                 self.fields[name].required = False
-                self.fields[name].help_text = "Leave empty to keep the stored one."
+                self.fields[name].help_text = _("Leave empty to keep the stored one.")

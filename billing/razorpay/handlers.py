@@ -11,6 +11,9 @@ Checklist for a new owner:
 - `on_paid(link, amount_paise, payment_id)` runs in the link's clinic scope and transaction;
   it must be idempotent on `payment_id` (a test may call it twice) and raise only for a bug
   (the webhook task is then retried);
+- optionally `language(link)`: the preferred language of whoever pays (a code of
+  settings.LANGUAGES, or "" when unknown); the page Razorpay sends the payer back to is written
+  in it, as the patient's other public pages are;
 - register it from the app's `AppConfig.ready()`: `payment_link_handlers.register(ENTRY)`.
 A link whose key has no entry is still marked paid; the missing owner is logged.
 """
@@ -29,6 +32,7 @@ class PaymentLinkHandler:
     name: str
     order: int
     on_paid: Callable[[Any, int, str], None]
+    language: Callable[[Any], str] | None = None
 
 
 payment_link_handlers: Registry[PaymentLinkHandler] = Registry("payment link owners")

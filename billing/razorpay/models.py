@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinics.fields import EncryptedTextField
 from clinics.formatting import format_inr
@@ -61,11 +62,11 @@ class RazorpayAccount(models.Model):
 
 
 class LinkStatus(models.TextChoices):
-    CREATED = "created", "Sent, not paid"
-    PARTIALLY_PAID = "partially_paid", "Partly paid"
-    PAID = "paid", "Paid"
-    CANCELLED = "cancelled", "Cancelled"
-    EXPIRED = "expired", "Expired"
+    CREATED = "created", _("Sent, not paid")
+    PARTIALLY_PAID = "partially_paid", _("Partly paid")
+    PAID = "paid", _("Paid")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
 
 
 # How far along each status is: a link's status only ever moves to a higher rank, so an event

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -19,11 +20,13 @@ from billing.razorpay.accounts import (
     razorpay_account_test,
 )
 from billing.razorpay.forms import RazorpayKeysForm
+from billing.razorpay.handlers import handler_for
 from billing.razorpay.links import BadCallback, payment_link_callback
 from billing.razorpay.models import LinkStatus, PaymentLink, RazorpayAccount
 from clinics.decorators import require_perm
 from clinics.errors import DomainError
 from clinics.formatting import format_inr
+from clinics.languages import for_patient
 from clinics.models import Clinic
 from clinics.roles import Perm
 from clinics.tenancy import clinic_scope, find_by_public_token
@@ -69,7 +72,7 @@ def razorpay_save(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, "Razorpay keys saved. Test the connection below.")
+            messages.success(request, gettext("Razorpay keys saved. Test the connection below."))
             return _back(request)
     return _page(request, form=form, status=400)
 
@@ -80,7 +83,7 @@ def razorpay_save(request: HttpRequest) -> HttpResponse:
 def razorpay_test(request: HttpRequest) -> HttpResponse:
     account = account_for_clinic(request.clinic.pk)
     if account is None:
-        messages.error(request, "Connect the clinic's Razorpay account first.")
+        messages.error(request, gettext("Connect the clinic's Razorpay account first."))
     else:
         result = razorpay_account_test(account=account, actor=request.user)
         (messages.success if result.ok else messages.error)(request, result.message)
@@ -93,7 +96,7 @@ def razorpay_disconnect(request: HttpRequest) -> HttpResponse:
     account = account_for_clinic(request.clinic.pk)
     if account is not None:
         razorpay_account_disconnect(account=account, actor=request.user)
-        messages.success(request, "Razorpay disconnected: its keys were erased.")
+        messages.success(request, gettext("Razorpay disconnected: its keys were erased."))
     return _back(request)
 
 
@@ -119,4 +122,10 @@ def payment_callback(request: HttpRequest, webhook_key: str) -> HttpResponse:
             "amount": format_inr(Decimal(link.amount_paise) / 100),
             "link": link,
         }
-    return render(request, "billing/payment_done.html", context)
+        handler = handler_for(link.on_paid_key)
+        language = handler.language(link) if handler is not None and handler.language else ""
+    if not language:
+        return render(request, "billing/payment_done.html", context)
+    # In the payer's language, as the patient's other public pages (document verification).
+    with for_patient(language):
+        return render(request, "billing/payment_done.html", context)

@@ -60,7 +60,7 @@ def day_book(*, clinic: Clinic, day: date) -> DayBook:
     modes: dict[str, dict] = {}
     staff: dict[str, dict] = {}
     for row in rows:
-        label = PaymentMode(row["mode"]).label
+        label = str(PaymentMode(row["mode"]).label)
         m = modes.setdefault(label, {"mode": label, "received": 0, "refunded": 0})
         name = row["received_by__user__full_name"] or "Online (no staff)"
         s = staff.setdefault(name, {"name": name, "received": 0, "refunded": 0})

@@ -39,7 +39,7 @@ def _check_amount(amount_paise, field: str = "amount_paise") -> None:
 
 def _check_mode(mode: str, allowed) -> None:
     if mode not in allowed:
-        names = ", ".join(PaymentMode(m).label for m in allowed)
+        names = ", ".join(str(PaymentMode(m).label) for m in allowed)
         raise ValidationFailed({"mode": [f"Choose how it was paid: {names}."]})
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinics.formatting import format_inr
 from clinics.models import Clinic
@@ -16,8 +17,8 @@ __all__ = ["ClinicSubscription", "Period", "Plan", "PlatformInvoice", "SubStatus
 
 
 class Period(models.TextChoices):
-    MONTHLY = "monthly", "Monthly"
-    YEARLY = "yearly", "Yearly"
+    MONTHLY = "monthly", _("Monthly")
+    YEARLY = "yearly", _("Yearly")
 
 
 class Plan(models.Model):
@@ -49,15 +50,15 @@ class Plan(models.Model):
 
 
 class SubStatus(models.TextChoices):
-    CREATED = "created", "Waiting for the owner to authorise"
-    AUTHENTICATED = "authenticated", "Authorised, first charge to come"
-    ACTIVE = "active", "Active"
-    PENDING = "pending", "A charge failed, Razorpay is retrying"
-    HALTED = "halted", "Charges failed, retries stopped"
-    CANCELLED = "cancelled", "Cancelled"
-    PAUSED = "paused", "Paused"
-    COMPLETED = "completed", "Completed"
-    EXPIRED = "expired", "Expired before it was authorised"
+    CREATED = "created", _("Waiting for the owner to authorise")
+    AUTHENTICATED = "authenticated", _("Authorised, first charge to come")
+    ACTIVE = "active", _("Active")
+    PENDING = "pending", _("A charge failed, Razorpay is retrying")
+    HALTED = "halted", _("Charges failed, retries stopped")
+    CANCELLED = "cancelled", _("Cancelled")
+    PAUSED = "paused", _("Paused")
+    COMPLETED = "completed", _("Completed")
+    EXPIRED = "expired", _("Expired before it was authorised")
 
 
 class ClinicSubscription(models.Model):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from billing import services
@@ -179,7 +180,7 @@ def discount_set(request: HttpRequest, bill_id: int) -> HttpResponse:
     bill = bill_or_404(bill_id)
     form = BillDiscountForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the discount in rupees.")
+        messages.error(request, gettext("Give the discount in rupees."))
         return _back(request, bill)
     try:
         _update(
@@ -202,7 +203,7 @@ def bill_issue(request: HttpRequest, bill_id: int) -> HttpResponse:
         bill = services.bill_issue(bill=bill, actor=request.user)
     except DomainError as exc:
         return _refuse(request, bill, exc)
-    messages.success(request, f"Issued {bill.number}.")
+    messages.success(request, gettext("Issued %(number)s.") % {"number": bill.number})
     return _back(request, bill)
 
 
@@ -214,7 +215,7 @@ def bill_delete(request: HttpRequest, bill_id: int) -> HttpResponse:
         services.bill_draft_delete(bill=bill, actor=request.user)
     except DomainError as exc:
         return _refuse(request, bill, exc)
-    messages.success(request, "The draft was deleted.")
+    messages.success(request, gettext("The draft was deleted."))
     return redirect(curl(request, "billing-bills"))
 
 
@@ -225,11 +226,11 @@ def bill_cancel(request: HttpRequest, bill_id: int) -> HttpResponse:
     form = ReasonForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationFailed({"reason": ["Give the reason for cancelling."]})
+            raise ValidationFailed({"reason": [gettext("Give the reason for cancelling.")]})
         services.bill_cancel(bill=bill, reason=form.cleaned_data["reason"], actor=request.user)
     except DomainError as exc:
         return _refuse(request, bill, exc)
-    messages.success(request, f"{bill.number} is cancelled.")
+    messages.success(request, gettext("%(number)s is cancelled.") % {"number": bill.number})
     return _back(request, bill)
 
 
@@ -250,7 +251,10 @@ def payment_add(request: HttpRequest, bill_id: int) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, f"Received: receipt {payment.receipt_number}.")
+            messages.success(
+                request,
+                gettext("Received: receipt %(number)s.") % {"number": payment.receipt_number},
+            )
             return _back(request, bill)
     bill = bill_detail(bill_id=bill.pk)
     return page(
@@ -265,7 +269,9 @@ def refund_add(request: HttpRequest, bill_id: int) -> HttpResponse:
     form = RefundForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationFailed({"amount": ["Give the amount, how it is returned and why."]})
+            raise ValidationFailed(
+                {"amount": [gettext("Give the amount, how it is returned and why.")]}
+            )
         refund = services.refund_record(
             patient=bill.patient,
             bill=bill,
@@ -277,7 +283,9 @@ def refund_add(request: HttpRequest, bill_id: int) -> HttpResponse:
         )
     except DomainError as exc:
         return _refuse(request, bill, exc)
-    messages.success(request, f"Refunded: receipt {refund.receipt_number}.")
+    messages.success(
+        request, gettext("Refunded: receipt %(number)s.") % {"number": refund.receipt_number}
+    )
     return _back(request, bill)
 
 
@@ -291,7 +299,7 @@ def credit_note_add(request: HttpRequest, bill_id: int) -> HttpResponse:
     form = ReasonForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationFailed({"reason": ["Give the reason for the credit note."]})
+            raise ValidationFailed({"reason": [gettext("Give the reason for the credit note.")]})
         note = services.credit_note_issue(
             bill=bill,
             lines=[
@@ -303,7 +311,7 @@ def credit_note_add(request: HttpRequest, bill_id: int) -> HttpResponse:
         )
     except DomainError as exc:
         return _refuse(request, bill, exc)
-    messages.success(request, f"Credit note {note.number} issued.")
+    messages.success(request, gettext("Credit note %(number)s issued.") % {"number": note.number})
     return _back(request, note)
 
 
@@ -374,7 +382,9 @@ def bill_for_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
     form = LineForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationFailed({"item": ["Choose an item or describe the line and its price."]})
+            raise ValidationFailed(
+                {"item": [gettext("Choose an item or describe the line and its price.")]}
+            )
         data = form.cleaned_data
         bill = services.bill_draft_create(
             patient=patient,

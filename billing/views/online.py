@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from billing.razorpay.bill_links import bill_payment_link_create, bill_payment_link_send
@@ -31,7 +32,11 @@ def payment_link(request: HttpRequest, bill_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, _refusal(exc))
     else:
-        messages.success(request, f"Payment link for {link.amount_shown}: {link.short_url}")
+        messages.success(
+            request,
+            gettext("Payment link for %(amount)s: %(url)s")
+            % {"amount": link.amount_shown, "url": link.short_url},
+        )
     return redirect(curl(request, "billing-bill", bill.pk) + "#online-payment")
 
 
@@ -45,5 +50,9 @@ def payment_link_send(request: HttpRequest, bill_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, _refusal(exc))
     else:
-        messages.success(request, f"Payment link for {link.amount_shown} sent on WhatsApp.")
+        messages.success(
+            request,
+            gettext("Payment link for %(amount)s sent on WhatsApp.")
+            % {"amount": link.amount_shown},
+        )
     return redirect(curl(request, "billing-bill", bill.pk) + "#online-payment")

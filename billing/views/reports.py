@@ -12,6 +12,7 @@ from datetime import date
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from billing.forms import DayCloseForm, DayForm, MonthForm, to_paise
@@ -95,7 +96,7 @@ def day_close_view(request: HttpRequest) -> HttpResponse:
     form = DayCloseForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationFailed({"counted": ["Give the cash counted in rupees."]})
+            raise ValidationFailed({"counted": [gettext("Give the cash counted in rupees.")]})
         day_close(
             clinic=request.clinic,
             day=day,
@@ -106,7 +107,7 @@ def day_close_view(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, _message(exc))
     else:
-        messages.success(request, f"Closed {day}.")
+        messages.success(request, gettext("Closed %(day)s.") % {"day": day})
     return redirect(f"{curl(request, 'billing-day-book')}?day={day.isoformat()}")
 
 

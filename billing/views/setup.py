@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.forms import BillingProfileForm, CatalogueItemForm, to_paise
@@ -63,7 +64,7 @@ def catalogue_add(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, f"Added {data['name']}.")
+            messages.success(request, gettext("Added %(name)s.") % {"name": data["name"]})
             return redirect(curl(request, "billing-catalogue"))
     return _catalogue_page(request, form, 400)
 
@@ -91,7 +92,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, "The GST profile is saved.")
+            messages.success(request, gettext("The GST profile is saved."))
             return redirect(curl(request, "billing-profile"))
     status = 400 if request.method == "POST" else 200
     return page(request, "billing/profile.html", {"form": form}, status)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic, Membership
 from clinics.tenancy import ClinicScopedManager
@@ -16,8 +17,8 @@ from patients.models import Patient
 
 
 class ErasureStatus(models.TextChoices):
-    PLANNED = "planned", "Planned (dry run)"
-    DONE = "done", "Erased"
+    PLANNED = "planned", _("Planned (dry run)")
+    DONE = "done", _("Erased")
 
 
 class Erasure(models.Model):

@@ -18,6 +18,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clinics.actors import Actor, require
 from clinics.audit import Actions, audit_record
@@ -132,7 +133,7 @@ def erasure_confirm(
             code="already_erased",
         )
     if locked.patient_id is None:
-        raise DomainError("The patient's record is no longer here.", code="gone")
+        raise DomainError(gettext("The patient's record is no longer here."), code="gone")
     patient_id = locked.patient_id
     if LegalHold.objects.filter(patient_id=patient_id, lifted_at__isnull=True).exists():
         raise DomainError(

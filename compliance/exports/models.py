@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic, Membership
 from clinics.tenancy import ClinicScopedManager
@@ -23,10 +24,10 @@ class ExportSubject(models.TextChoices):
 
 
 class ExportStatus(models.TextChoices):
-    PREPARING = "preparing", "Preparing"
-    READY = "ready", "Ready"
-    FAILED = "failed", "Could not be prepared"
-    EXPIRED = "expired", "Removed after 7 days"
+    PREPARING = "preparing", _("Preparing")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Could not be prepared")
+    EXPIRED = "expired", _("Removed after 7 days")
 
 
 class DataExport(models.Model):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic, Membership
 from clinics.tenancy import ClinicScopedManager
@@ -17,22 +18,22 @@ from patients.models import Guardian, Patient, Visit
 
 
 class RightsKind(models.TextChoices):
-    ACCESS = "access", "Access (what is held)"
-    CORRECTION = "correction", "Correction"
-    ERASURE = "erasure", "Erasure"
-    PORTABILITY = "portability", "Portability (a copy to take elsewhere)"
-    NOMINATION = "nomination", "Nomination"
-    GRIEVANCE = "grievance", "Grievance"
+    ACCESS = "access", _("Access (what is held)")
+    CORRECTION = "correction", _("Correction")
+    ERASURE = "erasure", _("Erasure")
+    PORTABILITY = "portability", _("Portability (a copy to take elsewhere)")
+    NOMINATION = "nomination", _("Nomination")
+    GRIEVANCE = "grievance", _("Grievance")
 
 
 class RightsStatus(models.TextChoices):
-    RECEIVED = "received", "Received"
-    VERIFYING = "verifying", "Checking identity"
-    IN_PROGRESS = "in_progress", "In progress"
-    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
-    DONE = "done", "Done"
-    REFUSED = "refused", "Refused"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    RECEIVED = "received", _("Received")
+    VERIFYING = "verifying", _("Checking identity")
+    IN_PROGRESS = "in_progress", _("In progress")
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+    DONE = "done", _("Done")
+    REFUSED = "refused", _("Refused")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 OPEN_STATUSES = (
@@ -44,32 +45,32 @@ OPEN_STATUSES = (
 
 
 class Requester(models.TextChoices):
-    PATIENT = "patient", "The patient"
-    GUARDIAN = "guardian", "A guardian"
-    NOMINEE = "nominee", "A nominee"
-    OTHER = "other", "Someone who is not a patient (grievance)"
+    PATIENT = "patient", _("The patient")
+    GUARDIAN = "guardian", _("A guardian")
+    NOMINEE = "nominee", _("A nominee")
+    OTHER = "other", _("Someone who is not a patient (grievance)")
 
 
 class Verification(models.TextChoices):
-    NONE = "", "Not checked yet"
-    IN_PERSON_ID = "in_person_id", "In person, with an ID"
-    ONE_TIME_CODE = "one_time_code", "One-time code to the registered WhatsApp number"
-    GUARDIAN = "guardian", "A guardian, known to the clinic"
+    NONE = "", _("Not checked yet")
+    IN_PERSON_ID = "in_person_id", _("In person, with an ID")
+    ONE_TIME_CODE = "one_time_code", _("One-time code to the registered WhatsApp number")
+    GUARDIAN = "guardian", _("A guardian, known to the clinic")
 
 
 class IdType(models.TextChoices):
-    AADHAAR = "aadhaar", "Aadhaar"
-    PAN = "pan", "PAN card"
-    PASSPORT = "passport", "Passport"
-    VOTER_ID = "voter_id", "Voter ID"
-    DRIVING_LICENCE = "driving_licence", "Driving licence"
-    OTHER = "other", "Other photo ID"
+    AADHAAR = "aadhaar", _("Aadhaar")
+    PAN = "pan", _("PAN card")
+    PASSPORT = "passport", _("Passport")
+    VOTER_ID = "voter_id", _("Voter ID")
+    DRIVING_LICENCE = "driving_licence", _("Driving licence")
+    OTHER = "other", _("Other photo ID")
 
 
 class Channel(models.TextChoices):
-    DESK = "desk", "At the clinic"
-    WHATSAPP = "whatsapp", "WhatsApp"
-    API = "api", "A connected system (API)"
+    DESK = "desk", _("At the clinic")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    API = "api", _("A connected system (API)")
 
 
 class RightsRequest(models.Model):
@@ -188,14 +189,14 @@ class RightsRequestEvent(models.Model):
 
 
 class CorrectionTarget(models.TextChoices):
-    PATIENT = "patient", "The patient's record"
-    VISIT = "visit", "A visit's notes"
+    PATIENT = "patient", _("The patient's record")
+    VISIT = "visit", _("A visit's notes")
 
 
 class CorrectionDecision(models.TextChoices):
-    PENDING = "pending", "Waiting for approval"
-    APPROVED = "approved", "Approved and made"
-    REFUSED = "refused", "Refused"
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved and made")
+    REFUSED = "refused", _("Refused")
 
 
 class CorrectionItem(models.Model):
@@ -264,9 +265,9 @@ class Nomination(models.Model):
 
 
 class EvidenceKind(models.TextChoices):
-    DEATH_CERTIFICATE = "death_certificate", "Death certificate"
-    INCAPACITY_CERTIFICATE = "incapacity_certificate", "Certificate of incapacity"
-    COURT_ORDER = "court_order", "Court order"
+    DEATH_CERTIFICATE = "death_certificate", _("Death certificate")
+    INCAPACITY_CERTIFICATE = "incapacity_certificate", _("Certificate of incapacity")
+    COURT_ORDER = "court_order", _("Court order")
 
 
 class NominationEvidence(models.Model):

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinics.decorators import require_perm
@@ -24,6 +25,15 @@ from compliance.rights.models import (
     RightsKind,
 )
 from patients.models import Patient, Visit
+
+# The desk's filters as the person reads them (the URL keeps the English key).
+FILTER_LABELS = {
+    "open": gettext_lazy("open"),
+    "overdue": gettext_lazy("overdue"),
+    "mine": gettext_lazy("mine"),
+    "closed": gettext_lazy("closed"),
+    "all": gettext_lazy("all"),
+}
 
 
 def _patient(patient_id: int) -> Patient:
@@ -45,7 +55,12 @@ def rights_desk(request: HttpRequest) -> HttpResponse:
     if show not in selectors.FILTERS:
         show = "open"
     rows = selectors.rights_requests(show=show, membership=request.membership)[:200]
-    context = {"rows": rows, "show": show, "filters": selectors.FILTERS}
+    context = {
+        "rows": rows,
+        "show": show,
+        "filters": selectors.FILTERS,
+        "filter_choices": [(name, FILTER_LABELS.get(name, name)) for name in selectors.FILTERS],
+    }
     return render(request, "compliance/rights/desk.html", context)
 
 
@@ -137,7 +152,7 @@ def rights_request_assign(request: HttpRequest, rights_request_id: int) -> HttpR
         rights_forms.AssignForm,
         "assign_form",
         call,
-        "Owner saved.",
+        gettext("Owner saved."),
         members=members,
     )
 
@@ -154,7 +169,7 @@ def rights_request_verify(request: HttpRequest, rights_request_id: int) -> HttpR
         rights_forms.VerifyForm,
         "verify_form",
         call,
-        "Identity check recorded.",
+        gettext("Identity check recorded."),
     )
 
 
@@ -167,7 +182,9 @@ def rights_request_send_code(request: HttpRequest, rights_request_id: int) -> Ht
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "A code was sent to the patient's registered WhatsApp number.")
+        messages.success(
+            request, gettext("A code was sent to the patient's registered WhatsApp number.")
+        )
     return _to_request(request, rights_request)
 
 
@@ -178,7 +195,12 @@ def rights_request_move(request: HttpRequest, rights_request_id: int) -> HttpRes
         services.rights_request_move(request=rr, actor=request.user, **data)
 
     return _act(
-        request, rights_request_id, rights_forms.MoveForm, "move_form", call, "Status changed."
+        request,
+        rights_request_id,
+        rights_forms.MoveForm,
+        "move_form",
+        call,
+        gettext("Status changed."),
     )
 
 
@@ -195,7 +217,8 @@ def rights_request_export(request: HttpRequest, rights_request_id: int) -> HttpR
         messages.error(request, exc.message)
     else:
         messages.success(
-            request, "The copy is being prepared; it is listed on the patient's data page."
+            request,
+            gettext("The copy is being prepared; it is listed on the patient's data page."),
         )
     return _to_request(request, rights_request)
 
@@ -228,7 +251,7 @@ def correction_propose(request: HttpRequest, rights_request_id: int) -> HttpResp
             field = field.removeprefix("visit:")
             visit = visits.filter(pk=data["visit"]).first()
             if visit is None:
-                raise DomainError("Choose one of this patient's visits.", field="visit")
+                raise DomainError(gettext("Choose one of this patient's visits."), field="visit")
         services.correction_propose(
             request=rr, actor=request.user, field=field, new_value=data["new_value"], visit=visit
         )
@@ -239,7 +262,7 @@ def correction_propose(request: HttpRequest, rights_request_id: int) -> HttpResp
         rights_forms.ProposeForm,
         "propose_form",
         call,
-        "Correction proposed.",
+        gettext("Correction proposed."),
         visits=visits,
     )
 
@@ -255,7 +278,7 @@ def correction_decide(
         raise Http404("No such correction")
     form = rights_forms.DecideForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose approve or refuse.")
+        messages.error(request, gettext("Choose approve or refuse."))
         return _to_request(request, rights_request)
     try:
         item = services.correction_decide(
@@ -273,7 +296,10 @@ def correction_decide(
         ):
             messages.error(request, item.reason)
         else:
-            messages.success(request, f"Correction {item.get_decision_display().lower()}.")
+            if item.decision == CorrectionDecision.REFUSED:
+                messages.success(request, gettext("Correction refused."))
+            else:
+                messages.success(request, gettext("Correction approved and made."))
     return _to_request(request, rights_request)
 
 
@@ -282,7 +308,7 @@ def correction_decide(
 def nomination_evidence(request: HttpRequest, rights_request_id: int) -> HttpResponse:
     def call(rr, data):
         if rr.nomination_id is None:
-            raise DomainError("This request was not made by a nominee.")
+            raise DomainError(gettext("This request was not made by a nominee."))
         services.nomination_evidence_record(
             nomination=Nomination.objects.get(pk=rr.nomination_id),
             actor=request.user,
@@ -296,7 +322,7 @@ def nomination_evidence(request: HttpRequest, rights_request_id: int) -> HttpRes
         rights_forms.EvidenceForm,
         "evidence_form",
         call,
-        "Evidence recorded.",
+        gettext("Evidence recorded."),
     )
 
 
@@ -344,7 +370,11 @@ def patient_rights(request: HttpRequest, patient_id: int) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, f"Request {rights_request.reference} recorded.")
+            messages.success(
+                request,
+                gettext("Request %(reference)s recorded.")
+                % {"reference": rights_request.reference},
+            )
             return _to_request(request, rights_request)
     return _patient_page(request, patient, record_form=form, status=400)
 
@@ -368,6 +398,6 @@ def patient_nominate(request: HttpRequest, patient_id: int) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, "Nominee recorded.")
+            messages.success(request, gettext("Nominee recorded."))
             return redirect("patient-rights", request.clinic.slug, patient.pk)
     return _patient_page(request, patient, nomination_form=form, status=400)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.formats import date_format
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext_lazy
 
 from patients.dosing import FrequencyError, from_json, schedule_for
 from patients.dosing.quiet import quiet_plan
@@ -35,13 +35,13 @@ def _amount_text(amount: Decimal) -> str:
 # Dose units that are words, in the patient's language (abbreviations like "ml" stay as they
 # are): the unit as the prescription or the drug's form names it -> (one, several).
 UNIT_WORDS = {
-    "tablet": ("%(amount)s tablet", "%(amount)s tablets"),
-    "capsule": ("%(amount)s capsule", "%(amount)s capsules"),
-    "sachet": ("%(amount)s sachet", "%(amount)s sachets"),
-    "drop": ("%(amount)s drop", "%(amount)s drops"),
-    "drops": ("%(amount)s drop", "%(amount)s drops"),
-    "puff": ("%(amount)s puff", "%(amount)s puffs"),
-    "injection": ("%(amount)s injection", "%(amount)s injections"),
+    "tablet": ngettext_lazy("%(amount)s tablet", "%(amount)s tablets", "count"),
+    "capsule": ngettext_lazy("%(amount)s capsule", "%(amount)s capsules", "count"),
+    "sachet": ngettext_lazy("%(amount)s sachet", "%(amount)s sachets", "count"),
+    "drop": ngettext_lazy("%(amount)s drop", "%(amount)s drops", "count"),
+    "drops": ngettext_lazy("%(amount)s drop", "%(amount)s drops", "count"),
+    "puff": ngettext_lazy("%(amount)s puff", "%(amount)s puffs", "count"),
+    "injection": ngettext_lazy("%(amount)s injection", "%(amount)s injections", "count"),
 }
 
 
@@ -52,7 +52,7 @@ def _dose_text(amount: Decimal, unit: str) -> str:
     if words is None:
         return f"{text} {unit}".strip()
     several = amount > 1
-    return ngettext(words[0], words[1], 2 if several else 1) % {"amount": text}
+    return words % {"amount": text, "count": 2 if several else 1}
 
 
 def medicine_line(item: PrescriptionItem, amount: Decimal) -> str:

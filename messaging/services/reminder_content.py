@@ -72,6 +72,24 @@ TIME_FORMAT = "g:i A"
 # clock, which is as unambiguous.
 SHORT_WHEN_FORMAT = "D j M, H:i"
 MAX_ROW_TITLE = 24
+# Django's own names for AM/PM and the months, which these formats print: Vaidya's catalogue
+# gives them the words patients read ("पूर्वाह्न", "दिस॰"); marked here so makemessages keeps them.
+DATE_WORDS = (
+    gettext_noop("AM"),
+    gettext_noop("PM"),
+    gettext_noop("jan"),
+    gettext_noop("feb"),
+    gettext_noop("mar"),
+    gettext_noop("apr"),
+    gettext_noop("may"),
+    gettext_noop("jun"),
+    gettext_noop("jul"),
+    gettext_noop("aug"),
+    gettext_noop("sep"),
+    gettext_noop("oct"),
+    gettext_noop("nov"),
+    gettext_noop("dec"),
+)
 
 
 class Skip(Exception):

@@ -74,9 +74,9 @@ def bounded_text(value: str, field: str, *, required: bool = False, limit: int =
     """Text a user typed, trimmed; refused when missing (if required) or too long."""
     value = (value or "").strip()
     if "\x00" in value:
-        raise ValidationFailed({field: ["Null characters are not allowed."]})
+        raise ValidationFailed({field: [gettext("Null characters are not allowed.")]})
     if required and not value:
-        raise ValidationFailed({field: ["This is needed."]})
+        raise ValidationFailed({field: [gettext("This is needed.")]})
     if len(value) > limit:
         raise ValidationFailed({field: [f"Keep this to {limit} characters."]})
     return value

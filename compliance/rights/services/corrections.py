@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from clinics.actors import Actor, require
 from clinics.audit import Actions
@@ -57,15 +58,15 @@ def correction_propose(
     require(actor, Perm.RIGHTS_RECORD, clinic_id=request.clinic_id, message=NOT_ALLOWED)
     request = RightsRequest.objects.select_for_update().get(pk=request.pk)
     if request.kind != RightsKind.CORRECTION or not request.is_open:
-        raise Conflict("Corrections are added to an open correction request.")
+        raise Conflict(gettext("Corrections are added to an open correction request."))
     if request.patient_id is None:
-        raise DomainError("Link the request to a patient first.")
+        raise DomainError(gettext("Link the request to a patient first."))
     target = CorrectionTarget.VISIT if visit is not None else CorrectionTarget.PATIENT
     problem = rules.field_problem(target=target, field=field)
     if problem:
         raise ValidationFailed({"field": [problem]})
     if visit is not None and visit.patient_id != request.patient_id:
-        raise ValidationFailed({"visit": ["Choose one of this patient's visits."]})
+        raise ValidationFailed({"visit": [gettext("Choose one of this patient's visits.")]})
     source = visit if visit is not None else Patient.objects.get(pk=request.patient_id)
     item = CorrectionItem.objects.create(
         clinic_id=request.clinic_id,
@@ -152,9 +153,9 @@ def correction_decide(
     item = CorrectionItem.objects.select_for_update().get(pk=item.pk)
     request = RightsRequest.objects.select_for_update().get(pk=item.request_id)
     if item.decision != CorrectionDecision.PENDING:
-        raise Conflict("This correction was already decided.")
+        raise Conflict(gettext("This correction was already decided."))
     if not request.is_open:
-        raise Conflict("This request is closed.")
+        raise Conflict(gettext("This request is closed."))
     membership = actor_membership(actor, request.clinic_id)
     if not approve:
         item.reason = bounded_text(reason, "reason", required=True)
@@ -175,7 +176,8 @@ def correction_decide(
     item.decided_at = timezone.now()
     item.save(update_fields=["decision", "reason", "decided_by", "decided_at", "amendment"])
     stale = item.reason == STALE
-    note = f"Correction of {item.field} {item.get_decision_display().lower()}"
+    with translation.override("en"):  # timeline notes are kept in English
+        note = f"Correction of {item.field} {item.get_decision_display().lower()}"
     timeline(request, actor, "correction_decided", note + (" (stale)." if stale else "."))
     audit(
         request,

@@ -6,6 +6,7 @@ reference, and is attached to the request in the same transaction."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from clinics.actors import Actor
 from clinics.errors import Conflict
@@ -22,13 +23,13 @@ COPY_KINDS = (RightsKind.ACCESS, RightsKind.PORTABILITY)
 
 def _ready_for_work(request: RightsRequest, kinds: tuple[str, ...]) -> None:
     if request.kind not in kinds:
-        raise Conflict("This request does not ask for that.")
+        raise Conflict(gettext("This request does not ask for that."))
     if not request.is_open:
-        raise Conflict("This request is closed.")
+        raise Conflict(gettext("This request is closed."))
     if request.patient_id is None:
-        raise Conflict("Link the request to a patient first.")
+        raise Conflict(gettext("Link the request to a patient first."))
     if not request.verification:
-        raise Conflict("Check the requester's identity first.")
+        raise Conflict(gettext("Check the requester's identity first."))
 
 
 def rights_request_export_start(

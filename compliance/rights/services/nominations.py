@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from clinics.actors import Actor, actor_user, require
 from clinics.audit import Actions, audit_record
@@ -43,7 +44,7 @@ def nomination_record(
     if errors:
         raise ValidationFailed(errors)
     if request is not None and request.patient_id != patient.pk:
-        raise ValidationFailed({"request": ["The request is about another patient."]})
+        raise ValidationFailed({"request": [gettext("The request is about another patient.")]})
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     now = timezone.now()
     Nomination.objects.filter(patient=patient, revoked_at__isnull=True).update(revoked_at=now)
@@ -76,7 +77,7 @@ def nomination_revoke(*, nomination: Nomination, actor: Actor) -> Nomination:
     require(actor, Perm.RIGHTS_RECORD, clinic_id=nomination.clinic_id, message=CANNOT_RECORD)
     nomination = Nomination.objects.select_for_update().get(pk=nomination.pk)
     if nomination.revoked_at is not None:
-        raise Conflict("This nomination was already withdrawn.")
+        raise Conflict(gettext("This nomination was already withdrawn."))
     nomination.revoked_at = timezone.now()
     nomination.save(update_fields=["revoked_at"])
     audit_record(
@@ -105,15 +106,15 @@ def nomination_evidence_record(
     require(actor, Perm.RIGHTS_HANDLE, clinic_id=nomination.clinic_id, message=NOT_ALLOWED)
     membership = actor_membership(actor, nomination.clinic_id)
     if kind not in EvidenceKind.values:
-        raise ValidationFailed({"kind": ["Choose what the nominee showed."]})
+        raise ValidationFailed({"kind": [gettext("Choose what the nominee showed.")]})
     if not isinstance(document_date, date) or document_date > timezone.localdate():
         raise ValidationFailed(
-            {"document_date": ["Enter the document's date (not in the future)."]}
+            {"document_date": [gettext("Enter the document's date (not in the future).")]}
         )
     if document_date.year < 1900:
-        raise ValidationFailed({"document_date": ["Enter the document's date."]})
+        raise ValidationFailed({"document_date": [gettext("Enter the document's date.")]})
     if request is not None and request.nomination_id != nomination.pk:
-        raise ValidationFailed({"request": ["The request was not made by this nominee."]})
+        raise ValidationFailed({"request": [gettext("The request was not made by this nominee.")]})
     evidence = NominationEvidence.objects.create(
         clinic_id=nomination.clinic_id,
         nomination=nomination,
@@ -124,7 +125,9 @@ def nomination_evidence_record(
         checked_by=membership,
     )
     if request is not None:
-        timeline(request, actor, "evidence", f"Evidence checked: {evidence.get_kind_display()}.")
+        with translation.override("en"):  # timeline notes are kept in English
+            note = f"Evidence checked: {evidence.get_kind_display()}."
+        timeline(request, actor, "evidence", note)
     audit_record(
         clinic=nomination.clinic_id,
         actor=actor,

@@ -8,7 +8,8 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from clinics.actors import Actor, actor_user, require, resolve
 from clinics.audit import Actions
@@ -84,15 +85,15 @@ def _requester_checks(
     has_contact: bool,
 ) -> None:
     if requester not in Requester.values:
-        raise ValidationFailed({"requester": ["Say who is asking."]})
+        raise ValidationFailed({"requester": [gettext("Say who is asking.")]})
     # A WhatsApp sender may not be linked to a patient yet: staff find the patient later.
     if patient is None and kind != RightsKind.GRIEVANCE and channel != Channel.WHATSAPP:
-        raise ValidationFailed({"patient": ["Choose the patient the request is about."]})
+        raise ValidationFailed({"patient": [gettext("Choose the patient the request is about.")]})
     if requester == Requester.OTHER and (kind != RightsKind.GRIEVANCE or not requester_name):
         raise ValidationFailed(
             {
                 "requester_name": [
-                    "Someone who is not a patient can raise a grievance; give their name."
+                    gettext("Someone who is not a patient can raise a grievance; give their name.")
                 ]
             }
         )
@@ -101,7 +102,7 @@ def _requester_checks(
     if requester == Requester.GUARDIAN and (
         guardian is None or patient is None or guardian.patient_id != patient.pk
     ):
-        raise ValidationFailed({"guardian": ["Choose one of the patient's guardians."]})
+        raise ValidationFailed({"guardian": [gettext("Choose one of the patient's guardians.")]})
     if requester == Requester.NOMINEE and (
         nomination is None
         or patient is None
@@ -109,7 +110,7 @@ def _requester_checks(
         or nomination.revoked_at is not None
     ):
         raise ValidationFailed(
-            {"requester": ["A nominee can ask only when the patient has one on record."]}
+            {"requester": [gettext("A nominee can ask only when the patient has one on record.")]}
         )
 
 
@@ -143,12 +144,12 @@ def rights_request_create(
     if actor is not None:
         require(actor, Perm.RIGHTS_RECORD, clinic_id=clinic.pk, message=CANNOT_RECORD)
     if kind not in RightsKind.values:
-        raise ValidationFailed({"kind": ["Choose what the request is for."]})
+        raise ValidationFailed({"kind": [gettext("Choose what the request is for.")]})
     if channel not in Channel.values or status not in (
         RightsStatus.RECEIVED,
         RightsStatus.VERIFYING,
     ):
-        raise DomainError("A request starts as received or being checked.")
+        raise DomainError(gettext("A request starts as received or being checked."))
     requester_name = _requester_name(requester_name)
     requester_email = _requester_email(requester_email)
     if nomination is not None:  # as it is now: it may have been withdrawn since it was read
@@ -167,7 +168,7 @@ def rights_request_create(
     if requester_phone:
         phone = to_e164(requester_phone) or ""
         if not phone:
-            raise ValidationFailed({"requester_phone": ["Enter a valid phone number."]})
+            raise ValidationFailed({"requester_phone": [gettext("Enter a valid phone number.")]})
     received_at = received_at or timezone.now()
     copy = rules.copies_records(kind, records_copy)
     clinic = Clinic.objects.get(pk=clinic.pk)
@@ -197,7 +198,9 @@ def rights_request_create(
         ),
         created_by=actor_user(actor),
     )
-    timeline(request, actor, "recorded", f"Received via {request.get_channel_display()}.")
+    with translation.override("en"):  # timeline notes are kept in English
+        note = f"Received via {request.get_channel_display()}."
+    timeline(request, actor, "recorded", note)
     audit(
         request,
         actor,
@@ -221,9 +224,9 @@ def rights_request_assign(
     require(actor, Perm.RIGHTS_HANDLE, clinic_id=request.clinic_id, message=NOT_ALLOWED)
     request = _locked(request)
     if not request.is_open:
-        raise Conflict("This request is closed.")
+        raise Conflict(gettext("This request is closed."))
     if owner is not None and (not owner.is_active or owner.clinic_id != request.clinic_id):
-        raise ValidationFailed({"owner": ["Choose an active staff member."]})
+        raise ValidationFailed({"owner": [gettext("Choose an active staff member.")]})
     request.owner = owner
     request.reminded_at = None  # the new owner gets their own reminder
     request.save(update_fields=["owner", "reminded_at"])
@@ -235,11 +238,15 @@ def rights_request_assign(
 
 def _cleaned_last4(id_type: str, id_last4: str) -> tuple[str, str]:
     if id_type not in IdType.values:
-        raise ValidationFailed({"id_type": ["Choose the kind of ID shown."]})
+        raise ValidationFailed({"id_type": [gettext("Choose the kind of ID shown.")]})
     last4 = "".join(str(id_last4 or "").split()).upper()
     if len(last4) != 4 or not last4.isalnum():
         raise ValidationFailed(
-            {"id_last4": ["Enter only the last 4 characters of the ID, never the whole number."]}
+            {
+                "id_last4": [
+                    gettext("Enter only the last 4 characters of the ID, never the whole number.")
+                ]
+            }
         )
     return id_type, last4
 
@@ -249,7 +256,9 @@ def rights_request_send_code(*, request: RightsRequest, actor: Actor) -> None:
     """Send a one-time code to the patient's registered WhatsApp number, to check identity."""
     require(actor, Perm.RIGHTS_HANDLE, clinic_id=request.clinic_id, message=NOT_ALLOWED)
     if request.patient_id is None:
-        raise DomainError("The request is not linked to a patient: check identity in person.")
+        raise DomainError(
+            gettext("The request is not linked to a patient: check identity in person.")
+        )
     patient = Patient.objects.get(pk=request.patient_id)
     verification.verification_code_send(patient=patient, subject=f"rights:{request.pk}")
     timeline(request, actor, "code_sent", "A one-time code was sent to the registered number.")
@@ -271,21 +280,25 @@ def rights_request_verify(
     access = require(actor, Perm.RIGHTS_HANDLE, clinic_id=request.clinic_id, message=NOT_ALLOWED)
     request = _locked(request)
     if request.status not in (RightsStatus.RECEIVED, RightsStatus.VERIFYING):
-        raise Conflict("Identity is checked before the work starts; this request is past that.")
+        raise Conflict(
+            gettext("Identity is checked before the work starts; this request is past that.")
+        )
     if method == Verification.IN_PERSON_ID:
         request.id_type, request.id_last4 = _cleaned_last4(id_type, id_last4)
     elif method == Verification.ONE_TIME_CODE:
         if request.patient_id is None:
-            raise DomainError("The request is not linked to a patient: check identity in person.")
+            raise DomainError(
+                gettext("The request is not linked to a patient: check identity in person.")
+            )
         patient = Patient.objects.get(pk=request.patient_id)
         verification.verification_code_check(
             patient=patient, subject=f"rights:{request.pk}", code=code
         )
     elif method == Verification.GUARDIAN:
         if request.guardian_id is None:
-            raise ValidationFailed({"method": ["The request was not made by a guardian."]})
+            raise ValidationFailed({"method": [gettext("The request was not made by a guardian.")]})
     else:
-        raise ValidationFailed({"method": ["Say how identity was checked."]})
+        raise ValidationFailed({"method": [gettext("Say how identity was checked.")]})
     request.verification = method
     request.verified_at = timezone.now()
     request.verified_by = access.membership
@@ -300,7 +313,9 @@ def rights_request_verify(
             "status",
         ]
     )
-    timeline(request, actor, "verified", f"Identity checked: {request.get_verification_display()}.")
+    with translation.override("en"):
+        note = f"Identity checked: {request.get_verification_display()}."
+    timeline(request, actor, "verified", note)
     audit(request, actor, Actions.RIGHTS_REQUEST_VERIFIED, method=method)
     return request
 
@@ -308,15 +323,20 @@ def rights_request_verify(
 def _check_move(request: RightsRequest, actor: Actor, new: str) -> None:
     if new not in RightsStatus.values or not rules.may_move(request.status, new):
         raise Conflict(
-            f"A request that is {request.get_status_display().lower()} cannot become "
-            f"{RightsStatus(new).label.lower() if new in RightsStatus.values else new}.",
+            gettext("A request that is %(old)s cannot become %(new)s.")
+            % {
+                "old": request.get_status_display().lower(),
+                "new": RightsStatus(new).label.lower() if new in RightsStatus.values else new,
+            },
             field="status",
         )
     starting = new == RightsStatus.IN_PROGRESS and request.status != RightsStatus.AWAITING_APPROVAL
     if starting and request.kind != RightsKind.GRIEVANCE and not request.verification:
         raise DomainError(
-            "Check the requester's identity first (in person with an ID, a one-time code, or "
-            "a guardian).",
+            gettext(
+                "Check the requester's identity first (in person with an ID, a one-time code, "
+                "or a guardian)."
+            ),
             code="not_verified",
         )
     if new == RightsStatus.DONE and request.kind == RightsKind.ERASURE:
@@ -331,7 +351,7 @@ def _check_move(request: RightsRequest, actor: Actor, new: str) -> None:
         and request.kind == RightsKind.CORRECTION
         and request.corrections.filter(decision=CorrectionDecision.PENDING).exists()
     ):
-        raise Conflict("Approve or refuse every proposed correction first.")
+        raise Conflict(gettext("Approve or refuse every proposed correction first."))
 
 
 @transaction.atomic
@@ -363,7 +383,8 @@ def rights_request_move(
         fields.append("closed_at")
     request.status = status
     request.save(update_fields=fields)
-    note = f"{RightsStatus(old).label} -> {request.get_status_display()}."
+    with translation.override("en"):  # the timeline keeps its notes as written, in English
+        note = f"{RightsStatus(old).label} -> {request.get_status_display()}."
     if status == RightsStatus.REFUSED:
         note += f" Reason: {request.refusal_reason}"
     timeline(request, actor, "status", note)
@@ -388,10 +409,10 @@ def rights_request_attach_job(
     kind = str(kind or "").strip()[:30]
     job = str(job_id or "").strip()[:64]
     if not kind or not job:
-        raise ValidationFailed({"job": ["Give the job's kind and id."]})
+        raise ValidationFailed({"job": [gettext("Give the job's kind and id.")]})
     request = _locked(request)
     if not request.is_open:
-        raise Conflict("This request is closed.")
+        raise Conflict(gettext("This request is closed."))
     request.job_kind, request.job_id = kind, job
     fields = ["job_kind", "job_id"]
     if request.status == RightsStatus.VERIFYING and request.verification:
