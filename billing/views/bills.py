@@ -90,22 +90,7 @@ def bill_page(request: HttpRequest, bill_id: int) -> HttpResponse:
 
 
 def _drafts(bill: Bill) -> list[services.LineDraft]:
-    return [
-        services.LineDraft(
-            item_id=line.item_id,
-            description=line.description,
-            code=line.code,
-            quantity=line.quantity,
-            unit_price_paise=line.unit_price_paise,
-            discount_paise=line.discount_paise,
-            discount_reason=line.discount_reason,
-            taxable=line.taxable,
-            rate_bp=line.rate_bp,
-            is_goods=line.is_goods,
-            unit=line.unit,
-        )
-        for line in bill.lines.all()
-    ]
+    return services.bill_line_drafts(bill)
 
 
 def _update(request, bill: Bill, lines, *, discount=None, reason=None) -> None:
