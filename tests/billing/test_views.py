@@ -144,6 +144,10 @@ def test_credit_part_of_lines_from_the_bill_page(scoped, biller, client_for, iss
     ]
     issued.refresh_from_db()
     assert issued.credited_paise == 12100 and issued.amount_due_paise == 54200 - 12100
+    # The month's GST summary takes the credit note off the rate it was charged at.
+    gst = client.get(_url(scoped, "gst/?format=csv")).content.decode()
+    assert "rate,5%,2000,50,50,0" in gst and "exempt,,40000" in gst
+    assert "credit_notes,1,12000,50,50,0" in gst
     # What is left shows on the page, and more than that is refused.
     page = client.get(_url(scoped, f"{issued.pk}/")).content.decode()
     assert "left to credit Rs 400.00" in page and "left to credit Rs 20.00" in page
