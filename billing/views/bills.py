@@ -289,6 +289,10 @@ def credit_note_add(request: HttpRequest, bill_id: int) -> HttpResponse:
     """Credit part of some lines (a quantity of a line's units, or an amount of its value) or
     all of them, with a reason: the same service as the API's credit notes."""
     bill = bill_or_404(bill_id)
+    if bill.status != BillStatus.ISSUED or bill.is_credit_note:
+        # The page shows no credit-note form then: say why above the bill, whatever was sent.
+        messages.error(request, "A credit note can only be issued against an issued bill.")
+        return _back(request, bill)
     form = _credit_form(bill, request.POST)
     if form.is_valid():
         try:
