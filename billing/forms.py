@@ -9,8 +9,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from billing.gst import MAX_PAISE
-from billing.models import CatalogueItem, GstTreatment, ItemKind
+from billing.models import BillLine, CatalogueItem, GstTreatment, ItemKind
+from billing.services.credit_notes import CreditDraft
 from billing.services.payments import COUNTER_MODE_CHOICES
+from clinics.formatting import format_inr
 from clinics.states import STATE_CHOICES
 
 MAX_RUPEES = Decimal(MAX_PAISE) / 100
@@ -58,6 +60,76 @@ class BillDiscountForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+def quantity_share(line: BillLine, quantity: int) -> int:
+    """The taxable value of `quantity` of a line's units, in paise, rounded half up (all of
+    them: the whole taxable value)."""
+    return (line.taxable_value_paise * quantity * 2 + line.quantity) // (2 * line.quantity)
+
+
+class CreditNoteForm(forms.Form):
+    """What to credit on an issued bill: for each line a quantity of its units or an amount
+    (its taxable value, before GST, whose tax follows), and the reason. Leave a line empty
+    to credit nothing on it."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+    def __init__(self, *args, lines: list[BillLine], credited: dict[int, int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        self.left = {x.pk: x.taxable_value_paise - credited.get(x.pk, 0) for x in lines}
+        for line in lines:
+            self.fields[f"qty_{line.pk}"] = forms.IntegerField(
+                label=_("Quantity"), min_value=1, max_value=line.quantity, required=False
+            )
+            self.fields[f"amount_{line.pk}"] = rupees_field(
+                _("or amount (Rs, before GST)"), required=False, min_value=Decimal("0.01")
+            )
+
+    def rows(self) -> list[dict]:
+        """Each line with what is left to credit on it and its two fields, for the template."""
+        return [
+            {
+                "line": line,
+                "left_paise": self.left[line.pk],
+                "qty": self[f"qty_{line.pk}"],
+                "amount": self[f"amount_{line.pk}"],
+            }
+            for line in self.lines
+        ]
+
+    def clean(self):
+        data = super().clean()
+        credits: list[CreditDraft] = []
+        self.field_of: dict[int, str] = {}  # a credit's index -> the field that asked for it
+        for line in self.lines:
+            qty, amount = data.get(f"qty_{line.pk}"), data.get(f"amount_{line.pk}")
+            field = f"amount_{line.pk}" if amount is not None else f"qty_{line.pk}"
+            if qty is not None and amount is not None:
+                self.add_error(field, _("Give a quantity or an amount, not both."))
+                continue
+            if qty is None and amount is None:
+                continue
+            paise = to_paise(amount) if amount is not None else quantity_share(line, qty)
+            if paise > self.left[line.pk]:
+                self.add_error(
+                    field,
+                    _("At most %(left)s is left to credit on this line.")
+                    % {"left": format_inr(Decimal(self.left[line.pk]) / 100)},
+                )
+                continue
+            if paise <= 0:
+                self.add_error(field, _("That is less than one paisa of this line."))
+                continue
+            self.field_of[len(credits)] = field
+            credits.append(CreditDraft(line_id=line.pk, amount_paise=paise))
+        if not credits and not self.errors:
+            raise forms.ValidationError(
+                _("Choose what to credit: a quantity or an amount on at least one line.")
+            )
+        data["credits"] = credits
+        return data
 
 
 class PaymentForm(forms.Form):

@@ -71,8 +71,35 @@ def visible_text(max_length: int, help_text: str, **kwargs) -> serializers.Field
 DISCOUNT_REASON_RULE = "Required (not blank) when the discount is more than 0."
 
 
+def _whole(value: Any) -> bool:
+    """A JSON integer (1.0 is one in JSON Schema), not text, a fraction or true/false."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+
+
+class JsonInputSerializer(StrictInputSerializer):
+    """A JSON body whose numbers are JSON numbers: DRF would read "100" as 100 and "true" as
+    true, which the schema (integer, boolean) does not allow; amounts in paise are whole."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            wrong = {}
+            for name, field in self.fields.items():
+                value = data.get(name)
+                if value is None:
+                    continue
+                if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+                    wrong[name] = ["Send true or false."]
+                elif isinstance(field, serializers.IntegerField) and not _whole(value):
+                    wrong[name] = ["Send a whole number (a JSON number, not text or a fraction)."]
+            if wrong:
+                raise serializers.ValidationError(wrong)
+        return super().to_internal_value(data)
+
+
 # --- input --------------------------------------------------------------------------------------
-class CatalogueItemInputSerializer(StrictInputSerializer):
+class CatalogueItemInputSerializer(JsonInputSerializer):
     kind = serializers.ChoiceField(choices=ItemKind.choices)
     name = visible_text(120, "What the bill calls it.")
     code = declared(
@@ -107,7 +134,7 @@ class CatalogueItemInputSerializer(StrictInputSerializer):
     )
 
 
-class LineInputSerializer(StrictInputSerializer):
+class LineInputSerializer(JsonInputSerializer):
     item_id = id_field(
         "A catalogue item: fills what the line leaves out.",
         refers_to="catalogue item",
@@ -143,7 +170,7 @@ class LineInputSerializer(StrictInputSerializer):
     )
 
 
-class BillInputSerializer(StrictInputSerializer):
+class BillInputSerializer(JsonInputSerializer):
     patient_id = id_field("The patient billed.", refers_to="patient")
     payer_guardian_id = id_field(
         "A guardian of the patient who pays.", refers_to="guardian", required=False
@@ -162,11 +189,36 @@ class BillInputSerializer(StrictInputSerializer):
     )
 
 
-class ReasonInputSerializer(StrictInputSerializer):
+class BillUpdateInputSerializer(JsonInputSerializer):
+    """A draft's new contents. PUT replaces them all (what is left out is cleared: no payer,
+    no bill discount); PATCH changes only what is sent. The patient and visit stay."""
+
+    payer_guardian_id = declared(
+        id_field(
+            "A guardian of the patient who pays; null: the patient pays.",
+            required=False,
+            allow_null=True,
+        ),
+        rule="Must be the id of a guardian of this bill's patient at the caller's clinic.",
+    )
+    lines = declared(
+        LineInputSerializer(many=True, max_length=MAX_LINES),
+        rule="At least one line. Every line is replaced by these.",
+    )
+    discount_paise = declared(
+        paise_field("Off the whole bill, shared among its lines before tax.", required=False),
+        rule="At most the lines' total after their discounts; needs discount_reason.",
+    )
+    discount_reason = text_field(
+        200, "Why the discount.", required=False, allow_blank=True, rule=DISCOUNT_REASON_RULE
+    )
+
+
+class ReasonInputSerializer(JsonInputSerializer):
     reason = required_text(200, "Why.")
 
 
-class CreditLineInputSerializer(StrictInputSerializer):
+class CreditLineInputSerializer(JsonInputSerializer):
     line_id = id_field("A line of the bill.", refers_to="line of this bill")
     amount_paise = declared(
         paise_field("Taxable value credited; its tax follows.", min_value=1),
@@ -174,7 +226,7 @@ class CreditLineInputSerializer(StrictInputSerializer):
     )
 
 
-class CreditNoteInputSerializer(StrictInputSerializer):
+class CreditNoteInputSerializer(JsonInputSerializer):
     reason = required_text(200, "Why the credit note.")
     lines = declared(
         CreditLineInputSerializer(many=True, max_length=MAX_LINES),
@@ -182,7 +234,7 @@ class CreditNoteInputSerializer(StrictInputSerializer):
     )
 
 
-class PaymentInputSerializer(StrictInputSerializer):
+class PaymentInputSerializer(JsonInputSerializer):
     amount_paise = declared(
         paise_field(min_value=1), rule="At most the amount due (amount_due_paise)."
     )
@@ -196,7 +248,7 @@ class PaymentInputSerializer(StrictInputSerializer):
     )
 
 
-class RefundInputSerializer(StrictInputSerializer):
+class RefundInputSerializer(JsonInputSerializer):
     amount_paise = declared(
         paise_field(min_value=1),
         rule="At most what was paid on the bill (or what is left of the advance).",

@@ -17,6 +17,7 @@ from billing.api.serializers import (
     BillInputSerializer,
     BillListQuerySerializer,
     BillSerializer,
+    BillUpdateInputSerializer,
     CatalogueItemInputSerializer,
     CatalogueItemSerializer,
     CreditNoteInputSerializer,
@@ -27,7 +28,7 @@ from billing.api.serializers import (
     ReasonInputSerializer,
     RefundInputSerializer,
 )
-from billing.models import Bill
+from billing.models import Bill, BillStatus
 from billing.razorpay.bill_links import bill_payment_link_create, open_link
 from billing.selectors.bills import bill_list, patient_ledger
 from billing.selectors.catalogue import catalogue_list
@@ -36,6 +37,7 @@ from clinics.api.base import idempotent, parsed
 from clinics.api.pagination import ClinicCursorPagination
 from clinics.api.schema import error_responses
 from clinics.api.views import ClinicAPIView
+from clinics.errors import Conflict
 from clinics.models import Membership
 from clinics.roles import Perm
 from patients.api.views import ARCHIVED_RULE, IDEMPOTENCY_KEY, PATIENT_ID
@@ -170,8 +172,42 @@ class BillListView(ClinicAPIView):
         return _bill_body(request, bill, status.HTTP_201_CREATED)
 
 
+_DRAFT_ONLY = (
+    "Only a draft: an issued or cancelled bill refuses every change with 409 (`conflict`); "
+    "correct it with a credit note or cancel it."
+)
+
+
+def _draft_or_409(bill_id: int) -> Bill:
+    """The draft named in the URL: 404 when the clinic has no such bill, 409 when it is issued
+    or cancelled, before its input is read (a frozen bill is refused whatever is sent)."""
+    bill = _bill_or_404(bill_id)
+    if bill.status == BillStatus.CANCELLED:
+        raise Conflict("This bill is cancelled and cannot be changed.")
+    if bill.status != BillStatus.DRAFT:
+        raise Conflict("This bill has been issued and cannot be changed. Issue a credit note.")
+    return bill
+
+
+def _payer(data: dict, bill: Bill) -> Guardian | None:
+    """The payer a change names (`payer_guardian_id`, null for the patient), else the bill's."""
+    if "payer_guardian_id" not in data:
+        return bill.payer_guardian
+    if data["payer_guardian_id"] is None:
+        return None
+    guardian = Guardian.objects.filter(pk=data["payer_guardian_id"]).first()
+    if guardian is None:
+        raise _refused("payer_guardian_id", "No such guardian at this clinic.")
+    return guardian
+
+
 class BillDetailView(ClinicAPIView):
-    required_perms = {"GET": Perm.BILLING_VIEW, "DELETE": Perm.BILLING_EDIT}
+    required_perms = {
+        "GET": Perm.BILLING_VIEW,
+        "PUT": Perm.BILLING_EDIT,
+        "PATCH": Perm.BILLING_EDIT,
+        "DELETE": Perm.BILLING_EDIT,
+    }
 
     @extend_schema(
         operation_id="bills_retrieve",
@@ -182,6 +218,57 @@ class BillDetailView(ClinicAPIView):
     def get(self, request, bill_id: int):
         return _bill_body(request, _bill_or_404(bill_id))
 
+    def _change(self, request, bill_id: int, *, partial: bool) -> Response:
+        bill = _draft_or_409(bill_id)
+        serializer = BillUpdateInputSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        lines = (
+            [services.LineDraft(**line) for line in data["lines"]]
+            if "lines" in data
+            else services.bill_line_drafts(bill)
+        )
+        if not partial:  # PUT: what is left out is cleared
+            data = {"payer_guardian_id": None, "discount_paise": 0, "discount_reason": "", **data}
+        bill = services.bill_draft_update(
+            bill=bill,
+            lines=lines,
+            actor=request.actor,
+            payer_guardian=_payer(data, bill),
+            discount_paise=data.get("discount_paise", bill.discount_paise),
+            discount_reason=data.get("discount_reason", bill.discount_reason),
+        )
+        return _bill_body(request, bill)
+
+    @extend_schema(
+        operation_id="bills_update",
+        summary="Replace a draft's contents",
+        description=(
+            "Its lines, payer and bill discount, computed again (GST per line, in paise); what "
+            f"is left out is cleared. {_DRAFT_ONLY}"
+        ),
+        parameters=[BILL_ID],
+        request=BillUpdateInputSerializer,
+        responses={200: BillSerializer, **error_responses(400, 404, 409, 415)},
+    )
+    def put(self, request, bill_id: int):
+        return self._change(request, bill_id, partial=False)
+
+    @extend_schema(
+        operation_id="bills_partial_update",
+        summary="Change a draft",
+        description=(
+            "Send only what changes: `lines` replaces every line, `payer_guardian_id` the payer "
+            f"(null: the patient pays), `discount_paise` and `discount_reason` the bill's "
+            f"discount. The amounts are computed again. {_DRAFT_ONLY}"
+        ),
+        parameters=[BILL_ID],
+        request=BillUpdateInputSerializer,
+        responses={200: BillSerializer, **error_responses(400, 404, 409, 415)},
+    )
+    def patch(self, request, bill_id: int):
+        return self._change(request, bill_id, partial=True)
+
     @extend_schema(
         operation_id="bills_destroy",
         summary="Delete a draft",
@@ -190,7 +277,7 @@ class BillDetailView(ClinicAPIView):
         responses={204: None, **error_responses(404, 409)},
     )
     def delete(self, request, bill_id: int):
-        services.bill_draft_delete(bill=_bill_or_404(bill_id), actor=request.actor)
+        services.bill_draft_delete(bill=_draft_or_409(bill_id), actor=request.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet, Sum
 
-from billing.models import Bill, BillKind, BillStatus, Payment, PaymentKind, PaymentMode
+from billing.models import Bill, BillKind, BillLine, BillStatus, Payment, PaymentKind, PaymentMode
 from billing.services.payments import advance_balance
 
 
@@ -26,6 +26,17 @@ def bill_detail(*, bill_id: int) -> Bill:
         .prefetch_related("lines", "payments__received_by__user", "credit_notes")
         .get(pk=bill_id)
     )
+
+
+def credited_by_line(*, bill: Bill) -> dict[int, int]:
+    """Taxable value already credited on each of an issued bill's lines (by line id), from its
+    issued credit notes."""
+    rows = (
+        BillLine.objects.filter(credited_line__bill=bill, bill__status=BillStatus.ISSUED)
+        .values("credited_line_id")
+        .annotate(total=Sum("taxable_value_paise"))
+    )
+    return {row["credited_line_id"]: row["total"] for row in rows}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from billing.services.bills import (  # noqa: F401
     bill_draft_update,
     bill_for_visit,
     bill_issue,
+    bill_line_drafts,
 )
 from billing.services.credit_notes import CreditDraft, credit_note_issue  # noqa: F401
 from billing.services.payments import (  # noqa: F401

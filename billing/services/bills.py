@@ -59,6 +59,26 @@ class LineDraft:
     unit: str = ""
 
 
+def bill_line_drafts(bill: Bill) -> list[LineDraft]:
+    """A draft's lines as entered, to send back to `bill_draft_update` with some changed."""
+    return [
+        LineDraft(
+            item_id=line.item_id,
+            description=line.description,
+            code=line.code,
+            quantity=line.quantity,
+            unit_price_paise=line.unit_price_paise,
+            discount_paise=line.discount_paise,
+            discount_reason=line.discount_reason,
+            taxable=line.taxable,
+            rate_bp=line.rate_bp,
+            is_goods=line.is_goods,
+            unit=line.unit,
+        )
+        for line in bill.lines.all()
+    ]
+
+
 def _int_or_error(value: Any, field: str, errors: dict[str, list[str]]) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
         errors.setdefault(field, []).append("Give a whole number (amounts are in paise).")

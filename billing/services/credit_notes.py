@@ -24,13 +24,11 @@ class CreditDraft:
 
 
 def _credit_lines(bill: Bill, credits: list[CreditDraft]) -> list[BillLine]:
+    # Lazy on purpose: the selectors module imports the payment services.
+    from billing.selectors.bills import credited_by_line  # noqa: PLC0415
+
     originals = {line.pk: line for line in bill.lines.all()}
-    credited: dict[int, int] = {}
-    for line in BillLine.objects.filter(
-        credited_line__bill=bill, bill__status=BillStatus.ISSUED
-    ).values("credited_line_id", "taxable_value_paise"):
-        key = line["credited_line_id"]
-        credited[key] = credited.get(key, 0) + line["taxable_value_paise"]
+    credited = credited_by_line(bill=bill)
     errors: dict[str, list[str]] = {}
     out = []
     if not credits:

@@ -11,13 +11,22 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing import services
 from billing.documents import bill_document
-from billing.forms import BillDiscountForm, LineForm, PaymentForm, ReasonForm, RefundForm, to_paise
+from billing.forms import (
+    BillDiscountForm,
+    CreditNoteForm,
+    LineForm,
+    PaymentForm,
+    ReasonForm,
+    RefundForm,
+    to_paise,
+)
 from billing.gst import rupees
-from billing.models import Bill, PdfStatus
+from billing.models import Bill, BillStatus, PdfStatus
 from billing.selectors.bills import (
     bill_detail,
     bill_list,
     checkout_today,
+    credited_by_line,
     online_state,
     patient_ledger,
 )
@@ -58,6 +67,7 @@ def bills(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, bill: Bill, **forms) -> dict:
+    creditable = bill.status == BillStatus.ISSUED and not bill.is_credit_note
     return {
         "bill": bill,
         "doc": bill_document(bill=bill),
@@ -74,6 +84,7 @@ def _detail_context(request: HttpRequest, bill: Bill, **forms) -> dict:
         "payment_form": forms.get("payment_form")
         or PaymentForm(initial={"amount": rupees(bill.amount_due_paise), "mode": "upi"}),
         "refund_form": RefundForm(),
+        "credit_form": forms.get("credit_form") or (_credit_form(bill) if creditable else None),
         "reason_form": ReasonForm(),
         "can_edit": request.membership.has_perm(Perm.BILLING_EDIT),
         "online": online_state(bill),
@@ -91,22 +102,7 @@ def bill_page(request: HttpRequest, bill_id: int) -> HttpResponse:
 
 
 def _drafts(bill: Bill) -> list[services.LineDraft]:
-    return [
-        services.LineDraft(
-            item_id=line.item_id,
-            description=line.description,
-            code=line.code,
-            quantity=line.quantity,
-            unit_price_paise=line.unit_price_paise,
-            discount_paise=line.discount_paise,
-            discount_reason=line.discount_reason,
-            taxable=line.taxable,
-            rate_bp=line.rate_bp,
-            is_goods=line.is_goods,
-            unit=line.unit,
-        )
-        for line in bill.lines.all()
-    ]
+    return services.bill_line_drafts(bill)
 
 
 def _update(request, bill: Bill, lines, *, discount=None, reason=None) -> None:
@@ -289,30 +285,50 @@ def refund_add(request: HttpRequest, bill_id: int) -> HttpResponse:
     return _back(request, bill)
 
 
+def _credit_form(bill: Bill, data=None) -> CreditNoteForm:
+    lines = list(bill.lines.all())
+    credited = credited_by_line(bill=bill) if bill.status == BillStatus.ISSUED else {}
+    return CreditNoteForm(data, lines=lines, credited=credited)
+
+
 @require_POST
 @require_perm(Perm.BILLING_EDIT)
 def credit_note_add(request: HttpRequest, bill_id: int) -> HttpResponse:
-    """Credit whole lines (the ones ticked) with a reason; part of a line goes through the API."""
+    """Credit part of some lines (a quantity of a line's units, or an amount of its value) or
+    all of them, with a reason: the same service as the API's credit notes."""
     bill = bill_or_404(bill_id)
-    ids = set(request.POST.getlist("line"))
-    lines = [x for x in bill.lines.all() if str(x.pk) in ids]
-    form = ReasonForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise ValidationFailed({"reason": [gettext("Give the reason for the credit note.")]})
-        note = services.credit_note_issue(
-            bill=bill,
-            lines=[
-                services.CreditDraft(line_id=x.pk, amount_paise=x.taxable_value_paise)
-                for x in lines
-            ],
-            reason=form.cleaned_data["reason"],
-            actor=request.user,
-        )
-    except DomainError as exc:
-        return _refuse(request, bill, exc)
-    messages.success(request, gettext("Credit note %(number)s issued.") % {"number": note.number})
-    return _back(request, note)
+    if bill.status != BillStatus.ISSUED or bill.is_credit_note:
+        # The page shows no credit-note form then: say why above the bill, whatever was sent.
+        messages.error(request, gettext("A credit note can only be issued against an issued bill."))
+        return _back(request, bill)
+    form = _credit_form(bill, request.POST)
+    if form.is_valid():
+        try:
+            note = services.credit_note_issue(
+                bill=bill,
+                lines=form.cleaned_data["credits"],
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+        except ValidationFailed as exc:
+            for key, problems in exc.errors.items():
+                parts = key.split(".")
+                index = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+                target = form.field_of.get(index) if index is not None else None
+                if key == "reason":
+                    target = "reason"
+                for problem in problems:
+                    form.add_error(target, problem)
+        except DomainError as exc:  # the bill's state (cancelled, a credit note): not the form
+            return _refuse(request, bill, exc)
+        else:
+            messages.success(
+                request, gettext("Credit note %(number)s issued.") % {"number": note.number}
+            )
+            return _back(request, note)
+    bill = bill_detail(bill_id=bill.pk)
+    context = _detail_context(request, bill, credit_form=form)
+    return page(request, "billing/detail.html", context, 400)
 
 
 @require_GET

@@ -85,3 +85,52 @@ def test_bill_from_the_queue_take_a_upi_payment_and_print(page, live_server, che
         assert pdf.ok and pdf.body().startswith(b"%PDF")
     with clinic_scope(checkout):
         assert Bill.objects.get().amount_due_paise == 0
+
+
+@pytest.fixture
+def issued_bill(checkout):
+    from billing.services import LineDraft, bill_draft_create, bill_issue
+
+    biller = MembershipFactory(
+        clinic=checkout,
+        user=UserFactory(email="billing@asha.example", full_name="Anita Shetty"),
+        role=Role.BILLING,
+    )
+    with clinic_scope(checkout):
+        patient = PatientFactory(clinic=checkout, full_name="Suresh Gowda")
+        bill = bill_draft_create(
+            patient=patient,
+            actor=biller.user,
+            lines=[
+                LineDraft(description="Dressing", unit_price_paise=30000),
+                LineDraft(description="Crepe bandage", unit_price_paise=12000, quantity=3),
+            ],
+        )
+        return bill_issue(bill=bill, actor=biller.user)
+
+
+def test_credit_part_of_a_line_on_a_phone(page, live_server, issued_bill):
+    sign_in(page, live_server, "billing@asha.example")
+    page.goto(f"{live_server.url}/c/asha/billing/{issued_bill.pk}/")
+    page.get_by_text("Refund, credit note or cancel").click()
+    form = page.locator("#credit-note-form")
+    # Both a quantity and an amount on one line: a form error, nothing issued.
+    form.locator(".credit-line").nth(1).get_by_label("Quantity").fill("1")
+    form.locator(".credit-line").nth(1).get_by_label("or amount (Rs, before GST)").fill("50")
+    form.get_by_label("Reason").fill("One bandage returned")
+    form.get_by_role("button", name="Issue the credit note").click()
+    page.get_by_text("Give a quantity or an amount, not both.").wait_for()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    form = page.locator("#credit-note-form")
+    form.locator(".credit-line").nth(1).get_by_label("or amount (Rs, before GST)").fill("")
+    form.get_by_role("button", name="Issue the credit note").click()
+    page.get_by_text(re.compile(r"Credit note CN/\d{4}/000001 issued")).wait_for()
+    assert "Rs 120.00" in page.inner_text("#bill-total")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    page.goto(f"{live_server.url}/c/asha/billing/{issued_bill.pk}/")
+    page.get_by_text("Refund, credit note or cancel").click()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    page.screenshot(path="/tmp/billapi-credit-390.png", full_page=True)
+    with clinic_scope(issued_bill.clinic_id):
+        issued_bill.refresh_from_db()
+        assert issued_bill.credited_paise == 12000
