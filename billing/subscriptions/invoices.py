@@ -35,9 +35,30 @@ def financial_year(day: date) -> str:
     return f"{start}-{(start + 1) % 100:02d}"
 
 
+_BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _series(clinic_id: int) -> str:
+    """The clinic's series, six characters: S00012 up to clinic 99,999, then X and the id in
+    base 36 (X0255S for clinic 100,000), enough for 60 million clinics."""
+    if clinic_id < 100_000:
+        return f"S{clinic_id:05d}"
+    digits = ""
+    n = clinic_id
+    while n:
+        n, r = divmod(n, 36)
+        digits = _BASE36[r] + digits
+    if len(digits) > 5:
+        raise ValueError(f"Clinic id {clinic_id} does not fit an invoice series.")
+    return "X" + digits.rjust(5, "0")
+
+
 def invoice_number(clinic_id: int, year: str, sequence: int) -> str:
-    """S00012/2627/0001: the clinic's series, the financial year, the number (16 characters)."""
-    return f"S{clinic_id:05d}/{year[2:4]}{year[5:7]}/{sequence:04d}"
+    """S00012/2627/0001: the clinic's series, the financial year, the number: always 16
+    characters, as GST allows (a clinic is charged at most monthly, so 9,999 a year is far)."""
+    if not 0 < sequence <= 9999:
+        raise ValueError(f"Invoice sequence {sequence} does not fit four digits.")
+    return f"{_series(clinic_id)}/{year[2:4]}{year[5:7]}/{sequence:04d}"
 
 
 def platform_invoice_issue(

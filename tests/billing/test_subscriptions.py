@@ -264,3 +264,31 @@ def test_the_owner_downloads_the_installations_invoice_as_a_pdf(
     answer = client_for(owner).get(reverse("platform-invoice-pdf", args=[clinic.slug, invoice.pk]))
     assert answer.status_code == 200 and answer["Content-Type"] == "application/pdf"
     assert answer.content.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(
+    ("clinic_id", "sequence", "number"),
+    [
+        (12, 1, "S00012/2627/0001"),
+        (99_999, 12, "S99999/2627/0012"),
+        (100_000, 1, "X0255S/2627/0001"),  # past five decimal digits: base 36
+        (36**5 - 1, 9999, "XZZZZZ/2627/9999"),
+    ],
+)
+def test_installation_invoice_numbers_keep_to_sixteen_characters(clinic_id, sequence, number):
+    import re
+
+    from billing.subscriptions.invoices import invoice_number
+
+    made = invoice_number(clinic_id, "2026-27", sequence)
+    assert made == number
+    assert len(made) <= 16 and re.fullmatch(r"[A-Z0-9/-]+", made)
+
+
+def test_an_invoice_number_that_cannot_fit_is_refused_not_cut():
+    from billing.subscriptions.invoices import invoice_number
+
+    with pytest.raises(ValueError, match="does not fit"):
+        invoice_number(36**5, "2026-27", 1)
+    with pytest.raises(ValueError, match="does not fit"):
+        invoice_number(12, "2026-27", 10_000)
