@@ -205,3 +205,11 @@ def test_a_credit_note_needs_a_reason_and_an_issued_bill(scoped, biller, client_
         assert cancelled.redirect_chain[-1][0].endswith(f"/billing/{issued.pk}/")
         assert "only be issued against an issued bill" in cancelled.content.decode()
     assert not Bill.objects.filter(credit_for=issued).exists()
+
+
+def test_the_bill_page_says_total_paid_and_due_above_the_lines(scoped, biller, client_for, issued):
+    # On a phone the lines table scrolls sideways; the amounts the desk needs stay in sight.
+    page = client_for(biller).get(_url(scoped, f"{issued.pk}/")).content.decode()
+    summary = page[page.index('class="bill-amounts"') : page.index('id="bill-lines"')]
+    assert "Total</strong> Rs 542.00" in summary
+    assert "Paid Rs 0.00" in summary and "Due</strong> Rs 542.00" in summary
