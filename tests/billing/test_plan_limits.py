@@ -136,6 +136,31 @@ def test_messages_under_the_limit_go_and_the_one_over_it_shows_not_sent_with_the
     assert "Not delivered: " + reason.replace("'", "&#x27;") in page
 
 
+def test_a_reply_typed_in_the_inbox_past_the_limit_says_not_sent_and_stays_in_the_thread(
+    scoped, account, phone, owner, client_for, django_capture_on_commit_callbacks
+):
+    from messaging.services import statuses
+
+    subscribe(scoped, max_whatsapp_messages_per_month=0)
+    patient = make_patient(scoped)
+    conversation = sending.conversation_for_patient(patient=patient, account=account)
+    statuses.conversation_window_refresh(
+        conversation=conversation, at=timezone.now() - timedelta(hours=1)
+    )
+    phone.open_window(PATIENT)
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client_for(owner).post(
+            reverse("messaging-reply", args=[scoped.slug, conversation.pk]),
+            {"body": "Your reports are ready."},
+            follow=True,
+        )
+    body = page.content.decode()
+    assert "Not sent: The clinic&#x27;s plan (Starter) allows 0 WhatsApp messages a month" in body
+    assert "Your reports are ready." in body  # kept in the thread, not lost
+    message = Message.objects.get()
+    assert message.status == MessageStatus.FAILED and phone.received(PATIENT) == []
+
+
 def test_last_months_messages_and_ones_that_never_left_do_not_count(
     scoped, template, phone, django_capture_on_commit_callbacks
 ):
