@@ -376,3 +376,17 @@ def test_the_owner_is_warned_near_and_at_the_message_limit(
     # Front desk do not manage the plan: no warning for them.
     desk = client_for(member_factory(scoped, Role.FRONT_DESK)).get(dashboard).content.decode()
     assert "plan-limits" not in desk
+
+
+def test_a_new_logo_past_the_storage_limit_is_refused_on_its_field(scoped, owner):
+    from clinics.services import clinic_update
+    from tests.factories import PatientFactory
+
+    subscribe(scoped, max_storage_mb=1)
+    stored(scoped, PatientFactory(clinic=scoped), MIB)
+    logo = SimpleUploadedFile("logo.png", png_bytes(), content_type="image/png")
+    with pytest.raises(LimitReached, match="allows 1 MB of storage") as refused:
+        clinic_update(clinic=scoped, actor=owner.user, logo=logo)
+    assert refused.value.field == "logo"
+    scoped.refresh_from_db()
+    assert not scoped.logo
