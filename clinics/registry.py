@@ -83,8 +83,8 @@ class DashboardPanel:
     - Up to three templates, each rendered with the data as `panel` (and the page's context):
       `search_template` above everything, `figures_template` inside the figures grid (one or two
       `<article>`s), `section_template` a `<section>` below the figures.
-    - `order`: place on the page among the others (clinics' staff 20, audit 90 and backups 95;
-      patients 10).
+    - `order`: place on the page among the others (clinics' plan-limit warning 5, staff 20,
+      audit 90 and backups 95; patients 10).
     - Register it in the app's `AppConfig.ready()`: `dashboard_panels.register(PANEL)`.
     """
 
