@@ -9,15 +9,17 @@ from django.conf import settings
 from django.urls import reverse
 
 from billing.gst import DocType, rate_label
-from billing.models import Bill, BillingProfile, BillStatus
+from billing.models import Bill, BillingProfile, BillStatus, PdfStatus
 from billing.services.common import rs
 from billing.upi import upi_link, upi_qr
+from clinics.audit import Actions, audit_record
 from clinics.formatting import format_date
 from clinics.models import Clinic
 from clinics.pdf import image_data_uri, qr_data_uri
 from clinics.states import state_name
-from clinics.tenancy import clinic_scope, find_by_public_token
+from clinics.tenancy import clinic_id_of, clinic_scope, find_by_public_token
 from patients.selectors.prescriptions import clinic_letterhead
+from patients.shared_files import SharedFile, SharedFileKind
 
 
 def _line(line) -> dict[str, Any]:
@@ -132,3 +134,43 @@ def bill_verifier(token: str) -> dict[str, Any] | None:
             "validity": "cancelled" if bill.status == BillStatus.CANCELLED else "valid",
             "language": "en",
         }
+
+
+# --- the patient's secure link (patients.shared_files) --------------------------------------
+def _bill_clinic(bill_id: int) -> int | None:
+    return clinic_id_of(Bill, bill_id)
+
+
+def _bill_opened(bill: Bill) -> None:
+    audit_record(
+        clinic=bill.clinic_id,
+        actor=None,
+        label="patient (WhatsApp link, code verified)",
+        action=Actions.BILL_OPENED_BY_PATIENT,
+        target=bill,
+        patient_id=bill.patient_id,
+        data={"number": bill.number, "via": "whatsapp link", "verified": "whatsapp code"},
+    )
+
+
+def bill_shared_file(bill_id: int) -> SharedFile | None:
+    """An issued bill's PDF as the patient's secure link hands it over (inside its clinic's
+    scope): only once stored; a cancelled bill is withdrawn."""
+    bill = Bill.objects.select_related("patient", "clinic").filter(pk=bill_id).first()
+    if bill is None or bill.status == BillStatus.DRAFT:
+        return None
+    ready = bill.pdf_status == PdfStatus.READY and bool(bill.pdf_file)
+    day = bill.issue_date.isoformat() if bill.issue_date else "bill"
+    return SharedFile(
+        patient=bill.patient,
+        subject=f"bill:{bill.pk}",
+        file_name=bill.pdf_file.name if ready else "",
+        content_type="application/pdf",
+        download_name=f"bill-{day}-{bill.pk}.pdf",
+        withdrawn=bill.status == BillStatus.CANCELLED,
+        staff_path=reverse("billing-pdf", args=[bill.clinic.slug, bill.pk]),
+        record_open=lambda: _bill_opened(bill),
+    )
+
+
+BILL_FILES = SharedFileKind(name="bill", order=50, clinic_of=_bill_clinic, load=bill_shared_file)

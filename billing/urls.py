@@ -21,6 +21,7 @@ urlpatterns = [
     path("<int:bill_id>/refunds/", bills.refund_add, name="billing-refund-add"),
     path("<int:bill_id>/credit-note/", bills.credit_note_add, name="billing-credit-note"),
     path("<int:bill_id>/pdf/", bills.bill_pdf, name="billing-pdf"),
+    path("<int:bill_id>/send/", online.bill_send, name="billing-send"),
     path("<int:bill_id>/payment-link/", online.payment_link, name="billing-payment-link"),
     path(
         "<int:bill_id>/payment-link/send/",

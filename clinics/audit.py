@@ -200,6 +200,8 @@ class Actions:
     BILL_ISSUED = "billing.bill.issued"
     BILL_CANCELLED = "billing.bill.cancelled"
     BILL_PDF_STORED = "billing.bill.pdf_stored"
+    BILL_SENT = "billing.bill.sent_on_whatsapp"
+    BILL_OPENED_BY_PATIENT = "billing.bill.opened_by_patient"
     CREDIT_NOTE_ISSUED = "billing.credit_note.issued"
     PAYMENT_RECORDED = "billing.payment.recorded"
     ADVANCE_RECORDED = "billing.advance.recorded"

@@ -13,6 +13,7 @@ that added them.
     waiting_work       WaitingWork       rows waiting on a task, enqueued again when it was lost
     report_sources     ReportSource      sections of the reports page (and their CSV files)
     clinic_guards      ClinicGuard       what a clinic may do now: writes, and its plan's limits
+    usage_counters     UsageCounter      how much of a limited resource a clinic uses now
 
 This module imports no models, so an `apps.py` may import it at its top. The callables an entry
 holds usually live in a module that does import models: import that module inside `ready()`.
@@ -82,8 +83,8 @@ class DashboardPanel:
     - Up to three templates, each rendered with the data as `panel` (and the page's context):
       `search_template` above everything, `figures_template` inside the figures grid (one or two
       `<article>`s), `section_template` a `<section>` below the figures.
-    - `order`: place on the page among the others (clinics' staff 20, audit 90 and backups 95;
-      patients 10).
+    - `order`: place on the page among the others (clinics' plan-limit warning 5, staff 20,
+      audit 90 and backups 95; patients 10).
     - Register it in the app's `AppConfig.ready()`: `dashboard_panels.register(PANEL)`.
     """
 
@@ -288,6 +289,10 @@ report_sources: Registry[ReportSource] = Registry("report sources")
 
 
 # --- what a clinic may do now ------------------------------------------------------------------
+def _no_limit(clinic_id: int, resource: str) -> int | None:
+    return None
+
+
 @dataclass(frozen=True)
 class ClinicGuard:
     """A rule above `clinics` about what a clinic may do now: the installation's subscriptions
@@ -301,7 +306,11 @@ class ClinicGuard:
     - `writes_allowed`: URL names that stay writable when it refuses (the pages where the
       owner puts things right).
     - `limit_refusal(clinic_id, resource, adding)` returns why adding `adding` more of
-      `resource` ("doctors", "whatsapp_messages", "storage_mb") is refused, or None.
+      `resource` ("doctors", "whatsapp_messages", "storage_mb") is refused, or None. Usage is
+      asked of `usage_counters` (`clinics.guards.usage`); for "storage_mb" the usage and
+      `adding` are bytes, the limit megabytes (MiB).
+    - `limit_of(clinic_id, resource)`, optional: the limit itself (None: unlimited), for the
+      owner's dashboard warning near a limit.
     - Register it in the app's `AppConfig.ready()`: `clinic_guards.register(GUARD)`.
     """
 
@@ -310,6 +319,38 @@ class ClinicGuard:
     write_refusal: Callable[[int], str | None]
     limit_refusal: Callable[[int, str, int], str | None]
     writes_allowed: frozenset[str] = frozenset()
+    limit_of: Callable[[int, str], int | None] = field(default=_no_limit)
 
 
 clinic_guards: Registry[ClinicGuard] = Registry("clinic guards")
+
+
+# --- how much a clinic uses -------------------------------------------------------------------
+@dataclass(frozen=True)
+class UsageCounter:
+    """How much of a limited resource a clinic uses now, counted by the app that holds the rows
+    (`clinics.guards.usage` adds up every counter of a resource; the subscription guard
+    compares the sum with the plan's limit). So billing's guard counts messages and files
+    without importing messaging or patients.
+
+    Resources and their units:
+    - "whatsapp_messages": outbound WhatsApp messages created since `since`, the start of the
+      calendar month in the clinic's time zone. A message that never reached WhatsApp (failed
+      without a WhatsApp id: refused, or Meta said no) does not count.
+    - "storage_mb": bytes of files stored for the clinic (`since` is None).
+
+    Checklist for a new counter:
+    - `count(clinic_id, since)` returns an int, inside the clinic's scope, in ONE aggregate
+      query (`aggregate(Sum(...))` or `count()` on an indexed filter) whatever the clinic's
+      size: the guard runs on every send and upload.
+    - `resource` is one of the names above; `name` is "<app>.<what>".
+    - Register it in the app's `AppConfig.ready()`: `usage_counters.register(COUNTER)`.
+    """
+
+    name: str
+    order: int
+    resource: str
+    count: Callable[[int, datetime | None], int]
+
+
+usage_counters: Registry[UsageCounter] = Registry("usage counters")

@@ -169,6 +169,10 @@ def clinic_update(
             setattr(clinic, field, value)
             changed.append(field)
     if logo is not None:
+        # A new file is held to the plan's storage (nothing is written when it is refused).
+        require_within_limit(
+            clinic.pk, "storage_mb", adding=getattr(logo, "size", 0) or 0, field="logo"
+        )
         clinic.logo = logo
         changed.append("logo")
     elif remove_logo and clinic.logo:
@@ -294,6 +298,12 @@ def doctor_profile_update(
     profile.registration_number = registration_number.strip()
     profile.specialisation = specialisation.strip()
     if signature is not None:
+        require_within_limit(
+            membership.clinic_id,
+            "storage_mb",
+            adding=getattr(signature, "size", 0) or 0,
+            field="signature",
+        )
         profile.signature = signature
     _full_clean(profile, exclude=["membership", "clinic"])
     profile.save()

@@ -47,6 +47,15 @@ def document_link(document: Document | int) -> str:
     return f"{site_url()}{path}"
 
 
+def shared_file_link(kind: str, object_id: int) -> str:
+    """The absolute URL a patient opens to download a file another app issued to them (a
+    bill's PDF: `patients.shared_files`), protected like a document's link."""
+    token = signing.dumps(
+        {"k": kind, "i": int(object_id), "n": secrets.token_urlsafe(9)}, salt=SALT
+    )
+    return f"{site_url()}{reverse('document-share', kwargs={'token': token})}"
+
+
 class LinkExpired(Exception):
     """The link was genuine but is older than DOCUMENT_SHARE_LINK_HOURS."""
 
@@ -57,7 +66,11 @@ class LinkInvalid(Exception):
 
 @dataclass(frozen=True)
 class LinkTarget:
+    """A patients document (`kind` "") or another app's file (`kind` names its
+    `patients.shared_files` entry, `document_id` its id)."""
+
     document_id: int
+    kind: str = ""
 
 
 def read_document_link(token: str) -> LinkTarget:
@@ -70,10 +83,15 @@ def read_document_link(token: str) -> LinkTarget:
         raise LinkExpired from None
     except signing.BadSignature:
         raise LinkInvalid from None
-    document_id = data.get("d") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise LinkInvalid
+    kind = data.get("k", "")
+    document_id = data.get("i") if kind else data.get("d")
+    if not isinstance(kind, str) or len(kind) > 20:
+        raise LinkInvalid
     if not isinstance(document_id, int) or isinstance(document_id, bool) or document_id <= 0:
         raise LinkInvalid
-    return LinkTarget(document_id=document_id)
+    return LinkTarget(document_id=document_id, kind=kind)
 
 
 @transaction.atomic

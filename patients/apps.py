@@ -7,6 +7,7 @@ from clinics.registry import (
     demo_steps,
     patient_directory,
     report_sources,
+    usage_counters,
     waiting_work,
 )
 
@@ -25,6 +26,7 @@ class PatientsConfig(AppConfig):
             reports,
             timeline,
             timeline_sources,
+            usage,
         )
         from patients.selectors import certificates, consent  # noqa: F401, PLC0415
         from patients.services.documents import DOCUMENTS_WAITING  # noqa: PLC0415
@@ -37,3 +39,4 @@ class PatientsConfig(AppConfig):
         waiting_work.register(DOCUMENTS_WAITING)
         clinic_setup.register(ClinicSetup("patients.starter_formulary", 20, formulary_starter_load))
         report_sources.register(reports.REPORTS)
+        usage_counters.register(usage.DOCUMENTS_STORED)

@@ -22,6 +22,10 @@ subject comes under its own name:
   knows nothing of bills; billing sends it and messaging queues the WhatsApp message. A
   receiver that sends it returns what it queued (something truthy), and one that cannot send
   raises a DomainError with the reason for staff, which rolls the request back.
+- bill.document: staff asked to send an issued bill to the patient (sender Patient): patient,
+  bill_id, bill_number and actor; messaging sends its document-ready message with a secure
+  link to the bill's PDF (found through `patients.shared_files`), returning or raising as for
+  bill.payment_link.
 
 Subscribing, from the higher app's `AppConfig.ready()`:
 - `care_event_sent.connect(receiver, dispatch_uid="...")`, with
@@ -50,6 +54,7 @@ VISIT_SIGNED = "visit.signed"
 PRESCRIPTION_ITEM_STOPPED = "prescription_item.stopped"
 DOCUMENT_READY = "document.ready"
 BILL_PAYMENT_LINK = "bill.payment_link"
+BILL_DOCUMENT = "bill.document"
 
 # Every event, with the model of its subject (the signal's sender).
 EVENT_SENDERS: dict[str, type] = {
@@ -62,6 +67,7 @@ EVENT_SENDERS: dict[str, type] = {
     PRESCRIPTION_ITEM_STOPPED: PrescriptionItem,
     DOCUMENT_READY: Document,
     BILL_PAYMENT_LINK: Patient,
+    BILL_DOCUMENT: Patient,
 }
 
 care_event_sent = Signal()

@@ -23,6 +23,7 @@ urlpatterns = [
         views.BillPaymentLinkView.as_view(),
         name="api-bill-payment-link",
     ),
+    path("bills/<int:bill_id>/send/", views.BillSendView.as_view(), name="api-bill-send"),
     path("bills/<int:bill_id>/refunds/", views.BillRefundView.as_view(), name="api-bill-refunds"),
     path(
         "patients/<int:patient_id>/ledger/", views.LedgerView.as_view(), name="api-patient-ledger"

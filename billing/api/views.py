@@ -320,6 +320,42 @@ class BillCancelView(ClinicAPIView):
         return _bill_body(request, bill)
 
 
+class BillSendView(ClinicAPIView):
+    required_perms = {"POST": Perm.BILLING_EDIT}
+
+    @extend_schema(
+        operation_id="bills_send_whatsapp",
+        summary="Send an issued bill to the patient on WhatsApp",
+        description=(
+            "Sends the clinic's document-ready message with a secure link to the bill's PDF "
+            "(the patient types back a one-time code to open it). Refused for a draft or a "
+            "cancelled bill, before the PDF is ready (`pdf_ready`), and when WhatsApp cannot "
+            "reach the patient (no opt-in or number, no approved template, the plan's monthly "
+            "messages used up); nothing is recorded then."
+        ),
+        parameters=[BILL_ID, IDEMPOTENCY_KEY],
+        request=None,
+        responses={
+            200: BillSerializer,
+            **error_responses(
+                400,
+                404,
+                409,
+                422,
+                rules={
+                    "cannot_send": "the patient has not agreed to WhatsApp or has no number",
+                    "no_template": "no approved document-ready template outside the window",
+                    "plan_limit": "the clinic's plan allows no more messages this month",
+                },
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request, bill_id: int):
+        bill = services.bill_document_send(bill=_bill_or_404(bill_id), actor=request.actor)
+        return _bill_body(request, bill)
+
+
 class CreditNoteView(ClinicAPIView):
     required_perms = {"POST": Perm.BILLING_EDIT}
 

@@ -90,20 +90,33 @@ def bill_payment_link_create(*, bill: Bill, actor: Actor) -> PaymentLink:
     existing = open_link(bill)
     if existing is not None:
         return existing
-    name, phone = _customer(bill)
-    label = f"{bill.get_doc_type_display() or 'Bill'} {bill.number}"
-    # Razorpay is called outside any transaction (payment_link_create), then the link stored.
-    return payment_link_create(
-        clinic=bill.clinic,
-        amount_paise=bill.amount_due_paise,
-        reference_id=bill.number,
-        description=label[:255],
-        customer_name=name,
-        customer_phone=phone,
-        owner_label=label,
-        on_paid_key=ON_PAID_KEY,
-        actor=actor,
-    )
+    # Two clicks at once (two staff, or a double click) must not make two Razorpay links for
+    # the same amount: the bill's row is locked while its link is made, so the second caller
+    # waits for the first one's transaction and then finds its open link (`open_link`) instead
+    # of asking Razorpay again. The lock is held only by someone making this bill's link; it
+    # delays a payment recorded on the same bill by at most `RAZORPAY_TIMEOUT_SECONDS`, which
+    # is the price of never charging a patient twice over two live links. (This is the one
+    # Razorpay call made inside a transaction; on SQLite, a development database, the
+    # transaction takes the database's write lock for as long.)
+    with transaction.atomic():
+        Bill.objects.select_for_update().filter(pk=bill.pk).values_list("pk", flat=True).get()
+        bill = _payable(bill)
+        existing = open_link(bill)
+        if existing is not None:
+            return existing
+        name, phone = _customer(bill)
+        label = f"{bill.get_doc_type_display() or 'Bill'} {bill.number}"
+        return payment_link_create(
+            clinic=bill.clinic,
+            amount_paise=bill.amount_due_paise,
+            reference_id=bill.number,
+            description=label[:255],
+            customer_name=name,
+            customer_phone=phone,
+            owner_label=label,
+            on_paid_key=ON_PAID_KEY,
+            actor=actor,
+        )
 
 
 def bill_payment_link_send(*, bill: Bill, actor: Actor) -> PaymentLink:

@@ -2,7 +2,8 @@
 turned into one exception whose message is safe to show.
 
 Every call has a timeout (the SDK has none of its own) and runs outside any transaction, so no
-row lock is held while Razorpay answers.
+row lock is held while Razorpay answers; the one exception is making a bill's payment link,
+which holds that bill's lock so that two clicks at once make one link.
 """
 
 from __future__ import annotations

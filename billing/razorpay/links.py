@@ -59,8 +59,9 @@ def payment_link_create(
     actor: Actor = None,
 ) -> PaymentLink:
     """Ask Razorpay for a payment link for `amount_paise` with our `reference_id` (the bill
-    number), and record it. Call inside the clinic's scope; the Razorpay call runs before the
-    transaction, so no lock is held while it answers."""
+    number), and record it. Call inside the clinic's scope; the Razorpay call runs before its
+    own transaction, so it holds no lock while Razorpay answers, unless its caller chose to
+    (`bill_links.bill_payment_link_create` locks the bill so that two clicks make one link)."""
     _validate(amount_paise, reference_id, description)
     account = require_account(clinic.pk)
     expire_by = timezone.now() + timedelta(days=settings.RAZORPAY_LINK_DAYS)

@@ -11,6 +11,7 @@ from billing.services.bills import (  # noqa: F401
     bill_line_drafts,
 )
 from billing.services.credit_notes import CreditDraft, credit_note_issue  # noqa: F401
+from billing.services.documents import bill_document_send  # noqa: F401
 from billing.services.payments import (  # noqa: F401
     advance_balance,
     advance_record,

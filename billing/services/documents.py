@@ -20,13 +20,17 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing.documents import bill_pdf_context
-from billing.models import Bill, PdfStatus
+from billing.models import Bill, BillStatus, PdfStatus
+from billing.services.common import require_billing
+from clinics.actors import Actor
 from clinics.audit import Actions, audit_record
+from clinics.errors import Conflict, DomainError
 from clinics.languages import in_english
 from clinics.pdf import render_pdf
 from clinics.recovery import waiting_since_cutoff
 from clinics.registry import WaitingWork
 from clinics.storage import object_key, storage
+from patients import events
 
 logger = logging.getLogger(__name__)
 WAITING_KIND = "billing.bill_pdfs"
@@ -100,3 +104,46 @@ def bill_pdf_render(*, bill_id: int) -> Bill:
             data={"number": locked.number, "sha256": locked.pdf_sha256, "size": len(pdf)},
         )
     return locked
+
+
+NOT_SENT = "WhatsApp is not set up at this clinic, so the bill was not sent."
+
+
+def bill_document_send(*, bill: Bill, actor: Actor) -> Bill:
+    """Send an issued bill (or credit note) to the patient on WhatsApp as the document-ready
+    message, with a secure link that opens its PDF (messaging's answer to the `bill.document`
+    care event; billing never imports messaging). Refused, with the reason for staff, for a
+    draft, a cancelled bill, a PDF not stored yet, or a patient WhatsApp cannot reach (no
+    opt-in, no number, no approved template, the plan's messages used up): nothing is
+    recorded then. One audit event."""
+    require_billing(actor, bill.clinic_id)
+    with transaction.atomic():
+        bill = Bill.objects.select_related("patient").get(pk=bill.pk)
+        if bill.status == BillStatus.DRAFT:
+            raise Conflict("Issue the bill before sending it.")
+        if bill.status == BillStatus.CANCELLED:
+            raise Conflict("This bill is cancelled: it is not sent.")
+        if bill.pdf_status != PdfStatus.READY or not bill.pdf_file:
+            raise Conflict(
+                "The bill's PDF is not ready yet; try again in a moment."
+                if bill.pdf_status != PdfStatus.FAILED
+                else "The bill's PDF could not be prepared, so it cannot be sent."
+            )
+        answers = events.care_event(
+            events.BILL_DOCUMENT,
+            patient=bill.patient,
+            bill_id=bill.pk,
+            bill_number=bill.number,
+            actor=actor,
+        )
+        if not any(answers):
+            raise DomainError(NOT_SENT, code="not_sent")
+        audit_record(
+            clinic=bill.clinic_id,
+            actor=actor,
+            action=Actions.BILL_SENT,
+            target=bill,
+            patient_id=bill.patient_id,
+            data={"number": bill.number, "channel": "whatsapp"},
+        )
+    return bill

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from billing.subscriptions.models import ClinicSubscription, Plan, SubStatus
 from clinics.formatting import format_date
+from clinics.guards import MIB, usage
 from clinics.registry import ClinicGuard
 
 # Read-only at once (no charge will come until the owner or the operator acts).
@@ -105,6 +106,8 @@ def _write_refusal(clinic_id: int) -> str | None:
 
 
 def _count(clinic_id: int, resource: str) -> int | None:
+    """What the clinic uses of `resource` now: its active doctors (one query), else what the
+    apps that hold the rows count (`clinics.guards.usage`: the `usage_counters` registry)."""
     if resource == "doctors":
         # Imported here: only this limit needs the staff model.
         from clinics.models import Membership  # noqa: PLC0415
@@ -113,7 +116,7 @@ def _count(clinic_id: int, resource: str) -> int | None:
         return Membership.objects.filter(
             clinic_id=clinic_id, role=Role.DOCTOR, is_active=True
         ).count()
-    return None
+    return usage(clinic_id, resource)
 
 
 LIMIT_FIELDS = {
@@ -123,7 +126,23 @@ LIMIT_FIELDS = {
 }
 
 
+def _limit_of(clinic_id: int, resource: str) -> int | None:
+    """The clinic's plan's limit for `resource` (None: unlimited, or no subscription)."""
+    if resource not in LIMIT_FIELDS:
+        return None
+    subscription = current_subscription(clinic_id)
+    if subscription is None:
+        return None
+    return getattr(subscription.plan, LIMIT_FIELDS[resource][0])
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / MIB:,.1f}"
+
+
 def _limit_refusal(clinic_id: int, resource: str, adding: int) -> str | None:
+    """Why adding `adding` more of `resource` passes the plan (storage: `adding` in bytes).
+    One query without a subscription or limit; else that plus the counting (`_count`)."""
     if resource not in LIMIT_FIELDS:
         return None
     subscription = current_subscription(clinic_id)
@@ -134,12 +153,26 @@ def _limit_refusal(clinic_id: int, resource: str, adding: int) -> str | None:
     if limit is None:
         return None
     used = _count(clinic_id, resource)
-    if used is None or used + adding <= limit:
+    if used is None:
         return None
-    return (
-        f"The clinic's plan ({subscription.plan.name}) allows {limit} {words}; the clinic has "
-        f"{used}. The owner can move to a larger plan on the subscription page."
-    )
+    plan = subscription.plan.name
+    upgrade = "The owner can move to a larger plan on the subscription page."
+    if resource == "storage_mb":
+        if used + adding <= limit * MIB:
+            return None
+        return (
+            f"The clinic's plan ({plan}) allows {limit:,} MB of storage; the clinic stores "
+            f"{_megabytes(used)} MB, and this file needs {_megabytes(adding)} MB more. "
+            f"{upgrade}"
+        )
+    if used + adding <= limit:
+        return None
+    if resource == "whatsapp_messages":
+        return (
+            f"The clinic's plan ({plan}) allows {limit:,} WhatsApp messages a month; the clinic "
+            f"has sent {used:,} this month, so this message was not sent. {upgrade}"
+        )
+    return f"The clinic's plan ({plan}) allows {limit} {words}; the clinic has {used}. {upgrade}"
 
 
 SUBSCRIPTION_GUARD = ClinicGuard(
@@ -150,4 +183,5 @@ SUBSCRIPTION_GUARD = ClinicGuard(
     writes_allowed=frozenset(
         {"subscription", "subscription-start", "subscription-cancel", "subscription-refresh"}
     ),
+    limit_of=_limit_of,
 )

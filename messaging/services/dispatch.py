@@ -52,6 +52,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 
 from clinics.errors import DomainError
+from clinics.guards import limit_refusal, limit_status
 from clinics.tenancy import clinic_scope, rows_by_clinic
 from compliance.models import ConsentPurpose
 from compliance.selectors import consent_granted_for
@@ -77,7 +78,12 @@ from messaging.services.reminder_content import (
     build_parameters,
 )
 from messaging.services.send_rules import wa_id_for
-from messaging.services.sending import Outgoing, messages_write, outgoing_template
+from messaging.services.sending import (
+    PLAN_RESOURCE,
+    Outgoing,
+    messages_write,
+    outgoing_template,
+)
 from messaging.services.template_text import template_for
 from messaging.template_purposes import PURPOSES
 
@@ -311,6 +317,7 @@ def _dispatch_batch(
             reason = refused.message if isinstance(refused, DomainError) else str(refused)
             _finish(reminder.pk, token, ReminderStatus.SKIPPED, reason)
             result.add(ReminderStatus.SKIPPED)
+    prepared = _within_plan(prepared, token, result)
     prepared = _write_owned(prepared, token, result)
     if not prepared:
         return
@@ -366,6 +373,24 @@ def _prepare(reminder: Reminder, batch: _Batch) -> _Prepared:
     if built.extra.get("item_ids") is not None:
         reminder.context = {**reminder.context, "sent_item_ids": built.extra["item_ids"]}
     return _Prepared(reminder, outgoing.message, outgoing.conversation)
+
+
+def _within_plan(prepared: list[_Prepared], token: str, result) -> list[_Prepared]:
+    """The reminders the clinic's plan still allows this month, in order; the rest are "not
+    sent" with the plan's reason on the reminder list (never silently dropped). A constant
+    number of queries per batch (`clinics.guards`)."""
+    if not prepared:
+        return prepared
+    clinic_id = prepared[0].reminder.clinic_id
+    reason = limit_refusal(clinic_id, PLAN_RESOURCE, adding=len(prepared))
+    if reason is None:
+        return prepared
+    status = limit_status(clinic_id, PLAN_RESOURCE)
+    allowed = status.remaining if status is not None else 0
+    for held in prepared[allowed:]:
+        _finish(held.reminder.pk, token, ReminderStatus.SKIPPED, reason)
+        result.add(ReminderStatus.SKIPPED)
+    return prepared[:allowed]
 
 
 def _write_owned(prepared: list[_Prepared], token: str, result) -> list[_Prepared]:

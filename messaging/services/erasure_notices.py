@@ -55,7 +55,8 @@ def whatsapp_erasure_notice(*, patient: Patient) -> str:
             clinic.phone.as_international if clinic.phone else clinic.name,
         ],
     )
-    messages_write([outgoing], answers=False)
+    # The law's notice before an erasure goes out whatever the clinic's plan.
+    messages_write([outgoing], answers=False, within_plan=False)
     return CHANNEL
 
 

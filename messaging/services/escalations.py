@@ -186,8 +186,14 @@ def trouble_words_handle(*, message: Message, conversation: Conversation, said: 
     text = urgent_reply_text(clinic=clinic, language=_reply_language(said, patient))
     try:
         with transaction.atomic():
+            # Never held to the clinic's plan: a patient in trouble is told where to get
+            # help whatever the month's message count (a commercial limit is no reason).
             message_queue_text(
-                conversation=conversation, body=text, actor=None, reply_to=message.wamid
+                conversation=conversation,
+                body=text,
+                actor=None,
+                reply_to=message.wamid,
+                within_plan=False,
             )
     except DomainError as error:  # the number stopped working: the board still has it
         logger.warning("urgent reply to message %s not sent: %s", message.pk, error.code)

@@ -24,7 +24,7 @@ from clinics.errors import DomainError
 from clinics.formatting import format_inr
 from clinics.languages import for_patient
 from clinics.models import Clinic
-from messaging.models import Message, MessagePurpose
+from messaging.models import Message, MessagePurpose, MessageStatus
 from messaging.services.account_state import require_account
 from messaging.services.reminder_content import first_name
 from messaging.services.send_rules import conversation_for_patient
@@ -67,7 +67,7 @@ def payment_link_message(
             amount=amount,
             url=short_url,
         )
-        return message_queue_text(conversation=conversation, body=body, actor=None)
+        return _sent(message_queue_text(conversation=conversation, body=body, actor=None))
     template = template_for(
         clinic_id=patient.clinic_id,
         purpose=PAYMENT_LINK.key,
@@ -75,13 +75,22 @@ def payment_link_message(
     )
     if template is None:
         raise DomainError(NO_TEMPLATE, code="no_template")
-    return message_queue_template(
-        template=template,
-        actor=None,
-        purpose=MessagePurpose.CARE,
-        conversation=conversation,
-        body_params=[first_name(patient), clinic.name, amount, bill_number, short_url],
+    return _sent(
+        message_queue_template(
+            template=template,
+            actor=None,
+            purpose=MessagePurpose.CARE,
+            conversation=conversation,
+            body_params=[first_name(patient), clinic.name, amount, bill_number, short_url],
+        )
     )
+
+
+def _sent(message: Message) -> Message:
+    if message.status == MessageStatus.FAILED:
+        # Held back by the clinic's plan: staff are told now, and nothing counts as sent.
+        raise DomainError(message.error_title, code="plan_limit")
+    return message
 
 
 def on_care_event(event: str, **kwargs: Any) -> Message | None:

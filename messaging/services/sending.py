@@ -39,6 +39,7 @@ from django.utils import timezone
 from clinics.actors import Actor
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError
+from clinics.guards import limit_refusal, limit_status
 from clinics.models import User
 from clinics.queue import enqueue
 from messaging.models import (
@@ -90,6 +91,7 @@ __all__ = [
     "check_parameters",
     "conversation_for_patient",
     "enqueue_send",
+    "hold_to_plan",
     "message_deliver",
     "message_queue_document",
     "message_queue_list",
@@ -109,6 +111,8 @@ __all__ = [
 ]
 
 SEND_TASK = "messaging.tasks.send_message"
+# The clinic's plan limits outbound messages a calendar month (billing's subscriptions).
+PLAN_RESOURCE = "whatsapp_messages"
 
 
 # --- building and writing outbound messages -------------------------------------------------
@@ -200,12 +204,50 @@ def outgoing_template(
     )
 
 
-def messages_write(outgoing: Sequence[Outgoing], *, answers: bool = True) -> list[Message]:
+def hold_to_plan(messages: Sequence[Message], *, clinic_id: int) -> str | None:
+    """Mark the messages the clinic's plan no longer allows this month "failed" (not sent,
+    never lost: they show in the thread with the reason), before they are written. Returns
+    the reason, or None when all fit.
+
+    The plan limits messages to patients (replies, care, marketing). Never held back: alerts
+    to staff about a patient in trouble (purpose "staff"), and messages written already
+    claimed, whose callers decide (the reminder dispatcher holds its batch to the plan itself;
+    one-time codes for a patient's data rights and erasure notices are legal duties and go
+    out whatever the plan). Queries: one without a subscription; else the guard's few, a
+    constant number (`clinics.guards`).
+    """
+    limited = [
+        m
+        for m in messages
+        if m.status == MessageStatus.QUEUED and m.purpose != MessagePurpose.STAFF
+    ]
+    if not limited:
+        return None
+    reason = limit_refusal(clinic_id, PLAN_RESOURCE, adding=len(limited))
+    if reason is None:
+        return None
+    status = limit_status(clinic_id, PLAN_RESOURCE)
+    allowed = status.remaining if status is not None else 0
+    now = timezone.now()
+    for message in limited[allowed:]:
+        message.status = MessageStatus.FAILED
+        message.failed_at = now
+        message.error_title = reason[:300]
+    return reason
+
+
+def messages_write(
+    outgoing: Sequence[Outgoing], *, answers: bool = True, within_plan: bool = True
+) -> list[Message]:
     """Write outbound messages (one INSERT) and move their conversations to the top.
 
     `answers`: the messages answer the patient, so their conversations no longer wait for a
-    reply (a reminder does not answer anyone).
+    reply (a reminder does not answer anyone). `within_plan`: hold them to the clinic's plan
+    (`hold_to_plan`); False only for a message a patient's safety or rights need (the urgent
+    reply to a patient in trouble, a reply to a staff member's alert).
     """
+    if within_plan and outgoing:
+        hold_to_plan([o.message for o in outgoing], clinic_id=outgoing[0].message.clinic_id)
     messages = Message.objects.bulk_create([o.message for o in outgoing])
     touched: dict[str, Any] = {"last_message_at": timezone.now()}
     if answers:
@@ -219,20 +261,26 @@ def _actor_user(actor: Actor) -> User | None:
     return actor if isinstance(actor, User) and actor.is_authenticated else None
 
 
-def _queue(outgoing: Outgoing, actor: Actor, *, deliver: bool = True) -> Message:
+def _queue(
+    outgoing: Outgoing, actor: Actor, *, deliver: bool = True, within_plan: bool = True
+) -> Message:
     # Only a person's message answers the patient: an automatic one (actor None: a quick
     # reply's acknowledgement, STOP's confirmation) leaves the thread in "Needs reply".
-    [message] = messages_write([outgoing], answers=actor is not None)
+    [message] = messages_write([outgoing], answers=actor is not None, within_plan=within_plan)
+    held = message.status == MessageStatus.FAILED
     if actor is not None:  # reminders are audited by their own rows; the trail records people
+        data = {"kind": message.kind, "template": message.template_name}
+        if held:
+            data["not_sent"] = "plan_limit"
         audit_record(
             clinic=message.clinic_id,
             actor=actor,
             action=Actions.MESSAGE_SENT,
             target=message,
             patient_id=message.patient_id,
-            data={"kind": message.kind, "template": message.template_name},
+            data=data,
         )
-    if deliver:
+    if deliver and not held:
         enqueue_send(message.pk)
     return message
 
@@ -252,9 +300,15 @@ def _with_rules(conversation: Conversation) -> Conversation:
 
 @transaction.atomic
 def message_queue_text(
-    *, conversation: Conversation, body: str, actor: Actor, reply_to: str = ""
+    *,
+    conversation: Conversation,
+    body: str,
+    actor: Actor,
+    reply_to: str = "",
+    within_plan: bool = True,
 ) -> Message:
-    """Queue a free-form reply (inside the 24-hour window only)."""
+    """Queue a free-form reply (inside the 24-hour window only). `within_plan=False` only
+    for what a patient's safety needs (see `messages_write`)."""
     body = (body or "").strip()
     if not body:
         raise DomainError("Write a message first.", field="body")
@@ -277,7 +331,7 @@ def message_queue_text(
         context_wamid=reply_to or "",
         sent_by=_actor_user(actor),
     )
-    return _queue(outgoing, actor)
+    return _queue(outgoing, actor, within_plan=within_plan)
 
 
 @transaction.atomic

@@ -362,6 +362,8 @@ def staff_message_handle(*, message: Message, conversation: Conversation) -> str
 def _reply(conversation: Conversation, text: str) -> None:
     try:
         with transaction.atomic():
-            message_queue_text(conversation=conversation, body=text, actor=None)
+            # A reply to a staff member about an alert is part of the alert: never held to the
+            # clinic's plan (`messages_write`).
+            message_queue_text(conversation=conversation, body=text, actor=None, within_plan=False)
     except DomainError as error:
         logger.info("reply in staff conversation %s not sent: %s", conversation.pk, error.code)

@@ -96,7 +96,8 @@ def whatsapp_code_send(*, patient: Patient, code: str, minutes: int) -> None:
             }
     except DomainError as error:
         raise DomainError(str(CANNOT_SEND), code=error.code) from error
-    [message] = messages_write([outgoing], answers=False)
+    # A one-time code for the patient's data rights goes out whatever the clinic's plan.
+    [message] = messages_write([outgoing], answers=False, within_plan=False)
     transaction.on_commit(partial(_send_now, message.pk, patient.clinic_id, real))
 
 

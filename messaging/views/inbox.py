@@ -24,7 +24,7 @@ from clinics.errors import DomainError
 from clinics.roles import Perm
 from clinics.web import add_domain_error, paginate_quick
 from messaging import selectors
-from messaging.models import Conversation, Message, MessagePurpose
+from messaging.models import Conversation, Message, MessagePurpose, MessageStatus
 from messaging.services import inbox as services
 from messaging.services import recovery, sending
 from messaging.services.conversations import conversation_link
@@ -251,19 +251,27 @@ def _to_thread(request: HttpRequest, conversation: Conversation) -> HttpResponse
     return redirect(_clinic_url(request, "messaging-thread", conversation.pk))
 
 
+def _queued(request: HttpRequest, message: Message, done: str) -> None:
+    # A message the clinic's plan held back is kept in the thread as not sent, with the reason.
+    if message.status == MessageStatus.FAILED:
+        flash.error(request, f"Not sent: {message.error_title}")
+    else:
+        flash.success(request, done)
+
+
 @require_perm(Perm.MESSAGING_SEND)
 @_for_conversation("POST")
 def thread_reply(request: HttpRequest, conversation: Conversation) -> HttpResponse:
     form = ReplyForm(request.POST)
     if form.is_valid():
         try:
-            sending.message_queue_text(
+            message = sending.message_queue_text(
                 conversation=conversation, body=form.cleaned_data["body"], actor=request.user
             )
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            flash.success(request, "Reply queued.")
+            _queued(request, message, "Reply queued.")
             return _to_thread(request, conversation)
     return _thread_page(request, conversation, reply_form=form)
 
@@ -288,7 +296,7 @@ def thread_send_template(request: HttpRequest, conversation: Conversation) -> Ht
         # needs the patient's opt-in to care messages.
         purpose = MessagePurpose.REPLY if conversation.window_open() else MessagePurpose.CARE
         try:
-            sending.message_queue_template(
+            message = sending.message_queue_template(
                 template=template,
                 actor=request.user,
                 purpose=purpose,
@@ -298,7 +306,7 @@ def thread_send_template(request: HttpRequest, conversation: Conversation) -> Ht
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            flash.success(request, f"Template {form.title} queued.")
+            _queued(request, message, f"Template {form.title} queued.")
             return _to_thread(request, conversation)
     return _thread_page(request, conversation, template_form=form)
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from clinics.audit import Actions, audit_record
 from clinics.errors import DomainError, NotAllowed, ValidationFailed
+from clinics.guards import limit_refusal
 from clinics.languages import in_english
 from clinics.models import Membership, User
 from clinics.pdf import PDF_CONTENT_TYPE, render_pdf
@@ -371,7 +372,8 @@ def document_upload(
     """Store a file staff upload (lab report, scan, photo, referral letter) for a patient.
 
     The file's type is decided by its content (patients/uploads.py); the name it had is kept
-    for staff to see but never used in the storage key. Nothing is stored if anything fails.
+    for staff to see but never used in the storage key. Refused (on `file`) when it would pass
+    the clinic's plan's storage limit. Nothing is stored if anything fails.
     """
     if not actor_membership.has_perm(Perm.CLINICAL_DRAFT):
         raise NotAllowed("Your role cannot add documents to a patient's record.")
@@ -389,6 +391,13 @@ def document_upload(
         errors["file"] = [exc.message]
     if patient.archived_at is not None:
         errors["__all__"] = ["This patient's record is archived: restore it to add documents."]
+    if not errors:
+        # The clinic's plan limits what staff store; nothing is written when it refuses.
+        # Generated documents (prescriptions, summaries, certificates, signed consent) are
+        # never refused: a signed clinical record must always have its PDF.
+        refusal = limit_refusal(patient.clinic_id, "storage_mb", adding=len(data))
+        if refusal:
+            errors["file"] = [refusal]
     if errors:
         raise ValidationFailed(errors)
     name = _store(clinic_id=patient.clinic_id, kind=kind, data=data, extension=file_type.extension)

@@ -13,6 +13,7 @@ from clinics.registry import (
     dashboard_panels,
     demo_steps,
     patient_directory,
+    usage_counters,
 )
 from clinics.roles import Perm, Role
 
@@ -38,6 +39,7 @@ def test_a_registry_reads_in_order_and_a_name_registered_again_replaces_its_entr
 
 def test_the_installed_apps_fill_the_registries_in_dependency_order():
     assert [p.name for p in dashboard_panels] == [
+        "clinics.plan_limits",
         "patients.patients",
         "clinics.staff",
         "compliance.rights_overdue",
@@ -53,6 +55,12 @@ def test_the_installed_apps_fill_the_registries_in_dependency_order():
         "billing.razorpay",
     ]
     assert [d.name for d in patient_directory] == ["patients.patients"]
+    assert [(c.name, c.resource) for c in usage_counters] == [
+        ("patients.documents", "storage_mb"),
+        ("messaging.media", "storage_mb"),
+        ("messaging.messages", "whatsapp_messages"),
+        ("billing.bill_pdfs", "storage_mb"),
+    ]
 
 
 @pytest.fixture
