@@ -244,6 +244,9 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["conversation", "created_at"], name="message_thread"),
             models.Index(fields=["clinic", "status", "next_attempt_at"], name="message_pending"),
+            # The plan's monthly count of outbound messages (messaging/usage.py), asked before
+            # each message is queued: a range of the month, not the clinic's whole history.
+            models.Index(fields=["clinic", "direction", "created_at"], name="message_month"),
         ]
 
     def __str__(self) -> str:
