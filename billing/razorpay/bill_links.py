@@ -96,8 +96,10 @@ def bill_payment_link_create(*, bill: Bill, actor: Actor) -> PaymentLink:
     # of asking Razorpay again. The lock is held only by someone making this bill's link; it
     # delays a payment recorded on the same bill by at most `RAZORPAY_TIMEOUT_SECONDS`, which
     # is the price of never charging a patient twice over two live links. (This is the one
-    # Razorpay call made inside a transaction; on SQLite, a development database, the
-    # transaction takes the database's write lock for as long.)
+    # Razorpay call made inside a transaction. On SQLite, the embedded default, a transaction
+    # holds the database's write lock, so the clinic's other writes wait behind a slow
+    # Razorpay answer for up to that timeout: they wait, none is lost or refused, as SQLite's
+    # busy timeout is longer.)
     with transaction.atomic():
         Bill.objects.select_for_update().filter(pk=bill.pk).values_list("pk", flat=True).get()
         bill = _payable(bill)
