@@ -13,7 +13,7 @@ Two steps per clinic, both read from the personal-data registry only:
    exists (`erasure_notice_senders`, which messaging fills), and their whole record is erased
    on the first run 48 hours after the notice, unless they came back or a hold came first.
 3. The audit trail (class "audit_log", at least a year): its oldest events are cut from the
-   start of the clinic's hash chain by `clinics.audit.audit_prune`, which moves the chain's
+   start of the clinic's hash chain by `clinics.audit_prune.audit_prune`, which moves the chain's
    sealed anchor forward batch by batch, so `verify_audit_chain` still verifies the rest. A
    legal hold on a patient keeps the first event about them and everything after it (the chain
    can only be cut at one point); a hold on a conversation does not reach the audit trail,
@@ -35,7 +35,8 @@ from django.db import transaction
 from django.db.models import Max, ProtectedError, Q, RestrictedError
 from django.utils import timezone
 
-from clinics.audit import Actions, AuditPruneRefused, audit_prune, audit_record
+from clinics.audit import Actions, audit_record
+from clinics.audit_prune import AuditPruneRefused, audit_prune
 from clinics.errors import DomainError
 from clinics.registry import Registry
 from compliance.models import ErasureNotice, PurgeRun

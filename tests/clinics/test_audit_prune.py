@@ -11,15 +11,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from clinics.audit import (
-    Actions,
-    AuditPruneRefused,
-    audit_prune,
-    audit_record,
-    audit_seal,
-    audit_verify,
-)
+from clinics.audit import Actions, audit_record, audit_seal, audit_verify
 from clinics.audit_heads import audit_head_publish
+from clinics.audit_prune import AuditPruneRefused, audit_prune
 from clinics.models import AuditAnchor, AuditEvent
 from clinics.tenancy import clinic_scope
 from tests.clinics.test_audit import _anchor_migration, _seal_unkeyed

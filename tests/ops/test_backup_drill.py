@@ -44,7 +44,8 @@ clinic = Clinic.objects.get(slug="demo")
 # The retention purge has cut the chain once: the restored chain verifies from its anchor.
 from datetime import timedelta
 from django.utils import timezone
-from clinics.audit import audit_prune, audit_seal
+from clinics.audit import audit_seal
+from clinics.audit_prune import audit_prune
 audit_seal(clinic_id=clinic.pk)
 assert audit_prune(clinic_id=clinic.pk, before=timezone.now() + timedelta(seconds=1)) > 0
 with clinic_scope(clinic):
@@ -73,7 +74,8 @@ clinic = Clinic.objects.get(slug="demo")
 # The retention purge has cut the chain once: the restored chain verifies from its anchor.
 from datetime import timedelta
 from django.utils import timezone
-from clinics.audit import audit_prune, audit_seal
+from clinics.audit import audit_seal
+from clinics.audit_prune import audit_prune
 audit_seal(clinic_id=clinic.pk)
 assert audit_prune(clinic_id=clinic.pk, before=timezone.now() + timedelta(seconds=1)) > 0
 with clinic_scope(clinic):
